@@ -1,0 +1,159 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session is a browser login. The database keeps only the hash of the
+// cookie's value.
+type Session struct {
+	ID         string // SHA-256 of the cookie value, hex
+	UserID     UserID
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastSeenAt time.Time
+}
+
+// APIToken is a bearer token for scripts and integrations.
+type APIToken struct {
+	ID         int64
+	UserID     UserID
+	Name       string
+	TokenHash  string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// SessionTTL is how long a session lives without use.
+const SessionTTL = 12 * time.Hour
+
+// CreateSession starts a session for a user and returns the cookie value.
+func (s *Store) CreateSession(ctx context.Context, user UserID) (string, error) {
+	token, hash, err := newSecret("", 32)
+	if err != nil {
+		return "", err
+	}
+	now := s.now().UTC()
+	sess := Session{ID: hash, UserID: user, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionTTL)}
+	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
+		return "", fmt.Errorf("config: create session: %w", mapErr(err))
+	}
+	return token, nil
+}
+
+// SessionUser returns the active user of a live session and slides its
+// expiry forward. Unknown, expired and deactivated all give ErrNotFound.
+func (s *Store) SessionUser(ctx context.Context, token string) (User, error) {
+	if token == "" {
+		return User{}, ErrNotFound
+	}
+	now := s.now().UTC()
+	var sess Session
+	db := s.db.WithContext(ctx)
+	if err := db.Where("id = ? AND expires_at > ?", hashSecret(token), now).First(&sess).Error; err != nil {
+		return User{}, mapErr(err)
+	}
+	u, err := s.GetUser(ctx, 0, sess.UserID)
+	if err != nil || !u.Active {
+		return User{}, ErrNotFound
+	}
+	// Write the sliding expiry at most once a minute.
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		db.Model(&Session{}).Where("id = ?", sess.ID).Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)})
+	}
+	return u, nil
+}
+
+// DeleteSession ends a session (logout).
+func (s *Store) DeleteSession(ctx context.Context, token string) error {
+	return mapErr(s.db.WithContext(ctx).Where("id = ?", hashSecret(token)).Delete(&Session{}).Error)
+}
+
+// DeleteExpiredSessions removes sessions past their expiry.
+func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	res := s.db.WithContext(ctx).Where("expires_at <= ?", s.now().UTC()).Delete(&Session{})
+	return res.RowsAffected, res.Error
+}
+
+// CreateToken makes a new API token for a user and returns it; only its
+// hash is stored, so it can be shown once.
+func (s *Store) CreateToken(ctx context.Context, actor Actor, user UserID, name string) (string, APIToken, error) {
+	if name == "" {
+		name = "api"
+	}
+	if len(name) > 64 {
+		return "", APIToken{}, Invalid("name", "must be at most 64 characters")
+	}
+	token, hash, err := newSecret("omst_", 32)
+	if err != nil {
+		return "", APIToken{}, err
+	}
+	t := APIToken{UserID: user, Name: name, TokenHash: hash, CreatedAt: s.now().UTC()}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		var u User
+		q := tx.Where("id = ?", user)
+		if actor.OrgID != 0 {
+			q = q.Where("org_id = ?", actor.OrgID)
+		}
+		if err := q.First(&u).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, "create", "api_token", t.ID, nil, map[string]any{"user": u.Username, "name": name})
+	})
+	if err != nil {
+		return "", APIToken{}, fmt.Errorf("config: create token: %w", mapErr(err))
+	}
+	return token, t, nil
+}
+
+// TokenUser returns the active user owning a bearer token.
+func (s *Store) TokenUser(ctx context.Context, token string) (User, error) {
+	var t APIToken
+	db := s.db.WithContext(ctx)
+	if err := db.Where("token_hash = ?", hashSecret(token)).First(&t).Error; err != nil {
+		return User{}, mapErr(err)
+	}
+	u, err := s.GetUser(ctx, 0, t.UserID)
+	if err != nil || !u.Active {
+		return User{}, ErrNotFound
+	}
+	now := s.now().UTC()
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
+		db.Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now)
+	}
+	return u, nil
+}
+
+// ListTokens lists a user's tokens (without secrets).
+func (s *Store) ListTokens(ctx context.Context, user UserID) ([]APIToken, error) {
+	var out []APIToken
+	if err := s.db.WithContext(ctx).Where("user_id = ?", user).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("config: list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteToken revokes a token of a user, audited.
+func (s *Store) DeleteToken(ctx context.Context, actor Actor, user UserID, id int64) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var t APIToken
+		if err := tx.Where("id = ? AND user_id = ?", id, user).First(&t).Error; err != nil {
+			return err
+		}
+		if err := tx.Delete(&t).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, "delete", "api_token", t.ID, map[string]any{"name": t.Name}, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("config: delete token %d: %w", id, mapErr(err))
+	}
+	return nil
+}

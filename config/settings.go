@@ -1,0 +1,313 @@
+// Package config holds omstil's settings and its SQL store: the gorm models,
+// the versioned migrations and the repositories every other part uses to
+// read and change configuration. It is the only package that knows SQL.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Settings is omstil's whole configuration, read once at start from flags
+// and the environment (a flag wins over its variable). Every field is
+// validated by Validate before anything is started.
+type Settings struct {
+	Listen    string // OMSTIL_LISTEN
+	DB        string // OMSTIL_DB: a SQLite path or a postgres:// URL
+	PublicURL string // OMSTIL_PUBLIC_URL: how browsers reach omstil
+
+	ARIURL      string // OMSTIL_ARI_URL; empty means: start the built-in simulator (demo)
+	ARIUser     string // OMSTIL_ARI_USER
+	ARIPassword Secret // OMSTIL_ARI_PASSWORD or OMSTIL_ARI_PASSWORD_FILE
+	ARIApp      string // OMSTIL_ARI_APP
+
+	AdminPassword Secret // OMSTIL_ADMIN_PASSWORD(_FILE): first start only
+
+	LogFormat string // OMSTIL_LOG_FORMAT: text | json
+	LogLevel  string // OMSTIL_LOG_LEVEL: debug | info | warn | error
+
+	// Softphone media relay (the WebRTC bridge).
+	RTPPortMin int    // OMSTIL_RTP_PORT_MIN
+	RTPPortMax int    // OMSTIL_RTP_PORT_MAX
+	RTPHost    string // OMSTIL_RTP_HOST: the address Asterisk sends RTP to
+	ICEServers string // OMSTIL_ICE_SERVERS: comma-separated stun:/turn: URLs
+	PublicIP   string // OMSTIL_PUBLIC_IP: 1:1 NAT address announced to browsers
+
+	// Demo mode (only when no ARI URL is set).
+	DemoCallsPerMinute float64 // OMSTIL_DEMO_CALLS_PER_MINUTE
+}
+
+// Secret is a string that never prints itself, so that a settings struct
+// can be logged without leaking passwords.
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "********"
+}
+
+// LogValue hides the value from slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the secret's value; call it only where the value is used.
+func (s Secret) Reveal() string { return string(s) }
+
+// IsPostgres tells whether DB names a PostgreSQL database.
+func (s Settings) IsPostgres() bool { return isPostgresDSN(s.DB) }
+
+func isPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// SecureCookies tells whether session cookies must carry the Secure flag.
+func (s Settings) SecureCookies() bool { return strings.HasPrefix(s.PublicURL, "https://") }
+
+// Demo tells whether omstil runs on its built-in ARI simulator.
+func (s Settings) Demo() bool { return s.ARIURL == "" }
+
+// settingDef describes one setting: its flag, its variable, its default.
+type settingDef struct {
+	flag, env, def, usage string
+	secret            bool // also read ENV_FILE
+	set               func(*Settings, string) error
+}
+
+func stringSetter(f func(*Settings) *string) func(*Settings, string) error {
+	return func(s *Settings, v string) error { *f(s) = v; return nil }
+}
+
+func secretSetter(f func(*Settings) *Secret) func(*Settings, string) error {
+	return func(s *Settings, v string) error { *f(s) = Secret(v); return nil }
+}
+
+func intSetter(name string, f func(*Settings) *int) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		if v == "" {
+			*f(s) = 0
+			return nil
+		}
+		var n int
+		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != v {
+			return fmt.Errorf("%s: %q is not a whole number", name, v)
+		}
+		*f(s) = n
+		return nil
+	}
+}
+
+var settingDefs = []settingDef{
+	{"listen", "OMSTIL_LISTEN", "127.0.0.1:8080", "address the HTTP server listens on", false,
+		stringSetter(func(s *Settings) *string { return &s.Listen })},
+	{"db", "OMSTIL_DB", "omstil.db", "SQLite file path or postgres:// URL", false,
+		stringSetter(func(s *Settings) *string { return &s.DB })},
+	{"public-url", "OMSTIL_PUBLIC_URL", "", "URL browsers use to reach omstil (default http://LISTEN)", false,
+		stringSetter(func(s *Settings) *string { return &s.PublicURL })},
+	{"ari-url", "OMSTIL_ARI_URL", "", "Asterisk ARI base URL, e.g. http://127.0.0.1:8088/ari (empty: built-in simulator, demo mode)", false,
+		stringSetter(func(s *Settings) *string { return &s.ARIURL })},
+	{"ari-user", "OMSTIL_ARI_USER", "", "ARI user", false,
+		stringSetter(func(s *Settings) *string { return &s.ARIUser })},
+	{"ari-password", "OMSTIL_ARI_PASSWORD", "", "ARI password (prefer OMSTIL_ARI_PASSWORD_FILE)", true,
+		secretSetter(func(s *Settings) *Secret { return &s.ARIPassword })},
+	{"ari-app", "OMSTIL_ARI_APP", "omstil", "name of the Stasis application", false,
+		stringSetter(func(s *Settings) *string { return &s.ARIApp })},
+	{"admin-password", "OMSTIL_ADMIN_PASSWORD", "", "password of the first admin, used only when no admin exists", true,
+		secretSetter(func(s *Settings) *Secret { return &s.AdminPassword })},
+	{"log-format", "OMSTIL_LOG_FORMAT", "text", "log format: text or json", false,
+		stringSetter(func(s *Settings) *string { return &s.LogFormat })},
+	{"log-level", "OMSTIL_LOG_LEVEL", "info", "log level: debug, info, warn or error", false,
+		stringSetter(func(s *Settings) *string { return &s.LogLevel })},
+	{"rtp-port-min", "OMSTIL_RTP_PORT_MIN", "20000", "lowest UDP port of the softphone relay", false,
+		intSetter("OMSTIL_RTP_PORT_MIN", func(s *Settings) *int { return &s.RTPPortMin })},
+	{"rtp-port-max", "OMSTIL_RTP_PORT_MAX", "20999", "highest UDP port of the softphone relay", false,
+		intSetter("OMSTIL_RTP_PORT_MAX", func(s *Settings) *int { return &s.RTPPortMax })},
+	{"rtp-host", "OMSTIL_RTP_HOST", "127.0.0.1", "address Asterisk sends softphone RTP to", false,
+		stringSetter(func(s *Settings) *string { return &s.RTPHost })},
+	{"ice-servers", "OMSTIL_ICE_SERVERS", "", "comma-separated STUN/TURN URLs for browsers behind NAT", false,
+		stringSetter(func(s *Settings) *string { return &s.ICEServers })},
+	{"public-ip", "OMSTIL_PUBLIC_IP", "", "public address announced to browsers (1:1 NAT)", false,
+		stringSetter(func(s *Settings) *string { return &s.PublicIP })},
+	{"demo-calls-per-minute", "OMSTIL_DEMO_CALLS_PER_MINUTE", "6", "synthetic citizen calls per minute in demo mode", false,
+		func(s *Settings, v string) error {
+			var f float64
+			if _, err := fmt.Sscanf(v, "%g", &f); err != nil {
+				return fmt.Errorf("OMSTIL_DEMO_CALLS_PER_MINUTE: %q is not a number", v)
+			}
+			s.DemoCallsPerMinute = f
+			return nil
+		}},
+}
+
+// LoadSettings reads settings from args (flags) and env (a lookup function,
+// os.LookupEnv in production), applies defaults and validates the result.
+// It returns the remaining positional arguments.
+func LoadSettings(name string, args []string, env func(string) (string, bool), stderr io.Writer) (Settings, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	values := make([]*string, len(settingDefs))
+	for i, d := range settingDefs {
+		values[i] = fs.String(d.flag, "", d.usage+" (env "+d.env+", default "+quoteDefault(d.def)+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Settings{}, nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	var s Settings
+	for i, d := range settingDefs {
+		v, err := settingValue(d, set[d.flag], *values[i], env)
+		if err != nil {
+			return Settings{}, nil, err
+		}
+		if err := d.set(&s, v); err != nil {
+			return Settings{}, nil, err
+		}
+	}
+	if s.PublicURL == "" {
+		s.PublicURL = "http://" + s.Listen
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, nil, err
+	}
+	return s, fs.Args(), nil
+}
+
+func quoteDefault(d string) string {
+	if d == "" {
+		return "empty"
+	}
+	return d
+}
+
+func settingValue(d settingDef, flagSet bool, flagValue string, env func(string) (string, bool)) (string, error) {
+	if flagSet {
+		return flagValue, nil
+	}
+	if v, ok := env(d.env); ok {
+		return v, nil
+	}
+	if d.secret {
+		if path, ok := env(d.env + "_FILE"); ok && path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", fmt.Errorf("%s_FILE: %w", d.env, err)
+			}
+			return strings.TrimRight(string(b), "\r\n"), nil
+		}
+	}
+	return d.def, nil
+}
+
+// Validate checks every setting and names the one that is wrong.
+func (s Settings) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("OMSTIL_LISTEN: %q is not host:port", s.Listen))
+	}
+	if err := validateDSN(s.DB); err != nil {
+		errs = append(errs, fmt.Errorf("OMSTIL_DB: %w", err))
+	}
+	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("OMSTIL_PUBLIC_URL: %q is not an http(s) URL", s.PublicURL))
+	}
+	if s.ARIURL != "" {
+		if u, err := url.Parse(s.ARIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("OMSTIL_ARI_URL: %q is not an http(s) URL such as http://127.0.0.1:8088/ari", s.ARIURL))
+		}
+		if s.ARIUser == "" {
+			errs = append(errs, errors.New("OMSTIL_ARI_USER: required when OMSTIL_ARI_URL is set"))
+		}
+	}
+	if s.ARIApp == "" || strings.ContainsAny(s.ARIApp, ",/ ?&") {
+		errs = append(errs, fmt.Errorf("OMSTIL_ARI_APP: %q is not a valid application name", s.ARIApp))
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("OMSTIL_LOG_FORMAT: %q is not text or json", s.LogFormat))
+	}
+	if _, err := ParseLogLevel(s.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("OMSTIL_LOG_LEVEL: %w", err))
+	}
+	if s.RTPPortMin < 1024 || s.RTPPortMax > 65535 || s.RTPPortMin > s.RTPPortMax {
+		errs = append(errs, fmt.Errorf("OMSTIL_RTP_PORT_MIN/MAX: %d-%d is not a port range within 1024-65535", s.RTPPortMin, s.RTPPortMax))
+	}
+	if net.ParseIP(s.RTPHost) == nil {
+		errs = append(errs, fmt.Errorf("OMSTIL_RTP_HOST: %q is not an IP address", s.RTPHost))
+	}
+	if s.PublicIP != "" && net.ParseIP(s.PublicIP) == nil {
+		errs = append(errs, fmt.Errorf("OMSTIL_PUBLIC_IP: %q is not an IP address", s.PublicIP))
+	}
+	for _, u := range s.ICEServerList() {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			errs = append(errs, fmt.Errorf("OMSTIL_ICE_SERVERS: %q is not a stun:, turn: or turns: URL", u))
+		}
+	}
+	if s.DemoCallsPerMinute < 0 || s.DemoCallsPerMinute > 6000 {
+		errs = append(errs, fmt.Errorf("OMSTIL_DEMO_CALLS_PER_MINUTE: %g is not between 0 and 6000", s.DemoCallsPerMinute))
+	}
+	return errors.Join(errs...)
+}
+
+// ICEServerList splits ICEServers.
+func (s Settings) ICEServerList() []string {
+	var out []string
+	for _, p := range strings.Split(s.ICEServers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func validateDSN(dsn string) error {
+	if dsn == "" {
+		return errors.New("empty; give a SQLite file path or a postgres:// URL")
+	}
+	if isPostgresDSN(dsn) {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return errors.New("not a valid postgres:// URL")
+		}
+		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return errors.New("a postgres:// URL needs a host and a database name, e.g. postgres://user:pass@127.0.0.1:5432/omstil")
+		}
+		return nil
+	}
+	if strings.Contains(dsn, "://") {
+		return fmt.Errorf("unknown scheme in %q; give a SQLite file path or a postgres:// URL", redactDSN(dsn))
+	}
+	return nil
+}
+
+// redactDSN removes a password from a URL-shaped DSN for messages and logs.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	return u.Redacted()
+}
+
+// ParseLogLevel maps a level name to slog's level.
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+}

@@ -1,0 +1,85 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadSettingsDefaults(t *testing.T) {
+	s, rest, err := LoadSettings("omstil", []string{"serve"}, envMap(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Listen != "127.0.0.1:8080" || s.DB != "omstil.db" || s.ARIApp != "omstil" || !s.Demo() || s.PublicURL != "http://127.0.0.1:8080" {
+		t.Fatalf("defaults: %+v", s)
+	}
+	if len(rest) != 1 || rest[0] != "serve" {
+		t.Fatalf("rest = %v", rest)
+	}
+}
+
+func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
+	env := envMap(map[string]string{
+		"OMSTIL_LISTEN":            "0.0.0.0:9000",
+		"OMSTIL_ARI_URL":           "http://asterisk:8088/ari",
+		"OMSTIL_ARI_USER":          "omstil",
+		"OMSTIL_ARI_PASSWORD_FILE": pwFile,
+		"OMSTIL_LOG_FORMAT":        "json",
+	})
+	s, _, err := LoadSettings("omstil", []string{"--listen", "127.0.0.1:7000"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Listen != "127.0.0.1:7000" {
+		t.Errorf("flag did not win over env: %q", s.Listen)
+	}
+	if s.ARIPassword.Reveal() != "s3cret" {
+		t.Errorf("password from file = %q", s.ARIPassword.Reveal())
+	}
+	if s.ARIPassword.String() == "s3cret" || strings.Contains(strings.Join([]string{s.ARIPassword.String()}, ""), "s3cret") {
+		t.Error("secret prints itself")
+	}
+	if s.Demo() {
+		t.Error("demo with an ARI URL")
+	}
+}
+
+func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
+	cases := map[string]map[string]string{
+		"OMSTIL_DB":          {"OMSTIL_DB": "mysql://db/omstil"},
+		"OMSTIL_LOG_FORMAT":  {"OMSTIL_LOG_FORMAT": "xml"},
+		"OMSTIL_LOG_LEVEL":   {"OMSTIL_LOG_LEVEL": "loud"},
+		"OMSTIL_LISTEN":      {"OMSTIL_LISTEN": "8080"},
+		"OMSTIL_ARI_URL":     {"OMSTIL_ARI_URL": "asterisk:8088", "OMSTIL_ARI_USER": "x"},
+		"OMSTIL_ARI_USER":    {"OMSTIL_ARI_URL": "http://a:8088/ari"},
+		"OMSTIL_RTP_PORT":    {"OMSTIL_RTP_PORT_MIN": "30000", "OMSTIL_RTP_PORT_MAX": "20000"},
+		"OMSTIL_RTP_PORT_MI": {"OMSTIL_RTP_PORT_MIN": "lots"},
+		"OMSTIL_ICE_SERVERS": {"OMSTIL_ICE_SERVERS": "http://stun.example"},
+		"_FILE":              {"OMSTIL_ARI_PASSWORD_FILE": "/nonexistent/pw"},
+		"postgres://":        {"OMSTIL_DB": "postgres://localhost"},
+	}
+	for want, env := range cases {
+		t.Run(want, func(t *testing.T) {
+			_, _, err := LoadSettings("omstil", nil, envMap(env), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), strings.TrimSuffix(want, "postgres://")) {
+				t.Fatalf("got %v, want an error naming %s", err, want)
+			}
+		})
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	got := redactDSN("postgres://u:topsecret@h/db")
+	if strings.Contains(got, "topsecret") {
+		t.Fatal(got)
+	}
+}
