@@ -1,0 +1,341 @@
+package ariclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults used when the corresponding Config field is zero.
+const (
+	DefaultTimeout      = 5 * time.Second
+	DefaultPingInterval = 10 * time.Second
+	DefaultPongTimeout  = 5 * time.Second
+	DefaultBackoffMin   = 250 * time.Millisecond
+	DefaultBackoffMax   = 10 * time.Second
+	DefaultReadLimit    = 16 << 20
+)
+
+// maxErrorBody bounds how much of an error response is read.
+const maxErrorBody = 64 << 10
+
+// Config configures a Client. URL, User and Apps are required.
+type Config struct {
+	// URL is the ARI base URL, e.g. http://127.0.0.1:8088/ari. It must not
+	// carry credentials; use User and Password.
+	URL string
+	// User and Password are sent as HTTP basic auth on every request and on
+	// the WebSocket upgrade. They never appear in logs or errors.
+	User, Password string
+	// Apps are the Stasis applications the event socket registers, e.g.
+	// ["omstil"]. One socket serves all of them.
+	Apps []string
+	// SubscribeAll asks Asterisk for all events, not only those of channels,
+	// bridges and endpoints the apps are subscribed to.
+	SubscribeAll bool
+	// Timeout bounds every REST call (DefaultTimeout when zero). A shorter
+	// deadline on the call's context wins.
+	Timeout time.Duration
+	// Logger receives connection lifecycle and decode problems. slog.Default()
+	// when nil.
+	Logger *slog.Logger
+
+	// OnConnect, if set, is called on the event-delivery goroutine after each
+	// successful WebSocket connection and before any event of that
+	// connection is handed to the Run handler. reconnected is false for the
+	// first connection of a Run. Use it to resync state (ListChannels). Events
+	// that arrive while it runs are queued, not lost.
+	OnConnect func(ctx context.Context, reconnected bool)
+
+	// PingInterval is how often the event socket is pinged
+	// (DefaultPingInterval when zero); PongTimeout how long a pong may take
+	// before the socket is considered dead and redialled.
+	PingInterval, PongTimeout time.Duration
+	// BackoffMin and BackoffMax bound the exponential, jittered redial
+	// delay (DefaultBackoffMin, DefaultBackoffMax when zero).
+	BackoffMin, BackoffMax time.Duration
+	// ReadLimit is the largest event message accepted (DefaultReadLimit when
+	// zero). An event larger than this closes the socket, so keep it large.
+	ReadLimit int64
+	// HTTPClient, if set, is used for REST calls and the WebSocket dial. Its
+	// own Timeout should be zero; Config.Timeout is applied per call.
+	HTTPClient *http.Client
+}
+
+// Client is a thin ARI client: REST calls with per-call timeouts and one
+// event WebSocket with reconnect. It is safe for concurrent use.
+type Client struct {
+	base     *url.URL // scheme://host/path without trailing slash
+	user     string
+	password string
+	apps     []string
+	subAll   bool
+	timeout  time.Duration
+	log      *slog.Logger
+	http     *http.Client
+
+	onConnect    func(ctx context.Context, reconnected bool)
+	pingInterval time.Duration
+	pongTimeout  time.Duration
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+	readLimit    int64
+
+	connected atomic.Bool
+	running   atomic.Bool
+	stats     counters
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// New validates cfg and returns a Client. It does not contact Asterisk.
+func New(cfg Config) (*Client, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("ariclient: Config.URL is empty")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		// url.Parse's error quotes the input, which may hold a password.
+		return nil, errors.New("ariclient: Config.URL does not parse")
+	}
+	if u.User != nil {
+		return nil, errors.New("ariclient: Config.URL must not contain credentials; set User and Password")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("ariclient: Config.URL scheme %q: want http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("ariclient: Config.URL has no host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("ariclient: Config.URL must not have a query or fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	if cfg.User == "" {
+		return nil, errors.New("ariclient: Config.User is empty")
+	}
+	if len(cfg.Apps) == 0 {
+		return nil, errors.New("ariclient: Config.Apps is empty")
+	}
+	for _, a := range cfg.Apps {
+		if a == "" || strings.ContainsAny(a, ",/?&# ") {
+			return nil, fmt.Errorf("ariclient: invalid app name %q", a)
+		}
+	}
+	c := &Client{
+		base:         u,
+		user:         cfg.User,
+		password:     cfg.Password,
+		apps:         append([]string(nil), cfg.Apps...),
+		subAll:       cfg.SubscribeAll,
+		timeout:      orDuration(cfg.Timeout, DefaultTimeout),
+		log:          cfg.Logger,
+		http:         cfg.HTTPClient,
+		onConnect:    cfg.OnConnect,
+		pingInterval: orDuration(cfg.PingInterval, DefaultPingInterval),
+		pongTimeout:  orDuration(cfg.PongTimeout, DefaultPongTimeout),
+		backoffMin:   orDuration(cfg.BackoffMin, DefaultBackoffMin),
+		backoffMax:   orDuration(cfg.BackoffMax, DefaultBackoffMax),
+		readLimit:    cfg.ReadLimit,
+		closed:       make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.http == nil {
+		c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if c.readLimit <= 0 {
+		c.readLimit = DefaultReadLimit
+	}
+	if c.backoffMax < c.backoffMin {
+		c.backoffMax = c.backoffMin
+	}
+	return c, nil
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Apps returns the applications the client registers.
+func (c *Client) Apps() []string { return append([]string(nil), c.apps...) }
+
+// Connected reports whether the event socket is currently connected.
+func (c *Client) Connected() bool { return c.connected.Load() }
+
+// Close stops a running Run, closes idle HTTP connections and makes further
+// REST calls fail with ErrClosed. It is safe to call more than once.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.http.CloseIdleConnections()
+	})
+	return nil
+}
+
+// ErrClosed is returned by calls on a closed Client.
+var ErrClosed = errors.New("ariclient: client closed")
+
+func (c *Client) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Error is a non-2xx answer from ARI. Message is Asterisk's
+// {"message": ...} body, or the raw body if it was not that shape. Path is
+// the request path without the query string (the query may hold a citizen's
+// number).
+type Error struct {
+	Method  string
+	Path    string
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("ari: %s %s: %d %s", e.Method, e.Path, e.Status, msg)
+}
+
+// StatusOf returns the HTTP status of an ARI error, or 0 if err is not one.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// IsNotFound reports whether err is ARI's 404 (no such channel, bridge,
+// playback ...).
+func IsNotFound(err error) bool { return StatusOf(err) == http.StatusNotFound }
+
+// IsConflict reports whether err is ARI's 409 (e.g. the channel is not in a
+// Stasis application, or an ID is already in use).
+func IsConflict(err error) bool { return StatusOf(err) == http.StatusConflict }
+
+// IsPreconditionFailed reports whether err is ARI's 412 (e.g. the channel is
+// in a state that does not allow the operation).
+func IsPreconditionFailed(err error) bool { return StatusOf(err) == http.StatusPreconditionFailed }
+
+// IsUnauthorized reports whether err is a 401 (wrong user or password).
+func IsUnauthorized(err error) bool { return StatusOf(err) == http.StatusUnauthorized }
+
+// endpoint returns the full URL for an ARI path like "/channels".
+func (c *Client) endpoint(path string, q url.Values) string {
+	u := *c.base
+	u.Path = c.base.Path + path
+	u.RawPath = ""
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// variablesBody is the {"variables": {...}} body ARI takes for channel and
+// bridge variables on creation.
+func variablesBody(vars map[string]string) any {
+	if len(vars) == 0 {
+		return nil
+	}
+	return struct {
+		Variables map[string]string `json:"variables"`
+	}{vars}
+}
+
+// do performs one REST call. path is relative to the base URL and already
+// escaped; q and body are optional; out, if not nil, receives the JSON answer.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("ari: %s %s: encode body: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path, q), rd)
+	if err != nil {
+		return fmt.Errorf("ari: %s %s: %w", method, path, err)
+	}
+	req.SetBasicAuth(c.user, c.password)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.stats.restCalls.Add(1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.stats.restErrors.Add(1)
+		// *url.Error quotes the full URL, whose query may hold a phone
+		// number; report the path only and keep the cause for errors.Is.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("ari: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		c.stats.restErrors.Add(1)
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return &Error{Method: method, Path: path, Status: resp.StatusCode, Message: errorMessage(raw)}
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		return nil
+	}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.stats.restErrors.Add(1)
+		return fmt.Errorf("ari: %s %s: read body: %w", method, path, err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return fmt.Errorf("ari: %s %s: empty body, want JSON", method, path)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("ari: %s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// errorMessage extracts Asterisk's {"message": "..."}; otherwise it returns
+// the trimmed body.
+func errorMessage(raw []byte) string {
+	var m struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(raw, &m) == nil && m.Message != "" {
+		return m.Message
+	}
+	return strings.TrimSpace(string(raw))
+}
