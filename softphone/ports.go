@@ -1,0 +1,73 @@
+package softphone
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// ErrNoPorts is returned (wrapped) by AttachCall when every port of the relay
+// range is in use.
+var ErrNoPorts = errors.New("softphone: no free relay port")
+
+// portPool hands out UDP sockets bound to host:port with port in [min, max].
+// Ports are handed out round robin, so a port freed by one call is the last
+// to be reused and late RTP for an ended call does not reach the next one.
+type portPool struct {
+	host     netip.Addr
+	min, max int
+
+	mu   sync.Mutex
+	next int
+	used map[int]bool
+}
+
+func newPortPool(host netip.Addr, min, max int) *portPool {
+	return &portPool{host: host, min: min, max: max, next: min, used: make(map[int]bool)}
+}
+
+// open binds a UDP socket on a free port of the range.
+func (p *portPool) open() (*net.UDPConn, int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	size := p.max - p.min + 1
+	var lastErr error
+	for range size {
+		port := p.next
+		p.next++
+		if p.next > p.max {
+			p.next = p.min
+		}
+		if p.used[port] {
+			continue
+		}
+		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, uint16(port))))
+		if err != nil {
+			// Someone outside omstil holds it; skip it this round.
+			lastErr = err
+			continue
+		}
+		p.used[port] = true
+		return conn, port, nil
+	}
+	err := fmt.Errorf("%w in %d-%d on %s (%d of %d in use by calls)", ErrNoPorts, p.min, p.max, p.host, len(p.used), size)
+	if lastErr != nil {
+		err = fmt.Errorf("%w; last bind error: %v", err, lastErr)
+	}
+	return nil, 0, err
+}
+
+// release returns a port to the pool. The caller has closed its socket.
+func (p *portPool) release(port int) {
+	p.mu.Lock()
+	delete(p.used, port)
+	p.mu.Unlock()
+}
+
+func (p *portPool) inUse() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.used)
+}

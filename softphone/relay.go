@@ -1,0 +1,244 @@
+package softphone
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// payloadPCMU is the static RTP payload type of G.711 µ-law, what Asterisk's
+// externalMedia sends for format=ulaw and the only codec the bridge speaks.
+const payloadPCMU = 0
+
+// silencePCMU is the µ-law code for a zero sample.
+const silencePCMU = 0xFF
+
+// rtpWriter is where audio for the browser goes: the session's outbound
+// pion track (webrtc.TrackLocalStaticRTP), or a test sink. WriteRTP must not
+// keep p or its payload after it returns.
+type rtpWriter interface {
+	WriteRTP(p *rtp.Packet) error
+}
+
+// counters are a session's packet counts, read with Stats.
+type counters struct {
+	toBrowser      atomic.Uint64
+	toAsterisk     atomic.Uint64
+	droppedNoCall  atomic.Uint64 // browser audio while no call is attached
+	droppedNoPage  atomic.Uint64 // call audio while no page is connected
+	droppedForeign atomic.Uint64 // from an address that is not the call's Asterisk
+	droppedBad     atomic.Uint64 // not RTP, or not PCMU
+}
+
+// downlink is the Asterisk → browser half of a session. It lives as long as
+// the session, across calls and page reloads, so the browser's track sees
+// one continuous stream.
+type downlink struct {
+	now  func() time.Time
+	sink atomic.Pointer[sinkBox]
+	st   *counters
+
+	mu sync.Mutex
+	rw rewriter
+}
+
+type sinkBox struct{ w rtpWriter }
+
+func newDownlink(now func() time.Time, st *counters, seq uint16, ts uint32) *downlink {
+	return &downlink{now: now, st: st, rw: newRewriter(seq, ts)}
+}
+
+// setSink points the downlink at a page's track; nil while no page is
+// connected.
+func (d *downlink) setSink(w rtpWriter) {
+	if w == nil {
+		d.sink.Store(nil)
+		return
+	}
+	d.sink.Store(&sinkBox{w})
+}
+
+func (d *downlink) newSource() {
+	d.mu.Lock()
+	d.rw.newSource()
+	d.mu.Unlock()
+}
+
+// forward rewrites p and writes it to the current sink.
+func (d *downlink) forward(p *rtp.Packet) {
+	box := d.sink.Load()
+	if box == nil {
+		d.st.droppedNoPage.Add(1)
+		return
+	}
+	d.mu.Lock()
+	d.rw.rewrite(&p.Header, len(p.Payload), d.now())
+	// The write is inside the lock so that two relays (a call ending while
+	// the next starts) cannot interleave on the track.
+	err := box.w.WriteRTP(p)
+	d.mu.Unlock()
+	if err == nil {
+		d.st.toBrowser.Add(1)
+	}
+}
+
+// relay owns the UDP socket of one attached call: RTP from Asterisk is read
+// from it and passed to the session's downlink; the browser's RTP is written
+// from it to Asterisk.
+type relay struct {
+	call  CallID
+	conn  *net.UDPConn
+	port  int
+	addr  string // host:port given to ARI as external_host
+	down  *downlink
+	st    *counters
+	now   func() time.Time
+	log   *slog.Logger
+	ssrc  uint32
+	muted atomic.Bool
+	done  chan struct{}
+
+	mu       sync.Mutex
+	expectIP netip.Addr     // from SetRemote: only this IP may latch
+	target   netip.AddrPort // where browser audio goes
+	latched  bool           // target learned from Asterisk's first packet
+	up       rewriter       // browser → Asterisk
+	buf      []byte
+}
+
+func newRelay(call CallID, conn *net.UDPConn, port int, down *downlink, st *counters,
+	now func() time.Time, log *slog.Logger, ssrc uint32, seq uint16, ts uint32) *relay {
+	r := &relay{
+		call: call, conn: conn, port: port,
+		addr: conn.LocalAddr().String(),
+		down: down, st: st, now: now, log: log, ssrc: ssrc,
+		done: make(chan struct{}),
+		up:   newRewriter(seq, ts),
+		buf:  make([]byte, 1500),
+	}
+	go r.readAsterisk()
+	return r
+}
+
+// setRemote tells the relay Asterisk's RTP address for this call (the
+// externalMedia channel's UNICASTRTP_LOCAL_ADDRESS:UNICASTRTP_LOCAL_PORT).
+// Browser audio goes there until Asterisk's first packet arrives; from then
+// on the packet's source address wins (symmetric RTP, right through NAT).
+// It also restricts latching to packets from that IP.
+func (r *relay) setRemote(addr string) error {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return fmt.Errorf("softphone: Asterisk RTP address %q: %w", addr, err)
+	}
+	if ap.Port() == 0 {
+		return fmt.Errorf("softphone: Asterisk RTP address %q has no port", addr)
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !ap.Addr().IsUnspecified() {
+		r.expectIP = ap.Addr()
+	}
+	if !r.latched && !ap.Addr().IsUnspecified() {
+		r.target = ap
+	}
+	return nil
+}
+
+// accept decides whether a packet from src belongs to this call, latching
+// the first acceptable source.
+func (r *relay) accept(src netip.AddrPort) bool {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.latched {
+		return src == r.target
+	}
+	if r.expectIP.IsValid() && src.Addr() != r.expectIP {
+		return false
+	}
+	r.latched, r.target = true, src
+	return true
+}
+
+func (r *relay) readAsterisk() {
+	defer close(r.done)
+	buf := make([]byte, 1500)
+	var p rtp.Packet
+	for {
+		n, src, err := r.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.log.Debug("softphone: relay read", "call", r.call, "err", err)
+			continue
+		}
+		if !r.accept(src) {
+			r.st.droppedForeign.Add(1)
+			continue
+		}
+		if err := p.Unmarshal(buf[:n]); err != nil || p.PayloadType != payloadPCMU || p.Version != 2 {
+			r.st.droppedBad.Add(1)
+			continue
+		}
+		r.down.forward(&p)
+	}
+}
+
+// fromBrowser sends one packet of the agent's audio to Asterisk. p is
+// changed. While muted the payload is replaced by µ-law silence of the same
+// length, so Asterisk keeps receiving a steady stream.
+func (r *relay) fromBrowser(p *rtp.Packet) {
+	if p.PayloadType != payloadPCMU {
+		r.st.droppedBad.Add(1)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.target.IsValid() {
+		// Neither SetRemote nor a packet from Asterisk yet.
+		r.st.droppedNoCall.Add(1)
+		return
+	}
+	r.up.rewrite(&p.Header, len(p.Payload), r.now())
+	p.SSRC = r.ssrc
+	p.Padding, p.PaddingSize, p.Header.PaddingSize = false, 0, 0
+	p.Extension, p.Extensions = false, nil
+	p.CSRC = nil
+	hl := p.Header.MarshalSize()
+	if hl+len(p.Payload) > len(r.buf) {
+		r.st.droppedBad.Add(1)
+		return
+	}
+	if _, err := p.Header.MarshalTo(r.buf); err != nil {
+		r.st.droppedBad.Add(1)
+		return
+	}
+	body := r.buf[hl : hl+len(p.Payload)]
+	if r.muted.Load() {
+		for i := range body {
+			body[i] = silencePCMU
+		}
+	} else {
+		copy(body, p.Payload)
+	}
+	if _, err := r.conn.WriteToUDPAddrPort(r.buf[:hl+len(body)], r.target); err != nil {
+		r.log.Debug("softphone: relay write", "call", r.call, "err", err)
+		return
+	}
+	r.st.toAsterisk.Add(1)
+}
+
+// close stops the relay and waits for its reader.
+func (r *relay) close() {
+	r.conn.Close()
+	<-r.done
+}
