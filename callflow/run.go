@@ -299,10 +299,10 @@ func (r *Run) fail(at StepID, why string) Action {
 func (r *Run) enter(now time.Time, id StepID) Action {
 	from := r.Current()
 	for {
-		r.steps++
-		if r.steps > r.max {
+		if r.steps >= r.max {
 			return r.fail(from, fmt.Sprintf("more than %d steps on one call", r.max))
 		}
+		r.steps++
 		s, ok := r.byID[id]
 		if !ok || id == "" {
 			if id == "" && r.cur == nil {
