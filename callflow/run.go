@@ -302,7 +302,6 @@ func (r *Run) enter(now time.Time, id StepID) Action {
 		if r.steps >= r.max {
 			return r.fail(from, fmt.Sprintf("more than %d steps on one call", r.max))
 		}
-		r.steps++
 		s, ok := r.byID[id]
 		if !ok || id == "" {
 			if id == "" && r.cur == nil {
@@ -313,6 +312,7 @@ func (r *Run) enter(now time.Time, id StepID) Action {
 			}
 			return r.fail(from, fmt.Sprintf("step '%s' does not exist", id))
 		}
+		r.steps++
 		r.cur = s
 		next, a := r.step(now, s)
 		if a != nil {
