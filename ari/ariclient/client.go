@@ -76,6 +76,7 @@ type Config struct {
 // event WebSocket with reconnect. It is safe for concurrent use.
 type Client struct {
 	base     *url.URL // scheme://host/path without trailing slash
+	baseURL  string   // base.String()
 	user     string
 	password string
 	apps     []string
@@ -151,6 +152,7 @@ func New(cfg Config) (*Client, error) {
 		readLimit:    cfg.ReadLimit,
 		closed:       make(chan struct{}),
 	}
+	c.baseURL = u.String()
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -244,15 +246,14 @@ func IsPreconditionFailed(err error) bool { return StatusOf(err) == http.StatusP
 // IsUnauthorized reports whether err is a 401 (wrong user or password).
 func IsUnauthorized(err error) bool { return StatusOf(err) == http.StatusUnauthorized }
 
-// endpoint returns the full URL for an ARI path like "/channels".
+// endpoint returns the full URL for an escaped ARI path like
+// "/channels/x%2Fy/answer".
 func (c *Client) endpoint(path string, q url.Values) string {
-	u := *c.base
-	u.Path = c.base.Path + path
-	u.RawPath = ""
+	s := c.baseURL + path
 	if len(q) > 0 {
-		u.RawQuery = q.Encode()
+		s += "?" + q.Encode()
 	}
-	return u.String()
+	return s
 }
 
 // variablesBody is the {"variables": {...}} body ARI takes for channel and

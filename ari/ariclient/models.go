@@ -19,8 +19,9 @@ type (
 // "2026-11-28T03:24:41.123+0000".
 const TimeLayout = "2006-01-02T15:04:05.000-0700"
 
-// Time is a time.Time that decodes Asterisk's date format. An empty string
-// or JSON null decodes to the zero time.
+// Time is a time.Time that decodes Asterisk's date format. An empty string,
+// JSON null or an unparseable date decode to the zero time rather than
+// failing the whole channel or event over one informational field.
 type Time struct{ time.Time }
 
 // ParseTime parses an ARI date. It accepts Asterisk's own layout and, to be
@@ -47,11 +48,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
-	v, err := ParseTime(s)
-	if err != nil {
-		return err
-	}
-	t.Time = v
+	t.Time, _ = ParseTime(s)
 	return nil
 }
 

@@ -1,0 +1,213 @@
+package ariclient
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const sampleChannel = `{"id":"1732764281.42","name":"Local/1000@omstil-inbound-00000001;2","state":"Ring",
+"protocol_id":"","caller":{"name":"Jens","number":"4512345678"},"connected":{"name":"","number":""},
+"accountcode":"","dialplan":{"context":"omstil-inbound","exten":"1000","priority":2,"app_name":"Stasis","app_data":"omstil,1000"},
+"creationtime":"2026-11-28T03:24:41.001+0100","language":"da"}`
+
+func TestDecodeEvent(t *testing.T) {
+	ts := time.Date(2026, 11, 28, 3, 24, 41, 123e6, time.FixedZone("", 3600))
+	tests := []struct {
+		name  string
+		msg   string
+		check func(t *testing.T, ev Event)
+	}{
+		{"StasisStart", `{"type":"StasisStart","application":"omstil","timestamp":"2026-11-28T03:24:41.123+0100","asterisk_id":"aa:bb","args":["1000"],"channel":` + sampleChannel + `}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*StasisStart)
+				if e.Application != "omstil" || !e.Timestamp.Equal(ts) || e.AsteriskID != "aa:bb" {
+					t.Errorf("base %+v", e.EventBase)
+				}
+				if len(e.Args) != 1 || e.Args[0] != "1000" || e.ReplaceChannel != nil {
+					t.Errorf("args %v replace %v", e.Args, e.ReplaceChannel)
+				}
+				ch := e.Channel
+				if ch.ID != "1732764281.42" || ch.Caller.Number != "4512345678" || ch.State != StateRing || ch.Language != "da" ||
+					ch.Dialplan.Priority != 2 || ch.Dialplan.AppData != "omstil,1000" || ch.CreationTime.Year() != 2026 {
+					t.Errorf("channel %+v", ch)
+				}
+			}},
+		{"StasisEnd", `{"type":"StasisEnd","application":"omstil","channel":{"id":"c1"}}`,
+			func(t *testing.T, ev Event) {
+				if ev.(*StasisEnd).Channel.ID != "c1" || !ev.Base().Timestamp.IsZero() {
+					t.Errorf("%+v", ev)
+				}
+			}},
+		{"ChannelDtmfReceived", `{"type":"ChannelDtmfReceived","digit":"5","duration_ms":120,"channel":{"id":"c1"}}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*ChannelDtmfReceived)
+				if e.Digit != "5" || e.DurationMs != 120 || e.Channel.ID != "c1" {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"ChannelHangupRequest", `{"type":"ChannelHangupRequest","cause":16,"soft":true,"channel":{"id":"c1"}}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*ChannelHangupRequest)
+				if e.Cause != 16 || !e.Soft {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"ChannelDestroyed", `{"type":"ChannelDestroyed","cause":17,"cause_txt":"User busy","channel":{"id":"a1"}}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*ChannelDestroyed)
+				if e.Cause != 17 || e.CauseTxt != "User busy" {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"ChannelEnteredBridge", `{"type":"ChannelEnteredBridge","bridge":{"id":"b1","channels":["c1"]},"channel":{"id":"c1"}}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*ChannelEnteredBridge)
+				if e.Bridge.ID != "b1" || e.Channel == nil || e.Channel.ID != "c1" || !e.Bridge.Has("c1") {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"ChannelLeftBridge", `{"type":"ChannelLeftBridge","bridge":{"id":"b1","channels":[]},"channel":{"id":"c1"}}`,
+			func(t *testing.T, ev Event) {
+				if e := ev.(*ChannelLeftBridge); e.Bridge.ID != "b1" || e.Channel.ID != "c1" {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"BridgeDestroyed", `{"type":"BridgeDestroyed","bridge":{"id":"b1"}}`,
+			func(t *testing.T, ev Event) {
+				if ev.(*BridgeDestroyed).Bridge.ID != "b1" {
+					t.Errorf("%+v", ev)
+				}
+			}},
+		{"PlaybackFinished", `{"type":"PlaybackFinished","playback":{"id":"p1","media_uri":"sound:beep","target_uri":"channel:c1","state":"done"}}`,
+			func(t *testing.T, ev Event) {
+				if e := ev.(*PlaybackFinished); e.Playback.ID != "p1" || e.Playback.State != PlaybackDone {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"ChannelVarset global", `{"type":"ChannelVarset","variable":"X","value":"1"}`,
+			func(t *testing.T, ev Event) {
+				if e := ev.(*ChannelVarset); e.Channel != nil || e.Variable != "X" {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"Dial", `{"type":"Dial","peer":{"id":"a1"},"dialstatus":"BUSY","dialstring":"1001@omstil-test-agents"}`,
+			func(t *testing.T, ev Event) {
+				if e := ev.(*Dial); e.Peer.ID != "a1" || e.Dialstatus != "BUSY" || e.Caller != nil {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"ChannelUserevent", `{"type":"ChannelUserevent","eventname":"x","userevent":{"a":"b"}}`,
+			func(t *testing.T, ev Event) {
+				if e := ev.(*ChannelUserevent); string(e.UserEvent) != `{"a":"b"}` {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"CallBroadcast", `{"type":"CallBroadcast","channel":{"id":"c1"},"called":"1000"}`,
+			func(t *testing.T, ev Event) {
+				if e := ev.(*CallBroadcast); e.Called != "1000" {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"unknown type kept raw", `{"type":"ChannelSomethingNew2030","application":"omstil","timestamp":"2026-11-28T03:24:41.123+0100","x":1}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*UnknownEvent)
+				if e.Type != "ChannelSomethingNew2030" || e.Err != nil || !strings.Contains(string(e.Raw), `"x":1`) || !e.Timestamp.Equal(ts) {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"known type with bad body", `{"type":"ChannelDestroyed","cause":"seventeen","channel":{"id":"c1"}}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*UnknownEvent)
+				if e.Type != "ChannelDestroyed" || e.Err == nil {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"not JSON", `hello`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*UnknownEvent)
+				if e.Type != "" || e.Err == nil || string(e.Raw) != "hello" {
+					t.Errorf("%+v", e)
+				}
+			}},
+		{"bad timestamp keeps event", `{"type":"StasisEnd","timestamp":"yesterday","channel":{"id":"c1"}}`,
+			func(t *testing.T, ev Event) {
+				e := ev.(*StasisEnd)
+				if !e.Timestamp.IsZero() || e.Channel.ID != "c1" {
+					t.Errorf("%+v", e)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := DecodeEvent([]byte(tt.msg))
+			if ev == nil {
+				t.Fatal("DecodeEvent returned nil")
+			}
+			if string(ev.Base().Raw) != tt.msg {
+				t.Errorf("Raw not kept")
+			}
+			tt.check(t, ev)
+		})
+	}
+}
+
+// Every known type decodes to a typed struct (not UnknownEvent) whose
+// EventType is the type name, from a minimal message.
+func TestKnownEventTypesDecode(t *testing.T) {
+	for _, typ := range KnownEventTypes() {
+		ev := DecodeEvent([]byte(`{"type":"` + typ + `","application":"omstil"}`))
+		if _, unknown := ev.(*UnknownEvent); unknown {
+			t.Errorf("%s decoded as UnknownEvent: %v", typ, ev.(*UnknownEvent).Err)
+			continue
+		}
+		if ev.EventType() != typ {
+			t.Errorf("%s: EventType %q", typ, ev.EventType())
+		}
+	}
+	// The types DESIGN.md names as unknown to other Go ARI libraries must be
+	// known here.
+	for _, typ := range []string{"ApplicationRegistered", "ApplicationUnregistered", "CallBroadcast", "CallClaimed", "ChannelToneDetected", "ChannelTransfer", "RESTResponse"} {
+		if _, ok := eventTypes[typ]; !ok {
+			t.Errorf("%s not decoded", typ)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+		err  bool
+	}{
+		{"2026-11-28T03:24:41.123+0000", time.Date(2026, 11, 28, 3, 24, 41, 123e6, time.UTC), false},
+		{"2026-11-28T03:24:41.123-0200", time.Date(2026, 11, 28, 5, 24, 41, 123e6, time.UTC), false},
+		{"2026-11-28T03:24:41+0100", time.Date(2026, 11, 28, 2, 24, 41, 0, time.UTC), false},
+		{"2026-11-28T03:24:41.5Z", time.Date(2026, 11, 28, 3, 24, 41, 5e8, time.UTC), false},
+		{"", time.Time{}, false},
+		{"28/11/2026", time.Time{}, true},
+	} {
+		got, err := ParseTime(tt.in)
+		if (err != nil) != tt.err || !got.Equal(tt.want) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestDialplanStasisApp(t *testing.T) {
+	for _, tt := range []struct {
+		d    DialplanCEP
+		app  string
+		args []string
+		ok   bool
+	}{
+		{DialplanCEP{AppName: "Stasis", AppData: "omstil,1000"}, "omstil", []string{"1000"}, true},
+		{DialplanCEP{AppName: "Stasis", AppData: "omstil"}, "omstil", nil, true},
+		{DialplanCEP{AppName: "AppDial2", AppData: "(Outgoing Line)"}, "", nil, false},
+	} {
+		app, args, ok := tt.d.StasisApp()
+		if app != tt.app || ok != tt.ok || strings.Join(args, ",") != strings.Join(tt.args, ",") {
+			t.Errorf("%+v: got %q %v %v", tt.d, app, args, ok)
+		}
+	}
+}
