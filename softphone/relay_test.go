@@ -1,0 +1,198 @@
+package softphone
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRelayAsteriskToBrowserAcrossCalls(t *testing.T) {
+	m := newTestManager(t, 47100, 47109)
+	s, _ := m.openSession("agent-1")
+	sink := make(sinkChan, 64)
+	s.down.setSink(sink)
+	ast := newFakeAsterisk(t, "127.0.0.1")
+
+	addr, err := s.AttachCall("call-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(addr, "127.0.0.1:4710") {
+		t.Fatalf("relay address %q is not in 127.0.0.1:47100-47109", addr)
+	}
+	if again, err := s.AttachCall("call-1"); err != nil || again != addr {
+		t.Fatalf("attaching the same call again = %q, %v; want %q", again, err, addr)
+	}
+	if _, err := s.AttachCall("call-2"); !errors.Is(err, ErrCallActive) {
+		t.Fatalf("second call while one is attached: %v, want ErrCallActive", err)
+	}
+
+	// Not PCMU, not RTP: dropped, never transcoded or passed on.
+	p8 := pcmu(11, 1, 1, 0xD5)
+	p8.PayloadType = 8
+	ast.send(addr, p8)
+	ast.sendRaw(addr, []byte("not rtp"))
+	for i := range 3 {
+		ast.send(addr, pcmu(11, uint16(100+i), uint32(1000+160*i), byte(i)))
+	}
+	var got []uint16
+	var first uint32
+	for i := range 3 {
+		p := sink.next(t)
+		if p.PayloadType != 0 || p.Payload[0] != byte(i) || len(p.Payload) != 160 {
+			t.Fatalf("packet %d: PT %d payload[0] %d len %d: want the PCMU payload unchanged", i, p.PayloadType, p.Payload[0], len(p.Payload))
+		}
+		if i == 0 {
+			first = p.Timestamp
+		} else if p.Timestamp != first+uint32(160*i) {
+			t.Errorf("packet %d: timestamp %d, want %d", i, p.Timestamp, first+uint32(160*i))
+		}
+		got = append(got, p.SequenceNumber)
+	}
+	if err := s.DetachCall("call-2"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("detaching a call that is not attached: %v", err)
+	}
+	if err := s.DetachCall("call-1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.ports.inUse(); n != 0 {
+		t.Fatalf("%d ports in use after DetachCall", n)
+	}
+
+	addr2, err := s.AttachCall("call-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr2 == addr {
+		t.Errorf("the next call got the port just freed (%s); want round robin", addr)
+	}
+	// Late audio of the ended call goes to a closed port and nowhere else.
+	ast.send(addr, pcmu(11, 103, 1480, 99))
+	ast.send(addr2, pcmu(77, 5000, 0, 42))
+	p := sink.next(t)
+	if p.Payload[0] != 42 {
+		t.Fatalf("got payload %d, want the second call's 42", p.Payload[0])
+	}
+	if p.SequenceNumber != got[2]+1 || !p.Marker {
+		t.Errorf("second call's first packet: seq %d marker %v, want seq %d with marker", p.SequenceNumber, p.Marker, got[2]+1)
+	}
+	if p.Timestamp-first < 3*160 {
+		t.Errorf("second call's timestamp %d does not move on from the first call's (%d)", p.Timestamp, first)
+	}
+	// 2 dropped (PCMA, garbage), 4 to the browser.
+	waitStat(t, s, func(st Stats) bool { return st.DroppedOther == 2 && st.ToBrowser == 4 })
+}
+
+func TestRelayBrowserToAsterisk(t *testing.T) {
+	m := newTestManager(t, 47110, 47119)
+	s, _ := m.openSession("agent-1")
+	astA := newFakeAsterisk(t, "127.0.0.1")
+	astB := newFakeAsterisk(t, "127.0.0.1")
+	addr, err := s.AttachCall("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.cur.Load()
+
+	// Before SetRemote and before Asterisk sends: nowhere to send.
+	r.fromBrowser(pcmu(5, 1, 1, 1))
+	if st := s.Stats(); st.ToAsterisk != 0 || st.DroppedNoCall != 1 {
+		t.Fatalf("stats %+v: want the packet dropped", st)
+	}
+
+	if err := s.SetRemote("c", "not-an-address"); err == nil {
+		t.Error("SetRemote accepted a bad address")
+	}
+	if err := s.SetRemote("other", astA.addr()); !errors.Is(err, ErrUnknownCall) {
+		t.Errorf("SetRemote for another call: %v", err)
+	}
+	if err := s.SetRemote("c", astA.addr()); err != nil {
+		t.Fatal(err)
+	}
+	r.fromBrowser(pcmu(5, 10, 800, 7))
+	p, from := astA.recv()
+	if from.String() != addr {
+		t.Errorf("RTP came from %s, want the relay's own address %s (symmetric RTP)", from, addr)
+	}
+	if p.Payload[0] != 7 || p.SSRC == 5 {
+		t.Errorf("to Asterisk: payload %d ssrc %d; want payload 7 and the relay's own SSRC", p.Payload[0], p.SSRC)
+	}
+	ssrc, seq := p.SSRC, p.SequenceNumber
+
+	// Asterisk's first packet comes from B (same IP): the source wins.
+	astB.send(addr, pcmu(1, 1, 1, 0))
+	// Wait until the relay has read it: a foreign packet from A afterwards
+	// must be counted as dropped.
+	astA.send(addr, pcmu(1, 2, 161, 0))
+	waitStat(t, s, func(st Stats) bool { return st.DroppedOther == 1 })
+
+	// A page reload: a new browser SSRC, sequence continues for Asterisk.
+	r.muted.Store(true)
+	r.fromBrowser(pcmu(6, 30000, 5, 9))
+	p, _ = astB.recv()
+	if p.SSRC != ssrc || p.SequenceNumber != seq+1 {
+		t.Errorf("after the browser's SSRC changed: ssrc %d seq %d, want %d %d", p.SSRC, p.SequenceNumber, ssrc, seq+1)
+	}
+	if !bytes.Equal(p.Payload, bytes.Repeat([]byte{silencePCMU}, 160)) {
+		t.Errorf("muted: payload %v..., want µ-law silence", p.Payload[:4])
+	}
+	if astA.pending() {
+		t.Error("audio still went to SetRemote's address after Asterisk's own source was learned")
+	}
+}
+
+func TestRelayRemoteIPRestriction(t *testing.T) {
+	m := newTestManager(t, 47120, 47129)
+	s, _ := m.openSession("agent-1")
+	sink := make(sinkChan, 8)
+	s.down.setSink(sink)
+	intruder := newFakeAsterisk(t, "127.0.0.1")
+	ast := newFakeAsterisk(t, "127.0.0.2")
+	addr, _ := s.AttachCall("c")
+	if err := s.SetRemote("c", ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	intruder.send(addr, pcmu(1, 1, 1, 66))
+	ast.send(addr, pcmu(2, 1, 1, 55))
+	if p := sink.next(t); p.Payload[0] != 55 {
+		t.Fatalf("got payload %d, want only Asterisk's (55)", p.Payload[0])
+	}
+	waitStat(t, s, func(st Stats) bool { return st.DroppedOther == 1 })
+}
+
+func TestPortRangeExhaustion(t *testing.T) {
+	m := newTestManager(t, 47130, 47131)
+	a, _ := m.openSession("a")
+	b, _ := m.openSession("b")
+	c, _ := m.openSession("c")
+	if _, err := a.AttachCall("1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AttachCall("2"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.AttachCall("3")
+	if !errors.Is(err, ErrNoPorts) || !strings.Contains(err.Error(), "47130-47131") {
+		t.Fatalf("third call in a 2-port range: %v; want ErrNoPorts naming the range", err)
+	}
+	if err := a.DetachCall("1"); err != nil {
+		t.Fatal(err)
+	}
+	addr, err := c.AttachCall("3")
+	if err != nil || addr != "127.0.0.1:47130" {
+		t.Fatalf("after a port was freed: %q, %v; want 127.0.0.1:47130", addr, err)
+	}
+	m.Logout("b")
+	if n := m.ports.inUse(); n != 1 {
+		t.Errorf("after Logout: %d ports in use, want 1", n)
+	}
+	m.Close()
+	m.Close()
+	if n := m.ports.inUse(); n != 0 {
+		t.Errorf("after Close: %d ports in use, want 0", n)
+	}
+	if _, err := c.AttachCall("4"); !errors.Is(err, ErrClosed) {
+		t.Errorf("AttachCall after Close: %v, want ErrClosed", err)
+	}
+}
