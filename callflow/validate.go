@@ -226,7 +226,7 @@ func (v *validator) step(s *Step, index map[StepID]int) {
 	}
 	for _, k := range []Kind{KindSchedule, KindMenu, KindAnnouncement, KindCaller, KindQueue, KindTransfer, KindHangup} {
 		if set[k] && k != s.Kind {
-			v.err(s.ID, string(k), CodeBadKind, "a %s step must not have %s settings", s.Kind, k)
+			v.err(s.ID, string(k), CodeBadKind, "has %s settings, but the step's kind is %s", k, s.Kind)
 		}
 	}
 	if !set[s.Kind] && s.Kind != KindHangup {
