@@ -252,7 +252,7 @@ func (r *Run) Next(now time.Time, in Input) Action {
 		case Timeout:
 			if r.phase == phaseCollecting {
 				r.trace(s, "menu: no key pressed within %ds (attempt %d of %d)", s.Menu.timeoutSeconds(), r.failures[s.ID]+1, s.Menu.attempts())
-				return r.failed(now, s.Menu.NoInput, "menu.noInput")
+				return r.failed(now, s.Menu.NoInput, "no-input branch")
 			}
 		}
 	case phaseQueued:
@@ -427,12 +427,12 @@ func (r *Run) choose(now time.Time, key string) Action {
 		return r.enter(now, next)
 	}
 	r.trace(s, "menu: invalid key %q (attempt %d of %d)", key, r.failures[s.ID]+1, s.Menu.attempts())
-	return r.failed(now, s.Menu.Invalid, "menu.invalid")
+	return r.failed(now, s.Menu.Invalid, "invalid-key branch")
 }
 
 // failed counts a failed menu attempt and goes on: Exhausted when the
 // attempts are used up, else the branch, else the menu again.
-func (r *Run) failed(now time.Time, branch StepID, field string) Action {
+func (r *Run) failed(now time.Time, branch StepID, label string) Action {
 	s := r.cur
 	m := s.Menu
 	if r.failures == nil {
@@ -449,7 +449,7 @@ func (r *Run) failed(now time.Time, branch StepID, field string) Action {
 		r.trace(s, "menu: no valid choice after %d attempts → step '%s'", m.attempts(), m.Exhausted)
 		return r.enter(now, m.Exhausted)
 	case branch != "":
-		r.trace(s, "menu: %s → step '%s'", field, branch)
+		r.trace(s, "menu: %s → step '%s'", label, branch)
 		return r.enter(now, branch)
 	default:
 		r.trace(s, "menu: play again")
