@@ -155,8 +155,9 @@ func (c *pipeConn) close() { c.once.Do(func() { close(c.closed) }) }
 // page drives one signalling connection from the test.
 type page struct {
 	t    *testing.T
-	conn *pipeConn
-	done chan error // Serve's result
+	conn    *pipeConn
+	done    chan error // Serve's result
+	welcome Message    // the answer to the first hello
 }
 
 func connectPage(t *testing.T, m *Manager, agent AgentID) *page {
@@ -165,7 +166,7 @@ func connectPage(t *testing.T, m *Manager, agent AgentID) *page {
 	go func() { p.done <- m.Serve(context.Background(), agent, p.conn) }()
 	t.Cleanup(p.conn.close)
 	p.sendJSON(`{"type":"hello","id":"h"}`)
-	p.expect("welcome")
+	p.welcome = p.expect("welcome")
 	return p
 }
 

@@ -106,6 +106,7 @@ func (p *peer) send(msg Message) error {
 		return nil
 	default:
 		p.finishLocked(ErrSlowPage, nil)
+		p.cancel(ErrSlowPage) // also aborts a write stuck on the page
 		return ErrSlowPage
 	}
 }
@@ -161,8 +162,10 @@ func (p *peer) handle(data []byte) {
 	case "":
 		p.fail(&m, CodeBadMessage, "message has no type")
 	case "hello":
-		for _, w := range p.s.welcome() {
-			w.ID = m.ID
+		for i, w := range p.s.welcome() {
+			if i == 0 {
+				w.ID = m.ID
+			}
 			p.send(w)
 		}
 	case "ping":
@@ -383,8 +386,8 @@ func (p *peer) onOffer(m *Message) {
 		return
 	}
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
-	if err := checkPCMU(desc); err != nil {
-		p.fail(m, CodeNoPCMU, "%v", err)
+	if code, err := checkPCMU(desc); err != nil {
+		p.fail(m, code, "%v", err)
 		return
 	}
 	if err := p.ensurePC(); err != nil {
@@ -421,8 +424,8 @@ func (p *peer) onSDPAnswer(m *Message) {
 		return
 	}
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}
-	if err := checkPCMU(desc); err != nil {
-		p.fail(m, CodeNoPCMU, "%v", err)
+	if code, err := checkPCMU(desc); err != nil {
+		p.fail(m, code, "%v", err)
 		return
 	}
 	if err := p.pc.SetRemoteDescription(desc); err != nil {
@@ -479,12 +482,13 @@ func (p *peer) addPending() {
 	p.pending = nil
 }
 
-// checkPCMU refuses an SDP that has no audio section offering PCMU/8000
-// (static payload type 0, or a dynamic one mapped to PCMU/8000).
-func checkPCMU(desc webrtc.SessionDescription) error {
+// checkPCMU refuses an SDP that does not parse (CodeBadMessage) or has no
+// audio section offering PCMU/8000, as static payload type 0 or a dynamic
+// one mapped to PCMU/8000 (CodeNoPCMU).
+func checkPCMU(desc webrtc.SessionDescription) (code string, err error) {
 	sd, err := desc.Unmarshal()
 	if err != nil {
-		return fmt.Errorf("the SDP does not parse: %v", err)
+		return CodeBadMessage, fmt.Errorf("the SDP does not parse: %v", err)
 	}
 	audio := false
 	for _, md := range sd.MediaDescriptions {
@@ -494,7 +498,7 @@ func checkPCMU(desc webrtc.SessionDescription) error {
 		audio = true
 		for _, f := range md.MediaName.Formats {
 			if f == "0" {
-				return nil
+				return "", nil
 			}
 		}
 		for _, a := range md.Attributes {
@@ -503,12 +507,12 @@ func checkPCMU(desc webrtc.SessionDescription) error {
 			}
 			_, enc, _ := strings.Cut(a.Value, " ")
 			if strings.EqualFold(enc, "PCMU/8000") || strings.EqualFold(enc, "PCMU/8000/1") {
-				return nil
+				return "", nil
 			}
 		}
 	}
 	if !audio {
-		return errors.New("the SDP has no audio section; the softphone needs audio (PCMU/8000)")
+		return CodeNoPCMU, errors.New("the SDP has no audio section; the softphone needs audio (PCMU/8000)")
 	}
-	return errors.New("the SDP offers no PCMU/8000 audio; omstil relays G.711 µ-law (PCMU) only")
+	return CodeNoPCMU, errors.New("the SDP offers no PCMU/8000 audio; omstil relays G.711 µ-law (PCMU) only")
 }
