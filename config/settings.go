@@ -153,6 +153,12 @@ var settingDefs = []settingDef{
 func LoadSettings(name string, args []string, env func(string) (string, bool), stderr io.Writer) (Settings, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	return LoadSettingsFlags(fs, args, env)
+}
+
+// LoadSettingsFlags is LoadSettings on a flag set that may already hold a
+// subcommand's own flags.
+func LoadSettingsFlags(fs *flag.FlagSet, args []string, env func(string) (string, bool)) (Settings, []string, error) {
 	values := make([]*string, len(settingDefs))
 	for i, d := range settingDefs {
 		values[i] = fs.String(d.flag, "", d.usage+" (env "+d.env+", default "+quoteDefault(d.def)+")")

@@ -412,3 +412,12 @@ func ParseUserID(s string) (UserID, error) {
 	}
 	return UserID(n), nil
 }
+
+// OrgBySlug loads an organisation by its short name.
+func (s *Store) OrgBySlug(ctx context.Context, slug string) (Organisation, error) {
+	var o Organisation
+	if err := s.db.WithContext(ctx).Where("slug = ?", slug).First(&o).Error; err != nil {
+		return o, fmt.Errorf("config: organisation %q: %w", slug, mapErr(err))
+	}
+	return o, nil
+}

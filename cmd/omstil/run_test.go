@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omstil/omstil/config/configtest"
+)
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func runCmd(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := runEnv(context.Background(), args, envOf(env), strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	if code, out, _ := runCmd(t, nil, "", "version"); code != 0 || !strings.HasPrefix(out, "omstil ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if code, _, errOut := runCmd(t, nil, "", "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut)
+	}
+}
+
+func TestBadSettingsAreClearErrors(t *testing.T) {
+	cases := map[string]map[string]string{
+		"OMSTIL_DB":         {"OMSTIL_DB": "mysql://nope"},
+		"OMSTIL_LOG_FORMAT": {"OMSTIL_LOG_FORMAT": "yaml"},
+	}
+	for name, env := range cases {
+		code, _, errOut := runCmd(t, env, "", "migrate")
+		if code != 1 || !strings.Contains(errOut, name) {
+			t.Errorf("%s: exit %d, stderr %q", name, code, errOut)
+		}
+	}
+}
+
+func TestUserAndTokenCommands(t *testing.T) {
+	for _, dsn := range dsns(t) {
+		t.Run(dsn.name, func(t *testing.T) {
+			env := map[string]string{"OMSTIL_DB": dsn.dsn}
+			if code, out, errOut := runCmd(t, env, "", "migrate"); code != 0 || !strings.Contains(out, "up to date") {
+				t.Fatalf("migrate: %d %q %q", code, out, errOut)
+			}
+			code, out, errOut := runCmd(t, env, "a good long password\n", "user", "create", "--username", "karen", "--role", "supervisor", "--password-stdin")
+			if code != 0 || !strings.Contains(out, "created user karen") {
+				t.Fatalf("user create: %d %q %q", code, out, errOut)
+			}
+			// duplicate username, unknown role, missing password: clear errors
+			if code, _, errOut := runCmd(t, env, "a good long password\n", "user", "create", "--username", "Karen", "--role", "agent", "--password-stdin"); code != 1 || !strings.Contains(errOut, "already exists") {
+				t.Fatalf("duplicate: %d %q", code, errOut)
+			}
+			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "boss", "--password-stdin"); code != 1 || !strings.Contains(errOut, "role") {
+				t.Fatalf("unknown role: %d %q", code, errOut)
+			}
+			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "agent"); code != 1 || !strings.Contains(errOut, "password") {
+				t.Fatalf("no password: %d %q", code, errOut)
+			}
+			code, out, _ = runCmd(t, env, "", "token", "create", "--username", "karen", "--name", "wallboard")
+			if code != 0 || !strings.HasPrefix(out, "omst_") {
+				t.Fatalf("token: %d %q", code, out)
+			}
+			if code, out, _ := runCmd(t, env, "", "migrate", "--status"); code != 0 || !strings.Contains(out, "schema version") {
+				t.Fatalf("status: %d %q", code, out)
+			}
+		})
+	}
+}
+
+type namedDSN struct{ name, dsn string }
+
+func dsns(t *testing.T) []namedDSN {
+	out := []namedDSN{{"sqlite", filepath.Join(t.TempDir(), "omstil.db")}}
+	if pg := configtest.PostgresDSN(t); pg != "" {
+		out = append(out, namedDSN{"postgres", pg})
+	}
+	return out
+}
+
+// syncBuffer is a goroutine-safe buffer for the server's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeFirstStart runs `omstil serve` as a newcomer would (on SQLite
+// and PostgreSQL): it prints the URL and a generated admin password, serves
+// health, metrics and the OpenAPI document, refuses anonymous API calls,
+// lets the admin log in, and stops cleanly on cancel.
+func TestServeFirstStart(t *testing.T) {
+	for _, dsn := range dsns(t) {
+		t.Run(dsn.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pr, pw := io.Pipe()
+			var errb syncBuffer
+			env := map[string]string{"OMSTIL_DB": dsn.dsn, "OMSTIL_LISTEN": "127.0.0.1:0", "OMSTIL_DEMO_CALLS_PER_MINUTE": "0"}
+			done := make(chan int, 1)
+			go func() {
+				done <- runEnv(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), pw, &errb)
+				pw.Close()
+			}()
+			sc := bufio.NewScanner(pr)
+			var base, password string
+			urlRE := regexp.MustCompile(`open (http://\S+)/admin`)
+			pwRE := regexp.MustCompile(`password (\S+) \(shown once`)
+			deadline := time.After(30 * time.Second)
+			lines := make(chan string)
+			go func() {
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			for base == "" || password == "" {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("serve ended early: %s", errb.String())
+					}
+					if m := urlRE.FindStringSubmatch(l); m != nil {
+						base = m[1]
+					}
+					if m := pwRE.FindStringSubmatch(l); m != nil {
+						password = m[1]
+					}
+				case <-deadline:
+					t.Fatalf("no banner; stderr: %s", errb.String())
+				}
+			}
+			go func() {
+				for range lines {
+				}
+			}()
+			get := func(c *http.Client, path string) (int, string) {
+				resp, err := c.Get(base + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			anon := &http.Client{Timeout: 10 * time.Second}
+			if code, _ := get(anon, "/healthz"); code != 200 {
+				t.Fatalf("healthz %d", code)
+			}
+			if code, body := get(anon, "/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
+				t.Fatalf("metrics %d", code)
+			}
+			if code, body := get(anon, "/api/v1/openapi.json"); code != 200 || !json.Valid([]byte(body)) {
+				t.Fatalf("openapi %d", code)
+			}
+			if code, _ := get(anon, "/api/v1/users"); code != 401 {
+				t.Fatalf("anonymous users: %d", code)
+			}
+			jar, _ := cookiejar.New(nil)
+			cl := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+			resp, err := cl.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"`+password+`"}`))
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("login: %v %v", err, resp)
+			}
+			resp.Body.Close()
+			if code, body := get(cl, "/api/v1/users"); code != 200 || !strings.Contains(body, `"username":"admin"`) {
+				t.Fatalf("users after login: %d %s", code, body)
+			}
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("serve exit %d: %s", code, errb.String())
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not stop")
+			}
+			if strings.Contains(errb.String(), password) {
+				t.Fatal("the admin password reached the log")
+			}
+		})
+	}
+}
+
+func TestAdminPasswordFromEnvironmentIsNotPrinted(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte("the chosen admin password\n"), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	env := map[string]string{"OMSTIL_DB": filepath.Join(dir, "o.db"), "OMSTIL_LISTEN": "127.0.0.1:0", "OMSTIL_ADMIN_PASSWORD_FILE": pwFile, "OMSTIL_DEMO_CALLS_PER_MINUTE": "0"}
+	done := make(chan int, 1)
+	go func() { done <- runEnv(ctx, nil, envOf(env), strings.NewReader(""), &out, &errb) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "omstil is running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner: %s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if strings.Contains(out.String()+errb.String(), "the chosen admin password") || strings.Contains(out.String(), "First start") {
+		t.Fatalf("printed the chosen password: %s", out.String())
+	}
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/config"
+)
+
+// apiError is an error with the status and code the client sees.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// Errors the handlers return.
+func errBadRequest(msg string) error { return &apiError{http.StatusBadRequest, "bad_request", msg, ""} }
+func errUnauthorized() error {
+	return &apiError{http.StatusUnauthorized, "unauthorized", "log in or give a bearer token", ""}
+}
+func errForbidden() error {
+	return &apiError{http.StatusForbidden, "forbidden", "your role may not do this", ""}
+}
+func errNotFound(what string) error { return &apiError{http.StatusNotFound, "not_found", what + " not found", ""} }
+
+// errorBody is the one shape of every error the API returns.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(errorBody{errorDetail{Code: code, Message: msg}})
+}
+
+// fail ends a request with err rendered as the API's error shape. An error
+// that is not one of the known kinds is logged and shown as "internal
+// error" only: its text never reaches the client.
+func (s *Server) fail(c *gin.Context, err error) {
+	var (
+		ae *apiError
+		ve *config.ValidationError
+	)
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &ve):
+		ae = &apiError{http.StatusBadRequest, "invalid", ve.Message, ve.Field}
+		if ve.Field != "" {
+			ae.Message = ve.Field + ": " + ve.Message
+		}
+	case errors.Is(err, config.ErrNotFound):
+		ae = &apiError{http.StatusNotFound, "not_found", "not found", ""}
+	case errors.Is(err, config.ErrConflict):
+		ae = &apiError{http.StatusConflict, "conflict", "already exists", ""}
+	case errors.Is(err, config.ErrInUse):
+		ae = &apiError{http.StatusConflict, "in_use", "it is in use", ""}
+	default:
+		s.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
+		ae = &apiError{http.StatusInternalServerError, "internal", "internal error", ""}
+	}
+	c.AbortWithStatusJSON(ae.Status, errorBody{errorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field}})
+}
+
+// bind decodes a JSON body strictly: unknown fields and trailing data are
+// errors, and the message names what is wrong.
+func bind(c *gin.Context, dst any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return errBadRequest("malformed JSON body")
+		case errors.As(err, &te):
+			return &apiError{http.StatusBadRequest, "invalid", te.Field + ": wrong type, want " + te.Type.String(), te.Field}
+		case err.Error() == "EOF":
+			return errBadRequest("empty body; send a JSON object")
+		}
+		return errBadRequest(err.Error())
+	}
+	if dec.More() {
+		return errBadRequest("trailing data after the JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+// Package server is omstil's HTTP face: the gin routes, authentication,
+// roles, sessions, CSRF protection, metrics and the JSON API under
+// /api/v1/. It holds no business rules; it calls the store and the call
+// engine's read-only views.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/config"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Check is one readiness condition (the database, the ARI connection).
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Store is what the server needs of the configuration store.
+type Store interface {
+	Ping(ctx context.Context) error
+	Authenticate(ctx context.Context, username, password string) (config.User, error)
+	CreateSession(ctx context.Context, user config.UserID) (string, error)
+	SessionUser(ctx context.Context, token string) (config.User, error)
+	DeleteSession(ctx context.Context, token string) error
+	TokenUser(ctx context.Context, token string) (config.User, error)
+	userStore
+	auditStore
+}
+
+// Options configure the server.
+type Options struct {
+	Store         Store
+	Logger        *slog.Logger
+	SecureCookies bool          // Secure flag on cookies (public URL is https)
+	Checks        []Check       // readiness checks besides the database
+	Registry      *prometheus.Registry
+	Now           func() time.Time
+	// Extra registers routes of other parts (call handling, softphone)
+	// on the API group with the same middleware.
+	Extra []func(r *Routes)
+}
+
+// Server is the HTTP handler of omstil.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	engine  *gin.Engine
+	handler http.Handler
+	limiter *loginLimiter
+	metrics *httpMetrics
+}
+
+// New builds the server and registers every route.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{
+		opts:    opts,
+		log:     opts.Logger,
+		engine:  gin.New(),
+		limiter: newLoginLimiter(opts.Now),
+	}
+	m, err := newHTTPMetrics(opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.engine.ContextWithFallback = true
+	s.engine.HandleMethodNotAllowed = true
+	s.registerRoutes()
+	// CSRF: browsers' cross-site state-changing requests are refused
+	// (Sec-Fetch-Site / Origin), so a cookie session cannot be ridden by
+	// another site; requests without those headers (API clients with a
+	// bearer token) pass.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusForbidden, "csrf", "cross-origin request refused")
+	}))
+	s.handler = securityHeaders(cop.Handler(s.engine))
+	return s, nil
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// RouteList returns every registered method and path (for the OpenAPI test).
+func (s *Server) RouteList() []gin.RouteInfo { return s.engine.Routes() }
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		next.ServeHTTP(w, r)
+	})
+}
