@@ -1,0 +1,133 @@
+package arisim
+
+import (
+	"strings"
+	"time"
+)
+
+type bridge struct {
+	seq       int
+	id, name  string
+	holding   bool
+	created   time.Time
+	channels  []*channel
+	subs      map[string]int
+	moh       *toneGen
+	playQueue []*playback
+	frame     []int16 // bridge-wide generated audio of the current tick
+	frameTick uint64
+}
+
+func (b *bridge) snapshot() Bridge {
+	tech := "simple_bridge"
+	typ := "mixing"
+	if b.holding {
+		tech, typ = "holding_bridge", "holding"
+	} else if len(b.channels) > 2 {
+		tech = "softmix"
+	}
+	ids := make([]string, 0, len(b.channels))
+	for _, ch := range b.channels {
+		ids = append(ids, ch.id)
+	}
+	return Bridge{
+		ID: b.id, Technology: tech, BridgeType: typ, BridgeClass: "stasis",
+		Creator: "Stasis", Name: b.name, Channels: ids,
+		Creationtime: asteriskTime(b.created), VideoMode: "talker",
+	}
+}
+
+// createBridge follows bridge_create_common in res/res_stasis.c: type is a
+// comma list; mixing and holding exclude each other.
+func (s *Sim) createBridge(typ, id, name string) (*bridge, *ariError) {
+	if id != "" && s.bridges[id] != nil {
+		return nil, errf(409, "Bridge with id '%s' already exists", id)
+	}
+	if typ == "" {
+		typ = "mixing"
+	}
+	mixing, holding := false, false
+	for _, t := range strings.Split(typ, ",") {
+		switch strings.TrimSpace(t) {
+		case "mixing":
+			mixing = true
+		case "holding":
+			holding = true
+		case "dtmf_events", "proxy_media", "video_sfu", "video_single", "sdp_label":
+			mixing = mixing || false
+		}
+	}
+	if (!mixing && !holding) || (mixing && holding) {
+		return nil, errf(500, "Unable to create bridge. Possible duplicate bridge id '%s'", id)
+	}
+	if id == "" {
+		id = newUUID(s)
+	}
+	b := &bridge{seq: s.nextNameSeq(), id: id, name: name, holding: holding, created: s.now(), subs: map[string]int{}}
+	s.bridges[id] = b
+	s.emitTo(nil, Event{"type": "BridgeCreated", "bridge": b.snapshot()})
+	return b, nil
+}
+
+// emitBridgeChannel sends a bridge+channel event to the apps subscribed to
+// either.
+func (s *Sim) emitBridgeChannel(b *bridge, ch *channel, ev Event) {
+	subs := make(map[string]int, len(b.subs)+len(ch.subs))
+	for k, v := range b.subs {
+		subs[k] += v
+	}
+	for k, v := range ch.subs {
+		subs[k] += v
+	}
+	s.emitTo(subs, ev)
+}
+
+func (s *Sim) addToBridge(b *bridge, ch *channel) {
+	if ch.bridge == b {
+		return
+	}
+	if ch.bridge != nil {
+		s.removeFromBridge(ch.bridge, ch)
+	}
+	b.channels = append(b.channels, ch)
+	ch.bridge = b
+	if ch.stasisApp != "" {
+		s.subscribe(b.subs, ch.stasisApp)
+	}
+	s.emitBridgeChannel(b, ch, Event{"type": "ChannelEnteredBridge", "bridge": b.snapshot(), "channel": ch.snapshot()})
+	s.media.kick(s)
+}
+
+func (s *Sim) removeFromBridge(b *bridge, ch *channel) {
+	for i, c := range b.channels {
+		if c == ch {
+			b.channels = append(b.channels[:i:i], b.channels[i+1:]...)
+			break
+		}
+	}
+	ch.bridge = nil
+	s.emitBridgeChannel(b, ch, Event{"type": "ChannelLeftBridge", "bridge": b.snapshot(), "channel": ch.snapshot()})
+	if ch.stasisApp != "" {
+		s.unsubscribe(b.subs, ch.stasisApp)
+	}
+}
+
+// destroyBridge removes every channel (ChannelLeftBridge), then sends
+// BridgeDestroyed to the apps that had channels in the bridge.
+func (s *Sim) destroyBridge(b *bridge) {
+	had := map[string]int{}
+	for k, v := range b.subs {
+		had[k] = v
+	}
+	for len(b.channels) > 0 {
+		s.removeFromBridge(b, b.channels[0])
+	}
+	for _, p := range append([]*playback(nil), b.playQueue...) {
+		s.finishPlayback(p, "done")
+	}
+	for k, v := range b.subs {
+		had[k] += v
+	}
+	delete(s.bridges, b.id)
+	s.emitTo(had, Event{"type": "BridgeDestroyed", "bridge": b.snapshot()})
+}

@@ -1,0 +1,623 @@
+package arisim
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type chanKind int
+
+const (
+	kindPJSIP  chanKind = iota // PJSIP/<endpoint>-xxxxxxxx (agents, trunk calls)
+	kindLocal1                 // Local/...;1, the originated half
+	kindLocal2                 // Local/...;2, runs the dialplan
+	kindExternal               // UnicastRTP/host:port-0x...
+)
+
+type channel struct {
+	seq         int
+	id, name    string
+	kind        chanKind
+	state       string
+	caller      CallerID
+	connected   CallerID
+	dp          DialplanCEP
+	created     time.Time
+	vars        map[string]string
+	ariVars     []string // variables reported in "channelvars"
+	peer        *channel // the other half of a Local pair
+	subs        map[string]int
+	stasisApp   string
+	stasisArgs  []string
+	bridge      *bridge
+	dial        *dialState // set while an originate is dialling
+	gone        bool
+	hangupCause int
+	timers      []Timer
+
+	// far-end behaviour and media
+	farEnd    farEnd
+	ext       *externalMedia
+	playQueue []*playback
+	moh       *toneGen // music on hold towards the far end
+	silence   bool
+	ringing   *toneGen // ARI ring indication towards the far end
+	muteIn    bool
+	muteOut   bool
+	media     chanMedia
+}
+
+// farEnd is what the simulated device at the other end of a channel does
+// with audio: send silence, a tone, or echo what it hears.
+type farEnd struct {
+	echo   bool
+	tone   *toneGen
+	frames [][]int16 // injected audio, consumed 160 samples per tick
+}
+
+type dialState struct {
+	app       string
+	appArgs   []string
+	context   string
+	exten     string
+	priority  int64
+	dialstr   string
+	answered  bool
+	timeout   Timer
+	behaviour EndpointBehavior
+}
+
+func (ch *channel) addTimer(t Timer) { ch.timers = append(ch.timers, t) }
+
+func (ch *channel) stopTimers() {
+	for _, t := range ch.timers {
+		t.Stop()
+	}
+	ch.timers = nil
+	if ch.dial != nil && ch.dial.timeout != nil {
+		ch.dial.timeout.Stop()
+	}
+}
+
+func (ch *channel) snapshot() Channel {
+	c := Channel{
+		ID:           ch.id,
+		Name:         ch.name,
+		State:        ch.state,
+		ProtocolID:   "",
+		Caller:       ch.caller,
+		Connected:    ch.connected,
+		Accountcode:  "",
+		Dialplan:     ch.dp,
+		Creationtime: asteriskTime(ch.created),
+		Language:     "en",
+	}
+	if len(ch.ariVars) > 0 {
+		c.Channelvars = map[string]string{}
+		for _, k := range ch.ariVars {
+			c.Channelvars[k] = ch.vars[k]
+		}
+	}
+	return c
+}
+
+// newChannel creates and registers a channel. No event is sent: apps are
+// not subscribed to a channel when it is created (ChannelCreated reaches
+// subscribeAll apps only).
+func (s *Sim) newChannel(kind chanKind, name, id string) *channel {
+	if id == "" {
+		id = s.newUniqueID()
+	}
+	ch := &channel{
+		seq:     s.nextNameSeq(),
+		id:      id,
+		name:    name,
+		kind:    kind,
+		state:   "Down",
+		created: s.now(),
+		vars:    map[string]string{},
+		subs:    map[string]int{},
+		dp:      DialplanCEP{Context: "default", Exten: "s", Priority: 1},
+	}
+	s.channels[id] = ch
+	s.stats.ChannelsCreated++
+	s.emitTo(nil, Event{"type": "ChannelCreated", "channel": ch.snapshot()})
+	return ch
+}
+
+func (s *Sim) channelName(prefix string) string {
+	return fmt.Sprintf("%s-%08x", prefix, s.nameSeq+1)
+}
+
+func (s *Sim) setState(ch *channel, state string) {
+	if ch.state == state || ch.gone {
+		return
+	}
+	ch.state = state
+	s.emitChannel(ch, Event{"type": "ChannelStateChange", "channel": ch.snapshot()})
+	s.media.kick(s)
+}
+
+// setDialplan moves the channel to a dialplan location running app(data)
+// and sends ChannelDialplan like channel_dialplan() in res/stasis/app.c.
+func (s *Sim) setDialplan(ch *channel, context, exten string, prio int64, app, data string) {
+	old := ch.dp
+	ch.dp = DialplanCEP{Context: context, Exten: exten, Priority: prio, AppName: app, AppData: data}
+	if app == "" {
+		return
+	}
+	if old.AppName != "" && old.Context == context && old.Exten == exten && old.Priority == prio {
+		return
+	}
+	s.emitChannel(ch, Event{
+		"type": "ChannelDialplan", "channel": ch.snapshot(),
+		"dialplan_app": app, "dialplan_app_data": data,
+	})
+}
+
+func (s *Sim) setVar(ch *channel, name, value string, event bool) {
+	ch.vars[name] = value
+	if event {
+		s.emitChannel(ch, Event{"type": "ChannelVarset", "variable": name, "value": value, "channel": ch.snapshot()})
+	}
+}
+
+// enterStasis runs Stasis(app,args...) on ch. It fails, as Asterisk does,
+// when no WebSocket holds the app.
+func (s *Sim) enterStasis(ch *channel, appName string, args []string) bool {
+	data := appName
+	if len(args) > 0 {
+		data += "," + strings.Join(args, ",")
+	}
+	s.setDialplan(ch, ch.dp.Context, ch.dp.Exten, ch.dp.Priority, "Stasis", data)
+	if !s.appActive(appName) {
+		s.log.Warn("stasis app not registered", "app", appName, "channel", ch.name)
+		return false
+	}
+	ch.stasisApp = appName
+	ch.stasisArgs = args
+	s.subscribe(ch.subs, appName)
+	if args == nil {
+		args = []string{}
+	}
+	s.deliver(appName, Event{"type": "StasisStart", "timestamp": asteriskTime(s.now()), "args": args, "channel": ch.snapshot()})
+	return true
+}
+
+func (s *Sim) leaveStasis(ch *channel) {
+	if ch.stasisApp == "" {
+		return
+	}
+	appName := ch.stasisApp
+	s.stopPlaybacks(ch, "done")
+	if ch.bridge != nil {
+		s.removeFromBridge(ch.bridge, ch)
+	}
+	ch.stasisApp = ""
+	ev := Event{"type": "StasisEnd", "timestamp": asteriskTime(s.now()), "channel": ch.snapshot()}
+	s.deliver(appName, ev)
+	for name, a := range s.apps {
+		if a.subscribeAll && name != appName {
+			s.deliver(name, ev)
+		}
+	}
+	s.unsubscribe(ch.subs, appName)
+}
+
+// hangup ends a channel: ChannelHangupRequest (when req is set), playbacks
+// finish, ChannelLeftBridge, StasisEnd, then ChannelDestroyed to whoever is
+// still subscribed (originating apps; not the app a dialplan channel
+// entered, which unsubscribed at StasisEnd). The other half of a Local pair
+// follows.
+func (s *Sim) hangup(ch *channel, cause int, req Event) {
+	if ch.gone {
+		return
+	}
+	if req != nil {
+		req["type"] = "ChannelHangupRequest"
+		req["channel"] = ch.snapshot()
+		s.emitChannel(ch, req)
+	}
+	ch.gone = true
+	ch.hangupCause = cause
+	ch.stopTimers()
+	s.stopPlaybacks(ch, "done")
+	if ch.bridge != nil {
+		s.removeFromBridge(ch.bridge, ch)
+	}
+	if ch.stasisApp != "" {
+		appName := ch.stasisApp
+		ch.stasisApp = ""
+		ev := Event{"type": "StasisEnd", "timestamp": asteriskTime(s.now()), "channel": ch.snapshot()}
+		s.deliver(appName, ev)
+		s.unsubscribe(ch.subs, appName)
+	}
+	s.emitChannel(ch, Event{
+		"type": "ChannelDestroyed", "cause": cause, "cause_txt": causeTxt(cause), "channel": ch.snapshot(),
+	})
+	delete(s.channels, ch.id)
+	if ch.ext != nil {
+		ch.ext.conn.Close()
+	}
+	for name, a := range s.apps {
+		if a.conn == nil && !s.appVisible(a) {
+			delete(s.apps, name)
+		}
+	}
+	if p := ch.peer; p != nil && !p.gone {
+		if p.dial != nil && !p.dial.answered && p.kind == kindLocal1 {
+			// The dialled half failed: ast_dial hangs up the originated side.
+			s.hangup(p, cause, nil)
+		} else {
+			s.hangup(p, cause, Event{"cause": cause})
+		}
+	}
+	s.media.kick(s)
+}
+
+// --- answering and the modelled dialplan ------------------------------------
+
+// answer puts ch Up. Answering the ;2 half of a Local pair answers the ;1
+// half, which completes its origination.
+func (s *Sim) answer(ch *channel) {
+	if ch.gone || ch.state == "Up" {
+		return
+	}
+	s.setState(ch, "Up")
+	if ch.kind == kindLocal2 && ch.peer != nil && !ch.peer.gone {
+		s.remoteAnswered(ch.peer)
+	}
+}
+
+// remoteAnswered: the far end of an originated channel answered.
+func (s *Sim) remoteAnswered(ch *channel) {
+	if ch.gone || ch.dial == nil || ch.dial.answered {
+		return
+	}
+	d := ch.dial
+	d.answered = true
+	if d.timeout != nil {
+		d.timeout.Stop()
+	}
+	s.setState(ch, "Up")
+	s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "ANSWER", "forward": "", "dialstring": d.dialstr, "peer": ch.snapshot()})
+	if d.app != "" {
+		if !s.enterStasis(ch, d.app, d.appArgs) {
+			s.hangup(ch, causeNormal, nil)
+		}
+		return
+	}
+	s.runDialplan(ch, d.context, d.exten, d.priority)
+}
+
+// remoteRinging: the far end of an originated channel is alerting.
+func (s *Sim) remoteRinging(ch *channel) {
+	if ch.gone || ch.dial == nil || ch.dial.answered || ch.state == "Ringing" {
+		return
+	}
+	s.setState(ch, "Ringing")
+	s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "RINGING", "forward": "", "dialstring": ch.dial.dialstr, "peer": ch.snapshot()})
+}
+
+// remoteFailed: the far end of a dialling channel refused the call.
+func (s *Sim) remoteFailed(ch *channel, cause int) {
+	if ch.gone || ch.dial == nil || ch.dial.answered {
+		return
+	}
+	status := map[int]string{causeBusy: "BUSY", causeCongestion: "CONGESTION"}[cause]
+	if status != "" {
+		s.emitChannel(ch, Event{"type": "Dial", "dialstatus": status, "forward": "", "dialstring": ch.dial.dialstr, "peer": ch.snapshot()})
+		s.hangup(ch, cause, nil)
+		return
+	}
+	s.hangup(ch, cause, Event{"cause": cause})
+}
+
+var (
+	reDigits    = regexp.MustCompile(`^[0-9]+$`)
+	reAgentExt  = regexp.MustCompile(`^([1-5])[0-9][0-9]*$`)
+	inboundCtx  = "omstil-inbound"
+	agentsCtx   = "omstil-test-agents"
+	inboundApp  = "omstil"
+	ringSeconds = 2 * time.Second
+)
+
+// dialplanExists reports whether deploy/asterisk/extensions.conf has exten
+// in context.
+func dialplanExists(context, exten string) bool {
+	switch context {
+	case inboundCtx:
+		return reDigits.MatchString(exten)
+	case agentsCtx:
+		return reAgentExt.MatchString(exten)
+	}
+	return false
+}
+
+// runDialplan executes the modelled dialplan (deploy/asterisk/extensions.conf)
+// on ch from context,exten,priority. A location that does not exist ends
+// the call, as the PBX does.
+func (s *Sim) runDialplan(ch *channel, context, exten string, prio int64) {
+	if prio <= 0 {
+		prio = 1
+	}
+	if !dialplanExists(context, exten) || prio != 1 {
+		s.setDialplan(ch, context, exten, prio, "", "")
+		s.hangup(ch, causeNormal, nil)
+		return
+	}
+	switch context {
+	case inboundCtx:
+		// exten => _X!,1,Stasis(omstil,${EXTEN})
+		ch.dp = DialplanCEP{Context: context, Exten: exten, Priority: 1}
+		if ch.state == "Down" {
+			s.setState(ch, "Ring")
+		}
+		if !s.enterStasis(ch, inboundApp, []string{exten}) {
+			s.hangup(ch, causeNormal, nil)
+		}
+	case agentsCtx:
+		s.runAgent(ch, exten)
+	}
+}
+
+// runAgent models the test agents of [omstil-test-agents].
+func (s *Sim) runAgent(ch *channel, exten string) {
+	ctx := agentsCtx
+	if ch.state == "Down" {
+		s.setState(ch, "Ring")
+	}
+	echo := func(prio int64) {
+		s.setDialplan(ch, ctx, exten, prio, "Echo", "")
+		ch.farEnd.echo = true
+		s.media.kick(s)
+	}
+	switch exten[0] {
+	case '1': // Answer(), Echo()
+		s.setDialplan(ch, ctx, exten, 1, "Answer", "")
+		s.answer(ch)
+		echo(2)
+	case '2': // Ringing(), Wait(2), Answer(), Echo()
+		s.setDialplan(ch, ctx, exten, 1, "Ringing", "")
+		s.indicateRinging(ch)
+		s.setDialplan(ch, ctx, exten, 2, "Wait", "2")
+		ch.addTimer(s.after(ringSeconds, func() {
+			if ch.gone {
+				return
+			}
+			s.setDialplan(ch, ctx, exten, 3, "Answer", "")
+			s.answer(ch)
+			echo(4)
+		}))
+	case '3': // Busy()
+		s.setDialplan(ch, ctx, exten, 1, "Busy", "")
+		s.indicateFailure(ch, causeBusy)
+	case '4': // Ringing(), Wait(3600)
+		s.setDialplan(ch, ctx, exten, 1, "Ringing", "")
+		s.indicateRinging(ch)
+		s.setDialplan(ch, ctx, exten, 2, "Wait", "3600")
+	case '5': // Congestion()
+		s.setDialplan(ch, ctx, exten, 1, "Congestion", "")
+		s.indicateFailure(ch, causeCongestion)
+	}
+}
+
+// indicateRinging sends a ringing indication to whoever called ch.
+func (s *Sim) indicateRinging(ch *channel) {
+	if ch.kind == kindLocal2 && ch.peer != nil {
+		s.remoteRinging(ch.peer)
+	}
+}
+
+func (s *Sim) indicateFailure(ch *channel, cause int) {
+	if ch.kind == kindLocal2 && ch.peer != nil && ch.peer.dial != nil && !ch.peer.dial.answered {
+		s.remoteFailed(ch.peer, cause)
+		return
+	}
+	s.hangup(ch, cause, nil)
+}
+
+// --- originate --------------------------------------------------------------
+
+type ariError struct {
+	code int
+	msg  string
+	body any
+}
+
+func (e *ariError) Error() string { return fmt.Sprintf("%d %s", e.code, e.msg) }
+
+func errf(code int, format string, a ...any) *ariError {
+	return &ariError{code: code, msg: fmt.Sprintf(format, a...)}
+}
+
+var errAllocFailed = &ariError{code: 500, body: map[string]string{"error": "Allocation failed"}}
+
+type originateReq struct {
+	endpoint, app, appArgs, callerID string
+	context, extension              string
+	priority                        int64
+	timeout                         int
+	channelID, otherID              string
+	variables                       map[string]string
+}
+
+func parseCallerID(s string) CallerID {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "<"); i >= 0 {
+		if j := strings.Index(s[i:], ">"); j > 0 {
+			return CallerID{Name: strings.Trim(strings.TrimSpace(s[:i]), `"`), Number: s[i+1 : i+j]}
+		}
+	}
+	if reDigits.MatchString(strings.TrimPrefix(s, "+")) {
+		return CallerID{Number: s}
+	}
+	return CallerID{Name: s}
+}
+
+func splitArgs(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+func (s *Sim) originate(r originateReq) (*channel, *ariError) {
+	if len(r.channelID) > 150 || len(r.otherID) > 150 {
+		return nil, errf(400, "Uniqueid length exceeds maximum of %d", 150)
+	}
+	if r.endpoint == "" {
+		return nil, errf(400, "Endpoint must be specified")
+	}
+	tech, resource, _ := strings.Cut(r.endpoint, "/")
+	if tech == "" || resource == "" {
+		return nil, errf(400, "Invalid endpoint specified")
+	}
+	if r.app == "" && r.extension == "" {
+		return nil, errf(400, "Application or extension must be specified")
+	}
+	for _, id := range []string{r.channelID, r.otherID} {
+		if id != "" && s.channels[id] != nil {
+			return nil, errf(409, "Channel with given unique ID already exists")
+		}
+	}
+	d := &dialState{app: r.app, appArgs: splitArgs(r.appArgs), context: r.context, exten: r.extension, priority: r.priority, dialstr: resource}
+	if d.context == "" {
+		d.context = "default"
+	}
+	var ch *channel
+	switch strings.ToLower(tech) {
+	case "pjsip":
+		b, ok := s.endpoints[resource]
+		if !ok || b.Mode == NotFound {
+			// ast_request fails for an unknown endpoint; ast_dial_prerun
+			// fails and ARI answers with its out-of-memory body.
+			return nil, errAllocFailed
+		}
+		d.behaviour = b
+		ch = s.newChannel(kindPJSIP, s.channelName("PJSIP/"+resource), r.channelID)
+	case "local":
+		dest := resource
+		if i := strings.Index(dest, "/"); i >= 0 { // Local/x@ctx/n options
+			dest = dest[:i]
+		}
+		exten, context, _ := strings.Cut(dest, "@")
+		if context == "" {
+			context = "default"
+		}
+		base := s.channelName("Local/" + exten + "@" + context)
+		ch = s.newChannel(kindLocal1, base+";1", r.channelID)
+		two := s.newChannel(kindLocal2, base+";2", r.otherID)
+		ch.peer, two.peer = two, ch
+		two.dp = DialplanCEP{Context: context, Exten: exten, Priority: 1}
+	default:
+		return nil, errAllocFailed
+	}
+	ch.dial = d
+	if r.callerID != "" {
+		cid := parseCallerID(r.callerID)
+		ch.caller, ch.connected = cid, cid
+	}
+	for k, v := range r.variables {
+		ch.vars[k] = v
+	}
+	if r.app != "" {
+		s.subscribe(ch.subs, r.app)
+		if ch.peer != nil {
+			s.subscribe(ch.peer.subs, r.app)
+		}
+	}
+	timeout := time.Duration(r.timeout) * time.Second
+	switch {
+	case r.timeout == -1:
+		timeout = 0
+	case r.timeout <= 0:
+		timeout = 30 * time.Second
+	}
+	// The dial runs asynchronously, after the REST answer.
+	ch.addTimer(s.after(0, func() { s.startDial(ch, timeout) }))
+	return ch, nil
+}
+
+func (s *Sim) startDial(ch *channel, timeout time.Duration) {
+	if ch.gone {
+		return
+	}
+	d := ch.dial
+	s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "", "forward": "", "dialstring": d.dialstr, "peer": ch.snapshot()})
+	if timeout > 0 {
+		d.timeout = s.after(timeout, func() {
+			if ch.gone || d.answered {
+				return
+			}
+			s.hangup(ch, causeNoAnswer, nil)
+		})
+	}
+	switch ch.kind {
+	case kindPJSIP:
+		b := d.behaviour
+		ch.farEnd = farEnd{echo: b.Echo}
+		if b.ToneHz > 0 {
+			ch.farEnd.tone = newToneGen(fmt.Sprint(b.ToneHz))
+		}
+		switch b.Mode {
+		case Answer:
+			if b.AnswerAfter <= 0 {
+				s.remoteAnswered(ch)
+				return
+			}
+			s.remoteRinging(ch)
+			ch.addTimer(s.after(b.AnswerAfter, func() { s.remoteAnswered(ch) }))
+		case NoAnswer:
+			s.remoteRinging(ch)
+		case Busy:
+			s.remoteFailed(ch, causeBusy)
+		case Unavailable:
+			s.remoteFailed(ch, causeNoRoute)
+		}
+	case kindLocal1:
+		two := ch.peer
+		two.caller = ch.connected
+		if !dialplanExists(two.dp.Context, two.dp.Exten) {
+			// local_call: "No such extension/context" -> the call fails.
+			s.hangup(ch, causeUnknown, nil)
+			return
+		}
+		s.setState(two, "Ring")
+		s.runDialplan(two, two.dp.Context, two.dp.Exten, 1)
+	}
+}
+
+// --- listing ----------------------------------------------------------------
+
+func (s *Sim) channelSnapshots() []Channel {
+	out := []Channel{}
+	for _, ch := range s.sortedChannels() {
+		out = append(out, ch.snapshot())
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func atoiDefault(s string, def int) int {
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
+}

@@ -1,0 +1,146 @@
+package arisim
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// wsConn is one /ari/events WebSocket. Events are queued without bound and
+// written in order by one goroutine, so a slow reader never loses events.
+type wsConn struct {
+	apps         []string
+	subscribeAll bool
+
+	mu     sync.Mutex
+	queue  [][]byte
+	signal chan struct{}
+	done   chan struct{}
+	closed bool
+}
+
+func (c *wsConn) enqueue(b []byte) {
+	c.mu.Lock()
+	if !c.closed {
+		c.queue = append(c.queue, b)
+	}
+	c.mu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (c *wsConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		close(c.done)
+	}
+}
+
+func (c *wsConn) take() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}
+
+// handleEvents serves GET /ari/events?app=a,b&subscribeAll=true.
+func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		unauthorized(w)
+		return
+	}
+	appParam := r.URL.Query().Get("app")
+	var apps []string
+	for _, a := range strings.Split(appParam, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			apps = append(apps, a)
+		}
+	}
+	if len(apps) == 0 {
+		writeError(w, http.StatusBadRequest, "HTTP request is missing param: [app]")
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(1 << 20)
+	c := &wsConn{
+		apps:         apps,
+		subscribeAll: astTrue(r.URL.Query().Get("subscribeAll")),
+		signal:       make(chan struct{}, 1),
+		done:         make(chan struct{}),
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ws.Close(websocket.StatusGoingAway, "shutting down")
+		return
+	}
+	s.registerConn(c)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	s.log.Info("websocket connected", "apps", appParam, "remote", r.RemoteAddr)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			// Asterisk accepts REST requests over the socket; the simulator
+			// reads and ignores client messages (pings are answered by the
+			// library while reading).
+			if _, _, err := ws.Read(ctx); err != nil {
+				c.close()
+				return
+			}
+		}
+	}()
+
+	for {
+		select {
+		case <-c.done:
+		case <-s.closeCh:
+			c.close()
+		case <-c.signal:
+			for _, b := range c.take() {
+				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+				err := ws.Write(wctx, websocket.MessageText, b)
+				wcancel()
+				if err != nil {
+					c.close()
+					break
+				}
+			}
+			continue
+		}
+		break
+	}
+	s.mu.Lock()
+	s.unregisterConn(c)
+	s.mu.Unlock()
+	ws.Close(websocket.StatusNormalClosure, "")
+	cancel()
+	<-readDone
+	s.log.Info("websocket closed", "apps", appParam)
+}
+
+// astTrue is ast_true: yes, true, y, t, 1, on.
+func astTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "true", "y", "t", "1", "on":
+		return true
+	}
+	return false
+}
