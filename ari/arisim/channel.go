@@ -12,10 +12,10 @@ import (
 type chanKind int
 
 const (
-	kindPJSIP  chanKind = iota // PJSIP/<endpoint>-xxxxxxxx (agents, trunk calls)
-	kindLocal1                 // Local/...;1, the originated half
-	kindLocal2                 // Local/...;2, runs the dialplan
-	kindExternal               // UnicastRTP/host:port-0x...
+	kindPJSIP    chanKind = iota // PJSIP/<endpoint>-xxxxxxxx (agents, trunk calls)
+	kindLocal1                   // Local/...;1, the originated half
+	kindLocal2                   // Local/...;2, runs the dialplan
+	kindExternal                 // UnicastRTP/host:port-0x...
 )
 
 type channel struct {
@@ -439,11 +439,11 @@ var errAllocFailed = &ariError{code: 500, body: map[string]string{"error": "Allo
 
 type originateReq struct {
 	endpoint, app, appArgs, callerID string
-	context, extension              string
-	priority                        int64
-	timeout                         int
-	channelID, otherID              string
-	variables                       map[string]string
+	context, extension               string
+	priority                         int64
+	timeout                          int
+	channelID, otherID               string
+	variables                        map[string]string
 }
 
 func parseCallerID(s string) CallerID {
