@@ -10,6 +10,11 @@ import (
 // of an error in the flow (a missing step, the step cap).
 var ErrFlowBroken = errors.New("callflow: the call ended on a flow error")
 
+// ErrStepLimit (which wraps ErrFlowBroken) is the step cap being reached. A
+// valid flow can reach it only by the caller's own doing, e.g. a caller who
+// never presses a key in menus whose exhausted branches lead to each other.
+var ErrStepLimit = fmt.Errorf("%w: step limit", ErrFlowBroken)
+
 // MaxSteps is the default cap on steps entered per call (a menu played again
 // counts again). Validation refuses loops without a menu; the cap is the
 // defence in depth: a call that reaches it is hung up.
@@ -300,7 +305,10 @@ func (r *Run) enter(now time.Time, id StepID) Action {
 	from := r.Current()
 	for {
 		if r.steps >= r.max {
-			return r.fail(from, fmt.Sprintf("more than %d steps on one call", r.max))
+			why := fmt.Sprintf("more than %d steps on one call", r.max)
+			r.fail(from, why)
+			r.err = fmt.Errorf("%w: %s", ErrStepLimit, why)
+			return r.last
 		}
 		s, ok := r.byID[id]
 		if !ok || id == "" {
