@@ -193,6 +193,10 @@ type Run struct {
 
 // Start begins a call's run at the flow's start step and returns the first
 // action. Steps that need no input (schedule, caller) are decided at once.
+//
+// Runs only read the flow and the schedules, so any number of calls may
+// share one *Flow; it must not be changed while they use it (an edited flow
+// is a new *Flow; calls already in the old one finish in it).
 func Start(f *Flow, call CallInfo, opts Options) (*Run, Action) {
 	r := &Run{flow: f, opts: opts, call: call, max: opts.MaxSteps}
 	if r.max <= 0 {
