@@ -36,6 +36,12 @@ type peer struct {
 	finished bool
 	cause    error
 
+	// Candidates gathered before the SDP that announces them was sent are
+	// held back: a page cannot add a candidate before the description.
+	candMu    sync.Mutex
+	sdpSent   bool
+	heldCands []Message
+
 	// Used by the read loop only (and closePC after it ended).
 	pc      *webrtc.PeerConnection
 	pending []webrtc.ICECandidateInit
@@ -334,12 +340,18 @@ func (p *peer) ensurePC() error {
 		}
 	}()
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			p.send(Message{Type: "candidate"})
+		m := Message{Type: "candidate"} // without candidate: end of candidates
+		if c != nil {
+			init := c.ToJSON()
+			m.Candidate = &init
+		}
+		p.candMu.Lock()
+		defer p.candMu.Unlock()
+		if !p.sdpSent {
+			p.heldCands = append(p.heldCands, m)
 			return
 		}
-		init := c.ToJSON()
-		p.send(Message{Type: "candidate", Candidate: &init})
+		p.send(m)
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if t.Kind() == webrtc.RTPCodecTypeAudio {
@@ -409,13 +421,14 @@ func (p *peer) onOffer(m *Message) {
 	p.addPending()
 	answer, err := p.pc.CreateAnswer(nil)
 	if err == nil {
+		p.holdCandidates()
 		err = p.pc.SetLocalDescription(answer)
 	}
 	if err != nil {
-		p.fail(m, CodeNegotiation, "no answer to the offer: %v", err)
+		p.sendLocalSDP(Message{Type: "error", ID: m.ID, Code: CodeNegotiation, Message: fmt.Sprintf("no answer to the offer: %v", err)})
 		return
 	}
-	p.send(Message{Type: "answer", ID: m.ID, SDP: p.pc.LocalDescription().SDP})
+	p.sendLocalSDP(Message{Type: "answer", ID: m.ID, SDP: p.pc.LocalDescription().SDP})
 }
 
 func (p *peer) onSDPAnswer(m *Message) {
@@ -447,13 +460,14 @@ func (p *peer) onICERestart(m *Message) {
 	}
 	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
 	if err == nil {
+		p.holdCandidates()
 		err = p.pc.SetLocalDescription(offer)
 	}
 	if err != nil {
-		p.fail(m, CodeNegotiation, "ICE restart: %v", err)
+		p.sendLocalSDP(Message{Type: "error", ID: m.ID, Code: CodeNegotiation, Message: fmt.Sprintf("ICE restart: %v", err)})
 		return
 	}
-	p.send(Message{Type: "offer", ID: m.ID, SDP: p.pc.LocalDescription().SDP})
+	p.sendLocalSDP(Message{Type: "offer", ID: m.ID, SDP: p.pc.LocalDescription().SDP})
 }
 
 func (p *peer) onCandidate(m *Message) {
@@ -471,6 +485,25 @@ func (p *peer) onCandidate(m *Message) {
 	if err := p.pc.AddICECandidate(*m.Candidate); err != nil {
 		p.fail(m, CodeNegotiation, "candidate refused: %v", err)
 	}
+}
+
+// holdCandidates holds back gathered candidates until sendLocalSDP.
+func (p *peer) holdCandidates() {
+	p.candMu.Lock()
+	p.sdpSent = false
+	p.candMu.Unlock()
+}
+
+// sendLocalSDP sends the local description (or the error that replaces it),
+// then the candidates held back while it was being made.
+func (p *peer) sendLocalSDP(m Message) {
+	p.candMu.Lock()
+	defer p.candMu.Unlock()
+	p.send(m)
+	for _, c := range p.heldCands {
+		p.send(c)
+	}
+	p.heldCands, p.sdpSent = nil, true
 }
 
 func (p *peer) addPending() {
