@@ -200,11 +200,6 @@ func (s *Sim) leaveStasis(ch *channel) {
 	ch.stasisApp = ""
 	ev := Event{"type": "StasisEnd", "timestamp": asteriskTime(s.now()), "channel": ch.snapshot()}
 	s.deliver(appName, ev)
-	for name, a := range s.apps {
-		if a.subscribeAll && name != appName {
-			s.deliver(name, ev)
-		}
-	}
 	s.unsubscribe(ch.subs, appName)
 }
 

@@ -405,3 +405,9 @@ func (s *Sim) authorized(r *http.Request) bool {
 	}
 	return false
 }
+
+func (s *Sim) appActiveLocked(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appActive(name)
+}

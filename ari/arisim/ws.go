@@ -69,11 +69,6 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "HTTP request is missing param: [app]")
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-	if err != nil {
-		return
-	}
-	ws.SetReadLimit(1 << 20)
 	c := &wsConn{
 		apps:         apps,
 		subscribeAll: astTrue(r.URL.Query().Get("subscribeAll")),
@@ -83,13 +78,24 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		ws.Close(websocket.StatusGoingAway, "shutting down")
+		writeError(w, http.StatusServiceUnavailable, "Asterisk not booted")
 		return
 	}
+	// Like Asterisk (websocket_attempted_cb), the apps are registered
+	// before the upgrade completes, so a client may rely on them once
+	// connected.
 	s.registerConn(c)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		s.mu.Lock()
+		s.unregisterConn(c)
+		s.mu.Unlock()
+		return
+	}
+	ws.SetReadLimit(1 << 20)
 	s.log.Info("websocket connected", "apps", appParam, "remote", r.RemoteAddr)
 
 	ctx, cancel := context.WithCancel(context.Background())
