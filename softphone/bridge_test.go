@@ -20,8 +20,8 @@ type browser struct {
 	mic       *webrtc.TrackLocalStaticRTP
 	heard     chan *rtp.Packet // RTP from the server
 	msgs      chan Message     // signalling other than answer/offer/candidate
-	connected chan struct{} // the browser's PeerConnection is connected
-	media     chan string   // the server's media connection states
+	connected chan struct{}    // the browser's PeerConnection is connected
+	media     chan string      // the server's media connection states
 	seq       uint16
 	ts        uint32
 }

@@ -154,7 +154,7 @@ func (c *pipeConn) close() { c.once.Do(func() { close(c.closed) }) }
 
 // page drives one signalling connection from the test.
 type page struct {
-	t    *testing.T
+	t       *testing.T
 	conn    *pipeConn
 	done    chan error // Serve's result
 	welcome Message    // the answer to the first hello

@@ -40,7 +40,7 @@ func New(cfg Config, logger *slog.Logger) (*Manager, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	api, err := newAPI(cfg)
+	api, err := newAPI(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func New(cfg Config, logger *slog.Logger) (*Manager, error) {
 
 // newAPI builds the pion API every PeerConnection shares: PCMU/8000 only,
 // RTCP reports, the network settings of cfg.
-func newAPI(cfg Config) (*webrtc.API, error) {
+func newAPI(cfg Config, logger *slog.Logger) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: pcmuRate},
@@ -74,7 +74,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, fmt.Errorf("softphone: RTCP reports: %w", err)
 	}
-	se := webrtc.SettingEngine{}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{logger}}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	// Remote .local candidates are dropped: the browser's checks reach us
 	// anyway and become peer-reflexive candidates; no multicast needed.
