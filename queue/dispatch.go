@@ -82,6 +82,17 @@ func (e *Engine) eligible(m *member, c *call) bool {
 	if a.deviceBusy && !c.q.cfg.RingInUse {
 		return false
 	}
+	if c.q.ringAll && len(c.offers) > 0 && len(c.q.cfg.Escalation) == 0 {
+		// without escalation steps a higher tier rings only when no lower
+		// tier is free; once a tier rings, ringall adds only its peers.
+		ringing := noTierLimit
+		for _, o := range c.offers {
+			ringing = min(ringing, o.offer.tier)
+		}
+		if m.tier > ringing {
+			return false
+		}
+	}
 	return skillsOK(a.cfg.Skills, c.q.cfg.Skills, c.relax) && skillsOK(a.cfg.Skills, c.skills, c.relax)
 }
 
