@@ -48,6 +48,7 @@ type channel struct {
 	ringing   *toneGen // ARI ring indication towards the far end
 	muteIn    bool
 	muteOut   bool
+	echoApp   bool // the dialplan runs Echo(): what it reads it writes back
 	media     chanMedia
 }
 
@@ -368,7 +369,7 @@ func (s *Sim) runAgent(ch *channel, exten string) {
 	}
 	echo := func(prio int64) {
 		s.setDialplan(ch, ctx, exten, prio, "Echo", "")
-		ch.farEnd.echo = true
+		ch.echoApp = true
 		s.media.kick(s)
 	}
 	switch exten[0] {

@@ -164,6 +164,8 @@ func (s *Sim) tickLocked(sends *[]rtpSend) bool {
 			active = true
 		} else if ch.silence {
 			w = nil
+		} else if ch.echoApp {
+			w = ch.media.read
 		} else if ch.ringing != nil {
 			w = ch.ringing.frame()
 			active = true
