@@ -19,7 +19,7 @@ import (
 // records REST requests, answers them with a test-supplied function and
 // hands every accepted /events WebSocket to the test.
 type fakeARI struct {
-	t          *testing.T
+	t          testing.TB
 	srv        *httptest.Server
 	user, pass string
 
@@ -42,7 +42,7 @@ type fakeConn struct {
 	once  sync.Once
 }
 
-func (fc *fakeConn) send(t *testing.T, msg string) {
+func (fc *fakeConn) send(t testing.TB, msg string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -54,7 +54,7 @@ func (fc *fakeConn) send(t *testing.T, msg string) {
 // drop closes the socket abruptly, as a crashing Asterisk would.
 func (fc *fakeConn) drop() { fc.once.Do(func() { close(fc.done) }) }
 
-func newFakeARI(t *testing.T) *fakeARI {
+func newFakeARI(t testing.TB) *fakeARI {
 	t.Helper()
 	f := &fakeARI{t: t, user: "omstil", pass: "s3cret-pw", conns: make(chan *fakeConn, 16)}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -120,7 +120,7 @@ func (f *fakeARI) lastReq() recordedReq {
 }
 
 // nextConn waits for the client to open a socket.
-func (f *fakeARI) nextConn(t *testing.T) *fakeConn {
+func (f *fakeARI) nextConn(t testing.TB) *fakeConn {
 	t.Helper()
 	select {
 	case fc := <-f.conns:

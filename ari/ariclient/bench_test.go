@@ -1,0 +1,94 @@
+package ariclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+)
+
+// REST round trip through the client against a loopback httptest server
+// (what the client adds over plain net/http: auth header, timeout context,
+// status and body handling).
+func BenchmarkRESTAnswer(b *testing.B) {
+	f := newFakeARI(b)
+	c, err := New(f.config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Answer(ctx, "c1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRESTOriginate(b *testing.B) {
+	f := newFakeARI(b)
+	f.setAnswer(jsonAnswer(http.StatusOK, sampleChannel))
+	c, err := New(f.config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	req := OriginateRequest{Endpoint: "Local/1001@omstil-test-agents", App: "omstil", CallerID: "70101010", ChannelID: "a1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Originate(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var stasisStartMsg = []byte(`{"type":"StasisStart","application":"omstil","timestamp":"2026-11-28T03:24:41.123+0100","asterisk_id":"02:42:ac:11:00:02","args":["1000"],"channel":` + sampleChannel + `}`)
+
+func BenchmarkDecodeStasisStart(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(stasisStartMsg)))
+	for b.Loop() {
+		if _, ok := DecodeEvent(stasisStartMsg).(*StasisStart); !ok {
+			b.Fatal("not decoded")
+		}
+	}
+}
+
+// End to end: events written by a WebSocket server, read, decoded, queued
+// and handed to the handler.
+func BenchmarkStreamDelivery(b *testing.B) {
+	f := newFakeARI(b)
+	c, err := New(f.config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var n atomic.Int64
+	done := make(chan struct{}, 1)
+	target := int64(b.N)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx, func(_ context.Context, ev Event) {
+		if _, ok := ev.(*StasisStart); ok && n.Add(1) == target {
+			done <- struct{}{}
+		}
+	})
+	fc := f.nextConn(b)
+	msgs := make([]string, 64)
+	for i := range msgs {
+		msgs[i] = string(stasisStartMsg)
+	}
+	b.SetBytes(int64(len(stasisStartMsg)))
+	b.ResetTimer()
+	for i := range b.N {
+		fc.send(b, msgs[i%len(msgs)])
+	}
+	<-done
+	b.StopTimer()
+	if st := c.Stats(); st.Received != uint64(b.N) {
+		b.Fatal(fmt.Sprint("received ", st.Received))
+	}
+}
