@@ -10,6 +10,13 @@ package queue
 // then the higher wait × queue weight; an agent in several queues therefore
 // gets the call that has waited longest relative to its queue's weight.
 func (e *Engine) dispatch() {
+	for len(e.expired) > 0 {
+		c := e.expired[len(e.expired)-1]
+		e.expired = e.expired[:len(e.expired)-1]
+		if !c.gone && c.state == callWaiting && len(c.offers) == 0 {
+			e.overflow(c, OverflowTimeout)
+		}
+	}
 	for len(e.dirty) > 0 {
 		var best *call
 		for i := 0; i < len(e.dirty); {

@@ -53,6 +53,7 @@ type Engine struct {
 	dying        []*queue
 	touched      []*agent
 	joinAnnounce []*call // calls whose join announcement waits for dispatch
+	expired      []*call // calls past max wait whose last offer ended
 	cands        []Candidate
 }
 
@@ -640,6 +641,11 @@ func (e *Engine) withdraw(a *agent, why FailReason, cmd bool) {
 	if c.inList() {
 		e.markDirty(c.q)
 	}
+	if c.expired && len(c.offers) == 0 {
+		// max wait passed while it rang: it overflows once the agents are
+		// sorted out (see dispatch).
+		e.expired = append(e.expired, c)
+	}
 }
 
 // withdrawAll withdraws every offer for c and puts the agents back to ready.
@@ -666,9 +672,6 @@ func (e *Engine) missed(a *agent, why FailReason, cmd bool) {
 		e.setState(a, Paused, e.opt.AutoPauseReason, c)
 	} else {
 		e.release(a)
-	}
-	if c.expired && len(c.offers) == 0 && c.state == callWaiting {
-		e.overflow(c, OverflowTimeout)
 	}
 }
 

@@ -160,6 +160,9 @@ func (e *Engine) check() error {
 		if c.state == callWaiting && !c.q.ringAll && len(c.offers) > c.q.cfg.MaxParallelOffers {
 			return fmt.Errorf("call %s: %d offers > max %d", id, len(c.offers), c.q.cfg.MaxParallelOffers)
 		}
+		if c.state == callWaiting && c.expired && len(c.offers) == 0 {
+			return fmt.Errorf("call %s: past max wait with no offer but still waiting", id)
+		}
 		if c.state == callCallback && len(c.offers) > 1 {
 			return fmt.Errorf("callback %s: %d offers", id, len(c.offers))
 		}
