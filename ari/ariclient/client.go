@@ -3,6 +3,7 @@ package ariclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +85,7 @@ type Client struct {
 	timeout  time.Duration
 	log      *slog.Logger
 	http     *http.Client
+	wsHTTP   *http.Client // HTTP/1.1 only: a WebSocket upgrade cannot ride HTTP/2
 
 	onConnect    func(ctx context.Context, reconnected bool)
 	pingInterval time.Duration
@@ -158,6 +160,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.http == nil {
 		c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		ws := http.DefaultTransport.(*http.Transport).Clone()
+		ws.ForceAttemptHTTP2 = false
+		ws.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		c.wsHTTP = &http.Client{Transport: ws}
+	} else {
+		c.wsHTTP = c.http
 	}
 	if c.readLimit <= 0 {
 		c.readLimit = DefaultReadLimit
@@ -187,6 +195,7 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		c.http.CloseIdleConnections()
+		c.wsHTTP.CloseIdleConnections()
 	})
 	return nil
 }

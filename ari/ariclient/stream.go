@@ -270,7 +270,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.password)))
 	conn, resp, err := websocket.Dial(dctx, c.eventsURL(), &websocket.DialOptions{
-		HTTPClient:   c.http,
+		HTTPClient:   c.wsHTTP,
 		HTTPHeader:   hdr,
 		Subprotocols: []string{"ari"},
 	})
