@@ -14,7 +14,7 @@ import (
 // browser is a pion peer playing the agent's Chrome tab: it offers with the
 // same PCMU settings a browser uses, over a test signalling connection.
 type browser struct {
-	t         *testing.T
+	t         testing.TB
 	page      *page
 	pc        *webrtc.PeerConnection
 	mic       *webrtc.TrackLocalStaticRTP
@@ -26,7 +26,7 @@ type browser struct {
 	ts        uint32
 }
 
-func browserAPI(t *testing.T, mime string, pt uint8, rate uint32) *webrtc.API {
+func browserAPI(t testing.TB, mime string, pt uint8, rate uint32) *webrtc.API {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
@@ -45,7 +45,7 @@ func browserAPI(t *testing.T, mime string, pt uint8, rate uint32) *webrtc.API {
 
 // openBrowser connects a page for agent and negotiates PCMU, waiting until
 // the media connection is up.
-func openBrowser(t *testing.T, m *Manager, agent AgentID) *browser {
+func openBrowser(t testing.TB, m *Manager, agent AgentID) *browser {
 	t.Helper()
 	b := startBrowser(t, m, agent, browserAPI(t, webrtc.MimeTypePCMU, 0, 8000), webrtc.MimeTypePCMU, 8000)
 	if a := b.expect("answer"); a.ID != "o1" {
@@ -60,7 +60,7 @@ func openBrowser(t *testing.T, m *Manager, agent AgentID) *browser {
 	return b
 }
 
-func startBrowser(t *testing.T, m *Manager, agent AgentID, api *webrtc.API, mime string, rate uint32) *browser {
+func startBrowser(t testing.TB, m *Manager, agent AgentID, api *webrtc.API, mime string, rate uint32) *browser {
 	t.Helper()
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {

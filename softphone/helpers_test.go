@@ -17,7 +17,7 @@ import (
 // waitFor bounds every wait for real network I/O or a goroutine's reply.
 const waitFor = 10 * time.Second
 
-func newTestManager(t *testing.T, portMin, portMax int) *Manager {
+func newTestManager(t testing.TB, portMin, portMax int) *Manager {
 	t.Helper()
 	m, err := New(Config{PortMin: portMin, PortMax: portMax, LoopbackOnly: true}, nil)
 	if err != nil {
@@ -30,11 +30,11 @@ func newTestManager(t *testing.T, portMin, portMax int) *Manager {
 // fakeAsterisk is the test's stand-in for an externalMedia channel's RTP
 // socket.
 type fakeAsterisk struct {
-	t    *testing.T
+	t    testing.TB
 	conn *net.UDPConn
 }
 
-func newFakeAsterisk(t *testing.T, ip string) *fakeAsterisk {
+func newFakeAsterisk(t testing.TB, ip string) *fakeAsterisk {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
 	if err != nil {
@@ -105,7 +105,7 @@ func (s sinkChan) WriteRTP(p *rtp.Packet) error {
 	return nil
 }
 
-func (s sinkChan) next(t *testing.T) *rtp.Packet {
+func (s sinkChan) next(t testing.TB) *rtp.Packet {
 	t.Helper()
 	select {
 	case p := <-s:
@@ -154,13 +154,13 @@ func (c *pipeConn) close() { c.once.Do(func() { close(c.closed) }) }
 
 // page drives one signalling connection from the test.
 type page struct {
-	t       *testing.T
+	t       testing.TB
 	conn    *pipeConn
 	done    chan error // Serve's result
 	welcome Message    // the answer to the first hello
 }
 
-func connectPage(t *testing.T, m *Manager, agent AgentID) *page {
+func connectPage(t testing.TB, m *Manager, agent AgentID) *page {
 	t.Helper()
 	p := &page{t: t, conn: newPipeConn(), done: make(chan error, 1)}
 	go func() { p.done <- m.Serve(context.Background(), agent, p.conn) }()
@@ -280,7 +280,7 @@ func (f *fakeControl) PageOnline(a AgentID, online bool) { f.online <- online }
 var errBoom = errors.New("ari: POST /channels/x/answer: 500 internal")
 
 // waitStat polls a session's counters (they move on real network I/O).
-func waitStat(t *testing.T, s *Session, ok func(Stats) bool) {
+func waitStat(t testing.TB, s *Session, ok func(Stats) bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for !ok(s.Stats()) {
