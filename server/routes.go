@@ -54,6 +54,7 @@ func (s *Server) registerRoutes() {
 	for _, extra := range s.opts.Extra {
 		extra(r)
 	}
+	s.registerPages()
 }
 
 // recover turns a panic in a handler into a logged 500 with the API's

@@ -38,13 +38,16 @@ type Store interface {
 type Options struct {
 	Store         Store
 	Logger        *slog.Logger
-	SecureCookies bool          // Secure flag on cookies (public URL is https)
-	Checks        []Check       // readiness checks besides the database
+	SecureCookies bool    // Secure flag on cookies (public URL is https)
+	Checks        []Check // readiness checks besides the database
 	Registry      *prometheus.Registry
 	Now           func() time.Time
 	// Extra registers routes of other parts (call handling, softphone)
 	// on the API group with the same middleware.
 	Extra []func(r *Routes)
+	// LiveSource feeds the wallboard's live stream (GET /api/v1/live);
+	// nil answers 503 there.
+	LiveSource LiveSource
 }
 
 // Server is the HTTP handler of omstil.
