@@ -214,7 +214,7 @@ func (s *Sim) routesARI(mux *http.ServeMux) {
 			ch.ringing = newToneGen("ring")
 		}
 		s.indicateRinging(ch)
-		s.media.kick(s)
+		s.mediaAdd(ch)
 		noContent(w)
 	}))
 	h("DELETE /ari/channels/{id}/ring", s.controlled(true, func(ch *channel, w http.ResponseWriter, p params) {
@@ -226,7 +226,7 @@ func (s *Sim) routesARI(mux *http.ServeMux) {
 	}))
 	h("POST /ari/channels/{id}/moh", s.controlled(true, func(ch *channel, w http.ResponseWriter, p params) {
 		ch.moh = newToneGen(strconv.Itoa(MOHHz))
-		s.media.kick(s)
+		s.mediaAdd(ch)
 		noContent(w)
 	}))
 	h("DELETE /ari/channels/{id}/moh", s.controlled(true, func(ch *channel, w http.ResponseWriter, p params) {
@@ -307,7 +307,7 @@ func (s *Sim) routesARI(mux *http.ServeMux) {
 	h("POST /ari/bridges/{bridgeId}/removeChannel", s.withBridge(s.removeChannelHandler))
 	h("POST /ari/bridges/{bridgeId}/moh", s.withBridge(func(b *bridge, w http.ResponseWriter, p params) {
 		b.moh = newToneGen(strconv.Itoa(MOHHz))
-		s.media.kick(s)
+		s.mediaAddBridge(b)
 		noContent(w)
 	}))
 	h("DELETE /ari/bridges/{bridgeId}/moh", s.withBridge(func(b *bridge, w http.ResponseWriter, p params) {
@@ -748,7 +748,7 @@ func (s *Sim) externalMediaHandler(w http.ResponseWriter, r *http.Request, p par
 		s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "", "forward": "", "dialstring": host, "peer": ch.snapshot()})
 		s.remoteAnswered(ch)
 	}))
-	s.media.kick(s)
+	s.mediaAdd(ch)
 	writeJSON(w, 200, snap)
 }
 

@@ -95,7 +95,7 @@ func (s *Sim) addToBridge(b *bridge, ch *channel) {
 		s.subscribe(b.subs, ch.stasisApp)
 	}
 	s.emitBridgeChannel(b, ch, Event{"type": "ChannelEnteredBridge", "bridge": b.snapshot(), "channel": ch.snapshot()})
-	s.media.kick(s)
+	s.mediaAdd(ch)
 }
 
 func (s *Sim) removeFromBridge(b *bridge, ch *channel) {

@@ -140,7 +140,9 @@ func (s *Sim) setState(ch *channel, state string) {
 	}
 	ch.state = state
 	s.emitChannel(ch, Event{"type": "ChannelStateChange", "channel": ch.snapshot()})
-	s.media.kick(s)
+	if ch.ext != nil {
+		s.mediaAdd(ch)
+	}
 }
 
 // setDialplan moves the channel to a dialplan location running app(data)
@@ -252,7 +254,7 @@ func (s *Sim) hangup(ch *channel, cause int, req Event) {
 			s.hangup(p, cause, Event{"cause": cause})
 		}
 	}
-	s.media.kick(s)
+	delete(s.mediaSet, ch)
 }
 
 // --- answering and the modelled dialplan ------------------------------------
@@ -370,7 +372,7 @@ func (s *Sim) runAgent(ch *channel, exten string) {
 	echo := func(prio int64) {
 		s.setDialplan(ch, ctx, exten, prio, "Echo", "")
 		ch.echoApp = true
-		s.media.kick(s)
+		s.mediaAdd(ch)
 	}
 	switch exten[0] {
 	case '1': // Answer(), Echo()
@@ -560,6 +562,7 @@ func (s *Sim) startDial(ch *channel, timeout time.Duration) {
 		if b.ToneHz > 0 {
 			ch.farEnd.tone = newToneGen(fmt.Sprint(b.ToneHz))
 		}
+		s.mediaAdd(ch)
 		switch b.Mode {
 		case Answer:
 			if b.AnswerAfter <= 0 {

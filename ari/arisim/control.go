@@ -109,7 +109,7 @@ func (s *Sim) placeCallLocked(c Call) (Channel, error) {
 	ch.state = "Ring"
 	if c.ToneHz > 0 {
 		ch.farEnd.tone = newToneGen(strconv.FormatFloat(c.ToneHz, 'f', -1, 64))
-		s.media.kick(s)
+		s.mediaAdd(ch)
 	}
 	ch.dp = DialplanCEP{Context: inboundCtx, Exten: c.Number, Priority: 1}
 	if !s.enterStasis(ch, c.App, []string{c.Number}) {
@@ -192,7 +192,7 @@ func (s *Sim) InjectTone(channelID, tone string) error {
 		return fmt.Errorf("arisim: bad tone %q", tone)
 	}
 	ch.farEnd.tone = g
-	s.media.kick(s)
+	s.mediaAdd(ch)
 	return nil
 }
 
@@ -210,7 +210,7 @@ func (s *Sim) InjectAudio(channelID string, pcm []int16) error {
 		pcm = pcm[n:]
 		ch.farEnd.frames = append(ch.farEnd.frames, f)
 	}
-	s.media.kick(s)
+	s.mediaAdd(ch)
 	return nil
 }
 

@@ -20,6 +20,14 @@ const (
 	heardSamples = 8000 // what Heard keeps: the last second
 )
 
+// mediaIdle: nothing can make or carry audio on the channel this tick,
+// so the tick skips it (read and write stay nil).
+func (ch *channel) mediaIdle() bool {
+	return ch.bridge == nil && len(ch.playQueue) == 0 && ch.moh == nil && ch.ringing == nil &&
+		ch.ext == nil && ch.farEnd.tone == nil && len(ch.farEnd.frames) == 0 && !ch.farEnd.echo &&
+		!ch.echoApp && ch.peer == nil && ch.media.lastWrite == nil && ch.media.read == nil && ch.media.heard == nil
+}
+
 type chanMedia struct {
 	read      []int16 // what the far end sent this tick
 	lastWrite []int16 // what Asterisk sent to the far end last tick
@@ -104,7 +112,7 @@ func (s *Sim) tickLocked(sends *[]rtpSend) bool {
 	tick := s.media.tick
 	active := false
 	// 1. what every far end sends
-	for _, ch := range s.channels {
+	for ch := range s.mediaSet {
 		var f []int16
 		switch {
 		case ch.ext != nil:
@@ -154,7 +162,7 @@ func (s *Sim) tickLocked(sends *[]rtpSend) bool {
 		}
 	}
 	// 3. what Asterisk sends to every channel
-	for _, ch := range s.channels {
+	for ch := range s.mediaSet {
 		var w []int16
 		if p := currentPlayback(ch.playQueue); p != nil {
 			w = p.gen.frame()
@@ -196,7 +204,31 @@ func (s *Sim) tickLocked(sends *[]rtpSend) bool {
 			*sends = append(*sends, rtpSend{conn: e.conn, remote: e.remote, pkt: e.packet(w)})
 		}
 	}
+	for ch := range s.mediaSet {
+		if ch.gone || ch.mediaIdle() {
+			delete(s.mediaSet, ch)
+		}
+	}
 	return active
+}
+
+// mediaAdd puts a channel (and its Local peer) into the set the tick
+// visits and starts the tick. Channels leave the set when idle.
+func (s *Sim) mediaAdd(ch *channel) {
+	if ch != nil && !ch.gone {
+		s.mediaSet[ch] = struct{}{}
+		if p := ch.peer; p != nil && !p.gone {
+			s.mediaSet[p] = struct{}{}
+		}
+	}
+	s.media.kick(s)
+}
+
+func (s *Sim) mediaAddBridge(b *bridge) {
+	for _, ch := range b.channels {
+		s.mediaAdd(ch)
+	}
+	s.media.kick(s)
 }
 
 // bridgeFrame returns the bridge-wide audio (playback or MOH) of this tick.
@@ -231,14 +263,13 @@ func (m *chanMedia) record(w []int16) {
 		}
 		m.heard = make([]int16, heardSamples)
 	}
-	for i := 0; i < frameSamples; i++ {
-		var v int16
-		if w != nil {
-			v = w[i]
-		}
-		m.heard[m.heardPos] = v
-		m.heardPos = (m.heardPos + 1) % heardSamples
+	dst := m.heard[m.heardPos : m.heardPos+frameSamples] // heardSamples is a multiple of frameSamples
+	if w == nil {
+		clear(dst)
+	} else {
+		copy(dst, w)
 	}
+	m.heardPos = (m.heardPos + frameSamples) % heardSamples
 	if m.heardN < heardSamples {
 		m.heardN += frameSamples
 	}
@@ -305,6 +336,30 @@ func (a Audio) ToneLevel(hz float64) float64 {
 type toneSeg struct {
 	freqs   []float64
 	samples int // 0 = for ever
+	osc     []oscillator
+}
+
+// oscillator produces a sine by rotating a phasor, which is far cheaper
+// than math.Sin per sample.
+type oscillator struct {
+	re, im     float64 // current phasor
+	cosw, sinw float64 // rotation per sample
+}
+
+func newOscillator(hz float64) oscillator {
+	w := 2 * math.Pi * hz / 8000
+	return oscillator{re: 1, cosw: math.Cos(w), sinw: math.Sin(w)}
+}
+
+func (o *oscillator) next() float64 {
+	o.re, o.im = o.re*o.cosw-o.im*o.sinw, o.re*o.sinw+o.im*o.cosw
+	return o.im
+}
+
+// renormalize keeps the phasor's length at 1 against rounding drift.
+func (o *oscillator) renormalize() {
+	m := math.Hypot(o.re, o.im)
+	o.re, o.im = o.re/m, o.im/m
 }
 
 type toneGen struct {
@@ -350,6 +405,7 @@ func newToneGen(spec string) *toneGen {
 			}
 			if hz > 0 {
 				seg.freqs = append(seg.freqs, hz)
+				seg.osc = append(seg.osc, newOscillator(hz))
 			}
 		}
 		if hasDur {
@@ -368,33 +424,48 @@ func newToneGen(spec string) *toneGen {
 // frame returns the next 160 samples (nil during a pause).
 func (g *toneGen) frame() []int16 {
 	var out []int16
-	for i := 0; i < frameSamples; i++ {
+	for i := 0; i < frameSamples; {
 		pos := g.n
 		if g.cycle > 0 {
 			pos = g.n % g.cycle
 		}
 		var seg *toneSeg
+		left := frameSamples - i
 		for j := range g.segs {
 			sg := &g.segs[j]
-			if sg.samples == 0 || pos < sg.samples {
+			if sg.samples == 0 {
 				seg = sg
+				break
+			}
+			if pos < sg.samples {
+				seg = sg
+				left = min(left, sg.samples-pos)
 				break
 			}
 			pos -= sg.samples
 		}
-		g.n++
-		if seg == nil || len(seg.freqs) == 0 {
+		if seg == nil { // cannot happen with a non-empty list
+			break
+		}
+		g.n += left
+		if len(seg.osc) == 0 {
+			i += left
 			continue
 		}
 		if out == nil {
 			out = make([]int16, frameSamples)
 		}
-		var v float64
-		t := float64(g.n) / 8000
-		for _, f := range seg.freqs {
-			v += math.Sin(2 * math.Pi * f * t)
+		scale := toneAmplitude / float64(len(seg.osc))
+		for end := i + left; i < end; i++ {
+			var v float64
+			for k := range seg.osc {
+				v += seg.osc[k].next()
+			}
+			out[i] = int16(v * scale)
 		}
-		out[i] = int16(v * toneAmplitude / float64(len(seg.freqs)))
+		for k := range seg.osc {
+			seg.osc[k].renormalize()
+		}
 	}
 	return out
 }
@@ -532,7 +603,7 @@ func (s *Sim) readRTP(ch *channel, e *externalMedia) {
 		if len(e.rx) > 10 { // a small jitter buffer; late audio is dropped
 			e.rx = e.rx[len(e.rx)-10:]
 		}
-		s.media.kick(s)
+		s.mediaAdd(ch)
 		s.mu.Unlock()
 	}
 }

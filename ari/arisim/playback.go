@@ -123,7 +123,11 @@ func (s *Sim) playMedia(p *playback) {
 		return
 	}
 	p.gen = gen
-	s.media.kick(s)
+	if p.br != nil {
+		s.mediaAddBridge(p.br)
+	} else {
+		s.mediaAdd(p.ch)
+	}
 	if length > 0 {
 		p.timer = s.after(length, func() { s.mediaDone(p, "done") })
 	}

@@ -59,6 +59,7 @@ type Sim struct {
 	conns     map[*wsConn]struct{}
 	endpoints map[string]EndpointBehavior
 	media     mediaLoop
+	mediaSet  map[*channel]struct{} // channels the audio tick visits
 	gens      map[*Generator]struct{}
 	stats     Stats
 	wg        sync.WaitGroup
@@ -114,6 +115,7 @@ func New(opts Options) *Sim {
 		conns:     map[*wsConn]struct{}{},
 		endpoints: map[string]EndpointBehavior{},
 		gens:      map[*Generator]struct{}{},
+		mediaSet:  map[*channel]struct{}{},
 	}
 	return s
 }
