@@ -54,6 +54,7 @@ func (s *Server) registerRoutes() {
 	for _, extra := range s.opts.Extra {
 		extra(r)
 	}
+	s.registerAgentPages()
 	s.registerPages()
 }
 

@@ -45,6 +45,9 @@ type Options struct {
 	// Extra registers routes of other parts (call handling, softphone)
 	// on the API group with the same middleware.
 	Extra []func(r *Routes)
+	// Softphone wires the agent page (/agent) to the WebRTC bridge; nil
+	// serves the page without a softphone.
+	Softphone *AgentOptions
 	// LiveSource feeds the wallboard's live stream (GET /api/v1/live);
 	// nil answers 503 there.
 	LiveSource LiveSource
