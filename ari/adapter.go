@@ -1,0 +1,219 @@
+// Package ari is omstil's call handling: the Stasis application that
+// connects Asterisk to the queue engine and the call flows.
+//
+// One loop goroutine (Adapter.Run) owns every call's state, the queue engine
+// and the call-flow runs. ARI events come in through ariclient's ordered
+// event stream; REST calls go out on per-call ordered workers so the loop
+// never waits for Asterisk, and their results come back as loop inputs.
+// See docs/call-handling.md for the event → action table, the channel
+// variables omstil stores on a call, and what happens on a restart.
+package ari
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/queue"
+)
+
+// DeviceKind is how an agent is reached.
+type DeviceKind string
+
+// Device kinds.
+const (
+	// DeviceWebRTC is the browser softphone, reached through Options.WebRTC.
+	DeviceWebRTC DeviceKind = "webrtc"
+	// DeviceEndpoint is any Asterisk dial string (PJSIP/1001,
+	// PJSIP/+4512345678@trunk, Local/101@omstil-test-agents).
+	DeviceEndpoint DeviceKind = "endpoint"
+)
+
+// Device is an agent's phone.
+type Device struct {
+	Kind DeviceKind
+	// Dial is the dial string of an endpoint device.
+	Dial string
+	// DeviceState is the Asterisk device whose state marks the agent busy
+	// outside omstil (e.g. "PJSIP/1001"); empty: derived from Dial for
+	// PJSIP/<name> dial strings without "@", none otherwise.
+	DeviceState string
+}
+
+// NumberConfig routes one inbound number.
+type NumberConfig struct {
+	Flow *callflow.Flow
+	Org  string // the municipality; selects the schedules
+}
+
+// QueueMedia is what a queue's callers hear and may press.
+type QueueMedia struct {
+	// Name is shown to agents as the caller-ID name of an offered call.
+	Name string
+	// Ringing plays a ringing tone instead of music on hold.
+	Ringing bool
+	// MOHClass is the music-on-hold class ("" = Asterisk's default).
+	MOHClass string
+	// CallbackKey is the DTMF key that asks for a callback while waiting
+	// (only when the queue has callbacks enabled); default "*".
+	CallbackKey string
+}
+
+// RuntimeConfig is everything the adapter needs from the configuration
+// store. The composition root converts the store's data into it and calls
+// Reload whenever it changes. It is plain data; Reload copies what it keeps.
+type RuntimeConfig struct {
+	// Numbers maps the number the dialplan passes as Stasis argument to its
+	// flow.
+	Numbers map[string]NumberConfig
+	// Schedules resolves saved schedules per org.
+	Schedules map[string]callflow.ScheduleLookup
+	Queues    []queue.QueueConfig
+	// QueueMedia per queue; a queue without an entry gets music on hold of
+	// the default class.
+	QueueMedia map[queue.QueueID]QueueMedia
+	Agents     []queue.AgentConfig
+	Devices    map[queue.AgentID]Device
+	// Announcements maps an announcement to the ARI media URIs played in
+	// order, e.g. ["sound:http://omstil:8080/media/velkommen.wav"].
+	Announcements map[callflow.AnnouncementRef][]string
+	// PauseReasons an agent may give (empty: any).
+	PauseReasons []string
+}
+
+// CallEventKind names a call-level event of the adapter.
+type CallEventKind string
+
+// Call event kinds (engine events are passed as queue.Output).
+const (
+	CallArrived       CallEventKind = "arrived"        // a citizen's call entered the app
+	CallUnknownNumber CallEventKind = "unknown-number" // no flow for the number
+	CallStep          CallEventKind = "step"           // a flow step was taken (Detail explains)
+	CallFlowError     CallEventKind = "flow-error"     // the flow is broken; the call was hung up
+	CallBridged       CallEventKind = "bridged"        // caller and agent are in one bridge
+	CallTransferred   CallEventKind = "transferred"    // handed to a number or dial string
+	CallHungUp        CallEventKind = "hungup"         // the citizen's channel is gone
+	CallAdopted       CallEventKind = "adopted"        // taken over after a (re)connect
+)
+
+// CallEvent is a flow step or call lifecycle event for the call-event log.
+type CallEvent struct {
+	At       time.Time
+	Call     queue.CallID
+	Kind     CallEventKind
+	Number   string // the dialled number
+	Caller   string // the caller's number: personal data, never log it
+	Step     callflow.StepID
+	StepKind callflow.Kind
+	Queue    queue.QueueID
+	Agent    queue.AgentID
+	Detail   string
+}
+
+// EventSink receives everything that goes into the call-event log: every
+// output of the queue engine and every flow step and call event, in order.
+// It is called on the adapter's loop goroutine and must not block (buffer
+// and write asynchronously).
+type EventSink interface {
+	EngineOutput(out queue.Output)
+	CallEvent(ev CallEvent)
+}
+
+// RingInfo is what an agent's page shows for an offered call.
+type RingInfo struct {
+	Call    queue.CallID
+	Queue   queue.QueueID
+	Name    string // the queue's display name
+	Caller  string // the caller's number ("" when withheld)
+	Waited  time.Duration
+	Timeout time.Duration
+}
+
+// WebRTC is the browser softphone bridge as the adapter needs it. The
+// composition root implements it over softphone.Manager. All methods are
+// called from adapter workers, never from the loop, and may block briefly.
+type WebRTC interface {
+	// Ring tells the agent's page that call is offered.
+	Ring(agent queue.AgentID, r RingInfo) error
+	// Attach opens the agent's RTP relay for call and returns the host:port
+	// Asterisk's externalMedia channel sends to.
+	Attach(agent queue.AgentID, call queue.CallID) (relayAddr string, err error)
+	// Connected gives the relay Asterisk's RTP address
+	// (UNICASTRTP_LOCAL_ADDRESS:PORT) and tells the page audio flows.
+	Connected(agent queue.AgentID, call queue.CallID, asteriskAddr string) error
+	// Ended tells the page the offer or call is over (reason e.g.
+	// "caller-hangup", "timeout", "taken-elsewhere", "agent-hangup") and
+	// detaches the relay if one is attached.
+	Ended(agent queue.AgentID, call queue.CallID, reason string)
+}
+
+// Options configure an Adapter.
+type Options struct {
+	Client *ariclient.Client
+	// App is the Stasis application (default "omstil").
+	App    string
+	Logger *slog.Logger
+	// Clock is the time source of the engine, flows and timers (default
+	// the system clock).
+	Clock queue.Clock
+	// Events receives the call-event log (may be nil).
+	Events EventSink
+	// WebRTC reaches agents with DeviceWebRTC (may be nil: such agents are
+	// then unavailable).
+	WebRTC WebRTC
+	// CallbackEndpoint is the dial string template for callbacks and
+	// transfers to numbers; {number} is replaced, e.g.
+	// "PJSIP/{number}@trunk".
+	CallbackEndpoint string
+	// CallerID shown to citizens on callbacks and transfers, e.g.
+	// `"Borgerservice" <70101010>`.
+	CallerID string
+	// TransferContext, when set, makes transfers continue in this dialplan
+	// context with the destination as extension; otherwise omstil
+	// originates the destination and bridges it.
+	TransferContext string
+	// NotInService is played to a call for a number without a flow before
+	// it is hung up (default "sound:ss-noservice").
+	NotInService []string
+	// CallbackConfirm is played after a callback request was accepted,
+	// before the caller is released (default "sound:auth-thankyou").
+	CallbackConfirm []string
+	// Location decides when "today" ends for queue statistics.
+	Location *time.Location
+	// RESTTimeout bounds each REST call (default: the client's timeout).
+	RESTTimeout time.Duration
+	// RingSlack is added to an offer's ring timeout for the originate
+	// timeout, so that the engine (not Asterisk) ends unanswered offers
+	// (default 5 s).
+	RingSlack time.Duration
+}
+
+// Errors returned by the adapter's API.
+var (
+	// ErrStopped: Run is not running (not started yet or returned).
+	ErrStopped = errors.New("ari: adapter not running")
+	// ErrUnknownAgent: no agent with that ID is configured.
+	ErrUnknownAgent = errors.New("ari: unknown agent")
+	// ErrBadReason: the pause reason is not in the list.
+	ErrBadReason = errors.New("ari: pause reason not allowed")
+	// ErrRefused: the engine refused the request (Detail in the message).
+	ErrRefused = errors.New("ari: request refused")
+	// ErrNoSuchCall: the agent has no such call.
+	ErrNoSuchCall = errors.New("ari: no such call for this agent")
+)
+
+// LiveCall is one call in progress, for the live-calls view.
+type LiveCall struct {
+	Call     queue.CallID
+	Number   string // the dialled number
+	Caller   string // the caller's number, raw: mask it where needed
+	Step     callflow.StepID
+	State    string // "flow", "waiting", "ringing", "connected", "callback", "transfer", "ending"
+	Queue    queue.QueueID
+	Position int // 1-based place in the queue, 0 when not waiting
+	Waited   time.Duration
+	Agent    queue.AgentID
+	Since    time.Time // when the call entered omstil (or was adopted)
+}

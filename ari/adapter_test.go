@@ -1,0 +1,228 @@
+package ari_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/queue"
+)
+
+func q1(mod ...func(*queue.QueueConfig)) []queue.QueueConfig {
+	a := queue.QueueConfig{ID: "q1", RingTimeout: 300 * time.Millisecond}
+	b := queue.QueueConfig{ID: "q2", RingTimeout: 300 * time.Millisecond, Empty: queue.EmptyRefuse}
+	for _, m := range mod {
+		m(&a)
+	}
+	return []queue.QueueConfig{a, b}
+}
+
+func TestRouting(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want []callflow.StepID
+	}{
+		{"open", mondayMorning, []callflow.StepID{"åbent", "menu"}},
+		{"closed", mondayEvening, []callflow.StepID{"åbent", "lukket", "slut"}},
+		{"holiday", christmasDay, []callflow.StepID{"åbent", "helligdag", "slut"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pbx := newAsterisk(t)
+			e := start(t, pbx, newShiftedClock(tc.at), config(q1()))
+			id := pbx.placeCall(t, "70101010", "+4512345678")
+			e.eventually("the flow reaches its last expected step", func() bool {
+				return slices.Equal(e.steps(id), tc.want)
+			})
+			if tc.name != "open" {
+				e.eventually("the call is hung up", func() bool { _, ok := e.call(id); return !ok })
+			}
+		})
+	}
+}
+
+// TestMenuQueueAgentBridged: the caller picks 1, waits in q1, the agent is
+// rung, answers and both are bridged; audio crosses the bridge both ways.
+func TestMenuQueueAgentBridged(t *testing.T) {
+	pbx := newAsterisk(t)
+	e := start(t, pbx, newShiftedClock(mondayMorning), config(q1(), agentSpec{"anna", pbx.agent("answer", 1), []queue.QueueID{"q1"}}))
+	id := pbx.placeCall(t, "70101010", "+4512345678")
+	e.eventually("the menu plays", func() bool { c, _ := e.call(id); return c.Step == "menu" })
+	pbx.press(t, id, "1")
+	e.eventually("the call waits in q1", func() bool { c, _ := e.call(id); return c.State == "waiting" && c.Queue == "q1" })
+	e.ready("anna")
+	e.eventually("caller and agent are bridged", func() bool {
+		return slices.ContainsFunc(e.sink.events(), func(ev ari.CallEvent) bool { return ev.Kind == ari.CallBridged && string(ev.Call) == id })
+	})
+	c, _ := e.call(id)
+	if c.State != "connected" || c.Agent != "anna" {
+		t.Fatalf("call = %+v, want connected to anna", c)
+	}
+	if got := find(e.sink, func(x queue.Answered) bool { return string(x.Call) == id && x.Agent == "anna" }); len(got) != 1 {
+		t.Fatalf("Answered events = %v", got)
+	}
+	if au := pbx.audio(); au != nil {
+		leg := agentLeg(t, e, "anna")
+		au.inject(t, id, 440)
+		e.eventually("the agent hears the citizen's 440 Hz", func() bool { return au.level(t, leg, 440) > 0.3 })
+		au.inject(t, leg, 700)
+		e.eventually("the citizen hears the agent's 700 Hz", func() bool { return au.level(t, id, 700) > 0.3 })
+	} else {
+		t.Log("audio check skipped: this PBX harness cannot measure audio")
+	}
+	// the citizen hangs up: the agent's leg is hung up and the agent goes to wrap-up.
+	pbx.hangupCitizen(t, id)
+	e.eventually("the conversation is recorded", func() bool {
+		return len(find(e.sink, func(x queue.CallCompleted) bool { return string(x.Call) == id })) == 1
+	})
+	e.eventually("the agent is free again", func() bool { return agentState(e, "anna") != queue.OnCall })
+}
+
+// agentLeg finds the channel id of the agent's leg from the Offered/bridge
+// state: the adapter originates it with an id of its own.
+func agentLeg(t *testing.T, e *env, agent string) string {
+	t.Helper()
+	sim, ok := e.pbx.(*simAsterisk)
+	if !ok {
+		t.Fatal("agentLeg needs the simulator")
+	}
+	for _, ch := range sim.sim.Channels() {
+		if ch.Dialplan.AppName == "Stasis" && len(ch.Dialplan.AppData) > 0 &&
+			ch.Dialplan.AppData == "omstil,agent,"+findCallOf(e, agent)+","+agent {
+			return ch.ID
+		}
+	}
+	t.Fatalf("no leg for agent %s", agent)
+	return ""
+}
+
+func findCallOf(e *env, agent string) string {
+	for _, a := range e.ad.Snapshot().Agents {
+		if string(a.ID) == agent {
+			return string(a.Call)
+		}
+	}
+	return ""
+}
+
+func agentState(e *env, agent string) queue.State {
+	for _, a := range e.ad.Snapshot().Agents {
+		if string(a.ID) == agent {
+			return a.State
+		}
+	}
+	return queue.LoggedOut
+}
+
+// TestRingTimeoutNextAgent: the first agent never answers; after the ring
+// timeout the call goes to the next agent, who answers.
+func TestRingTimeoutNextAgent(t *testing.T) {
+	pbx := newAsterisk(t)
+	qs := q1(func(q *queue.QueueConfig) { q.Strategy = queue.StrategyLinear; q.RetryDelay = time.Minute })
+	cfg := config(qs,
+		agentSpec{"a1", pbx.agent("noanswer", 1), []queue.QueueID{"q1"}},
+		agentSpec{"a2", pbx.agent("answer", 2), []queue.QueueID{"q1"}})
+	cfg.Agents[0].Queues[0].Order = 1
+	cfg.Agents[1].Queues[0].Order = 2
+	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+	e.ready("a1")
+	e.ready("a2")
+	id := pbx.placeCall(t, "70102020", "+4512345678")
+	e.eventually("a2 answers", func() bool { c, _ := e.call(id); return c.State == "connected" && c.Agent == "a2" })
+	ended := find(e.sink, func(x queue.OfferEnded) bool { return x.Agent == "a1" })
+	if len(ended) != 1 || ended[0].Reason != queue.EndTimeout {
+		t.Fatalf("a1's offer ended %+v, want one timeout", ended)
+	}
+	if omstilLegs(e) >= 0 {
+		e.eventually("a1's leg is hung up, a2's stays", func() bool { return omstilLegs(e) == 1 })
+	}
+}
+
+// omstilLegs counts the channels the adapter originated (their ids start
+// with "omstil-"); only the simulator is inspected.
+func omstilLegs(e *env) int {
+	sim, ok := e.pbx.(*simAsterisk)
+	if !ok {
+		return -1
+	}
+	n := 0
+	for _, ch := range sim.sim.Channels() {
+		if strings.HasPrefix(ch.ID, "omstil-") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBusyAgentsOverflow: every agent is busy or congested, the queue's max
+// wait passes and the call takes the flow's timeout branch.
+func TestBusyAgentsOverflow(t *testing.T) {
+	pbx := newAsterisk(t)
+	qs := q1(func(q *queue.QueueConfig) { q.MaxWait = 800 * time.Millisecond; q.RetryDelay = time.Minute })
+	e := start(t, pbx, newShiftedClock(mondayMorning), config(qs,
+		agentSpec{"b1", pbx.agent("busy", 1), []queue.QueueID{"q1"}},
+		agentSpec{"b2", pbx.agent("congestion", 2), []queue.QueueID{"q1"}}))
+	e.ready("b1")
+	e.ready("b2")
+	id := pbx.placeCall(t, "70102020", "+4512345678")
+	e.eventually("the call overflows to the busy message", func() bool {
+		return slices.Contains(e.steps(id), "optaget")
+	})
+	reasons := map[queue.AgentID]queue.FailReason{}
+	for _, x := range find(e.sink, func(x queue.OfferEnded) bool { return string(x.Call) == id }) {
+		reasons[x.Agent] = x.Reason
+	}
+	if reasons["b1"] != queue.FailBusy || reasons["b2"] != queue.FailUnavailable {
+		t.Fatalf("offer outcomes %v, want b1 busy and b2 unavailable", reasons)
+	}
+	ov := find(e.sink, func(x queue.Overflowed) bool { return string(x.Call) == id })
+	if len(ov) != 1 || ov[0].Reason != queue.OverflowTimeout {
+		t.Fatalf("overflow %+v, want one timeout", ov)
+	}
+	e.eventually("the call is hung up after the message", func() bool { _, ok := e.call(id); return !ok })
+}
+
+// TestNoAgentsOverflow: q2 refuses callers when nobody is logged in.
+func TestNoAgentsOverflow(t *testing.T) {
+	pbx := newAsterisk(t)
+	e := start(t, pbx, newShiftedClock(mondayMorning), config(q1()))
+	id := pbx.placeCall(t, "70101010", "+4512345678")
+	e.eventually("the menu plays", func() bool { c, _ := e.call(id); return c.Step == "menu" })
+	pbx.press(t, id, "2")
+	e.eventually("the call takes the no-agents branch", func() bool { return slices.Contains(e.steps(id), "optaget") })
+}
+
+// TestHangupWhileWaitingAndRinging: abandoned while waiting, and while an
+// agent rings (the offer is cancelled, the agent's leg hung up, the agent
+// freed).
+func TestHangupWhileWaitingAndRinging(t *testing.T) {
+	pbx := newAsterisk(t)
+	qs := q1(func(q *queue.QueueConfig) { q.RingTimeout = 30 * time.Second })
+	e := start(t, pbx, newShiftedClock(mondayMorning), config(qs, agentSpec{"r1", pbx.agent("noanswer", 1), []queue.QueueID{"q1"}}))
+
+	waiting := pbx.placeCall(t, "70102020", "+4511111111")
+	e.eventually("the first call waits", func() bool { c, _ := e.call(waiting); return c.State == "waiting" })
+	pbx.hangupCitizen(t, waiting)
+	e.eventually("it is abandoned", func() bool {
+		return len(find(e.sink, func(x queue.Abandoned) bool { return string(x.Call) == waiting })) == 1
+	})
+
+	e.ready("r1")
+	ringing := pbx.placeCall(t, "70102020", "+4522222222")
+	e.eventually("r1 rings", func() bool { return agentState(e, "r1") == queue.Ringing })
+	pbx.hangupCitizen(t, ringing)
+	e.eventually("the ringing call is abandoned", func() bool {
+		return len(find(e.sink, func(x queue.Abandoned) bool { return string(x.Call) == ringing })) == 1
+	})
+	e.eventually("r1 is ready again", func() bool { return agentState(e, "r1") == queue.Ready })
+	ended := find(e.sink, func(x queue.OfferEnded) bool { return string(x.Call) == ringing })
+	if len(ended) != 1 || ended[0].Reason != queue.EndCallerGone {
+		t.Fatalf("offer ended %+v, want caller-hungup", ended)
+	}
+	if omstilLegs(e) >= 0 {
+		e.eventually("the agent's leg is gone", func() bool { return omstilLegs(e) == 0 })
+	}
+}

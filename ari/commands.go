@@ -1,0 +1,523 @@
+package ari
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/queue"
+)
+
+// apply carries out the engine's commands and passes every output to the
+// event sink: the one place where the call-event log is written.
+func (a *Adapter) apply(outs []queue.Output) {
+	for _, o := range outs {
+		if a.sink != nil {
+			a.sink.EngineOutput(o)
+		}
+		switch x := o.(type) {
+		case queue.Offer:
+			a.offer(x)
+		case queue.CancelOffer:
+			a.cancelOffer(x)
+		case queue.Connect:
+			a.connect(x)
+		case queue.Announce:
+			a.announce(x)
+		case queue.Overflow:
+			a.overflow(x.Call, x.Reason)
+		case queue.Reject:
+			a.log.Warn("ari: queue refused the call", "call", x.Call, "queue", x.Queue, "reason", x.Reason)
+			a.overflow(x.Call, queue.OverflowNoAgents)
+		case queue.DialCallback:
+			a.dialCallback(x)
+		case queue.CallbackQueued:
+			a.callbackQueued(x)
+		case queue.CallbackFailed:
+			if x.Final {
+				if c := a.calls[x.Call]; c != nil && c.ch == "" {
+					delete(a.calls, c.id)
+				}
+			}
+		case queue.CallJoined:
+			if c := a.calls[x.Call]; c != nil {
+				c.pos = x.Position
+			}
+		}
+	}
+}
+
+func (a *Adapter) queueName(q queue.QueueID) string {
+	if m, ok := a.cfg.media[q]; ok && m.Name != "" {
+		return m.Name
+	}
+	return string(q)
+}
+
+func (a *Adapter) offer(o queue.Offer) {
+	c := a.calls[o.Call]
+	if c == nil {
+		a.handle(queue.OfferFailed{Call: o.Call, Agent: o.Agent, Reason: queue.FailUnavailable})
+		return
+	}
+	dev, ok := a.cfg.devices[o.Agent]
+	switch {
+	case ok && dev.Kind == DeviceWebRTC && a.opt.WebRTC != nil:
+		l := &leg{kind: legWebRTC, call: c.id, agent: o.Agent}
+		a.offers[o.Agent] = l
+		info := RingInfo{Call: c.id, Queue: o.Queue, Name: a.queueName(o.Queue), Caller: c.caller, Waited: a.now().Sub(c.joined), Timeout: o.Timeout}
+		if callflow.MaskNumber(c.caller) == "anonymous" {
+			info.Caller = ""
+		}
+		a.job("agent:"+string(o.Agent), func(ctx context.Context) {
+			if err := a.opt.WebRTC.Ring(o.Agent, info); err != nil {
+				a.log.Info("ari: browser offer failed", "agent", o.Agent, "call", o.Call, "err", err)
+				a.post(func() {
+					if a.offers[o.Agent] == l {
+						delete(a.offers, o.Agent)
+						a.handle(queue.OfferFailed{Call: o.Call, Agent: o.Agent, Reason: queue.FailUnavailable})
+					}
+				})
+			}
+		})
+	case ok && dev.Kind == DeviceEndpoint && dev.Dial != "":
+		l := &leg{id: ariclient.ChannelID(a.newID()), kind: legAgent, call: c.id, agent: o.Agent}
+		a.legs[l.id] = l
+		a.offers[o.Agent] = l
+		name := a.queueName(o.Queue)
+		num := c.caller
+		if o.Callback {
+			name = "Tilbagekald " + name
+		}
+		a.originate(c, l, ariclient.OriginateRequest{
+			Endpoint: dev.Dial, CallerID: fmt.Sprintf("%q <%s>", name, num),
+			Timeout: o.Timeout + a.opt.RingSlack,
+		})
+	default:
+		a.log.Warn("ari: agent has no usable device", "agent", o.Agent)
+		a.handle(queue.OfferFailed{Call: o.Call, Agent: o.Agent, Reason: queue.FailUnavailable})
+	}
+}
+
+func (a *Adapter) cancelOffer(o queue.CancelOffer) {
+	l := a.offers[o.Agent]
+	if l == nil || l.call != o.Call {
+		return
+	}
+	delete(a.offers, o.Agent)
+	if l.kind == legWebRTC {
+		l.done = true
+		a.webrtcEnded(o.Agent, o.Call, endReason(o.Reason))
+		return
+	}
+	reason := ariclient.ReasonNormal
+	if o.Reason == queue.EndAnsweredElse {
+		reason = ariclient.ReasonAnsweredElsewhere
+	}
+	a.endLeg(l, reason)
+}
+
+func endReason(r queue.FailReason) string {
+	switch r {
+	case queue.EndTimeout:
+		return "timeout"
+	case queue.EndAnsweredElse:
+		return "taken-elsewhere"
+	case queue.EndCallerGone:
+		return "caller-hangup"
+	}
+	return string(r)
+}
+
+func (a *Adapter) webrtcEnded(agent queue.AgentID, call queue.CallID, reason string) {
+	if a.opt.WebRTC == nil {
+		return
+	}
+	a.job("agent:"+string(agent), func(ctx context.Context) { a.opt.WebRTC.Ended(agent, call, reason) })
+}
+
+// connect: the agent answered; bridge them with the citizen.
+func (a *Adapter) connect(o queue.Connect) {
+	c := a.calls[o.Call]
+	l := a.offers[o.Agent]
+	if l != nil && l.call == o.Call {
+		delete(a.offers, o.Agent)
+	}
+	if c == nil || l == nil || l.call != o.Call {
+		a.log.Warn("ari: connect for a call or offer that is gone", "call", o.Call, "agent", o.Agent)
+		a.handle(queue.CallEnded{Call: o.Call})
+		return
+	}
+	c.state = stConnected
+	c.agent = o.Agent
+	a.stopWaitAudio(c)
+	if c.annPb != "" {
+		a.stopPlayback(c, c.annPb)
+		c.annPb = ""
+	}
+	a.attachAgent(c, l)
+}
+
+// attachAgent makes the agent's side of a conversation: an endpoint leg is
+// already up; a browser gets an externalMedia channel to its relay.
+func (a *Adapter) attachAgent(c *call, l *leg) {
+	if l.kind != legWebRTC {
+		c.leg = l
+		a.tryBridge(c)
+		return
+	}
+	m := &leg{id: ariclient.ChannelID(a.newID()), kind: legMedia, call: c.id, agent: l.agent}
+	a.legs[m.id] = m
+	c.leg = m
+	agent, cid := l.agent, c.id
+	a.job(string(m.id), func(ctx context.Context) {
+		relay, err := a.opt.WebRTC.Attach(agent, cid)
+		if err != nil {
+			a.log.Warn("ari: browser relay failed", "agent", agent, "call", cid, "err", err)
+			a.post(func() { a.legGone(m, 0) })
+			return
+		}
+		ch, err := a.cli.ExternalMedia(ctx, ariclient.ExternalMediaRequest{
+			ChannelID: m.id, App: a.app, ExternalHost: relay, Format: "ulaw", Data: argMedia,
+		})
+		if err != nil {
+			a.log.Warn("ari: externalMedia failed", "agent", agent, "call", cid, "err", err)
+			a.post(func() { a.legGone(m, 0) })
+			return
+		}
+		if err := a.opt.WebRTC.Connected(agent, cid, ch.ExternalMediaAddr()); err != nil {
+			a.log.Warn("ari: browser connect failed", "agent", agent, "call", cid, "err", err)
+		}
+	})
+}
+
+// tryBridge bridges citizen and agent once both are in the app.
+func (a *Adapter) tryBridge(c *call) {
+	if c.bridge != "" || c.ch == "" || c.leg == nil || !c.leg.up || c.state != stConnected {
+		return
+	}
+	a.bridgeChannels(c, c.agent, c.q, c.leg.id)
+}
+
+func (a *Adapter) bridgeChannels(c *call, agent queue.AgentID, q queue.QueueID, other ariclient.ChannelID) {
+	id := ariclient.BridgeID(a.newID())
+	c.bridge = id
+	name := encodeBridgeName(bridgeName{Call: c.id, Agent: agent, Queue: q, Since: a.now()})
+	citizen := c.ch
+	a.job(string(c.id), func(ctx context.Context) {
+		_, err := a.cli.CreateBridge(ctx, ariclient.CreateBridgeRequest{Type: "mixing", ID: id, Name: name})
+		if err == nil {
+			err = a.cli.AddChannel(ctx, id, citizen, other)
+		}
+		a.post(func() {
+			if err != nil {
+				a.log.Warn("ari: bridging failed; ending the call", "call", c.id, "err", err)
+				if l := a.legs[other]; l != nil {
+					a.endLeg(l, ariclient.ReasonNormal)
+				}
+				a.hangupCall(c, ariclient.ReasonCongestion)
+				return
+			}
+			if cur := a.calls[c.id]; cur == c && !c.gone {
+				a.callEvent(c, CallBridged, "")
+			}
+		})
+	})
+}
+
+// ---- announcements, overflow, callbacks ----
+
+// positionMedia says the position and the wait in Danish (Asterisk's
+// queue-* prompts and number: playback in the channel's language).
+func positionMedia(pos int, wait time.Duration) []string {
+	var m []string
+	switch {
+	case pos == 1:
+		m = append(m, "sound:queue-youarenext")
+	case pos > 1:
+		m = append(m, "sound:queue-thereare", "number:"+strconv.Itoa(pos), "sound:queue-callswaiting")
+	}
+	if wait >= 0 {
+		mins := int((wait + time.Minute - 1) / time.Minute)
+		if mins < 1 {
+			mins = 1
+		}
+		m = append(m, "sound:queue-holdtime", "number:"+strconv.Itoa(mins), "sound:queue-minutes")
+	}
+	return m
+}
+
+func (a *Adapter) announce(o queue.Announce) {
+	c := a.calls[o.Call]
+	if c == nil || c.gone || c.ch == "" || c.state != stQueued || c.annPb != "" {
+		return
+	}
+	var media []string
+	if o.Kind == queue.AnnounceCustom {
+		media = a.cfg.announce[callflow.AnnouncementRef(o.Prompt)]
+	} else {
+		media = positionMedia(o.Position, o.EstimatedWait)
+	}
+	if len(media) == 0 {
+		return
+	}
+	if o.Position > 0 {
+		c.pos = o.Position
+	}
+	a.stopWaitAudio(c)
+	c.annPb = a.play(c, pbAnnounce, media)
+}
+
+func (a *Adapter) overflow(id queue.CallID, why queue.OverflowReason) {
+	c := a.calls[id]
+	if c == nil || c.gone {
+		return
+	}
+	a.stopWaitAudio(c)
+	if c.annPb != "" {
+		a.stopPlayback(c, c.annPb)
+		c.annPb = ""
+	}
+	if c.run == nil {
+		// adopted after a restart without its flow: no branch to take.
+		a.hangupCall(c, ariclient.ReasonBusy)
+		return
+	}
+	out := callflow.QueueNoAgents
+	switch why {
+	case queue.OverflowFull:
+		out = callflow.QueueFull
+	case queue.OverflowTimeout:
+		out = callflow.QueueTimeout
+	}
+	c.state = stFlow
+	c.q = ""
+	a.next(c, out)
+}
+
+func (a *Adapter) callbackQueued(x queue.CallbackQueued) {
+	c := a.calls[x.Call]
+	if c == nil || c.gone {
+		return
+	}
+	c.state = stCallback
+	a.stopWaitAudio(c)
+	if c.annPb != "" {
+		a.stopPlayback(c, c.annPb)
+		c.annPb = ""
+	}
+	a.play(c, pbRelease, a.opt.CallbackConfirm)
+}
+
+func (a *Adapter) dialCallback(x queue.DialCallback) {
+	c := a.calls[x.Call]
+	l := a.offers[x.Agent]
+	if l != nil && l.call == x.Call {
+		delete(a.offers, x.Agent)
+	}
+	if c == nil || l == nil || l.call != x.Call || a.opt.CallbackEndpoint == "" {
+		a.log.Warn("ari: cannot dial a callback", "call", x.Call, "agent", x.Agent)
+		if l != nil {
+			a.endLeg(l, ariclient.ReasonNormal)
+		}
+		a.handle(queue.CallbackResult{Call: x.Call, Answered: false})
+		return
+	}
+	c.agent = x.Agent
+	if c.ch != "" {
+		// the caller is still on the line listening to the confirmation.
+		delete(a.byChan, c.ch)
+		a.hangupChannel(string(c.id), c.ch, ariclient.ReasonNormal)
+		c.ch = ""
+	}
+	cb := &leg{id: ariclient.ChannelID(a.newID()), kind: legCallback, call: c.id, agent: x.Agent}
+	a.legs[cb.id] = cb
+	c.cbLeg = cb
+	a.attachAgent(c, l)
+	a.originate(c, cb, ariclient.OriginateRequest{Endpoint: a.dialString(x.Number), CallerID: a.opt.CallerID, Timeout: 30 * time.Second})
+}
+
+// ---- browser call control (softphone.CallControl through the composition root) ----
+
+// Answer: the agent picked up call in the browser.
+func (a *Adapter) Answer(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
+	var err error
+	derr := a.do(ctx, func() {
+		l := a.offers[agent]
+		if l == nil || l.call != call || l.kind != legWebRTC {
+			err = ErrNoSuchCall
+			return
+		}
+		l.up = true
+		err = a.feed(queue.OfferAnswered{Call: call, Agent: agent})
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// Decline: the agent rejected a ringing call in the browser.
+func (a *Adapter) Decline(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
+	var err error
+	derr := a.do(ctx, func() {
+		l := a.offers[agent]
+		if l == nil || l.call != call {
+			err = ErrNoSuchCall
+			return
+		}
+		delete(a.offers, agent)
+		l.done = true
+		if l.kind == legAgent {
+			a.hangupChannel(string(l.id), l.id, ariclient.ReasonRejected)
+		}
+		err = a.feed(queue.OfferFailed{Call: call, Agent: agent, Reason: queue.FailDeclined})
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// connectedCall returns the call agent is talking on.
+func (a *Adapter) connectedCall(agent queue.AgentID, id queue.CallID) *call {
+	c := a.calls[id]
+	if c == nil || c.agent != agent || c.state != stConnected {
+		return nil
+	}
+	return c
+}
+
+// Hangup ends the agent's conversation (the agent hung up).
+func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
+	var err error
+	derr := a.do(ctx, func() {
+		c := a.connectedCall(agent, call)
+		if c == nil || c.leg == nil {
+			err = ErrNoSuchCall
+			return
+		}
+		a.endLeg(c.leg, ariclient.ReasonNormal)
+		// the leg's end is not awaited: the conversation ends now.
+		l := c.leg
+		l.done = false
+		a.agentSideGone(c, l, false)
+		l.done = true
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// Hold puts the citizen on hold (music) or back.
+func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, call queue.CallID, on bool) error {
+	var err error
+	derr := a.do(ctx, func() {
+		c := a.connectedCall(agent, call)
+		if c == nil || c.ch == "" {
+			err = ErrNoSuchCall
+			return
+		}
+		ch := c.ch
+		a.job(string(c.id), func(ctx context.Context) {
+			var e error
+			if on {
+				e = a.cli.Hold(ctx, ch)
+			} else {
+				e = a.cli.Unhold(ctx, ch)
+			}
+			if e != nil {
+				a.log.Warn("ari: hold failed", "call", c.id, "err", e)
+			}
+		})
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// SendDTMF plays digits towards the citizen.
+func (a *Adapter) SendDTMF(ctx context.Context, agent queue.AgentID, call queue.CallID, digits string) error {
+	var err error
+	derr := a.do(ctx, func() {
+		c := a.connectedCall(agent, call)
+		if c == nil || c.ch == "" {
+			err = ErrNoSuchCall
+			return
+		}
+		ch := c.ch
+		a.job(string(c.id), func(ctx context.Context) {
+			if e := a.cli.SendDTMF(ctx, ch, digits, ariclient.DTMFOptions{}); e != nil {
+				a.log.Warn("ari: dtmf failed", "call", c.id, "err", e)
+			}
+		})
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// TransferToQueue moves a connected citizen to another queue (a blind
+// transfer): the conversation ends for the agent (wrap-up) and the citizen
+// waits in the queue with priority.
+func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, call queue.CallID, to queue.QueueID) error {
+	var err error
+	derr := a.do(ctx, func() {
+		c := a.connectedCall(agent, call)
+		if c == nil || c.ch == "" {
+			err = ErrNoSuchCall
+			return
+		}
+		if _, ok := a.cfg.queues[to]; !ok {
+			err = fmt.Errorf("%w: unknown queue %s", ErrRefused, to)
+			return
+		}
+		a.handle(queue.CallEnded{Call: c.id})
+		if c.leg != nil {
+			a.endLeg(c.leg, ariclient.ReasonNormal)
+			if c.leg.kind == legMedia {
+				a.webrtcEnded(agent, c.id, "transferred")
+			}
+		}
+		a.destroyBridge(c)
+		// the engine forgets an ended call; the citizen joins again.
+		c.agent, c.leg = "", nil
+		a.enqueue(c, callflow.Enqueue{Queue: callflow.QueueRef(to)})
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// TransferToNumber hands a connected citizen to a number or dial string.
+func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, call queue.CallID, dest string) error {
+	var err error
+	derr := a.do(ctx, func() {
+		c := a.connectedCall(agent, call)
+		if c == nil || c.ch == "" {
+			err = ErrNoSuchCall
+			return
+		}
+		a.handle(queue.CallEnded{Call: c.id})
+		if c.leg != nil {
+			a.endLeg(c.leg, ariclient.ReasonNormal)
+			if c.leg.kind == legMedia {
+				a.webrtcEnded(agent, c.id, "transferred")
+			}
+		}
+		a.destroyBridge(c)
+		c.leg = nil
+		a.transfer(c, dest)
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}

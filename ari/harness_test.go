@@ -1,0 +1,442 @@
+package ari_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/ari/arisim"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/queue"
+)
+
+// asterisk is what a test needs from the PBX: the simulator, or a real
+// Asterisk reached through OMSTIL_TEST_ARI_URL whose dialplan is
+// deploy/asterisk/. Citizens are channels in the omstil app; agents are
+// dial strings.
+type asterisk interface {
+	url() (string, string, string)
+	// placeCall makes a citizen call number from caller; it returns the
+	// id of the citizen's channel in the omstil app.
+	placeCall(t *testing.T, number, caller string) string
+	// hangupCitizen: the citizen hangs up.
+	hangupCitizen(t *testing.T, id string)
+	// press: the citizen presses keys.
+	press(t *testing.T, id, digits string)
+	// agent returns the dial string of a test agent that answers at once
+	// ("answer"), rings 2 s first ("ring"), is busy ("busy"), never answers
+	// ("noanswer") or is congested ("congestion").
+	agent(kind string, n int) string
+	// audio returns a tone checker, or nil when the PBX cannot measure audio.
+	audio() audioChecker
+	// citizenIDs lists the citizen channels in the app, for restart checks.
+	close()
+}
+
+type audioChecker interface {
+	inject(t *testing.T, channel string, hz int)
+	level(t *testing.T, channel string, hz int) float64
+}
+
+func newAsterisk(t *testing.T) (pbx asterisk) {
+	defer func() { t.Cleanup(pbx.close) }()
+	if u := os.Getenv("OMSTIL_TEST_ARI_URL"); u != "" {
+		t.Logf("running against the Asterisk at OMSTIL_TEST_ARI_URL")
+		return newRealAsterisk(t, u, os.Getenv("OMSTIL_TEST_ARI_USER"), os.Getenv("OMSTIL_TEST_ARI_PASSWORD"))
+	}
+	return newSimAsterisk(t)
+}
+
+var logOnce sync.Once
+
+// ---- simulator ----
+
+type simAsterisk struct {
+	sim *arisim.Sim
+	srv *httptest.Server
+}
+
+func newSimAsterisk(t *testing.T) *simAsterisk {
+	logOnce.Do(func() { t.Log("OMSTIL_TEST_ARI_URL not set: running against the ARI simulator") })
+	sim := arisim.New(arisim.Options{DefaultSoundLength: 40 * time.Millisecond})
+	srv := httptest.NewServer(sim.Handler())
+	return &simAsterisk{sim: sim, srv: srv}
+}
+
+func (s *simAsterisk) url() (string, string, string) { return s.srv.URL + "/ari", "omstil", "omstil" }
+
+func (s *simAsterisk) placeCall(t *testing.T, number, caller string) string {
+	t.Helper()
+	ch, err := s.sim.PlaceCall(arisim.Call{Number: number, CallerID: caller})
+	if err != nil {
+		t.Fatalf("place call: %v", err)
+	}
+	return ch.ID
+}
+
+func (s *simAsterisk) hangupCitizen(t *testing.T, id string) {
+	t.Helper()
+	if err := s.sim.HangupFarEnd(id, 16); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+}
+
+func (s *simAsterisk) press(t *testing.T, id, digits string) {
+	t.Helper()
+	if err := s.sim.PressDTMF(id, digits); err != nil {
+		t.Fatalf("dtmf: %v", err)
+	}
+}
+
+func (s *simAsterisk) agent(kind string, n int) string { return agentDial(kind, n) }
+
+func agentDial(kind string, n int) string {
+	first := map[string]int{"answer": 1, "ring": 2, "busy": 3, "noanswer": 4, "congestion": 5}[kind]
+	return fmt.Sprintf("Local/%d%02d@omstil-test-agents", first, n)
+}
+
+func (s *simAsterisk) audio() audioChecker { return s }
+
+func (s *simAsterisk) inject(t *testing.T, ch string, hz int) {
+	t.Helper()
+	if err := s.sim.InjectTone(ch, fmt.Sprint(hz)); err != nil {
+		t.Fatalf("inject tone: %v", err)
+	}
+}
+
+func (s *simAsterisk) level(t *testing.T, ch string, hz int) float64 {
+	t.Helper()
+	a, err := s.sim.Heard(ch)
+	if err != nil {
+		return 0
+	}
+	return a.ToneLevel(float64(hz))
+}
+
+func (s *simAsterisk) close() {
+	s.sim.Close()
+	s.srv.Close()
+}
+
+// ---- a real Asterisk ----
+
+// realAsterisk places citizens with originate Local/<number>@omstil-inbound
+// into the test's own app; the ;2 half runs Stasis(omstil,<number>) and is
+// the citizen omstil sees.
+type realAsterisk struct {
+	u, user, pass string
+	cli           *ariclient.Client
+	cancel        context.CancelFunc
+	done          chan struct{}
+	n             int
+}
+
+func newRealAsterisk(t *testing.T, u, user, pass string) *realAsterisk {
+	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil-test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &realAsterisk{u: u, user: user, pass: pass, cli: cli, cancel: cancel, done: make(chan struct{})}
+	up := make(chan struct{}, 1)
+	go func() {
+		defer close(r.done)
+		_ = cli.Run(ctx, func(ctx context.Context, ev ariclient.Event) {
+			if _, ok := ev.(*ariclient.Connected); ok {
+				select {
+				case up <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}()
+	select {
+	case <-up:
+	case <-time.After(10 * time.Second):
+		t.Fatal("omstil-test app did not connect")
+	}
+	return r
+}
+
+func (r *realAsterisk) url() (string, string, string) { return r.u, r.user, r.pass }
+
+func (r *realAsterisk) placeCall(t *testing.T, number, caller string) string {
+	t.Helper()
+	r.n++
+	id := fmt.Sprintf("test-%d-%d", time.Now().UnixNano(), r.n)
+	_, err := r.cli.Originate(context.Background(), ariclient.OriginateRequest{
+		Endpoint: "Local/" + number + "@omstil-inbound", App: "omstil-test", CallerID: caller,
+		ChannelID: ariclient.ChannelID(id + "-1"), OtherChannelID: ariclient.ChannelID(id + "-2"),
+	})
+	if err != nil {
+		t.Fatalf("originate citizen: %v", err)
+	}
+	return id + "-2"
+}
+
+func (r *realAsterisk) far(id string) ariclient.ChannelID {
+	return ariclient.ChannelID(id[:len(id)-2] + "-1")
+}
+
+func (r *realAsterisk) hangupCitizen(t *testing.T, id string) {
+	if err := r.cli.Hangup(context.Background(), r.far(id), ""); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+}
+
+func (r *realAsterisk) press(t *testing.T, id, digits string) {
+	if err := r.cli.SendDTMF(context.Background(), r.far(id), digits, ariclient.DTMFOptions{}); err != nil {
+		t.Fatalf("dtmf: %v", err)
+	}
+}
+
+func (r *realAsterisk) agent(kind string, n int) string { return agentDial(kind, n) }
+
+// audio: measuring audio on a real Asterisk needs a snoop channel and a
+// recording; the tone check runs on the simulator only.
+func (r *realAsterisk) audio() audioChecker { return nil }
+
+func (r *realAsterisk) close() {
+	r.cancel()
+	<-r.done
+	r.cli.Close()
+}
+
+// ---- the adapter under test ----
+
+// shiftedClock is real time moved to a chosen moment, so that opening hours
+// can be tested with real timers.
+type shiftedClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func newShiftedClock(at time.Time) *shiftedClock { return &shiftedClock{offset: time.Until(at)} }
+
+func (c *shiftedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *shiftedClock) NewTimer(d time.Duration) queue.Timer { return queue.SystemClock{}.NewTimer(d) }
+
+// sink records the call-event log.
+type sink struct {
+	mu    sync.Mutex
+	outs  []queue.Output
+	calls []ari.CallEvent
+}
+
+func (s *sink) EngineOutput(o queue.Output) {
+	s.mu.Lock()
+	s.outs = append(s.outs, o)
+	s.mu.Unlock()
+}
+
+func (s *sink) CallEvent(ev ari.CallEvent) {
+	s.mu.Lock()
+	s.calls = append(s.calls, ev)
+	s.mu.Unlock()
+}
+
+func (s *sink) outputs() []queue.Output {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]queue.Output(nil), s.outs...)
+}
+
+func (s *sink) events() []ari.CallEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ari.CallEvent(nil), s.calls...)
+}
+
+// find returns the outputs of type T that match.
+func find[T queue.Output](s *sink, match func(T) bool) []T {
+	var out []T
+	for _, o := range s.outputs() {
+		if x, ok := o.(T); ok && (match == nil || match(x)) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+type env struct {
+	t      *testing.T
+	pbx    asterisk
+	ad     *ari.Adapter
+	cli    *ariclient.Client
+	sink   *sink
+	clock  queue.Clock
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs an adapter against pbx with cfg.
+func start(t *testing.T, pbx asterisk, clock queue.Clock, cfg ari.RuntimeConfig) *env {
+	t.Helper()
+	u, user, pass := pbx.url()
+	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"},
+		Logger: slog.New(slog.DiscardHandler), BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, pbx: pbx, cli: cli, sink: &sink{}, clock: clock, done: make(chan error, 1)}
+	level := slog.LevelWarn
+	if os.Getenv("OMSTIL_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	e.ad, err = ari.New(ari.Options{
+		Client: cli, Clock: clock, Events: e.sink,
+		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		CallbackEndpoint: "Local/{number}@omstil-test-agents",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	go func() { e.done <- e.ad.Run(ctx) }()
+	if err := e.ad.Reload(context.Background(), cfg); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	// the app is registered once the socket is up.
+	e.eventually("the event socket connects", func() bool { return cli.Connected() })
+	t.Cleanup(e.stop)
+	return e
+}
+
+// stop ends the adapter and its client; the calls stay in Asterisk.
+func (e *env) stop() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	err := <-e.done
+	e.cancel = nil
+	e.cli.Close()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		e.t.Errorf("Run: %v", err)
+	}
+}
+
+// eventually polls cond until it holds; only for conditions that depend on
+// network I/O between the adapter and the PBX.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *env) call(id string) (ari.LiveCall, bool) {
+	for _, c := range e.ad.Calls() {
+		if string(c.Call) == id {
+			return c, true
+		}
+	}
+	return ari.LiveCall{}, false
+}
+
+func (e *env) ready(agent string) {
+	e.t.Helper()
+	if err := e.ad.SetAgentState(context.Background(), queue.AgentID(agent), queue.Ready, "", nil); err != nil {
+		e.t.Fatalf("agent %s ready: %v", agent, err)
+	}
+}
+
+func (e *env) steps(call string) []callflow.StepID {
+	var out []callflow.StepID
+	for _, ev := range e.sink.events() {
+		if string(ev.Call) == call && ev.Kind == ari.CallStep {
+			out = append(out, ev.Step)
+		}
+	}
+	return out
+}
+
+// ---- configuration ----
+
+func weekdays(from, to string) callflow.Week {
+	r := []callflow.Range{{From: from, To: to}}
+	return callflow.Week{Monday: r, Tuesday: r, Wednesday: r, Thursday: r, Friday: r}
+}
+
+// testFlow: opening hours 08–16 on weekdays with public holidays; when open
+// a menu (1 → queue q1, 2 → queue q2), closed and holiday messages.
+func testFlow() *callflow.Flow {
+	return &callflow.Flow{
+		Name: "test", Start: "åbent",
+		Steps: []callflow.Step{
+			{ID: "åbent", Kind: callflow.KindSchedule, Schedule: &callflow.ScheduleStep{Schedule: "tider", Open: "menu", Closed: "lukket", Holiday: "helligdag"}},
+			{ID: "menu", Kind: callflow.KindMenu, Menu: &callflow.MenuStep{Announcement: "menu", Options: map[string]callflow.StepID{"1": "kø1", "2": "kø2"}, TimeoutSeconds: 5}},
+			{ID: "kø1", Kind: callflow.KindQueue, Queue: &callflow.QueueStep{Queue: "q1", NoAgents: "optaget", Full: "optaget", Timeout: "optaget"}},
+			{ID: "kø2", Kind: callflow.KindQueue, Queue: &callflow.QueueStep{Queue: "q2", NoAgents: "optaget"}},
+			{ID: "optaget", Kind: callflow.KindAnnouncement, Announcement: &callflow.AnnouncementStep{Announcement: "optaget", Next: "slut"}},
+			{ID: "lukket", Kind: callflow.KindAnnouncement, Announcement: &callflow.AnnouncementStep{Announcement: "lukket", Next: "slut"}},
+			{ID: "helligdag", Kind: callflow.KindAnnouncement, Announcement: &callflow.AnnouncementStep{Announcement: "helligdag", Next: "slut"}},
+			{ID: "slut", Kind: callflow.KindHangup},
+		},
+	}
+}
+
+// direct: straight into q1.
+func directFlow() *callflow.Flow {
+	return &callflow.Flow{Name: "direct", Start: "kø1", Steps: []callflow.Step{
+		{ID: "kø1", Kind: callflow.KindQueue, Queue: &callflow.QueueStep{Queue: "q1", Timeout: "optaget", Full: "optaget"}},
+		{ID: "optaget", Kind: callflow.KindAnnouncement, Announcement: &callflow.AnnouncementStep{Announcement: "optaget", Next: "slut"}},
+		{ID: "slut", Kind: callflow.KindHangup},
+	}}
+}
+
+type agentSpec struct {
+	id, dial string
+	queues   []queue.QueueID
+}
+
+func config(queues []queue.QueueConfig, agents ...agentSpec) ari.RuntimeConfig {
+	rc := ari.RuntimeConfig{
+		Numbers: map[string]ari.NumberConfig{
+			"70101010": {Flow: testFlow(), Org: "kommune"},
+			"70102020": {Flow: directFlow(), Org: "kommune"},
+		},
+		Schedules: map[string]callflow.ScheduleLookup{"kommune": callflow.Schedules{
+			"tider": {Weekly: weekdays("08:00", "16:00"), PublicHolidays: true},
+		}},
+		Queues:  queues,
+		Devices: map[queue.AgentID]ari.Device{},
+		Announcements: map[callflow.AnnouncementRef][]string{
+			"menu": {"sound:omstil-menu"}, "optaget": {"sound:omstil-busy"},
+			"lukket": {"sound:omstil-closed"}, "helligdag": {"sound:omstil-holiday"},
+		},
+	}
+	for _, a := range agents {
+		var ms []queue.Membership
+		for _, q := range a.queues {
+			ms = append(ms, queue.Membership{Queue: q})
+		}
+		rc.Agents = append(rc.Agents, queue.AgentConfig{ID: queue.AgentID(a.id), Queues: ms})
+		rc.Devices[queue.AgentID(a.id)] = ari.Device{Kind: ari.DeviceEndpoint, Dial: a.dial}
+	}
+	return rc
+}
+
+var (
+	mondayMorning = time.Date(2026, 3, 2, 10, 0, 0, 0, callflow.Location())
+	mondayEvening = time.Date(2026, 3, 2, 20, 0, 0, 0, callflow.Location())
+	christmasDay  = time.Date(2026, 12, 25, 10, 0, 0, 0, callflow.Location())
+)

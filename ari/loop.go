@@ -1,0 +1,632 @@
+package ari
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/queue"
+)
+
+type callState int
+
+const (
+	stFlow      callState = iota // in the call flow (playing, menu)
+	stQueued                     // waiting in a queue (an agent may be ringing)
+	stConnected                  // talking to an agent
+	stCallback                   // released; a callback request keeps its place
+	stTransfer                   // handed on; omstil only waits for the end
+	stEnding                     // being hung up
+)
+
+var stateNames = map[callState]string{
+	stFlow: "flow", stQueued: "waiting", stConnected: "connected", stCallback: "callback",
+	stTransfer: "transfer", stEnding: "ending",
+}
+
+// call is one citizen's call. Its id is the citizen's channel id.
+type call struct {
+	id     queue.CallID
+	ch     ariclient.ChannelID // the citizen's channel; "" while a callback request has none
+	number string              // dialled number
+	caller string              // caller's number
+	org    string
+	run    *callflow.Run
+	step   callflow.StepID
+	state  callState
+	since  time.Time
+
+	pb         ariclient.PlaybackID // the flow's playback
+	collectSeq int                  // bumps invalidate pending Collect timeouts
+
+	q        queue.QueueID
+	joined   time.Time
+	audio    bool // waiting audio (MOH or ringing) is on
+	ringing  bool // the waiting audio is the ringing indication
+	annPb    ariclient.PlaybackID
+	released bool // after a callback request: hang up once the confirmation played
+	pos      int  // last known queue position
+
+	agent  queue.AgentID
+	leg    *leg // the agent's side of the conversation
+	cbLeg  *leg // the callback leg to the citizen
+	xfer   *leg // the transfer destination
+	bridge ariclient.BridgeID
+	gone   bool
+}
+
+type legKind int
+
+const (
+	legAgent    legKind = iota // an endpoint device rung for an offer
+	legWebRTC                  // an offer to a browser (no channel)
+	legMedia                   // the externalMedia channel of a browser conversation
+	legCallback                // the citizen dialled back
+	legXfer                    // a transfer destination
+)
+
+// leg is a channel (or browser offer) omstil created for a call.
+type leg struct {
+	id       ariclient.ChannelID
+	kind     legKind
+	call     queue.CallID
+	agent    queue.AgentID
+	up       bool // entered Stasis (answered)
+	done     bool // hung up or cancelled by omstil
+	dialStat string
+}
+
+type pbKind int
+
+const (
+	pbFlow pbKind = iota
+	pbAnnounce
+	pbRelease
+)
+
+type pbRef struct {
+	call queue.CallID
+	kind pbKind
+}
+
+type deadline struct {
+	at   time.Time
+	call queue.CallID
+	seq  int
+}
+
+// config is the loop's copy of RuntimeConfig.
+type config struct {
+	numbers   map[string]NumberConfig
+	schedules map[string]callflow.ScheduleLookup
+	media     map[queue.QueueID]QueueMedia
+	queues    map[queue.QueueID]queue.QueueConfig
+	agents    map[queue.AgentID]bool
+	devices   map[queue.AgentID]Device
+	announce  map[callflow.AnnouncementRef][]string
+	pause     map[string]bool
+}
+
+// Adapter is omstil's Stasis application. Create it with New, start it
+// with Run; its other methods are safe to call from any goroutine.
+type Adapter struct {
+	opt    Options
+	cli    *ariclient.Client
+	app    string
+	log    *slog.Logger
+	clock  queue.Clock
+	sink   EventSink
+	work   *workers
+	in     chan func()
+	stop   chan struct{} // closed when the loop has returned
+	runMu  sync.Mutex
+	run    bool
+	idBase string
+
+	// ---- owned by the loop goroutine ----
+	ctx        context.Context // jobs' context
+	cancelJobs context.CancelFunc
+	eng        *queue.Engine
+	cfg        config
+	calls      map[queue.CallID]*call
+	byChan     map[ariclient.ChannelID]*call
+	legs       map[ariclient.ChannelID]*leg
+	offers     map[queue.AgentID]*leg
+	playbacks  map[ariclient.PlaybackID]pbRef
+	devState   map[string]queue.AgentID // device name -> agent
+	subbed     map[string]bool
+	timers     []deadline
+	seq        int
+	draining   bool
+	pending    []queue.Input
+	handling   bool
+}
+
+// New returns an adapter; it does not contact Asterisk until Run.
+func New(opt Options) (*Adapter, error) {
+	if opt.Client == nil {
+		return nil, errors.New("ari: Options.Client is nil")
+	}
+	if opt.App == "" {
+		opt.App = "omstil"
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Clock == nil {
+		opt.Clock = queue.SystemClock{}
+	}
+	if len(opt.NotInService) == 0 {
+		opt.NotInService = []string{"sound:ss-noservice"}
+	}
+	if len(opt.CallbackConfirm) == 0 {
+		opt.CallbackConfirm = []string{"sound:auth-thankyou"}
+	}
+	if opt.RingSlack <= 0 {
+		opt.RingSlack = 5 * time.Second
+	}
+	a := &Adapter{
+		opt: opt, cli: opt.Client, app: opt.App, log: opt.Logger.With("component", "ari"),
+		clock: opt.Clock, sink: opt.Events, work: newWorkers(),
+		in: make(chan func(), 4096), stop: make(chan struct{}),
+		idBase: "omstil-" + strconv.FormatInt(opt.Clock.Now().UnixMilli(), 36),
+		eng:    queue.New(queue.Options{Location: opt.Location}),
+		calls:  map[queue.CallID]*call{}, byChan: map[ariclient.ChannelID]*call{},
+		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{},
+		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
+		subbed: map[string]bool{},
+	}
+	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
+	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}
+	return a, nil
+}
+
+// Run connects to Asterisk and handles calls until ctx is done. It returns
+// ctx's error. Calls stay in Asterisk's Stasis app when it returns; a new
+// adapter adopts them.
+func (a *Adapter) Run(ctx context.Context) error {
+	a.runMu.Lock()
+	if a.run {
+		a.runMu.Unlock()
+		return errors.New("ari: Run called twice")
+	}
+	a.run = true
+	a.runMu.Unlock()
+
+	evCtx, cancelEv := context.WithCancel(ctx)
+	evDone := make(chan struct{})
+	go func() {
+		defer close(evDone)
+		err := a.cli.Run(evCtx, a.onEvent)
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ariclient.ErrClosed) {
+			a.log.Warn("ari: event stream ended", "err", err)
+		}
+	}()
+	err := a.loop(ctx)
+	close(a.stop)
+	cancelEv()
+	<-evDone
+	// Jobs already handed out finish (each has its REST timeout); results
+	// posted to the stopped loop are dropped.
+	a.work.wait()
+	a.cancelJobs()
+	return err
+}
+
+func (a *Adapter) loop(ctx context.Context) error {
+	var (
+		t    queue.Timer
+		fire <-chan time.Time
+		at   time.Time
+	)
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for {
+		next, ok := a.nextDeadline()
+		if !ok || !next.Equal(at) || t == nil {
+			if t != nil {
+				t.Stop()
+				t, fire = nil, nil
+			}
+			if ok {
+				at = next
+				t = a.clock.NewTimer(next.Sub(a.clock.Now()))
+				fire = t.C()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case f := <-a.in:
+			f()
+		case <-fire:
+			t, fire = nil, nil
+			a.tick()
+		}
+	}
+}
+
+func (a *Adapter) nextDeadline() (time.Time, bool) {
+	next, ok := a.eng.NextDeadline()
+	if len(a.timers) > 0 && (!ok || a.timers[0].at.Before(next)) {
+		next, ok = a.timers[0].at, true
+	}
+	return next, ok
+}
+
+// tick runs due engine deadlines and Collect timeouts.
+func (a *Adapter) tick() {
+	now := a.clock.Now()
+	a.apply(a.eng.Advance(now))
+	for len(a.timers) > 0 && !a.timers[0].at.After(now) {
+		d := a.timers[0]
+		a.timers = a.timers[1:]
+		c := a.calls[d.call]
+		if c != nil && c.collectSeq == d.seq && c.state == stFlow {
+			a.next(c, callflow.Timeout{})
+		}
+	}
+}
+
+func (a *Adapter) addTimer(d deadline) {
+	i, _ := slices.BinarySearchFunc(a.timers, d, func(x, y deadline) int { return x.at.Compare(y.at) })
+	a.timers = slices.Insert(a.timers, i, d)
+}
+
+// post hands f to the loop; it gives up when the loop has stopped.
+func (a *Adapter) post(f func()) {
+	select {
+	case a.in <- f:
+	case <-a.stop:
+	}
+}
+
+// do runs f on the loop and waits for it.
+func (a *Adapter) do(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	a.runMu.Lock()
+	running := a.run
+	a.runMu.Unlock()
+	if !running {
+		return ErrStopped
+	}
+	select {
+	case a.in <- func() { f(); close(done) }:
+	case <-a.stop:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-a.stop:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// job runs a REST operation on the call's ordered worker. f gets a context
+// that ends when the adapter stops; every REST call also has the client's
+// timeout.
+func (a *Adapter) job(key string, f func(ctx context.Context)) {
+	ctx := a.ctx
+	a.work.enqueue(key, func() {
+		if ctx.Err() != nil {
+			return
+		}
+		f(ctx)
+	})
+}
+
+func (a *Adapter) newID() string {
+	a.seq++
+	return a.idBase + "-" + strconv.Itoa(a.seq)
+}
+
+func (a *Adapter) now() time.Time { return a.clock.Now() }
+
+// handle feeds the engine and carries out its outputs. Inputs produced
+// while outputs are being carried out are queued and fed in order after.
+// It returns the outputs of in itself.
+func (a *Adapter) handle(in queue.Input) []queue.Output {
+	if a.handling {
+		a.pending = append(a.pending, in)
+		return nil
+	}
+	a.handling = true
+	outs := a.eng.Handle(a.now(), in)
+	a.apply(outs)
+	for len(a.pending) > 0 {
+		p := a.pending[0]
+		a.pending = a.pending[1:]
+		a.apply(a.eng.Handle(a.now(), p))
+	}
+	a.handling = false
+	return outs
+}
+
+func ignored(outs []queue.Output, in queue.Input) (string, bool) {
+	for _, o := range outs {
+		if ig, ok := o.(queue.Ignored); ok && ig.Input == in {
+			return ig.Reason, true
+		}
+	}
+	return "", false
+}
+
+func (a *Adapter) callEvent(c *call, kind CallEventKind, detail string) {
+	if a.sink == nil {
+		return
+	}
+	ev := CallEvent{At: a.now(), Call: c.id, Kind: kind, Number: c.number, Caller: c.caller, Step: c.step, Queue: c.q, Agent: c.agent, Detail: detail}
+	a.sink.CallEvent(ev)
+}
+
+// ---- configuration ----
+
+// Reload replaces the runtime configuration. Calls in progress keep the
+// flow they started in; queue and agent changes apply at once.
+func (a *Adapter) Reload(ctx context.Context, rc RuntimeConfig) error {
+	var errs []error
+	a.runMu.Lock()
+	if !a.run {
+		// before Run: nothing else touches the loop's state yet.
+		defer a.runMu.Unlock()
+		return errors.Join(a.reload(rc)...)
+	}
+	a.runMu.Unlock()
+	err := a.do(ctx, func() { errs = a.reload(rc) })
+	if err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Adapter) reload(rc RuntimeConfig) []error {
+	var errs []error
+	cfg := config{
+		numbers: map[string]NumberConfig{}, schedules: map[string]callflow.ScheduleLookup{},
+		media: map[queue.QueueID]QueueMedia{}, queues: map[queue.QueueID]queue.QueueConfig{},
+		agents: map[queue.AgentID]bool{}, devices: map[queue.AgentID]Device{},
+		announce: map[callflow.AnnouncementRef][]string{},
+	}
+	for k, v := range rc.Numbers {
+		cfg.numbers[k] = v
+	}
+	for k, v := range rc.Schedules {
+		cfg.schedules[k] = v
+	}
+	for k, v := range rc.QueueMedia {
+		cfg.media[k] = v
+	}
+	for k, v := range rc.Devices {
+		cfg.devices[k] = v
+	}
+	for k, v := range rc.Announcements {
+		cfg.announce[k] = slices.Clone(v)
+	}
+	if len(rc.PauseReasons) > 0 {
+		cfg.pause = map[string]bool{}
+		for _, r := range rc.PauseReasons {
+			cfg.pause[r] = true
+		}
+	}
+	for _, q := range rc.Queues {
+		if err := a.eng.SetQueue(q); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cfg.queues[q.ID] = q
+	}
+	for id := range a.cfg.queues {
+		if _, ok := cfg.queues[id]; !ok {
+			a.eng.RemoveQueue(id)
+		}
+	}
+	for _, ag := range rc.Agents {
+		if err := a.eng.SetAgent(ag); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cfg.agents[ag.ID] = true
+	}
+	for id := range a.cfg.agents {
+		if !cfg.agents[id] {
+			a.eng.RemoveAgent(id)
+		}
+	}
+	a.cfg = cfg
+	a.devState = map[string]queue.AgentID{}
+	for ag, d := range cfg.devices {
+		name := deviceStateName(d)
+		if name == "" || !cfg.agents[ag] {
+			continue
+		}
+		a.devState[name] = ag
+		if !a.subbed[name] {
+			a.subbed[name] = true
+			a.subscribeDevice(name)
+		}
+	}
+	// Configuration changes take effect with the next engine step.
+	a.apply(a.eng.Advance(a.now()))
+	return errs
+}
+
+func deviceStateName(d Device) string {
+	if d.Kind != DeviceEndpoint {
+		return ""
+	}
+	if d.DeviceState != "" {
+		return d.DeviceState
+	}
+	if len(d.Dial) > 6 && d.Dial[:6] == "PJSIP/" && !containsAny(d.Dial, "@&") {
+		return d.Dial
+	}
+	return ""
+}
+
+func containsAny(s, chars string) bool {
+	for _, r := range chars {
+		for _, x := range s {
+			if x == r {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (a *Adapter) subscribeDevice(name string) {
+	a.job("app", func(ctx context.Context) {
+		if _, err := a.cli.Subscribe(ctx, a.app, "deviceState:"+name); err != nil {
+			a.log.Warn("ari: subscribe to device state failed; busy state outside omstil is not seen", "device", name, "err", err)
+			a.post(func() { delete(a.subbed, name) })
+		}
+	})
+}
+
+// ---- API for the HTTP layer and the softphone ----
+
+// SetAgentState logs an agent in (ready or paused) or out. queues limits
+// the queues the agent logs in to (nil: all its queues). Allowed states are
+// queue.Ready, queue.Paused (reason required when the list is set) and
+// queue.LoggedOut.
+func (a *Adapter) SetAgentState(ctx context.Context, agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
+	var err error
+	derr := a.do(ctx, func() { err = a.setAgentState(agent, state, reason, queues) })
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
+	if !a.cfg.agents[agent] {
+		return ErrUnknownAgent
+	}
+	snap := a.agentSnapshot(agent)
+	var in queue.Input
+	switch state {
+	case queue.Ready:
+		switch {
+		case snap.State == queue.LoggedOut:
+			in = queue.AgentLogin{Agent: agent, Queues: queues}
+		case queues != nil:
+			if err := a.feed(queue.AgentLogin{Agent: agent, Queues: queues}); err != nil {
+				return err
+			}
+			if snap.State == queue.Ready {
+				return nil
+			}
+			in = queue.AgentReady{Agent: agent}
+		case snap.State == queue.Ready:
+			return nil
+		default:
+			in = queue.AgentReady{Agent: agent}
+		}
+	case queue.Paused:
+		if a.cfg.pause != nil && !a.cfg.pause[reason] {
+			return ErrBadReason
+		}
+		if snap.State == queue.LoggedOut {
+			in = queue.AgentLogin{Agent: agent, Queues: queues, PauseReason: reason}
+		} else {
+			in = queue.AgentPause{Agent: agent, Reason: reason}
+		}
+	case queue.LoggedOut:
+		if snap.State == queue.LoggedOut {
+			return nil
+		}
+		in = queue.AgentLogout{Agent: agent}
+	default:
+		return fmt.Errorf("%w: state %s cannot be chosen", ErrRefused, state)
+	}
+	return a.feed(in)
+}
+
+func (a *Adapter) feed(in queue.Input) error {
+	outs := a.handle(in)
+	if why, ok := ignored(outs, in); ok {
+		return fmt.Errorf("%w: %s", ErrRefused, why)
+	}
+	return nil
+}
+
+func (a *Adapter) agentSnapshot(id queue.AgentID) queue.AgentSnapshot {
+	for _, s := range a.eng.Snapshot().Agents {
+		if s.ID == id {
+			return s
+		}
+	}
+	return queue.AgentSnapshot{ID: id}
+}
+
+// Snapshot returns the engine's state (zero when the adapter is not
+// running).
+func (a *Adapter) Snapshot() queue.Snapshot {
+	var s queue.Snapshot
+	_ = a.do(context.Background(), func() { s = a.eng.Snapshot() })
+	return s
+}
+
+// Calls returns the calls in progress, oldest first.
+func (a *Adapter) Calls() []LiveCall {
+	var out []LiveCall
+	_ = a.do(context.Background(), func() {
+		snap := a.eng.Snapshot()
+		pos := map[queue.CallID]int{}
+		for _, q := range snap.Queues {
+			for _, w := range q.Waiting {
+				pos[w.Call] = w.Position
+			}
+		}
+		now := a.now()
+		for _, c := range a.calls {
+			lc := LiveCall{
+				Call: c.id, Number: c.number, Caller: c.caller, Step: c.step, State: stateNames[c.state],
+				Queue: c.q, Position: pos[c.id], Agent: c.agent, Since: c.since,
+			}
+			if c.state == stQueued || c.state == stCallback {
+				lc.Waited = now.Sub(c.joined)
+			}
+			if c.state == stQueued && a.ringingFor(c.id) {
+				lc.State = "ringing"
+			}
+			out = append(out, lc)
+		}
+	})
+	slices.SortFunc(out, func(x, y LiveCall) int {
+		return cmp.Or(x.Since.Compare(y.Since), cmp.Compare(x.Call, y.Call))
+	})
+	return out
+}
+
+func (a *Adapter) ringingFor(id queue.CallID) bool {
+	for _, l := range a.offers {
+		if l.call == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Drain stops taking new calls: calls that arrive from now on stay
+// untouched in the Stasis app for the next omstil to adopt. Nothing is hung
+// up.
+func (a *Adapter) Drain(ctx context.Context) error {
+	return a.do(ctx, func() { a.draining = true })
+}

@@ -1,0 +1,255 @@
+package ari
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/queue"
+)
+
+// varCall is the channel variable on a citizen's channel that holds its
+// queue state: "q=<queue>&j=<joined, unix ms>&p=<priority>".
+const varCall = "OMSTIL_CALL"
+
+// bridgeNamePrefix starts the name of every bridge omstil creates; the
+// rest is "call=…&agent=…&queue=…&since=<unix ms>".
+const bridgeNamePrefix = "omstil:"
+
+type callVar struct {
+	Queue    queue.QueueID
+	Joined   time.Time
+	Priority int
+}
+
+func encodeCallVar(v callVar) string {
+	q := url.Values{}
+	q.Set("q", string(v.Queue))
+	q.Set("j", strconv.FormatInt(v.Joined.UnixMilli(), 10))
+	q.Set("p", strconv.Itoa(v.Priority))
+	return q.Encode()
+}
+
+func decodeCallVar(s string) (callVar, bool) {
+	q, err := url.ParseQuery(s)
+	if err != nil || q.Get("q") == "" {
+		return callVar{}, false
+	}
+	ms, err := strconv.ParseInt(q.Get("j"), 10, 64)
+	if err != nil {
+		return callVar{}, false
+	}
+	p, _ := strconv.Atoi(q.Get("p"))
+	return callVar{Queue: queue.QueueID(q.Get("q")), Joined: time.UnixMilli(ms), Priority: p}, true
+}
+
+type bridgeName struct {
+	Call  queue.CallID
+	Agent queue.AgentID
+	Queue queue.QueueID
+	Since time.Time
+}
+
+func encodeBridgeName(b bridgeName) string {
+	q := url.Values{}
+	q.Set("call", string(b.Call))
+	q.Set("agent", string(b.Agent))
+	q.Set("queue", string(b.Queue))
+	q.Set("since", strconv.FormatInt(b.Since.UnixMilli(), 10))
+	return bridgeNamePrefix + q.Encode()
+}
+
+func decodeBridgeName(s string) (bridgeName, bool) {
+	rest, ok := strings.CutPrefix(s, bridgeNamePrefix)
+	if !ok {
+		return bridgeName{}, false
+	}
+	q, err := url.ParseQuery(rest)
+	if err != nil || q.Get("call") == "" {
+		return bridgeName{}, false
+	}
+	ms, _ := strconv.ParseInt(q.Get("since"), 10, 64)
+	return bridgeName{Call: queue.CallID(q.Get("call")), Agent: queue.AgentID(q.Get("agent")),
+		Queue: queue.QueueID(q.Get("queue")), Since: time.UnixMilli(ms)}, true
+}
+
+// asteriskState is what Asterisk holds, read on (re)connect.
+type asteriskState struct {
+	ok       bool
+	channels []ariclient.Channel
+	bridges  []ariclient.Bridge
+	vars     map[ariclient.ChannelID]string // OMSTIL_CALL of citizens omstil did not know
+}
+
+// fetchState lists channels and bridges and reads OMSTIL_CALL of the
+// citizens the loop does not know yet. It runs on the event goroutine,
+// before the new connection's events are handed to the loop.
+func (a *Adapter) fetchState(ctx context.Context) asteriskState {
+	st := asteriskState{vars: map[ariclient.ChannelID]string{}}
+	chans, err := a.cli.ListChannels(ctx)
+	if err != nil {
+		a.log.Warn("ari: resync: list channels failed", "err", err)
+		return st
+	}
+	bridges, err := a.cli.ListBridges(ctx)
+	if err != nil {
+		a.log.Warn("ari: resync: list bridges failed", "err", err)
+		return st
+	}
+	st.ok, st.channels, st.bridges = true, chans, bridges
+	known := map[ariclient.ChannelID]bool{}
+	if err := a.do(ctx, func() {
+		for id := range a.byChan {
+			known[id] = true
+		}
+	}); err != nil {
+		return st
+	}
+	for _, ch := range chans {
+		app, args, ok := ch.Dialplan.StasisApp()
+		if !ok || app != a.app || known[ch.ID] || len(args) == 0 || isLegArg(args[0]) {
+			continue
+		}
+		v, err := a.cli.GetVar(ctx, ch.ID, varCall)
+		if err == nil && v != "" {
+			st.vars[ch.ID] = v
+		}
+	}
+	return st
+}
+
+func isLegArg(s string) bool {
+	switch s {
+	case argAgent, argCallback, argXfer, argMedia:
+		return true
+	}
+	return false
+}
+
+// resync adopts what Asterisk holds and forgets what ended while omstil
+// was not listening.
+func (a *Adapter) resync(st asteriskState) {
+	if !st.ok {
+		return
+	}
+	present := map[ariclient.ChannelID]ariclient.Channel{}
+	for _, ch := range st.channels {
+		present[ch.ID] = ch
+	}
+	// 1. What ended while disconnected.
+	for id, l := range a.legs {
+		if _, ok := present[id]; !ok {
+			a.legGone(l, 0)
+		}
+	}
+	for id, c := range a.byChan {
+		if _, ok := present[id]; !ok {
+			a.citizenGone(c)
+		}
+	}
+	inBridge := map[ariclient.ChannelID]bool{}
+	for _, b := range st.bridges {
+		for _, id := range b.Channels {
+			inBridge[id] = true
+		}
+	}
+	// 2. Conversations in omstil's bridges.
+	for _, b := range st.bridges {
+		bn, ok := decodeBridgeName(b.Name)
+		if !ok {
+			continue
+		}
+		if _, known := a.calls[bn.Call]; known {
+			continue
+		}
+		citizen, ok := present[ariclient.ChannelID(bn.Call)]
+		var other ariclient.ChannelID
+		for _, id := range b.Channels {
+			if id != citizen.ID {
+				other = id
+			}
+		}
+		if !ok || other == "" || bn.Agent == "" {
+			a.log.Info("ari: resync: removing a broken conversation bridge", "bridge", b.ID)
+			for _, id := range b.Channels {
+				a.hangupChannel(string(id), id, ariclient.ReasonNormal)
+			}
+			bid := b.ID
+			a.job(string(bid), func(ctx context.Context) { _ = a.cli.DestroyBridge(ctx, bid) })
+			continue
+		}
+		c := a.adoptChannel(citizen)
+		c.state, c.q, c.agent, c.bridge, c.joined = stConnected, bn.Queue, bn.Agent, b.ID, bn.Since
+		kind := legAgent
+		if d := a.cfg.devices[bn.Agent]; d.Kind == DeviceWebRTC {
+			kind = legMedia
+		}
+		l := &leg{id: other, kind: kind, call: c.id, agent: bn.Agent, up: true}
+		a.legs[other] = l
+		c.leg = l
+		a.handle(queue.AdoptConnected{Call: c.id, Queue: bn.Queue, Agent: bn.Agent, Since: bn.Since})
+		a.callEvent(c, CallAdopted, "connected")
+	}
+	// 3. Waiting callers and calls in their flow; stale legs.
+	var waiting []*call
+	var fresh []ariclient.Channel
+	for _, ch := range st.channels {
+		if a.byChan[ch.ID] != nil || a.legs[ch.ID] != nil || inBridge[ch.ID] {
+			continue
+		}
+		app, args, ok := ch.Dialplan.StasisApp()
+		if ok && app == a.app && len(args) > 0 && !isLegArg(args[0]) {
+			if v, ok := decodeCallVar(st.vars[ch.ID]); ok {
+				c := a.adoptChannel(ch)
+				c.state, c.q, c.joined = stQueued, v.Queue, v.Joined
+				c.pos = v.Priority // carried to the sort below
+				waiting = append(waiting, c)
+				continue
+			}
+			if !a.draining {
+				fresh = append(fresh, ch)
+			}
+			continue
+		}
+		if strings.HasPrefix(string(ch.ID), "omstil-") {
+			// a leg of an earlier omstil (an offer ringing, a callback
+			// dialling): nobody waits for it any more.
+			a.log.Info("ari: resync: hanging up a stale leg", "channel", ch.ID)
+			a.hangupChannel(string(ch.ID), ch.ID, ariclient.ReasonNormal)
+		}
+	}
+	slices.SortFunc(waiting, func(x, y *call) int { return x.joined.Compare(y.joined) })
+	for _, c := range waiting {
+		prio := c.pos
+		c.pos = 0
+		a.startWaitAudio(c)
+		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: prio, Caller: c.caller, JoinedAt: c.joined})
+		a.callEvent(c, CallAdopted, "waiting")
+	}
+	for _, ch := range fresh {
+		_, args, _ := ch.Dialplan.StasisApp()
+		c := a.startCall(ch, args[0])
+		a.callEvent(c, CallAdopted, "flow restarted")
+	}
+	if len(waiting) > 0 || len(fresh) > 0 {
+		a.log.Info("ari: resync adopted calls", "waiting", len(waiting), "restarted", len(fresh))
+	}
+}
+
+func (a *Adapter) adoptChannel(ch ariclient.Channel) *call {
+	_, args, _ := ch.Dialplan.StasisApp()
+	c := &call{id: queue.CallID(ch.ID), ch: ch.ID, caller: ch.Caller.Number, since: a.now()}
+	if len(args) > 0 {
+		c.number = args[0]
+	}
+	if nc, ok := a.cfg.numbers[c.number]; ok {
+		c.org = nc.Org
+	}
+	a.calls[c.id] = c
+	a.byChan[c.ch] = c
+	return c
+}
