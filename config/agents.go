@@ -21,7 +21,7 @@ type Agent struct {
 	ID     AgentID
 	OrgID  OrgID
 	Name   string
-	UserID *UserID // the login user, at most one agent per user
+	UserID *UserID        // the login user, at most one agent per user
 	Skills map[string]int `gorm:"serializer:json"`
 	// WrapUpSeconds overrides the queues' wrap-up when not nil.
 	WrapUpSeconds *int

@@ -36,8 +36,8 @@ type QueueSettings struct {
 	WrapUpSeconds              int
 	AutoPauseAfter             int
 	RingInUse                  bool
-	Skills                     []SkillReq        `gorm:"serializer:json"`
-	Escalation                 []EscalationStep  `gorm:"serializer:json"`
+	Skills                     []SkillReq       `gorm:"serializer:json"`
+	Escalation                 []EscalationStep `gorm:"serializer:json"`
 	AnnounceOnJoin             bool
 	AnnounceEverySeconds       int
 	AnnounceOnlyIfBetter       bool
