@@ -1,6 +1,7 @@
 package ari_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -225,4 +226,102 @@ func TestHangupWhileWaitingAndRinging(t *testing.T) {
 	if omstilLegs(e) >= 0 {
 		e.eventually("the agent's leg is gone", func() bool { return omstilLegs(e) == 0 })
 	}
+}
+
+// TestCallbackKeepsPlace: the first of two waiting callers asks for a
+// callback; the request keeps position 1, the caller is released, and when
+// an agent is free the citizen is dialled back and bridged with the agent.
+func TestCallbackKeepsPlace(t *testing.T) {
+	pbx := newAsterisk(t)
+	qs := q1(func(q *queue.QueueConfig) { q.Callback = queue.CallbackConfig{Enabled: true} })
+	e := start(t, pbx, newShiftedClock(mondayMorning), config(qs, agentSpec{"c1", pbx.agent("answer", 1), []queue.QueueID{"q1"}}))
+	// the callback number is a test agent extension that answers.
+	first := pbx.placeCall(t, "70102020", "150")
+	e.eventually("the first call waits", func() bool { c, _ := e.call(first); return c.State == "waiting" })
+	second := pbx.placeCall(t, "70102020", "+4522222222")
+	e.eventually("the second call waits", func() bool { c, _ := e.call(second); return c.State == "waiting" })
+	pbx.press(t, first, "*")
+	e.eventually("the callback request is queued", func() bool {
+		return len(find(e.sink, func(x queue.CallbackQueued) bool { return string(x.Call) == first && x.Position == 1 })) == 1
+	})
+	e.eventually("the first caller is released", func() bool {
+		return slices.ContainsFunc(e.sink.events(), func(ev ari.CallEvent) bool { return ev.Kind == ari.CallHungUp && string(ev.Call) == first }) ||
+			func() bool { c, ok := e.call(first); return ok && c.State == "callback" }()
+	})
+	w := e.ad.Snapshot().Queues[0].Waiting
+	if len(w) != 2 || string(w[0].Call) != first || !w[0].Callback || string(w[1].Call) != second {
+		t.Fatalf("waiting = %+v, want the callback first, then the second caller", w)
+	}
+	e.ready("c1")
+	e.eventually("the citizen is called back and connected", func() bool {
+		return len(find(e.sink, func(x queue.CallbackConnected) bool { return string(x.Call) == first && x.Agent == "c1" })) == 1
+	})
+	e.eventually("the callback is bridged", func() bool {
+		return slices.ContainsFunc(e.sink.events(), func(ev ari.CallEvent) bool { return ev.Kind == ari.CallBridged && string(ev.Call) == first })
+	})
+	if c, _ := e.call(second); c.State != "waiting" || c.Position != 1 {
+		t.Fatalf("second call = %+v, want waiting at position 1", c)
+	}
+}
+
+// TestRestartKeepsCallers: omstil stops while 50 callers wait and 5 talk;
+// a new adapter finds every waiting caller in the same order with the
+// original join time, adopts the conversations and records them when they
+// end.
+func TestRestartKeepsCallers(t *testing.T) {
+	pbx := newAsterisk(t)
+	clock := newShiftedClock(mondayMorning)
+	var agents []agentSpec
+	for i := 1; i <= 5; i++ {
+		agents = append(agents, agentSpec{fmt.Sprintf("t%d", i), pbx.agent("answer", i), []queue.QueueID{"q1"}})
+	}
+	cfg := config(q1(), agents...)
+	e := start(t, pbx, clock, cfg)
+	for _, a := range agents {
+		e.ready(a.id)
+	}
+	var talking []string
+	for i := 0; i < 5; i++ {
+		id := pbx.placeCall(t, "70102020", fmt.Sprintf("+45300000%02d", i))
+		e.eventually("a conversation starts", func() bool { c, _ := e.call(id); return c.State == "connected" })
+		talking = append(talking, id)
+	}
+	for i := 0; i < 50; i++ {
+		id := pbx.placeCall(t, "70102020", fmt.Sprintf("+45400000%02d", i))
+		e.eventually("the caller waits", func() bool { c, _ := e.call(id); return c.State == "waiting" })
+	}
+	before := e.ad.Snapshot().Queues[0].Waiting
+	if len(before) != 50 {
+		t.Fatalf("%d waiting before the restart, want 50", len(before))
+	}
+	e.stop()
+
+	e2 := start(t, pbx, clock, cfg)
+	e2.eventually("50 callers wait again", func() bool { return len(e2.ad.Snapshot().Queues[0].Waiting) == 50 })
+	after := e2.ad.Snapshot().Queues[0].Waiting
+	for i := range before {
+		if before[i].Call != after[i].Call || !before[i].JoinedAt.Truncate(time.Millisecond).Equal(after[i].JoinedAt) {
+			t.Fatalf("place %d: before %s joined %v, after %s joined %v", i+1, before[i].Call, before[i].JoinedAt, after[i].Call, after[i].JoinedAt)
+		}
+	}
+	snap := e2.ad.Snapshot()
+	onCall := map[string]bool{}
+	for _, a := range snap.Agents {
+		if a.State == queue.OnCall {
+			onCall[string(a.Call)] = true
+		}
+	}
+	for _, id := range talking {
+		if !onCall[id] {
+			t.Fatalf("conversation %s not adopted; agents %+v", id, snap.Agents)
+		}
+	}
+	pbx.hangupCitizen(t, talking[0])
+	e2.eventually("the adopted conversation is recorded when it ends", func() bool {
+		return len(find(e2.sink, func(x queue.CallCompleted) bool { return string(x.Call) == talking[0] })) == 1
+	})
+	// its agent (wrap-up 0) takes the first waiting caller.
+	e2.eventually("the first waiting caller is answered", func() bool {
+		return len(find(e2.sink, func(x queue.Answered) bool { return x.Call == before[0].Call })) == 1
+	})
 }
