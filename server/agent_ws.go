@@ -2,12 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
-	"github.com/omstil/omstil/softphone"
 )
 
 // maxSignalMessage bounds one message from the page; an SDP offer with its
@@ -43,19 +41,12 @@ func (s *Server) agentSocket(c *gin.Context) {
 	c.Abort() // the response now belongs to the WebSocket
 	ws.SetReadLimit(maxSignalMessage)
 	err = m.Serve(c.Request.Context(), agent, wsConn{ws})
-	status, reason := websocket.StatusNormalClosure, ""
-	switch {
-	case errors.Is(err, softphone.ErrReplaced):
-		reason = "replaced"
-	case errors.Is(err, softphone.ErrLoggedOut):
-		reason = "logged-out"
-	case errors.Is(err, softphone.ErrClosed):
-		status, reason = websocket.StatusGoingAway, "shutdown"
-	case errors.Is(err, softphone.ErrSlowPage):
-		status, reason = websocket.StatusPolicyViolation, "slow"
-	}
+	// When the bridge ends a page (another tab, logout, shutdown) it has
+	// sent the page an error message saying why, then cancelled the read,
+	// which makes coder/websocket drop the connection: the page learns the
+	// reason from that message, not from a close code.
 	s.log.Debug("agent socket closed", "agent", string(agent), "err", err)
-	ws.Close(status, reason)
+	ws.CloseNow()
 }
 
 // wsConn carries the softphone's JSON messages as WebSocket text messages.
