@@ -31,6 +31,72 @@ func BenchmarkRewrite(b *testing.B) {
 	}
 }
 
+// cpuMeter reports the process's CPU time per operation (user + system,
+// all threads) as cpu-ns/op: unlike ns/op it does not grow when other
+// programs on the machine take the CPU.
+type cpuMeter struct {
+	b     *testing.B
+	start syscall.Rusage
+}
+
+func startCPU(b *testing.B) *cpuMeter {
+	m := &cpuMeter{b: b}
+	syscall.Getrusage(syscall.RUSAGE_SELF, &m.start)
+	return m
+}
+
+func (m *cpuMeter) stop() {
+	var end syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &end)
+	ns := end.Utime.Nano() + end.Stime.Nano() - m.start.Utime.Nano() - m.start.Stime.Nano()
+	m.b.ReportMetric(float64(ns)/float64(m.b.N), "cpu-ns/op")
+}
+
+// BenchmarkUDPBaseline is BenchmarkRelayAsteriskToSink without the relay: a
+// plain reader goroutine on the receiving socket. The difference between
+// the two is what the relay adds to one packet's trip.
+func BenchmarkUDPBaseline(b *testing.B) {
+	rx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rx.Close()
+	got := make(chan struct{}, 1)
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := rx.ReadFromUDPAddrPort(buf); err != nil {
+				return
+			}
+			got <- struct{}{}
+		}
+	}()
+	ast := newFakeAsterisk(b, "127.0.0.1")
+	to := rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	raw, _ := pcmu(1, 1, 1, 0).Marshal()
+	b.ReportAllocs()
+	cpu := startCPU(b)
+	for b.Loop() {
+		ast.conn.WriteToUDPAddrPort(raw, to)
+		<-got
+	}
+	cpu.stop()
+}
+
+// BenchmarkUDPSendto is the kernel's part of BenchmarkRelayBrowserToAsterisk:
+// one sendto of a 172-byte datagram on loopback.
+func BenchmarkUDPSendto(b *testing.B) {
+	ast := newFakeAsterisk(b, "127.0.0.1")
+	tx := newFakeAsterisk(b, "127.0.0.1")
+	to := netip.MustParseAddrPort(ast.addr())
+	raw, _ := pcmu(1, 1, 1, 0).Marshal()
+	cpu := startCPU(b)
+	for b.Loop() {
+		tx.conn.WriteToUDPAddrPort(raw, to)
+	}
+	cpu.stop()
+}
+
 // countSink signals every packet it is given.
 type countSink chan struct{}
 
@@ -55,10 +121,12 @@ func BenchmarkRelayAsteriskToSink(b *testing.B) {
 	to := netip.MustParseAddrPort(addr)
 	raw, _ := pcmu(1, 1, 1, 0).Marshal()
 	b.ReportAllocs()
+	cpu := startCPU(b)
 	for b.Loop() {
 		ast.conn.WriteToUDPAddrPort(raw, to)
 		<-sink
 	}
+	cpu.stop()
 }
 
 // BenchmarkRelayBrowserToAsterisk: the cost of relaying one packet of the
@@ -72,10 +140,12 @@ func BenchmarkRelayBrowserToAsterisk(b *testing.B) {
 	r := s.cur.Load()
 	p := pcmu(1, 1, 1, 0)
 	b.ReportAllocs()
+	cpu := startCPU(b)
 	for i := 0; b.Loop(); i++ {
 		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i*160)
 		r.fromBrowser(p)
 	}
+	cpu.stop()
 }
 
 // BenchmarkTrackWriteSRTP: pion's part of the Asterisk → browser path, one
@@ -92,23 +162,33 @@ func BenchmarkTrackWriteSRTP(b *testing.B) {
 	track := box.w.(*webrtc.TrackLocalStaticRTP)
 	p := pcmu(1, 1, 1, 0)
 	b.ReportAllocs()
+	cpu := startCPU(b)
 	for i := 0; b.Loop(); i++ {
 		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i*160)
 		if err := track.WriteRTP(p); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.stop()
 }
 
 // TestRelayLoad is the load tool: N concurrent calls, each with 50 packets
 // a second in both directions, spread evenly over the 20 ms frame, with the
-// send time in the payload. Asterisk → browser: fake Asterisk socket → relay
-// socket → relay → browser-side writer (a UDP send to a collector, standing
-// in for pion's SRTP write) → collector. Browser → Asterisk: a UDP socket
-// standing in for pion's ICE socket → a reader goroutine (pion's track
-// reader) → relay → fake Asterisk socket. The delays reported are end to
-// end over two loopback hops, so they bound the relay's added delay from
-// above; the load generator runs in the same process.
+// send time in the first 8 payload bytes. It measures the relay's two paths
+// as the agent's track sees them:
+//
+//   - Asterisk → browser: from the fake Asterisk's sendto, over loopback UDP
+//     to the call's relay socket, through the relay, to the moment the
+//     packet is handed to the browser track's WriteRTP (a recording stub in
+//     place of pion's SRTP write, measured separately by
+//     BenchmarkTrackWriteSRTP);
+//   - browser → Asterisk: from the moment a packet read from the browser
+//     track is handed to the relay (the generator calls the relay as pion's
+//     track reader goroutine does), through the relay's sendto, to the
+//     fake Asterisk socket's read.
+//
+// The load generator and the fake Asterisk readers run in the same process
+// on the same two cores, so the delays bound the relay's from above.
 func TestRelayLoad(t *testing.T) {
 	spec := os.Getenv("OMSTIL_RELAY_LOAD")
 	if spec == "" {
@@ -132,68 +212,40 @@ func TestRelayLoad(t *testing.T) {
 	}
 }
 
-const stampOffset = 0 // payload bytes 0-7: send time in ns since base
-
-type delays struct {
-	mu   sync.Mutex
+// stampSink stands in for the browser track: it records each packet's delay.
+// The relay calls it from one goroutine at a time (under the downlink lock).
+type stampSink struct {
+	base time.Time
+	warm *atomic.Int64
 	list []int64
 }
 
-func (d *delays) add(ns []int64) {
-	d.mu.Lock()
-	d.list = append(d.list, ns...)
-	d.mu.Unlock()
-}
-
-// udpSink stands in for the browser track: one sendto per packet.
-type udpSink struct {
-	conn *net.UDPConn
-	to   netip.AddrPort
-	buf  []byte
-}
-
-func (u *udpSink) WriteRTP(p *rtp.Packet) error {
-	n, err := p.MarshalTo(u.buf)
-	if err != nil {
-		return err
+func (s *stampSink) WriteRTP(p *rtp.Packet) error {
+	now := int64(time.Since(s.base))
+	if stamp := int64(binary.BigEndian.Uint64(p.Payload)); stamp >= s.warm.Load() {
+		s.list = append(s.list, now-stamp)
 	}
-	_, err = u.conn.WriteToUDPAddrPort(u.buf[:n], u.to)
-	return err
-}
-
-func listenLoop(t *testing.T) *net.UDPConn {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadBuffer(4 << 20)
-	c.SetWriteBuffer(4 << 20)
-	return c
+	return nil
 }
 
 // readStamps reads packets from c until it is closed, recording the delay of
 // those sent after warm.
-func readStamps(c *net.UDPConn, base time.Time, warm *atomic.Int64, out *delays, got *atomic.Int64, wg *sync.WaitGroup) {
+func readStamps(c *net.UDPConn, base time.Time, warm *atomic.Int64, out *[]int64, wg *sync.WaitGroup) {
 	defer wg.Done()
 	buf := make([]byte, 1500)
-	var local []int64
 	for {
 		n, _, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			break
+			return
 		}
 		now := int64(time.Since(base))
 		if n < 12+8 {
 			continue
 		}
-		stamp := int64(binary.BigEndian.Uint64(buf[12+stampOffset:]))
-		if stamp >= warm.Load() {
-			local = append(local, now-stamp)
-			got.Add(1)
+		if stamp := int64(binary.BigEndian.Uint64(buf[12:])); stamp >= warm.Load() {
+			*out = append(*out, now-stamp)
 		}
 	}
-	out.add(local)
 }
 
 func runRelayLoad(t *testing.T, n int, dur time.Duration) {
@@ -206,33 +258,15 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 	base := time.Now()
 	var warm atomic.Int64 // packets sent before this are not measured
 	warm.Store(math.MaxInt64)
-	var down, up delays
-	var gotDown, gotUp, sentDown, sentUp, skipped atomic.Int64
+	var sentDown, sentUp, skipped atomic.Int64
 	var readers sync.WaitGroup
-	var conns []*net.UDPConn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-
-	const collectors = 4
-	var coll []*net.UDPConn
-	for range collectors {
-		c := listenLoop(t)
-		coll = append(coll, c)
-		conns = append(conns, c)
-		readers.Add(1)
-		go readStamps(c, base, &warm, &down, &gotDown, &readers)
-	}
-	sinkConn := listenLoop(t)
-	browserConn := listenLoop(t)
-	conns = append(conns, sinkConn, browserConn)
 
 	type call struct {
 		ast   *net.UDPConn
 		relay netip.AddrPort
-		ice   netip.AddrPort
+		r     *relay
+		sink  *stampSink
+		up    []int64 // delays seen by the fake Asterisk
 	}
 	calls := make([]call, n)
 	for i := range calls {
@@ -240,37 +274,27 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.down.setSink(&udpSink{conn: sinkConn, to: coll[i%collectors].LocalAddr().(*net.UDPAddr).AddrPort(), buf: make([]byte, 1500)})
+		c := &calls[i]
+		c.sink = &stampSink{base: base, warm: &warm}
+		s.down.setSink(c.sink)
 		addr, err := s.AttachCall(CallID(fmt.Sprint("call-", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ast := listenLoop(t)
-		ice := listenLoop(t)
-		conns = append(conns, ast, ice)
-		readers.Add(2)
-		go readStamps(ast, base, &warm, &up, &gotUp, &readers)
-		go func() { // pion's track reader, in effect
-			defer readers.Done()
-			buf := make([]byte, 1500)
-			var p rtp.Packet
-			for {
-				k, _, err := ice.ReadFromUDPAddrPort(buf)
-				if err != nil {
-					return
-				}
-				if p.Unmarshal(buf[:k]) != nil {
-					continue
-				}
-				if r := s.cur.Load(); r != nil {
-					r.fromBrowser(&p)
-				}
-			}
-		}()
-		calls[i] = call{ast: ast, relay: netip.MustParseAddrPort(addr), ice: ice.LocalAddr().(*net.UDPAddr).AddrPort()}
+		c.ast, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.ast.Close()
+		c.relay = netip.MustParseAddrPort(addr)
+		c.r = s.cur.Load()
+		if err := s.SetRemote(CallID(fmt.Sprint("call-", i)), c.ast.LocalAddr().String()); err != nil {
+			t.Fatal(err)
+		}
+		readers.Add(1)
+		go readStamps(c.ast, base, &warm, &c.up, &readers)
 	}
 
-	var before, after syscall.Rusage
 	stop := make(chan struct{}, 1)
 	var senders sync.WaitGroup
 	const senderCount = 2
@@ -280,7 +304,8 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 			defer senders.Done()
 			tick := time.NewTicker(time.Millisecond)
 			defer tick.Stop()
-			pkt := pcmu(0, 0, 0, 0xFF)
+			down := pcmu(0, 0, 0, 0xFF)
+			up := pcmu(0, 0, 0, 0xFF)
 			buf := make([]byte, 1500)
 			var seq uint16
 			t0 := time.Now()
@@ -307,24 +332,25 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 						if i%frame != slot {
 							continue
 						}
-						c := calls[i]
-						pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp = uint32(i+1), seq, uint32(seq)*160
-						binary.BigEndian.PutUint64(pkt.Payload[stampOffset:], uint64(time.Since(base)))
-						k, _ := pkt.MarshalTo(buf)
+						c := &calls[i]
+						down.SSRC, down.SequenceNumber, down.Timestamp = uint32(i+1), seq, uint32(seq)*160
+						binary.BigEndian.PutUint64(down.Payload, uint64(time.Since(base)))
+						k, _ := down.MarshalTo(buf)
 						if _, err := c.ast.WriteToUDPAddrPort(buf[:k], c.relay); err == nil {
 							sentDown.Add(1)
 						}
-						binary.BigEndian.PutUint64(buf[12+stampOffset:], uint64(time.Since(base)))
-						if _, err := browserConn.WriteToUDPAddrPort(buf[:k], c.ice); err == nil {
-							sentUp.Add(1)
-						}
+						up.SSRC, up.SequenceNumber, up.Timestamp = 7, seq, uint32(seq)*160
+						binary.BigEndian.PutUint64(up.Payload, uint64(time.Since(base)))
+						c.r.fromBrowser(up)
+						sentUp.Add(1)
 					}
 				}
 			}
 		}()
 	}
-	// The load runs for dur, the first second unmeasured; these waits are
+	// The load runs for dur after one unmeasured second; these waits are
 	// the measurement, not waits for a goroutine.
+	var before, after syscall.Rusage
 	time.Sleep(time.Second)
 	sentDown.Store(0)
 	sentUp.Store(0)
@@ -340,23 +366,27 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	// Let the last packets land before the sockets close.
 	time.Sleep(100 * time.Millisecond)
-	for _, c := range conns {
-		c.Close()
+	m.Close() // waits for every relay's reader: the sinks are done
+	for i := range calls {
+		calls[i].ast.Close()
 	}
-	m.Close()
 	readers.Wait()
-	conns = nil
 
 	if k := skipped.Load(); k > 0 {
 		t.Logf("%6d calls: the load generator was starved and skipped %d ms of sending", n, k/senderCount)
 	}
 	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
 	cores := float64(cpu) / float64(elapsed)
+	var down, up []int64
+	for _, c := range calls {
+		down = append(down, c.sink.list...)
+		up = append(up, c.up...)
+	}
 	for _, d := range []struct {
-		name       string
-		list       []int64
-		sent, recv int64
-	}{{"to-browser", down.list, sentDown.Load(), gotDown.Load()}, {"to-ast", up.list, sentUp.Load(), gotUp.Load()}} {
+		name string
+		list []int64
+		sent int64
+	}{{"to-browser", down, sentDown.Load()}, {"to-ast", up, sentUp.Load()}} {
 		slices.Sort(d.list)
 		q := func(f float64) float64 {
 			if len(d.list) == 0 {
@@ -366,7 +396,7 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 		}
 		lost := 0.0
 		if d.sent > 0 {
-			lost = 100 * float64(max(0, d.sent-d.recv)) / float64(d.sent)
+			lost = 100 * float64(max(0, d.sent-int64(len(d.list)))) / float64(d.sent)
 		}
 		t.Logf("%6d %10s %8d %8.3f %8.3f %8.3f %8.3f %7.3f  %.2f cores incl. generator; loadavg %s",
 			n, d.name, len(d.list), q(0.5), q(0.99), q(0.999), q(1), lost, cores, loadavg())
