@@ -507,7 +507,7 @@ async function audioStats() {
   });
   return out;
 }
-window.omstilAgent = { audioStats };
+window.omstilAgent = { audioStats, ringing: () => ringer.ringing };
 
 async function diagTick() {
   const d = $("diag-text");
