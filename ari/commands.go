@@ -42,6 +42,8 @@ func (a *Adapter) apply(outs []queue.Output) {
 					delete(a.calls, c.id)
 				}
 			}
+		case queue.AgentStateChanged:
+			a.agentState[x.Agent] = x.To
 		case queue.CallJoined:
 			if c := a.calls[x.Call]; c != nil {
 				c.pos = x.Position

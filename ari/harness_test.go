@@ -64,8 +64,10 @@ type simAsterisk struct {
 	srv *httptest.Server
 }
 
-func newSimAsterisk(t *testing.T) *simAsterisk {
-	logOnce.Do(func() { t.Log("OMSTIL_TEST_ARI_URL not set: running against the ARI simulator") })
+func newSimAsterisk(t testing.TB) *simAsterisk {
+	if t != nil {
+		logOnce.Do(func() { t.Log("OMSTIL_TEST_ARI_URL not set: running against the ARI simulator") })
+	}
 	sim := arisim.New(arisim.Options{DefaultSoundLength: 40 * time.Millisecond})
 	srv := httptest.NewServer(sim.Handler())
 	return &simAsterisk{sim: sim, srv: srv}

@@ -141,7 +141,8 @@ type Adapter struct {
 	legs       map[ariclient.ChannelID]*leg
 	offers     map[queue.AgentID]*leg
 	playbacks  map[ariclient.PlaybackID]pbRef
-	devState   map[string]queue.AgentID // device name -> agent
+	devState   map[string]queue.AgentID      // device name -> agent
+	agentState map[queue.AgentID]queue.State // from AgentStateChanged
 	subbed     map[string]bool
 	timers     []deadline
 	seq        int
@@ -182,7 +183,7 @@ func New(opt Options) (*Adapter, error) {
 		calls:  map[queue.CallID]*call{}, byChan: map[ariclient.ChannelID]*call{},
 		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{},
 		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
-		subbed: map[string]bool{},
+		subbed: map[string]bool{}, agentState: map[queue.AgentID]queue.State{},
 	}
 	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
 	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}
@@ -518,7 +519,7 @@ func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason s
 	if !a.cfg.agents[agent] {
 		return ErrUnknownAgent
 	}
-	snap := a.agentSnapshot(agent)
+	snap := queue.AgentSnapshot{ID: agent, State: a.agentState[agent]}
 	var in queue.Input
 	switch state {
 	case queue.Ready:
@@ -564,15 +565,6 @@ func (a *Adapter) feed(in queue.Input) error {
 		return fmt.Errorf("%w: %s", ErrRefused, why)
 	}
 	return nil
-}
-
-func (a *Adapter) agentSnapshot(id queue.AgentID) queue.AgentSnapshot {
-	for _, s := range a.eng.Snapshot().Agents {
-		if s.ID == id {
-			return s
-		}
-	}
-	return queue.AgentSnapshot{ID: id}
 }
 
 // Snapshot returns the engine's state (zero when the adapter is not
