@@ -287,6 +287,12 @@ type env struct {
 // start runs an adapter against pbx with cfg.
 func start(t *testing.T, pbx asterisk, clock queue.Clock, cfg ari.RuntimeConfig) *env {
 	t.Helper()
+	return startWith(t, pbx, clock, cfg, nil)
+}
+
+// startWith is start with a hook to change the adapter's options.
+func startWith(t *testing.T, pbx asterisk, clock queue.Clock, cfg ari.RuntimeConfig, mod func(*ari.Options)) *env {
+	t.Helper()
 	u, user, pass := pbx.url()
 	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"},
 		Logger: slog.New(slog.DiscardHandler), BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
@@ -298,11 +304,15 @@ func start(t *testing.T, pbx asterisk, clock queue.Clock, cfg ari.RuntimeConfig)
 	if os.Getenv("OMSTIL_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	e.ad, err = ari.New(ari.Options{
+	opt := ari.Options{
 		Client: cli, Clock: clock, Events: e.sink,
 		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		CallbackEndpoint: "Local/{number}@omstil-test-agents",
-	})
+	}
+	if mod != nil {
+		mod(&opt)
+	}
+	e.ad, err = ari.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
