@@ -304,3 +304,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// GetOrg loads an organisation by ID.
+func (s *Store) GetOrg(ctx context.Context, id OrgID) (Organisation, error) {
+	var o Organisation
+	err := s.db.WithContext(ctx).Where("id = ?", id).First(&o).Error
+	return o, wrapErr("load", "organisation", id, err)
+}

@@ -49,6 +49,7 @@ func (s *Server) registerRoutes() {
 	api.POST("/users/:id/tokens", agent, s.createToken)
 	api.DELETE("/users/:id/tokens/:tokenId", agent, s.deleteToken)
 	api.GET("/audit", admin, s.listAudit)
+	s.registerCallConfigRoutes(api)
 
 	r := &Routes{API: api, Role: s.requireRole, Fail: s.fail, Root: e}
 	for _, extra := range s.opts.Extra {

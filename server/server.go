@@ -51,6 +51,12 @@ type Options struct {
 	// LiveSource feeds the wallboard's live stream (GET /api/v1/live);
 	// nil answers 503 there.
 	LiveSource LiveSource
+	// CallConfig is the call-handling configuration store; nil: Store,
+	// when it implements CallConfig (the SQL store does).
+	CallConfig CallConfig
+	// Live is the running call handling (agent state, live calls, queue
+	// status); nil answers 503 "call handling not running" there.
+	Live Live
 }
 
 // Server is the HTTP handler of omstil.

@@ -1,0 +1,483 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/queue"
+)
+
+type agentStore interface {
+	ListAgents(ctx context.Context, org config.OrgID) ([]config.Agent, error)
+	GetAgent(ctx context.Context, org config.OrgID, id config.AgentID) (config.Agent, error)
+	AgentByUser(ctx context.Context, user config.UserID) (config.Agent, error)
+	CreateAgent(ctx context.Context, actor config.Actor, n config.NewAgent) (config.Agent, error)
+	UpdateAgent(ctx context.Context, actor config.Actor, id config.AgentID, p config.AgentPatch) (config.Agent, error)
+	DeleteAgent(ctx context.Context, actor config.Actor, id config.AgentID) error
+	ListMemberships(ctx context.Context, org config.OrgID, agent config.AgentID, q config.QueueID) ([]config.Membership, error)
+	CreateMembership(ctx context.Context, actor config.Actor, m config.Membership) (config.Membership, error)
+	UpdateMembership(ctx context.Context, actor config.Actor, agent config.AgentID, id config.MembershipID, p config.MembershipPatch) (config.Membership, error)
+	DeleteMembership(ctx context.Context, actor config.Actor, agent config.AgentID, id config.MembershipID) error
+}
+
+// nullable is a JSON field that may be absent (Set false), null (Set,
+// Value nil) or a value.
+type nullable[T any] struct {
+	Set   bool
+	Value *T
+}
+
+func (n *nullable[T]) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Value = nil
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	n.Value = &v
+	return nil
+}
+
+type agentResponse struct {
+	ID            config.AgentID `json:"id"`
+	EngineID      queue.AgentID  `json:"engine_id"`
+	Name          string         `json:"name"`
+	UserID        *config.UserID `json:"user_id"`
+	Skills        map[string]int `json:"skills"`
+	WrapUpSeconds *int           `json:"wrap_up_seconds"`
+	DeviceKind    string         `json:"device_kind"`
+	DialString    string         `json:"dial_string"`
+	Active        bool           `json:"active"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
+}
+
+func agentJSON(a config.Agent) agentResponse {
+	sk := a.Skills
+	if sk == nil {
+		sk = map[string]int{}
+	}
+	return agentResponse{a.ID, config.EngineAgentID(a.ID), a.Name, a.UserID, sk, a.WrapUpSeconds, a.DeviceKind, a.DialString, a.Active, a.CreatedAt, a.UpdatedAt}
+}
+
+type agentCreateRequest struct {
+	Name          string         `json:"name"`
+	UserID        *config.UserID `json:"user_id"`
+	Skills        map[string]int `json:"skills"`
+	WrapUpSeconds *int           `json:"wrap_up_seconds"`
+	DeviceKind    string         `json:"device_kind"`
+	DialString    string         `json:"dial_string"`
+}
+
+type agentPatchRequest struct {
+	Name          *string                 `json:"name"`
+	UserID        nullable[config.UserID] `json:"user_id"`
+	Skills        *map[string]int         `json:"skills"`
+	WrapUpSeconds nullable[int]           `json:"wrap_up_seconds"`
+	DeviceKind    *string                 `json:"device_kind"`
+	DialString    *string                 `json:"dial_string"`
+	Active        *bool                   `json:"active"`
+}
+
+// Patch turns the request into the store's patch; null clears user_id and
+// wrap_up_seconds.
+func (r agentPatchRequest) Patch() config.AgentPatch {
+	return config.AgentPatch{Name: r.Name, UserID: r.UserID.Value, ClearUser: r.UserID.Set && r.UserID.Value == nil,
+		Skills: r.Skills, WrapUpSeconds: r.WrapUpSeconds.Value, ClearWrapUp: r.WrapUpSeconds.Set && r.WrapUpSeconds.Value == nil,
+		DeviceKind: r.DeviceKind, DialString: r.DialString, Active: r.Active}
+}
+
+func (s *Server) listAgents(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return
+	}
+	as, err := cc.ListAgents(c.Request.Context(), actor(c).OrgID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]agentResponse, len(as))
+	for i, a := range as {
+		out[i] = agentJSON(a)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getAgent(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "agent")
+	if !ok || !ok2 {
+		return
+	}
+	a, err := cc.GetAgent(c.Request.Context(), actor(c).OrgID, config.AgentID(id))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, agentJSON(a))
+}
+
+func (s *Server) createAgent(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return
+	}
+	var req agentCreateRequest
+	if err := bind(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := cc.CreateAgent(c.Request.Context(), actor(c), config.NewAgent{Name: req.Name, UserID: req.UserID, Skills: req.Skills,
+		WrapUpSeconds: req.WrapUpSeconds, DeviceKind: req.DeviceKind, DialString: req.DialString})
+	if err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, agentJSON(a))
+}
+
+func (s *Server) patchAgent(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "agent")
+	if !ok || !ok2 {
+		return
+	}
+	var req agentPatchRequest
+	if err := bind(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := cc.UpdateAgent(c.Request.Context(), actor(c), config.AgentID(id), req.Patch())
+	if err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, agentJSON(a))
+}
+
+func (s *Server) deleteAgent(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "agent")
+	if !ok || !ok2 {
+		return
+	}
+	if err := cc.DeleteAgent(c.Request.Context(), actor(c), config.AgentID(id)); err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// --- memberships ---
+
+type membershipResponse struct {
+	ID      config.MembershipID `json:"id"`
+	AgentID config.AgentID      `json:"agent_id"`
+	QueueID config.QueueID      `json:"queue_id"`
+	Tier    int                 `json:"tier"`
+	Order   int                 `json:"order"`
+	Weight  int                 `json:"weight"`
+}
+
+func membershipJSON(m config.Membership) membershipResponse {
+	return membershipResponse{m.ID, m.AgentID, m.QueueID, m.Tier, m.SortOrder, m.Weight}
+}
+
+type membershipCreateRequest struct {
+	QueueID config.QueueID `json:"queue_id"`
+	Tier    int            `json:"tier"`
+	Order   int            `json:"order"`
+	Weight  int            `json:"weight"`
+}
+
+type membershipPatchRequest struct {
+	Tier   *int `json:"tier"`
+	Order  *int `json:"order"`
+	Weight *int `json:"weight"`
+}
+
+// Patch turns the request into the store's patch.
+func (r membershipPatchRequest) Patch() config.MembershipPatch {
+	return config.MembershipPatch{Tier: r.Tier, SortOrder: r.Order, Weight: r.Weight}
+}
+
+func (s *Server) listMemberships(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "agent")
+	if !ok || !ok2 {
+		return
+	}
+	org := actor(c).OrgID
+	if _, err := cc.GetAgent(c.Request.Context(), org, config.AgentID(id)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ms, err := cc.ListMemberships(c.Request.Context(), org, config.AgentID(id), 0)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]membershipResponse, len(ms))
+	for i, m := range ms {
+		out[i] = membershipJSON(m)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) createMembership(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "agent")
+	if !ok || !ok2 {
+		return
+	}
+	var req membershipCreateRequest
+	if err := bind(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	m, err := cc.CreateMembership(c.Request.Context(), actor(c), config.Membership{AgentID: config.AgentID(id), QueueID: req.QueueID,
+		Tier: req.Tier, SortOrder: req.Order, Weight: req.Weight})
+	if err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, membershipJSON(m))
+}
+
+func (s *Server) patchMembership(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "agent")
+	if !ok || !ok2 {
+		return
+	}
+	mid, ok := s.pathID(c, "membershipId", "membership")
+	if !ok {
+		return
+	}
+	var req membershipPatchRequest
+	if err := bind(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	m, err := cc.UpdateMembership(c.Request.Context(), actor(c), config.AgentID(id), config.MembershipID(mid), req.Patch())
+	if err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, membershipJSON(m))
+}
+
+func (s *Server) deleteMembership(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "agent")
+	if !ok || !ok2 {
+		return
+	}
+	mid, ok := s.pathID(c, "membershipId", "membership")
+	if !ok {
+		return
+	}
+	if err := cc.DeleteMembership(c.Request.Context(), actor(c), config.AgentID(id), config.MembershipID(mid)); err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// --- live agent state ---
+
+// ownAgent resolves the agent in the path: supervisors and admins may act
+// on any agent of their organisation, an agent only on themself.
+func (s *Server) ownAgent(c *gin.Context, cc CallConfig) (config.Agent, bool) {
+	id, ok := s.pathID(c, "id", "agent")
+	if !ok {
+		return config.Agent{}, false
+	}
+	me, _ := currentUser(c)
+	a, err := cc.GetAgent(c.Request.Context(), me.OrgID, config.AgentID(id))
+	if err != nil {
+		s.fail(c, err)
+		return config.Agent{}, false
+	}
+	if !me.Role.AtLeast(config.RoleSupervisor) && (a.UserID == nil || *a.UserID != me.ID) {
+		s.fail(c, errForbidden())
+		return config.Agent{}, false
+	}
+	return a, true
+}
+
+// Agent states accepted by PUT /agents/{id}/state.
+const (
+	StateReady     = "ready"
+	StatePaused    = "paused"
+	StateLoggedOut = "logged_out"
+)
+
+type agentStateRequest struct {
+	State  string   `json:"state"`
+	Reason string   `json:"reason"`
+	Queues []string `json:"queues"` // queue names; absent: every queue the agent is a member of
+}
+
+func (s *Server) putAgentState(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return
+	}
+	a, ok := s.ownAgent(c, cc)
+	if !ok {
+		return
+	}
+	var req agentStateRequest
+	if err := bind(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx, org := c.Request.Context(), actor(c).OrgID
+	switch req.State {
+	case StateReady, StateLoggedOut:
+		if req.Reason != "" {
+			s.fail(c, &apiError{http.StatusBadRequest, "invalid", "reason: only a pause has a reason", "reason"})
+			return
+		}
+	case StatePaused:
+		reasons, err := cc.PauseReasons(ctx, org)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		found := false
+		for _, r := range reasons {
+			if strings.EqualFold(r, strings.TrimSpace(req.Reason)) {
+				req.Reason, found = r, true
+			}
+		}
+		if !found {
+			s.fail(c, &apiError{http.StatusBadRequest, "invalid", fmt.Sprintf("reason: %q is not one of the pause reasons (%s)", req.Reason, strings.Join(reasons, ", ")), "reason"})
+			return
+		}
+	default:
+		s.fail(c, &apiError{http.StatusBadRequest, "invalid", fmt.Sprintf("state: %q: want ready, paused or logged_out", req.State), "state"})
+		return
+	}
+	if !a.Active {
+		s.fail(c, &apiError{http.StatusConflict, "inactive", "the agent is deactivated", ""})
+		return
+	}
+	var queues []queue.QueueID
+	if req.Queues != nil {
+		slug, ok := s.orgSlug(c, cc)
+		if !ok {
+			return
+		}
+		qs, err := cc.ListQueues(ctx, org)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		known := map[string]bool{}
+		for _, q := range qs {
+			known[q.Name] = true
+		}
+		queues = []queue.QueueID{}
+		for i, n := range req.Queues {
+			if !known[n] {
+				s.fail(c, &apiError{http.StatusBadRequest, "invalid", fmt.Sprintf("queues[%d]: there is no queue named %q", i, n), fmt.Sprintf("queues[%d]", i)})
+				return
+			}
+			queues = append(queues, config.EngineQueueID(slug, n))
+		}
+	}
+	if s.opts.Live == nil {
+		s.fail(c, errLiveDown())
+		return
+	}
+	eid := config.EngineAgentID(a.ID)
+	if err := s.opts.Live.SetAgentState(ctx, eid, req.State, req.Reason, queues); err != nil {
+		s.failLive(c, err)
+		return
+	}
+	s.log.Info("agent state set", "agent", string(eid), "state", req.State, "by", actor(c).Username)
+	snap, err := s.opts.Live.Snapshot(ctx)
+	if err != nil {
+		s.failLive(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, agentStatusJSON(a, snap))
+}
+
+type agentStatusResponse struct {
+	ID            config.AgentID  `json:"id"`
+	EngineID      queue.AgentID   `json:"engine_id"`
+	State         string          `json:"state"`
+	Reason        string          `json:"reason,omitempty"`
+	Since         *time.Time      `json:"since,omitempty"`
+	Call          queue.CallID    `json:"call,omitempty"`
+	Queue         queue.QueueID   `json:"queue,omitempty"`
+	Queues        []queue.QueueID `json:"queues"`
+	CallsToday    int             `json:"calls_today"`
+	DeviceBusy    bool            `json:"device_busy"`
+	PendingPause  string          `json:"pending_pause,omitempty"`
+	PendingLogout bool            `json:"pending_logout"`
+	At            time.Time       `json:"at"`
+}
+
+// stateName maps the engine's states to the API's names.
+func stateName(st queue.State) string {
+	switch st {
+	case queue.LoggedOut:
+		return StateLoggedOut
+	case queue.Ready:
+		return StateReady
+	case queue.Paused:
+		return StatePaused
+	case queue.Ringing:
+		return "ringing"
+	case queue.OnCall:
+		return "on_call"
+	case queue.WrapUp:
+		return "wrap_up"
+	}
+	return st.String()
+}
+
+func agentStatusJSON(a config.Agent, snap queue.Snapshot) agentStatusResponse {
+	eid := config.EngineAgentID(a.ID)
+	out := agentStatusResponse{ID: a.ID, EngineID: eid, State: StateLoggedOut, Queues: []queue.QueueID{}, At: snap.At}
+	for _, as := range snap.Agents {
+		if as.ID != eid {
+			continue
+		}
+		since := as.Since
+		out.State, out.Reason, out.Since, out.Call, out.Queue = stateName(as.State), as.Reason, &since, as.Call, as.Queue
+		out.Queues = append(out.Queues, as.Queues...)
+		out.CallsToday, out.DeviceBusy, out.PendingPause, out.PendingLogout = as.CallsToday, as.DeviceBusy, as.PendingPause, as.PendingLogout
+	}
+	return out
+}
+
+func (s *Server) agentStatus(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return
+	}
+	a, ok := s.ownAgent(c, cc)
+	if !ok {
+		return
+	}
+	snap, ok := s.liveSnapshot(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, agentStatusJSON(a, snap))
+}

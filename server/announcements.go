@@ -1,0 +1,227 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/config"
+)
+
+type announcementStore interface {
+	ListAnnouncements(ctx context.Context, org config.OrgID) ([]config.Announcement, error)
+	GetAnnouncement(ctx context.Context, org config.OrgID, id config.AnnouncementID) (config.Announcement, error)
+	AnnouncementAudio(ctx context.Context, org config.OrgID, id config.AnnouncementID) (config.Announcement, error)
+	CreateAnnouncement(ctx context.Context, actor config.Actor, n config.NewAnnouncement) (config.Announcement, error)
+	UpdateAnnouncement(ctx context.Context, actor config.Actor, id config.AnnouncementID, p config.AnnouncementPatch) (config.Announcement, error)
+	DeleteAnnouncement(ctx context.Context, actor config.Actor, id config.AnnouncementID) error
+	AnnouncementByMediaName(ctx context.Context, name string) (config.Announcement, error)
+}
+
+type announcementResponse struct {
+	ID               config.AnnouncementID `json:"id"`
+	Name             string                `json:"name"`
+	Description      string                `json:"description"`
+	DurationMS       int64                 `json:"duration_ms"`
+	SHA256           string                `json:"sha256"`
+	OriginalFilename string                `json:"original_filename"`
+	CreatedAt        time.Time             `json:"created_at"`
+	UpdatedAt        time.Time             `json:"updated_at"`
+}
+
+func announcementJSON(a config.Announcement) announcementResponse {
+	return announcementResponse{a.ID, a.Name, a.Description, a.DurationMS, a.SHA256, a.OriginalFilename, a.CreatedAt, a.UpdatedAt}
+}
+
+type announcementPatchRequest struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+// Patch turns the request into the store's patch.
+func (r announcementPatchRequest) Patch() config.AnnouncementPatch {
+	return config.AnnouncementPatch{Name: r.Name, Description: r.Description}
+}
+
+// uploadedFile reads the multipart form's "file" field, refusing bodies
+// over config.MaxUploadBytes.
+func (s *Server) uploadedFile(c *gin.Context) (name string, data []byte, ok bool) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, config.MaxUploadBytes+1<<20)
+	if err := c.Request.ParseMultipartForm(8 << 20); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.fail(c, &apiError{http.StatusRequestEntityTooLarge, "too_large", "file: larger than " + strconv.Itoa(config.MaxUploadBytes>>20) + " MB", "file"})
+			return "", nil, false
+		}
+		s.fail(c, &apiError{http.StatusBadRequest, "bad_request", "send multipart/form-data with the audio in the field \"file\"", "file"})
+		return "", nil, false
+	}
+	f, hdr, err := c.Request.FormFile("file")
+	if err != nil {
+		s.fail(c, &apiError{http.StatusBadRequest, "invalid", "file: missing; send the audio in the multipart field \"file\"", "file"})
+		return "", nil, false
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, config.MaxUploadBytes+1))
+	if err != nil {
+		s.fail(c, err)
+		return "", nil, false
+	}
+	return hdr.Filename, data, true
+}
+
+func formValue(form *multipart.Form, key string) string {
+	if form == nil || len(form.Value[key]) == 0 {
+		return ""
+	}
+	return form.Value[key][0]
+}
+
+func (s *Server) listAnnouncements(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return
+	}
+	as, err := cc.ListAnnouncements(c.Request.Context(), actor(c).OrgID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]announcementResponse, len(as))
+	for i, a := range as {
+		out[i] = announcementJSON(a)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getAnnouncement(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "announcement")
+	if !ok || !ok2 {
+		return
+	}
+	a, err := cc.GetAnnouncement(c.Request.Context(), actor(c).OrgID, config.AnnouncementID(id))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, announcementJSON(a))
+}
+
+// createAnnouncement takes multipart/form-data: name, description, file.
+func (s *Server) createAnnouncement(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return
+	}
+	fn, data, ok := s.uploadedFile(c)
+	if !ok {
+		return
+	}
+	form := c.Request.MultipartForm
+	a, err := cc.CreateAnnouncement(c.Request.Context(), actor(c), config.NewAnnouncement{
+		Name: formValue(form, "name"), Description: formValue(form, "description"), Filename: fn, Data: data})
+	if err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, announcementJSON(a))
+}
+
+func (s *Server) patchAnnouncement(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "announcement")
+	if !ok || !ok2 {
+		return
+	}
+	var req announcementPatchRequest
+	if err := bind(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := cc.UpdateAnnouncement(c.Request.Context(), actor(c), config.AnnouncementID(id), req.Patch())
+	if err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, announcementJSON(a))
+}
+
+// replaceAnnouncementAudio takes multipart/form-data with a new file.
+func (s *Server) replaceAnnouncementAudio(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "announcement")
+	if !ok || !ok2 {
+		return
+	}
+	fn, data, ok := s.uploadedFile(c)
+	if !ok {
+		return
+	}
+	a, err := cc.UpdateAnnouncement(c.Request.Context(), actor(c), config.AnnouncementID(id), config.AnnouncementPatch{Filename: fn, Data: data})
+	if err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, announcementJSON(a))
+}
+
+func (s *Server) deleteAnnouncement(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "announcement")
+	if !ok || !ok2 {
+		return
+	}
+	if err := cc.DeleteAnnouncement(c.Request.Context(), actor(c), config.AnnouncementID(id)); err != nil {
+		s.failConfig(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// serveWAV sends a stored recording; http.ServeContent answers Range
+// requests so the browser's player can seek.
+func serveWAV(c *gin.Context, a config.Announcement, cache string) {
+	h := c.Writer.Header()
+	h.Set("Content-Type", "audio/wav")
+	h.Set("Cache-Control", cache)
+	h.Set("ETag", `"`+a.SHA256+`"`)
+	http.ServeContent(c.Writer, c.Request, "", a.UpdatedAt, bytes.NewReader(a.Audio))
+}
+
+// announcementAudio is the recording for listening in the admin UI.
+func (s *Server) announcementAudio(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	id, ok2 := s.pathID(c, "id", "announcement")
+	if !ok || !ok2 {
+		return
+	}
+	a, err := cc.AnnouncementAudio(c.Request.Context(), actor(c).OrgID, config.AnnouncementID(id))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	serveWAV(c, a, "private, no-cache")
+}
+
+// announcementMedia serves a recording to Asterisk without a session:
+// the signed name is the credential, and it changes with the recording,
+// so it may be cached for good.
+func (s *Server) announcementMedia(c *gin.Context) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return
+	}
+	a, err := cc.AnnouncementByMediaName(c.Request.Context(), c.Param("file"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	serveWAV(c, a, "public, max-age=31536000, immutable")
+}
