@@ -189,6 +189,11 @@ func (r *relay) readAsterisk() {
 			r.st.droppedBad.Add(1)
 			continue
 		}
+		// The browser negotiated plain PCMU: no header extensions, no
+		// contributing sources, no padding.
+		p.Extension, p.Extensions = false, p.Extensions[:0]
+		p.CSRC = p.CSRC[:0]
+		p.Padding, p.PaddingSize, p.Header.PaddingSize = false, 0, 0
 		r.down.forward(&p)
 	}
 }

@@ -196,3 +196,25 @@ func TestPortRangeExhaustion(t *testing.T) {
 		t.Errorf("AttachCall after Close: %v, want ErrClosed", err)
 	}
 }
+
+func TestRelayStripsHeaderExtras(t *testing.T) {
+	m := newTestManager(t, 47140, 47149)
+	s, _ := m.openSession("agent-1")
+	sink := make(sinkChan, 8)
+	s.down.setSink(sink)
+	ast := newFakeAsterisk(t, "127.0.0.1")
+	addr, _ := s.AttachCall("c")
+	p := pcmu(1, 1, 1, 0x42)
+	p.CSRC = []uint32{9, 10}
+	if err := p.SetExtension(1, []byte{0xAA}); err != nil {
+		t.Fatal(err)
+	}
+	ast.send(addr, p)
+	got := sink.next(t)
+	if got.Extension || len(got.Extensions) != 0 || len(got.CSRC) != 0 || got.Padding {
+		t.Errorf("forwarded header %+v: want no extension, CSRC or padding", got.Header)
+	}
+	if !bytes.Equal(got.Payload, p.Payload) {
+		t.Error("payload changed")
+	}
+}
