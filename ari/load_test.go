@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,6 +80,8 @@ func (w *bridgeWatch) waitUntil(tb testing.TB, what string, d time.Duration, con
 
 type loadResult struct {
 	calls      int
+	cpuArrive  time.Duration // process CPU (adapter + client + simulator) per arriving call
+	cpuBridge  time.Duration // process CPU per bridged call
 	arrivalDur time.Duration // placing calls until every one is waiting in the queue
 	p50, p99   time.Duration // agent ready -> bridge created
 	bridgedDur time.Duration // first ready until every call bridged
@@ -101,6 +104,7 @@ func runLoad(tb testing.TB, n int, oneByOne bool) loadResult {
 	defer stop()
 
 	t0 := time.Now()
+	c0 := cpuTime()
 	for i := 0; i < n; i++ {
 		if _, err := pbx.sim.PlaceCall(arisim.Call{Number: "70102020", CallerID: fmt.Sprintf("+45%08d", i)}); err != nil {
 			tb.Fatal(err)
@@ -108,6 +112,7 @@ func runLoad(tb testing.TB, n int, oneByOne bool) loadResult {
 	}
 	w.waitUntil(tb, "every call waits", 2*time.Minute, func(_ map[queue.CallID]time.Time, joined int) bool { return joined >= n })
 	arrival := time.Since(t0)
+	c1 := cpuTime()
 
 	ready := make([]time.Time, n)
 	if oneByOne {
@@ -135,6 +140,7 @@ func runLoad(tb testing.TB, n int, oneByOne bool) loadResult {
 	}
 	wg.Wait()
 	w.waitUntil(tb, "every call is bridged", 2*time.Minute, func(b map[queue.CallID]time.Time, _ int) bool { return len(b) >= n })
+	c2 := cpuTime()
 
 	// which agent took which call: from the engine snapshot.
 	snap := ad.Snapshot()
@@ -155,7 +161,7 @@ func runLoad(tb testing.TB, n int, oneByOne bool) loadResult {
 	w.mu.Unlock()
 	slices.Sort(lat)
 	first := slices.MinFunc(ready, func(x, y time.Time) int { return x.Compare(y) })
-	return loadResult{calls: n, arrivalDur: arrival, p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], bridgedDur: last.Sub(first)}
+	return loadResult{calls: n, cpuArrive: (c1 - c0) / time.Duration(n), cpuBridge: (c2 - c1) / time.Duration(n), arrivalDur: arrival, p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], bridgedDur: last.Sub(first)}
 }
 
 // TestLoadCallHandling prints throughput and latency of the whole adapter
@@ -175,6 +181,7 @@ func TestLoadCallHandling(t *testing.T) {
 		r.calls, float64(r.calls)/r.arrivalDur.Seconds(), r.arrivalDur.Round(time.Millisecond), n,
 		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.bridgedDur.Round(time.Millisecond),
 		float64(r.calls)/r.bridgedDur.Seconds())
+	t.Logf("process CPU (adapter, client and simulator together): %v per arriving call, %v per bridged call", r.cpuArrive.Round(time.Microsecond), r.cpuBridge.Round(time.Microsecond))
 	r = runLoad(t, n, true)
 	t.Logf("%d concurrent calls, agents ready one at a time: ready→bridge p50 %v p99 %v",
 		r.calls, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
@@ -226,4 +233,13 @@ func startQuiet(tb testing.TB, pbx *simAsterisk, cfg ari.RuntimeConfig, sink ari
 		}
 		cli.Close()
 	}
+}
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

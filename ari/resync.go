@@ -136,6 +136,11 @@ func (a *Adapter) resync(st asteriskState) {
 	if !st.ok {
 		return
 	}
+	// Subscriptions may not survive the app's socket: subscribe again.
+	for name := range a.devState {
+		a.subbed[name] = true
+		a.subscribeDevice(name)
+	}
 	present := map[ariclient.ChannelID]ariclient.Channel{}
 	for _, ch := range st.channels {
 		present[ch.ID] = ch
