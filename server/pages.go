@@ -250,8 +250,8 @@ func (p *pages) write(c *gin.Context, status int, name string, d pageData) {
 const ctxLang = "omstil.lang"
 
 // language picks the page language: ?lang= (remembered in a cookie and
-// dropped from the address), else the cookie, else Accept-Language, else
-// Danish.
+// dropped from the address), else the cookie, else Danish. The browser's
+// Accept-Language is not used: omstil is Danish unless a user asks.
 func (s *Server) language(c *gin.Context) {
 	if q := c.Query("lang"); q != "" && slices.Contains(web.Languages, q) {
 		http.SetCookie(c.Writer, &http.Cookie{Name: LangCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
@@ -267,11 +267,6 @@ func (s *Server) language(c *gin.Context) {
 	lang := web.DefaultLanguage
 	if ck, err := c.Cookie(LangCookie); err == nil && slices.Contains(web.Languages, ck) {
 		lang = ck
-	} else if al := c.GetHeader("Accept-Language"); al != "" {
-		first := strings.TrimSpace(strings.SplitN(strings.SplitN(al, ",", 2)[0], ";", 2)[0])
-		if l := strings.ToLower(strings.SplitN(first, "-", 2)[0]); slices.Contains(web.Languages, l) {
-			lang = l
-		}
 	}
 	c.Set(ctxLang, lang)
 	c.Next()

@@ -1,0 +1,254 @@
+package browsertest
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/queue"
+)
+
+// wallboardEngine has one queue and two agents, both logged out.
+func wallboardEngine(e *queue.Engine) error {
+	if err := e.SetQueue(queue.QueueConfig{ID: "borgerservice"}); err != nil {
+		return err
+	}
+	for _, id := range []queue.AgentID{"anna", "bo"} {
+		if err := e.SetAgent(queue.AgentConfig{ID: id, Queues: []queue.Membership{{Queue: "borgerservice"}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestLogin(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{})
+
+	// a wrong password shows the message in the form and logs nobody in
+	Do(t, ctx, "wrong password",
+		chromedp.Navigate(env.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#login-username")),
+		chromedp.SendKeys(chromedp.CSS("#login-username"), "admin1"),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), "not the password"),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+	)
+	WaitText(t, ctx, ".form-error", "Forkert brugernavn eller adgangskode")
+	if got := Get(t, ctx, "url", chromedp.Evaluate[string]("location.pathname")); got != "/login" {
+		t.Fatalf("after a wrong password the page is %s", got)
+	}
+
+	// the admin lands on the wallboard and can switch to English
+	env.Login(t, ctx, config.RoleAdmin, "")
+	WaitJS(t, ctx, "wallboard after login", `location.pathname === "/wallboard"`)
+	Do(t, ctx, "switch to English", chromedp.Click(chromedp.CSS(`.langs a[lang="en"]`)))
+	WaitText(t, ctx, "h1", "Wallboard")
+	WaitText(t, ctx, "#logout", "Log out")
+	Do(t, ctx, "log out", chromedp.Click(chromedp.CSS("#logout")))
+	WaitJS(t, ctx, "login page after logout", `location.pathname === "/login"`)
+	WaitText(t, ctx, "h1", "Log in")
+}
+
+func TestRolesOnPages(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{})
+
+	// anonymous: sent to the login page, which returns to the page after
+	Do(t, ctx, "anonymous admin", chromedp.Navigate(env.URL+"/admin/users"))
+	WaitJS(t, ctx, "login page", `location.pathname === "/login" && location.search.includes("next=")`)
+
+	env.Login(t, ctx, config.RoleAgent, "")
+	for _, path := range []string{"/admin", "/admin/users", "/admin/audit", "/wallboard"} {
+		resp := Get(t, ctx, "open "+path, chromedp.NavigateResponse(env.URL+path))
+		if resp.Status != http.StatusForbidden {
+			t.Errorf("agent opening %s: status %d, want 403", path, resp.Status)
+		}
+		WaitText(t, ctx, "#noaccess h1", "Ingen adgang")
+		if n := Get(t, ctx, "admin links", chromedp.Evaluate[int](`document.querySelectorAll('a[href^="/admin"]:not([hreflang])').length`)); n != 0 {
+			t.Errorf("%s shows an agent %d admin links", path, n)
+		}
+	}
+	// and the API refuses too
+	got := Get(t, ctx, "API as agent", chromedp.Evaluate[int](`fetch("/api/v1/users").then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if got != http.StatusForbidden {
+		t.Errorf("GET /api/v1/users as agent: %d", got)
+	}
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("no-access page: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "noaccess")
+}
+
+func TestAdminUsers(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{})
+	env.Login(t, ctx, config.RoleAdmin, "/admin/users")
+	WaitJS(t, ctx, "users page", `location.pathname === "/admin/users"`)
+	WaitText(t, ctx, "#users-table", "supervisor1")
+	count := func() int {
+		us, err := env.Store.ListUsers(context.Background(), env.Org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(us)
+	}
+	before := count()
+
+	// a password that is too short: the API's message at the field,
+	// nothing created
+	Do(t, ctx, "bad user",
+		chromedp.SendKeys(chromedp.CSS("#user-new-username"), "karen"),
+		chromedp.SendKeys(chromedp.CSS("#user-new-display_name"), "Karen Jensen"),
+		chromedp.SendKeys(chromedp.CSS("#user-new-password"), "short"),
+		chromedp.Click(chromedp.CSS(`#user-new [type=submit]`)),
+	)
+	WaitJS(t, ctx, "field error", `!document.getElementById("user-new-password-error").hidden`)
+	msg := Get(t, ctx, "field error text", chromedp.Text(chromedp.CSS("#user-new-password-error")))
+	if !strings.Contains(msg, "password") {
+		t.Errorf("error at the password field = %q", msg)
+	}
+	if inv := Get(t, ctx, "aria-invalid", chromedp.Evaluate[string](`document.getElementById("user-new-password").getAttribute("aria-invalid")`)); inv != "true" {
+		t.Errorf("password field aria-invalid = %q", inv)
+	}
+	if n := count(); n != before {
+		t.Fatalf("a refused form created a user: %d users, had %d", n, before)
+	}
+	Screenshot(t, ctx, "admin-users-error")
+
+	// fixed: created and listed
+	Do(t, ctx, "good user",
+		chromedp.SetValue(chromedp.CSS("#user-new-password"), "a good long password"),
+		chromedp.SetValue(chromedp.CSS("#user-new-role"), "supervisor"),
+		chromedp.Click(chromedp.CSS(`#user-new [type=submit]`)),
+	)
+	WaitText(t, ctx, `#users-table tr[data-user="karen"]`, "Karen Jensen")
+	if n := count(); n != before+1 {
+		t.Fatalf("users: %d, want %d", n, before+1)
+	}
+
+	// deactivate her
+	Do(t, ctx, "edit",
+		chromedp.Click(chromedp.CSS(`tr[data-user="karen"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#user-edit-active")),
+		chromedp.Click(chromedp.CSS("#user-edit-active")),
+		chromedp.Click(chromedp.CSS(`#user-edit [type=submit]`)),
+	)
+	WaitText(t, ctx, `#users-table tr[data-user="karen"]`, "Deaktiveret")
+
+	// an API token for the wallboard TV, with its kiosk address
+	Do(t, ctx, "token",
+		chromedp.Click(chromedp.CSS(`tr[data-user="supervisor1"] button:nth-of-type(2)`)),
+		chromedp.WaitVisible(chromedp.CSS("#token-new-name")),
+		chromedp.SendKeys(chromedp.CSS("#token-new-name"), "Reception TV"),
+		chromedp.Click(chromedp.CSS(`#token-new [type=submit]`)),
+	)
+	WaitText(t, ctx, "#token-created", "/wallboard?token=omst_")
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("users page: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "admin-users")
+
+	// the audit log shows the changes with before and after
+	Do(t, ctx, "audit", chromedp.Navigate(env.URL+"/admin/audit"))
+	WaitText(t, ctx, "#audit-table", "karen")
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("audit page: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "admin-audit")
+}
+
+func TestWallboardLive(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{Engine: wallboardEngine})
+	env.Submit(t, queue.AgentLogin{Agent: "anna", PauseReason: "frokost"})
+	env.Login(t, ctx, config.RoleSupervisor, "")
+	WaitJS(t, ctx, "wallboard", `location.pathname === "/wallboard"`)
+	WaitText(t, ctx, "#live-status", "Direkte")
+	WaitText(t, ctx, `tr[data-agent="anna"]`, "Pause (frokost)")
+	q := `[data-queue="borgerservice"] `
+	WaitText(t, ctx, q+`[data-figure="waiting"]`, "0")
+
+	// a citizen calls: nobody is ready, so the call waits
+	env.Submit(t, queue.CallArrived{Call: "c1", Queue: "borgerservice"})
+	WaitJS(t, ctx, "one waiting", `document.querySelector('`+q+`[data-figure="waiting"]').textContent === "1"`)
+	// anna becomes ready and rings, then answers
+	env.Submit(t, queue.AgentReady{Agent: "anna"})
+	WaitText(t, ctx, `tr[data-agent="anna"]`, "Ringer")
+	env.Submit(t, queue.OfferAnswered{Call: "c1", Agent: "anna"})
+	WaitText(t, ctx, `tr[data-agent="anna"]`, "I samtale")
+	WaitJS(t, ctx, "answered", `document.querySelector('`+q+`[data-figure="answered"]').textContent === "1"`)
+	WaitJS(t, ctx, "none waiting", `document.querySelector('`+q+`[data-figure="waiting"]').textContent === "0"`)
+
+	// more traffic for the picture: bo ready, two callers waiting
+	env.Submit(t, queue.AgentLogin{Agent: "bo"})
+	env.Submit(t, queue.CallArrived{Call: "c2", Queue: "borgerservice"})
+	env.Submit(t, queue.CallArrived{Call: "c3", Queue: "borgerservice"})
+	WaitText(t, ctx, `tr[data-agent="bo"]`, "Ringer")
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("wallboard: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "wallboard")
+}
+
+func TestWallboardKiosk(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{Engine: wallboardEngine})
+	env.Submit(t, queue.AgentLogin{Agent: "bo"})
+
+	// an agent's token is not enough
+	resp := Get(t, ctx, "agent token", chromedp.NavigateResponse(env.URL+"/wallboard?token="+env.Tokens[config.RoleAgent]))
+	if resp.Status != http.StatusUnauthorized {
+		t.Errorf("kiosk with an agent's token: %d", resp.Status)
+	}
+	Do(t, ctx, "kiosk", chromedp.Navigate(env.URL+"/wallboard?token="+env.Tokens[config.RoleSupervisor]))
+	WaitJS(t, ctx, "token gone from the address", `location.pathname === "/wallboard" && location.search === ""`)
+	WaitText(t, ctx, `tr[data-agent="bo"]`, "Klar")
+	if n := Get(t, ctx, "controls", chromedp.Evaluate[int](`document.querySelectorAll("#logout, nav a").length`)); n != 0 {
+		t.Errorf("kiosk wallboard shows %d controls", n)
+	}
+	// the kiosk cookie opens nothing but the wallboard and its feed
+	got := Get(t, ctx, "API as kiosk", chromedp.Evaluate[int](`fetch("/api/v1/auth/me").then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if got != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/auth/me in kiosk mode: %d", got)
+	}
+	env.Submit(t, queue.CallArrived{Call: "k1", Queue: "borgerservice"})
+	WaitText(t, ctx, `tr[data-agent="bo"]`, "Ringer")
+}
+
+func TestLoginPageAccessibility(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{})
+	for _, lang := range []string{"da", "en"} {
+		Do(t, ctx, "login page", chromedp.Navigate(env.URL+"/login?lang="+lang), chromedp.WaitVisible(chromedp.CSS("#login-username")))
+		if got := Get(t, ctx, "lang", chromedp.Evaluate[string](`document.documentElement.lang`)); got != lang {
+			t.Errorf("lang = %q, want %q", got, lang)
+		}
+		if vs := Accessibility(t, ctx); len(vs) > 0 {
+			t.Errorf("login page (%s): %d accessibility violations:\n%v", lang, len(vs), vs)
+		}
+	}
+	Do(t, ctx, "danish", chromedp.Navigate(env.URL+"/login?lang=da"), chromedp.WaitVisible(chromedp.CSS("#login-username")))
+	Screenshot(t, ctx, "login")
+}
+
+// TestAccessibilityCheckFindsProblems shows that the check is live: a
+// page with an unlabelled field and low contrast fails it.
+func TestAccessibilityCheckFindsProblems(t *testing.T) {
+	ctx := NewBrowser(t)
+	page := `<!doctype html><html lang="en"><head><title>bad</title></head><body><main><h1>Bad</h1>` +
+		`<input id="x"><p style="color:#bbb;background:#fff">faint text</p></main></body></html>`
+	Do(t, ctx, "bad page", chromedp.Navigate("data:text/html,"+url.PathEscape(page)), chromedp.WaitVisible(chromedp.CSS("#x")))
+	found := map[string]bool{}
+	for _, v := range Accessibility(t, ctx) {
+		found[v.ID] = true
+	}
+	for _, want := range []string{"label", "color-contrast"} {
+		if !found[want] {
+			t.Errorf("axe did not report %s; got %v", want, found)
+		}
+	}
+}
