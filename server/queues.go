@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -230,7 +232,7 @@ func (s *Server) createQueue(c *gin.Context) {
 	}
 	var req queueCreateRequest
 	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+		s.fail(c, unembed(err))
 		return
 	}
 	st := config.DefaultQueueSettings()
@@ -251,7 +253,7 @@ func (s *Server) patchQueue(c *gin.Context) {
 	}
 	var req queuePatchRequest
 	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+		s.fail(c, unembed(err))
 		return
 	}
 	q, err := cc.UpdateQueue(c.Request.Context(), actor(c), config.QueueID(id), req.Patch())
@@ -351,4 +353,15 @@ func (s *Server) queueStatus(c *gin.Context) {
 		out.ServiceLevelToday = qs.ServiceLevelToday
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// unembed removes the embedded settings struct's name that encoding/json
+// puts in front of a field with the wrong type.
+func unembed(err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) && strings.HasPrefix(ae.Field, "queueSettingsInput.") {
+		f := strings.TrimPrefix(ae.Field, "queueSettingsInput.")
+		return &apiError{ae.Status, ae.Code, strings.Replace(ae.Message, ae.Field, f, 1), f}
+	}
+	return err
 }
