@@ -325,3 +325,30 @@ func TestRestartKeepsCallers(t *testing.T) {
 		return len(find(e2.sink, func(x queue.Answered) bool { return x.Call == before[0].Call })) == 1
 	})
 }
+
+// TestDrainLeavesNewCalls: after Drain a new call is left alone in Stasis;
+// the next adapter adopts it and starts its flow.
+func TestDrainLeavesNewCalls(t *testing.T) {
+	pbx := newAsterisk(t)
+	clock := newShiftedClock(mondayMorning)
+	cfg := config(q1())
+	e := start(t, pbx, clock, cfg)
+	if err := e.ad.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	id := pbx.placeCall(t, "70102020", "+4512345678")
+	if sim, ok := pbx.(*simAsterisk); ok {
+		// the citizen is in Stasis but nobody answers it.
+		for _, ch := range sim.sim.Channels() {
+			if ch.ID == id && (ch.Dialplan.AppName != "Stasis" || ch.State == "Up") {
+				t.Fatalf("citizen %+v, want in Stasis and not answered", ch)
+			}
+		}
+	}
+	if _, ok := e.call(id); ok {
+		t.Fatal("a draining adapter took a new call")
+	}
+	e.stop()
+	e2 := start(t, pbx, clock, cfg)
+	e2.eventually("the next adapter queues the call", func() bool { c, _ := e2.call(id); return c.State == "waiting" })
+}

@@ -415,16 +415,17 @@ func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, call queue.Ca
 	return err
 }
 
-// Hold puts the citizen on hold (music) or back.
+// Hold puts the citizen on hold (they hear music) or back: the agent's side
+// of the bridge is held, as a desk phone's hold button does.
 func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, call queue.CallID, on bool) error {
 	var err error
 	derr := a.do(ctx, func() {
 		c := a.connectedCall(agent, call)
-		if c == nil || c.ch == "" {
+		if c == nil || c.leg == nil || c.leg.id == "" {
 			err = ErrNoSuchCall
 			return
 		}
-		ch := c.ch
+		ch := c.leg.id
 		a.job(string(c.id), func(ctx context.Context) {
 			var e error
 			if on {

@@ -168,8 +168,8 @@ func (a *Adapter) resync(st asteriskState) {
 		if !ok {
 			continue
 		}
-		if _, known := a.calls[bn.Call]; known {
-			continue
+		if _, known := a.calls[bn.Call]; known || bn.Agent == "" {
+			continue // known, or a transfer bridge: Asterisk ends it by itself
 		}
 		citizen, ok := present[ariclient.ChannelID(bn.Call)]
 		var other ariclient.ChannelID
@@ -178,7 +178,7 @@ func (a *Adapter) resync(st asteriskState) {
 				other = id
 			}
 		}
-		if !ok || other == "" || bn.Agent == "" {
+		if !ok || other == "" {
 			a.log.Info("ari: resync: removing a broken conversation bridge", "bridge", b.ID)
 			for _, id := range b.Channels {
 				a.hangupChannel(string(id), id, ariclient.ReasonNormal)
