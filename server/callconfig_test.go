@@ -405,7 +405,9 @@ func TestCallConfigBadInput(t *testing.T) {
 			if w.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", w.Code, c.status, w.Body.String())
 			}
-			var body struct{ Error struct{ Code, Message, Field string } }
+			var body struct {
+				Error struct{ Code, Message, Field string }
+			}
 			json.Unmarshal(w.Body.Bytes(), &body)
 			if body.Error.Code != c.code || body.Error.Field != c.field || body.Error.Message == "" {
 				t.Fatalf("error %+v, want code %s field %q", body.Error, c.code, c.field)
@@ -481,7 +483,7 @@ func TestAnnouncementUploadAndPlayback(t *testing.T) {
 	}
 	a := decode[struct {
 		ID         int64
-		DurationMS int64 `json:"duration_ms"`
+		DurationMS int64  `json:"duration_ms"`
 		Original   string `json:"original_filename"`
 	}](t, w)
 	if a.DurationMS != 1500 || a.Original != "lukket.wav" {
@@ -519,7 +521,9 @@ func TestAnnouncementUploadAndPlayback(t *testing.T) {
 		}
 		body, ct := multipartBody(t, fields, b.filename, data)
 		w := f.do(req{method: "POST", path: "/api/v1/announcements", body: body, token: admin, header: map[string]string{"Content-Type": ct}})
-		var eb struct{ Error struct{ Code, Message, Field string } }
+		var eb struct {
+			Error struct{ Code, Message, Field string }
+		}
 		json.Unmarshal(w.Body.Bytes(), &eb)
 		if w.Code != 400 || eb.Error.Field != b.field {
 			t.Errorf("%s: %d %s", b.name, w.Code, w.Body.String())
