@@ -94,6 +94,7 @@ function render() {
   setStatus($("media-status"), media[1], media[0], media[2]);
   const mic = { waiting: ["…", "unknown", t("mic.waiting")], ok: ["✔", "yes", t("mic.ok")], lost: ["✖", "no", t("mic.lost")] }[st.mic];
   setStatus($("mic-status"), mic[1], mic[0], mic[2]);
+  $("btn-mic-retry").hidden = st.mic !== "lost";
 
   const c = st.call;
   let shown = st.agentState;
@@ -256,6 +257,10 @@ function connect() {
       else p.resolve(m);
       if (m.type !== "offer") return;
     }
+    // An error that answers no request ends or disturbs the connection
+    // (another tab, logout, shutdown): act at once, not behind a
+    // negotiation that may never finish.
+    if (m.type === "error") { onMessage(m).catch((err) => console.error("omstil:", err)); return; }
     chain = chain.then(() => onMessage(m)).catch((err) => console.error("omstil:", err));
   };
   sock.onclose = () => {
@@ -282,6 +287,7 @@ function stop(section, text) {
   st.conn = "stopped";
   if (ws) { const s = ws; ws = null; s.close(); }
   clearInterval(pingTimer);
+  failPending(t("conn.stopped"));
   closeMedia();
   ringer.stop();
   if (section) { $("console").hidden = true; $(section).hidden = false; }
@@ -390,6 +396,12 @@ function startWrapUp() {
   const secs = (st.setup && st.setup.wrapUpSeconds) || 0;
   st.wrapUntil = Date.now() + secs * 1000;
   store.setItem("omstil.wrapUntil", String(st.wrapUntil));
+}
+
+// micTick notices a microphone that stopped (unplugged, revoked); the
+// track's ended event does not fire in every case.
+function micTick() {
+  if (micTrack && micTrack.readyState === "ended" && st.mic !== "lost") st.mic = "lost";
 }
 
 function wrapUpTick() {
@@ -507,7 +519,7 @@ async function audioStats() {
   });
   return out;
 }
-window.omstilAgent = { audioStats, ringing: () => ringer.ringing };
+window.omstilAgent = { audioStats, ringing: () => ringer.ringing, microphone: () => micTrack };
 
 async function diagTick() {
   const d = $("diag-text");
@@ -544,6 +556,10 @@ function wire() {
     notice("");
     st.conn = "connecting";
     connect();
+  });
+  on("btn-mic-retry", async () => {
+    await ensureMic();
+    $("main").focus(); // the retry button is gone now
   });
   on("btn-ready", goReady);
   on("btn-wrapup-ready", goReady);
@@ -708,5 +724,5 @@ async function start() {
 
 applyTexts();
 wire();
-setInterval(() => { wrapUpTick(); render(); diagTick(); }, 1000);
+setInterval(() => { wrapUpTick(); micTick(); render(); diagTick(); }, 1000);
 start();
