@@ -1,0 +1,116 @@
+package ari
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omstil/omstil/queue"
+)
+
+func TestCallVarRoundTrip(t *testing.T) {
+	joined := time.UnixMilli(1764320000123)
+	for _, v := range []callVar{
+		{Queue: "borgerservice", Joined: joined, Priority: 0},
+		{Queue: "kø & pension=ja", Joined: joined, Priority: 5},
+	} {
+		got, ok := decodeCallVar(encodeCallVar(v))
+		if !ok || got.Queue != v.Queue || !got.Joined.Equal(v.Joined) || got.Priority != v.Priority {
+			t.Errorf("round trip of %+v: %+v, %v", v, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "q=", "q=x&j=notanumber", "%zz"} {
+		if _, ok := decodeCallVar(bad); ok {
+			t.Errorf("decodeCallVar(%q) accepted", bad)
+		}
+	}
+}
+
+func TestBridgeNameRoundTrip(t *testing.T) {
+	b := bridgeName{Call: "1764320000.42", Agent: "anna", Queue: "q1", Since: time.UnixMilli(1764320001000)}
+	got, ok := decodeBridgeName(encodeBridgeName(b))
+	if !ok || got.Call != b.Call || got.Agent != b.Agent || got.Queue != b.Queue || !got.Since.Equal(b.Since) {
+		t.Fatalf("round trip: %+v, %v", got, ok)
+	}
+	for _, bad := range []string{"", "mybridge", "omstil:agent=x"} {
+		if _, ok := decodeBridgeName(bad); ok {
+			t.Errorf("decodeBridgeName(%q) accepted", bad)
+		}
+	}
+}
+
+func TestFailReason(t *testing.T) {
+	for _, tc := range []struct {
+		dial  string
+		cause int
+		want  queue.FailReason
+	}{
+		{"BUSY", 17, queue.FailBusy},
+		{"", 17, queue.FailBusy},
+		{"NOANSWER", 0, queue.FailNoAnswer},
+		{"", 19, queue.FailNoAnswer},
+		{"", 18, queue.FailNoAnswer},
+		{"", 21, queue.FailDeclined},
+		{"CONGESTION", 34, queue.FailUnavailable},
+		{"CHANUNAVAIL", 3, queue.FailUnavailable},
+		{"", 0, queue.FailUnavailable},
+		{"", 3, queue.FailUnavailable},
+	} {
+		if got := failReason(tc.dial, tc.cause); got != tc.want {
+			t.Errorf("failReason(%q, %d) = %s, want %s", tc.dial, tc.cause, got, tc.want)
+		}
+	}
+}
+
+// TestWorkersOrderPerKey: jobs of one key run one at a time in order; keys
+// run independently.
+func TestWorkersOrderPerKey(t *testing.T) {
+	w := newWorkers()
+	var mu sync.Mutex
+	got := map[string][]int{}
+	running := map[string]bool{}
+	for i := 0; i < 200; i++ {
+		key := fmt.Sprint(i % 7)
+		w.enqueue(key, func() {
+			mu.Lock()
+			if running[key] {
+				t.Errorf("two jobs of key %s at once", key)
+			}
+			running[key] = true
+			mu.Unlock()
+			mu.Lock()
+			running[key] = false
+			got[key] = append(got[key], i)
+			mu.Unlock()
+		})
+	}
+	w.wait()
+	for key, seq := range got {
+		for j := 1; j < len(seq); j++ {
+			if seq[j] < seq[j-1] {
+				t.Fatalf("key %s ran out of order: %v", key, seq)
+			}
+		}
+	}
+	if n := len(got["0"]) + len(got["1"]) + len(got["2"]) + len(got["3"]) + len(got["4"]) + len(got["5"]) + len(got["6"]); n != 200 {
+		t.Fatalf("%d jobs ran, want 200", n)
+	}
+}
+
+func TestPositionMedia(t *testing.T) {
+	for _, tc := range []struct {
+		pos  int
+		wait time.Duration
+		want string
+	}{
+		{1, -1, "[sound:queue-youarenext]"},
+		{3, -1, "[sound:queue-thereare number:3 sound:queue-callswaiting]"},
+		{0, 90 * time.Second, "[sound:queue-holdtime number:2 sound:queue-minutes]"},
+		{0, 10 * time.Second, "[sound:queue-holdtime number:1 sound:queue-minutes]"},
+	} {
+		if got := fmt.Sprint(positionMedia(tc.pos, tc.wait)); got != tc.want {
+			t.Errorf("positionMedia(%d, %v) = %s, want %s", tc.pos, tc.wait, got, tc.want)
+		}
+	}
+}
