@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -296,14 +295,6 @@ func (s *Store) Refs(ctx context.Context, org OrgID) (callflow.Refs, error) {
 	return r, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // GetOrg loads an organisation by ID.
 func (s *Store) GetOrg(ctx context.Context, id OrgID) (Organisation, error) {
