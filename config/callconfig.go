@@ -295,7 +295,6 @@ func (s *Store) Refs(ctx context.Context, org OrgID) (callflow.Refs, error) {
 	return r, nil
 }
 
-
 // GetOrg loads an organisation by ID.
 func (s *Store) GetOrg(ctx context.Context, id OrgID) (Organisation, error) {
 	var o Organisation
