@@ -2,8 +2,12 @@ package browsertest
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -251,4 +255,146 @@ func TestAccessibilityCheckFindsProblems(t *testing.T) {
 			t.Errorf("axe did not report %s; got %v", want, found)
 		}
 	}
+}
+
+func TestAdminQueuesAndFlows(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{})
+	env.Login(t, ctx, config.RoleAdmin, "/admin/queues")
+	WaitJS(t, ctx, "queues page", `document.getElementById("section-body").dataset.ready === "1"`)
+	rows := func() int {
+		return Get(t, ctx, "queue rows", chromedp.Evaluate[int](`document.querySelectorAll("#queue-table tbody tr").length`))
+	}
+	before := rows()
+
+	// a bad setting: the API's message at the field, nothing saved
+	Do(t, ctx, "bad queue",
+		chromedp.SendKeys(chromedp.CSS("#queue-new-name"), "borgerservice"),
+		chromedp.SendKeys(chromedp.CSS("#queue-new-skills"), "[{"),
+		chromedp.Click(chromedp.CSS(`#queue-new [type=submit]`)),
+	)
+	WaitJS(t, ctx, "field error", `!document.getElementById("queue-new-skills-error").hidden`)
+	Do(t, ctx, "bad weight",
+		SetField("#queue-new-skills", ""),
+		SetField("#queue-new-weight", "5000"),
+		chromedp.Click(chromedp.CSS(`#queue-new [type=submit]`)),
+	)
+	WaitJS(t, ctx, "API error shown", `[...document.querySelectorAll("#queue-new .field-error, #queue-new .form-error")].some(e => !e.hidden && e.textContent)`)
+	if n := rows(); n != before {
+		t.Fatalf("a refused queue was saved: %d rows, had %d", n, before)
+	}
+	Screenshot(t, ctx, "admin-queue-error")
+	Do(t, ctx, "good queue",
+		SetField("#queue-new-weight", ""),
+		chromedp.SendKeys(chromedp.CSS("#queue-new-display_name"), "Borgerservice"),
+		chromedp.Click(chromedp.CSS(`#queue-new [type=submit]`)),
+	)
+	WaitText(t, ctx, `#queue-table tr[data-row="borgerservice"]`, "Borgerservice")
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("queues page: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "admin-queues")
+
+	// an agent, a member of the queue
+	Do(t, ctx, "agents", chromedp.Navigate(env.URL+"/admin/agents"))
+	WaitJS(t, ctx, "agents page", `document.getElementById("section-body").dataset.ready === "1"`)
+	Do(t, ctx, "new agent",
+		chromedp.SendKeys(chromedp.CSS("#agent-new-name"), "Anna Hansen"),
+		chromedp.Click(chromedp.CSS(`#agent-new [type=submit]`)),
+	)
+	WaitText(t, ctx, `#agent-table tr[data-row="Anna Hansen"]`, "Browser")
+	Do(t, ctx, "membership",
+		chromedp.Click(chromedp.CSS(`#agent-table tr[data-row="Anna Hansen"] button:nth-of-type(2)`)),
+		chromedp.WaitVisible(chromedp.CSS("#membership-new-queue_id")),
+		chromedp.Click(chromedp.CSS(`#membership-new [type=submit]`)),
+	)
+	WaitText(t, ctx, "#memberships", "borgerservice")
+	Screenshot(t, ctx, "admin-agents")
+
+	// an announcement for the menu, uploaded as WAV
+	wav := filepath.Join(t.TempDir(), "hovedmenu.wav")
+	if err := os.WriteFile(wav, testWAV(8000, 4000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Do(t, ctx, "announcements", chromedp.Navigate(env.URL+"/admin/announcements"))
+	WaitJS(t, ctx, "announcements page", `document.getElementById("section-body").dataset.ready === "1"`)
+	Do(t, ctx, "upload",
+		chromedp.SendKeys(chromedp.CSS("#announcement-new-name"), "hovedmenu"),
+		chromedp.SendKeys(chromedp.CSS("#announcement-new-description"), "Tast 1 for borgerservice"),
+		chromedp.SetUploadFiles(chromedp.CSS("#announcement-new-file"), []string{wav}),
+		chromedp.Click(chromedp.CSS(`#announcement-new [type=submit]`)),
+	)
+	WaitText(t, ctx, `#announcement-table tr[data-row="hovedmenu"]`, "0.5 s")
+	Screenshot(t, ctx, "admin-announcements")
+
+	// a flow with a menu, shown as a tree with problems at their step; a
+	// number; the dry-run
+	Do(t, ctx, "flows", chromedp.Navigate(env.URL+"/admin/flows"))
+	WaitJS(t, ctx, "flows page", `document.getElementById("section-body").dataset.ready === "1"`)
+	flow := `{"start": "menu", "steps": [
+	  {"id": "menu", "kind": "menu", "menu": {"announcement": "%s", "options": {"1": "kø"}, "exhausted": "kø"}},
+	  {"id": "kø", "kind": "queue", "queue": {"queue": "borgerservice"}}]}`
+	Do(t, ctx, "new flow",
+		chromedp.SendKeys(chromedp.CSS("#flow-new-name"), "hovednummer"),
+		SetField("#flow-new-definition", fmt.Sprintf(flow, "")),
+	)
+	WaitJS(t, ctx, "problem at the menu step", `document.querySelector('#flow-tree li[data-step="menu"] [data-problem]')`)
+	Do(t, ctx, "fix flow", SetField("#flow-new-definition", fmt.Sprintf(flow, "hovedmenu")))
+	WaitJS(t, ctx, "no problems", `document.querySelector('#flow-tree li[data-step="menu"]') && !document.querySelector('#flow-tree [data-problem]')`)
+	WaitText(t, ctx, "#flow-tree", "tast 1")
+	Do(t, ctx, "save flow", chromedp.Click(chromedp.CSS(`#flow-new [type=submit]`)))
+	WaitText(t, ctx, `#flow-table tr[data-row="hovednummer"]`, "menu")
+	Screenshot(t, ctx, "admin-flows")
+
+	Do(t, ctx, "numbers", chromedp.Navigate(env.URL+"/admin/numbers"))
+	WaitJS(t, ctx, "numbers page", `document.getElementById("section-body").dataset.ready === "1"`)
+	Do(t, ctx, "new number",
+		chromedp.SendKeys(chromedp.CSS("#number-new-number"), "+4572360000"),
+		chromedp.Click(chromedp.CSS(`#number-new [type=submit]`)),
+	)
+	WaitText(t, ctx, `#number-table tr[data-row="+4572360000"]`, "hovednummer")
+
+	Do(t, ctx, "dry-run", chromedp.Navigate(env.URL+"/admin/flows"))
+	WaitJS(t, ctx, "flows page", `document.getElementById("section-body").dataset.ready === "1"`)
+	Do(t, ctx, "try it",
+		chromedp.SendKeys(chromedp.CSS("#simulate-number"), "+4572360000"),
+		chromedp.SendKeys(chromedp.CSS("#simulate-caller"), "+4512345678"),
+		chromedp.SendKeys(chromedp.CSS("#simulate-digits"), "1"),
+		chromedp.Click(chromedp.CSS(`#simulate [type=submit]`)),
+	)
+	WaitJS(t, ctx, "path", `document.querySelectorAll("#simulate-steps li").length >= 2`)
+	steps := Get(t, ctx, "path steps", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#simulate-steps li")].map(li => li.dataset.step)`))
+	if len(steps) < 2 || steps[0] != "menu" || steps[len(steps)-1] != "kø" {
+		t.Errorf("dry-run path = %v, want menu … kø", steps)
+	}
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("flows page: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "admin-flows-try")
+}
+
+// testWAV is a PCM 16-bit mono WAV of n samples at rate, a quiet tone.
+func testWAV(rate, n int) []byte {
+	data := make([]byte, 2*n)
+	for i := range n {
+		v := int16(1000)
+		if (i/10)%2 == 0 {
+			v = -1000
+		}
+		binary.LittleEndian.PutUint16(data[2*i:], uint16(v))
+	}
+	h := make([]byte, 44)
+	copy(h, "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], uint32(36+len(data)))
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(h[22:], 1) // mono
+	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
+	binary.LittleEndian.PutUint32(h[28:], uint32(rate*2))
+	binary.LittleEndian.PutUint16(h[32:], 2)
+	binary.LittleEndian.PutUint16(h[34:], 16)
+	copy(h[36:], "data")
+	binary.LittleEndian.PutUint32(h[40:], uint32(len(data)))
+	return append(h, data...)
 }

@@ -128,7 +128,7 @@ func failure(ctx context.Context) string {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if html, err := chromedp.Run(sctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.outerHTML.slice(0, 4000)`)); err == nil {
+	if html, err := chromedp.Run(sctx, chromedp.Evaluate[string](`location.href + "\n" + document.querySelector("main").innerText.slice(0, 3000)`)); err == nil {
 		fmt.Fprintf(&b, "\npage: %s", html)
 	}
 	return b.String()

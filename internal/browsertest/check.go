@@ -97,3 +97,12 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	}
 	t.Logf("wrote docs/screenshots/%s.png", name)
 }
+
+// SetField sets the value of an input, select or textarea as a user's
+// edit would (input and change events).
+func SetField(sel, value string) chromedp.Action[chromedp.Void] {
+	q, _ := json.Marshal(sel)
+	v, _ := json.Marshal(value)
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%s); e.value = %s;
+	  e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); })()`, q, v))
+}

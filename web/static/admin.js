@@ -7,6 +7,7 @@ try {
   const mod = await import(`./admin/${section}.js`);
   body.replaceChildren();
   await mod.render(body);
+  body.dataset.ready = "1";
 } catch (e) {
   body.replaceChildren(el("p", { class: "form-error", role: "alert" }, t("error.internal")));
   throw e;

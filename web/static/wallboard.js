@@ -21,7 +21,10 @@ async function loadNames() {
     if (document.body.dataset.kiosk) return;
     const r = await api("GET", path);
     if (!r.ok || !Array.isArray(r.data)) continue;
-    for (const x of r.data) names[kind].set(String(x.key ?? x.id), x.name || x.display_name || String(x.id));
+    for (const x of r.data) {
+      if (kind === "queues") names.queues.set(x.name, x.display_name || x.name);
+      else names.agents.set(x.engine_id, x.name);
+    }
   }
 }
 
