@@ -1,5 +1,7 @@
 package queue
 
+import "sort"
+
 // dispatch offers waiting calls to free agents until no dirty queue has a
 // call that a free agent may take. Queues are dirty when something that
 // widens the match happened in them (a call joined, an agent became free,
@@ -53,11 +55,28 @@ func (e *Engine) dispatch() {
 
 // firstOfferable returns the first call in q's order that needs an offer
 // and that some free agent may take.
+//
+// Calls of one priority are ordered by wait, and every call of a queue
+// follows the same escalation plan, so the tier a call may go to never
+// grows along a priority band: once a call cannot reach the lowest ready
+// tier, the rest of its band is skipped with a binary search instead of
+// being looked at.
 func (e *Engine) firstOfferable(q *queue) *call {
 	if q.removed || len(q.ready) == 0 {
 		return nil
 	}
-	for _, c := range q.waiting.items {
+	minTier := noTierLimit
+	for _, m := range q.ready {
+		minTier = min(minTier, m.tier)
+	}
+	items := q.waiting.items
+	for i := 0; i < len(items); i++ {
+		c := items[i]
+		if c.maxTier < minTier {
+			p := c.priority
+			i += sort.Search(len(items)-i, func(j int) bool { return items[i+j].priority < p }) - 1
+			continue
+		}
 		if !e.offerable(c) {
 			continue
 		}

@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -55,6 +56,7 @@ type Engine struct {
 	joinAnnounce []*call // calls whose join announcement waits for dispatch
 	expired      []*call // calls past max wait whose last offer ended
 	cands        []Candidate
+	gen          uint64 // moves on every step and agent state change
 }
 
 type callState uint8
@@ -124,6 +126,7 @@ type agent struct {
 	loginAll bool
 	loginSet map[QueueID]bool
 	members  map[QueueID]*member // memberships of configured queues
+	mlist    []*member           // the same, as a slice for fast iteration
 
 	offer *offer // set exactly when Ringing
 	call  *call  // set when OnCall
@@ -152,18 +155,21 @@ type member struct {
 }
 
 type queue struct {
-	id      QueueID
-	cfg     QueueConfig
-	strat   Strategy
-	ringAll bool
-	waiting waitList
-	members map[AgentID]*member
-	ready   []*member // active members whose agent is Ready
-	activeN int       // active members
-	dirty   bool
-	removed bool
-	aht     float64 // measured handle time (talk + wrap-up), seconds
-	st      dayStats
+	id       QueueID
+	cfg      QueueConfig
+	strat    Strategy
+	ringAll  bool
+	waiting  waitList
+	members  map[AgentID]*member
+	mlist    []*member // the same, as a slice for fast iteration
+	ready    []*member // active members whose agent is Ready
+	activeN  int       // active members
+	dirty    bool
+	removed  bool
+	aht      float64 // measured handle time (talk + wrap-up), seconds
+	capGen   uint64  // e.gen when capUnits was computed
+	capUnits int64   // cached capacity, see estimate
+	st       dayStats
 }
 
 type dayStats struct {
@@ -205,8 +211,9 @@ func New(opt Options) *Engine {
 // --- configuration ---
 
 // SetQueue adds or replaces a queue. Changes to strategy, weight, parallel
-// offers, skills and policies apply at once; timers of calls already waiting
-// (max wait, escalation, announcements) keep the plan they joined with.
+// offers, skills, escalation and policies apply at once, also to calls
+// already waiting; their max wait and announcement timers keep the plan
+// they joined with.
 // Effects that need output (offers to newly eligible agents) come with the
 // next Handle or Advance; NextDeadline reports that one is due.
 func (e *Engine) SetQueue(cfg QueueConfig) error {
@@ -236,7 +243,20 @@ func (e *Engine) SetQueue(cfg QueueConfig) error {
 	if q.cfg.HandleTime != cfg.HandleTime {
 		q.aht = cfg.HandleTime.Seconds()
 	}
+	replan := !slices.Equal(q.cfg.Escalation, cfg.Escalation)
 	q.cfg = cfg
+	if replan {
+		// every call of a queue follows the same escalation plan (dispatch
+		// relies on it): replay the new plan from each call's join.
+		for _, c := range q.waiting.items {
+			c.escIdx, c.relax, c.maxTier, c.escAt = 0, 0, 0, 0
+			if len(cfg.Escalation) == 0 {
+				c.maxTier = noTierLimit
+			} else {
+				e.escalate(c)
+			}
+		}
+	}
 	e.markDirty(q)
 	return nil
 }
@@ -316,6 +336,8 @@ func (e *Engine) link(a *agent, q *queue, ms Membership) {
 		m = &member{agent: a, q: q, readyIdx: -1}
 		a.members[q.id] = m
 		q.members[a.id] = m
+		a.mlist = append(a.mlist, m)
+		q.mlist = append(q.mlist, m)
 	}
 	m.tier, m.order, m.weight = ms.Tier, ms.Order, ms.Weight
 }
@@ -333,6 +355,19 @@ func (e *Engine) unlink(m *member) {
 	if a.members[q.id] == m {
 		delete(a.members, q.id)
 	}
+	q.mlist = dropMember(q.mlist, m)
+	a.mlist = dropMember(a.mlist, m)
+}
+
+func dropMember(l []*member, m *member) []*member {
+	for i, x := range l {
+		if x == m {
+			copy(l[i:], l[i+1:])
+			l[len(l)-1] = nil
+			return l[:len(l)-1]
+		}
+	}
+	return l
 }
 
 // settleConfig carries out the effects of configuration changes.
@@ -406,7 +441,8 @@ func (e *Engine) NextDeadline() (time.Time, bool) {
 }
 
 func (e *Engine) begin(now time.Time) {
-	e.out = nil
+	e.out = make([]Output, 0, 8)
+	e.gen++
 	if !e.started {
 		e.started = true
 		e.setNow(now.UnixNano())
@@ -420,6 +456,7 @@ func (e *Engine) begin(now time.Time) {
 		if at > e.nowN {
 			e.setNow(at)
 		}
+		e.gen++
 		for len(e.timers) > 0 && e.timers[0].at == at {
 			t := e.timers.pop()
 			if e.live(t) {
@@ -476,7 +513,7 @@ func (e *Engine) markDirty(q *queue) {
 }
 
 func (e *Engine) markAgentQueues(a *agent) {
-	for _, m := range a.members {
+	for _, m := range a.mlist {
 		if m.active {
 			e.markDirty(m.q)
 		}
@@ -515,8 +552,9 @@ func reasonFor(to State, reason string) string {
 
 // refresh recomputes which queues a is logged in to and ready for.
 func (e *Engine) refresh(a *agent) {
+	e.gen++
 	var emptied []*queue
-	for _, m := range a.members {
+	for _, m := range a.mlist {
 		active := !a.removed && a.state != LoggedOut && (a.loginAll || a.loginSet[m.q.id])
 		if active != m.active {
 			m.active = active

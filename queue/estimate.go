@@ -19,19 +19,10 @@ const shareScale = 1 << 20
 // average), an agent frees up every h/n on average, so the caller at
 // position p (beyond the agents free right now) waits about p·h/n.
 func (e *Engine) estimate(q *queue, pos int) time.Duration {
-	var units int64
-	for _, m := range q.members {
-		if !m.active || m.agent.state == Paused {
-			continue
-		}
-		k := int64(0)
-		for _, o := range m.agent.members {
-			if o.active && (o.q == q || o.q.waiting.len() > 0) {
-				k++
-			}
-		}
-		units += shareScale / max(k, 1)
+	if q.capGen != e.gen {
+		q.capGen, q.capUnits = e.gen, e.capacity(q)
 	}
+	units := q.capUnits
 	if units == 0 {
 		return -1
 	}
@@ -42,4 +33,23 @@ func (e *Engine) estimate(q *queue, pos int) time.Duration {
 	n := float64(units) / shareScale
 	secs := float64(ahead) * q.aht / n
 	return time.Duration(secs * float64(time.Second)).Round(time.Second)
+}
+
+// capacity returns the agents serving q in shareScale units. It is cached
+// per q until e.gen moves (any agent state change, and every step).
+func (e *Engine) capacity(q *queue) int64 {
+	var units int64
+	for _, m := range q.mlist {
+		if !m.active || m.agent.state == Paused {
+			continue
+		}
+		k := int64(0)
+		for _, o := range m.agent.mlist {
+			if o.active && (o.q == q || o.q.waiting.len() > 0) {
+				k++
+			}
+		}
+		units += shareScale / max(k, 1)
+	}
+	return units
 }

@@ -262,9 +262,7 @@ func (e *Engine) callbackResult(in CallbackResult) {
 		c.cb.notBefore = e.nowN + int64(q.cfg.Callback.RetryDelay)
 		e.schedule(timer{at: c.cb.notBefore, kind: tCbRetry, call: c})
 		q.waiting.insert(c)
-		if c.escAt != 0 {
-			e.schedule(timer{at: c.escAt, kind: tEscalate, call: c})
-		}
+		e.escalate(c) // catch up with the steps passed while dialling
 	}
 	e.afterCall(a, q, c, false)
 }

@@ -200,6 +200,9 @@ func (e *Engine) check() error {
 		if a.call != nil && e.calls[a.call.id] != a.call {
 			return fmt.Errorf("agent %s: on unknown call %s", id, a.call.id)
 		}
+		if len(a.mlist) != len(a.members) {
+			return fmt.Errorf("agent %s: member list %d, map %d", id, len(a.mlist), len(a.members))
+		}
 		for qid, m := range a.members {
 			q := e.queues[qid]
 			if q == nil || q.members[id] != m || m.q != q {
@@ -215,6 +218,9 @@ func (e *Engine) check() error {
 		}
 	}
 	for qid, q := range e.queues {
+		if len(q.mlist) != len(q.members) {
+			return fmt.Errorf("queue %s: member list %d, map %d", qid, len(q.mlist), len(q.members))
+		}
 		n := 0
 		for aid, m := range q.members {
 			if e.agents[aid] != m.agent || m.agent.members[qid] != m {

@@ -89,7 +89,13 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // Submit queues an input for the engine.
+// An input submitted while the runner stops may be dropped.
 func (r *Runner) Submit(ctx context.Context, in Input) error {
+	select {
+	case <-r.stopped:
+		return ErrStopped
+	default:
+	}
 	select {
 	case r.work <- work{in: in}:
 		return nil
@@ -105,6 +111,11 @@ func (r *Runner) Submit(ctx context.Context, in Input) error {
 // the order they were submitted.
 func (r *Runner) Do(ctx context.Context, fn func(*Engine) error) error {
 	done := make(chan error, 1)
+	select {
+	case <-r.stopped:
+		return ErrStopped
+	default:
+	}
 	select {
 	case r.work <- work{fn: func(e *Engine) { done <- fn(e) }}:
 	case <-ctx.Done():
