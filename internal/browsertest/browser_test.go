@@ -370,6 +370,7 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 	if vs := Accessibility(t, ctx); len(vs) > 0 {
 		t.Errorf("flows page: %d accessibility violations:\n%v", len(vs), vs)
 	}
+	Do(t, ctx, "show the result", chromedp.ScrollIntoView(chromedp.CSS("#simulate-result")))
 	Screenshot(t, ctx, "admin-flows-try")
 }
 
