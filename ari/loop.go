@@ -457,7 +457,9 @@ func (a *Adapter) reload(rc RuntimeConfig) []error {
 			continue
 		}
 		a.devState[name] = ag
-		if !a.subbed[name] {
+		// Subscriptions need the app registered (its socket connected);
+		// resync subscribes every device on each (re)connect.
+		if !a.subbed[name] && a.cli.Connected() {
 			a.subbed[name] = true
 			a.subscribeDevice(name)
 		}

@@ -600,12 +600,16 @@ func TestCallEvents(t *testing.T) {
 			if err := s.AppendCallEvents(ctx, []config.CallEvent{{OrgID: org.ID, Kind: "x"}}); err == nil {
 				t.Fatal("an event without a call id was accepted")
 			}
+			// An agent's state change has no call but names the agent.
+			if err := s.AppendCallEvents(ctx, []config.CallEvent{{OrgID: org.ID, At: t0.Add(2000 * time.Second), Kind: "AgentStateChanged", Agent: "7"}}); err != nil {
+				t.Fatalf("agent event: %v", err)
+			}
 			got, err := s.CallEventsSince(ctx, config.CallEventQuery{Since: t0.Add(1000 * time.Second), Limit: 150})
 			if err != nil || len(got) != 150 || got[0].WaitMS != 1000 || !got[0].At.Equal(t0.Add(1000*time.Second)) || got[0].Caller != "+4512345678" {
 				t.Fatalf("since: %d %v %+v", len(got), err, got[0])
 			}
 			more, _ := s.CallEventsSince(ctx, config.CallEventQuery{Org: org.ID, Since: t0, AfterID: got[len(got)-1].ID})
-			if len(more) != 50 {
+			if len(more) != 51 {
 				t.Fatalf("next page: %d", len(more))
 			}
 			call, _ := s.CallEventsForCall(ctx, "cb")
@@ -617,7 +621,7 @@ func TestCallEvents(t *testing.T) {
 				t.Fatalf("retention: %d %v", n, err)
 			}
 			left, _ := s.CallEventsSince(ctx, config.CallEventQuery{Limit: 10000})
-			if len(left) != 600 {
+			if len(left) != 601 {
 				t.Fatalf("left %d", len(left))
 			}
 		})

@@ -38,8 +38,8 @@ func (s *Store) AppendCallEvents(ctx context.Context, evs []CallEvent) error {
 	rows := make([]CallEvent, len(evs))
 	now := s.now().UTC()
 	for i, e := range evs {
-		if e.OrgID == 0 || e.CallID == "" || e.Kind == "" {
-			return fmt.Errorf("config: append call events: event %d needs an organisation, a call id and a kind", i)
+		if e.OrgID == 0 || e.Kind == "" || (e.CallID == "" && e.Agent == "") {
+			return fmt.Errorf("config: append call events: event %d needs an organisation, a kind and a call id or an agent", i)
 		}
 		e.ID = 0
 		if e.At.IsZero() {

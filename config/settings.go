@@ -40,6 +40,13 @@ type Settings struct {
 	ICEServers string // OMSTIL_ICE_SERVERS: comma-separated stun:/turn: URLs
 	PublicIP   string // OMSTIL_PUBLIC_IP: 1:1 NAT address announced to browsers
 
+	// MediaURL is the base URL Asterisk uses to fetch prompts and
+	// announcements from omstil (OMSTIL_MEDIA_URL; default PublicURL).
+	MediaURL string
+	// CallbackEndpoint is the dial string template for callbacks and
+	// transfers to numbers; {number} is replaced (OMSTIL_CALLBACK_ENDPOINT).
+	CallbackEndpoint string
+
 	// Demo mode (only when no ARI URL is set).
 	DemoCallsPerMinute float64 // OMSTIL_DEMO_CALLS_PER_MINUTE
 }
@@ -78,8 +85,8 @@ func (s Settings) Demo() bool { return s.ARIURL == "" }
 // settingDef describes one setting: its flag, its variable, its default.
 type settingDef struct {
 	flag, env, def, usage string
-	secret            bool // also read ENV_FILE
-	set               func(*Settings, string) error
+	secret                bool // also read ENV_FILE
+	set                   func(*Settings, string) error
 }
 
 func stringSetter(f func(*Settings) *string) func(*Settings, string) error {
@@ -126,9 +133,9 @@ var settingDefs = []settingDef{
 		stringSetter(func(s *Settings) *string { return &s.LogFormat })},
 	{"log-level", "OMSTIL_LOG_LEVEL", "info", "log level: debug, info, warn or error", false,
 		stringSetter(func(s *Settings) *string { return &s.LogLevel })},
-	{"rtp-port-min", "OMSTIL_RTP_PORT_MIN", "20000", "lowest UDP port of the softphone relay", false,
+	{"rtp-port-min", "OMSTIL_RTP_PORT_MIN", "40000", "lowest UDP port of the softphone relay", false,
 		intSetter("OMSTIL_RTP_PORT_MIN", func(s *Settings) *int { return &s.RTPPortMin })},
-	{"rtp-port-max", "OMSTIL_RTP_PORT_MAX", "20999", "highest UDP port of the softphone relay", false,
+	{"rtp-port-max", "OMSTIL_RTP_PORT_MAX", "44999", "highest UDP port of the softphone relay", false,
 		intSetter("OMSTIL_RTP_PORT_MAX", func(s *Settings) *int { return &s.RTPPortMax })},
 	{"rtp-host", "OMSTIL_RTP_HOST", "127.0.0.1", "address Asterisk sends softphone RTP to", false,
 		stringSetter(func(s *Settings) *string { return &s.RTPHost })},
@@ -136,6 +143,10 @@ var settingDefs = []settingDef{
 		stringSetter(func(s *Settings) *string { return &s.ICEServers })},
 	{"public-ip", "OMSTIL_PUBLIC_IP", "", "public address announced to browsers (1:1 NAT)", false,
 		stringSetter(func(s *Settings) *string { return &s.PublicIP })},
+	{"media-url", "OMSTIL_MEDIA_URL", "", "base URL Asterisk fetches prompts and announcements from (default the public URL)", false,
+		stringSetter(func(s *Settings) *string { return &s.MediaURL })},
+	{"callback-endpoint", "OMSTIL_CALLBACK_ENDPOINT", "PJSIP/{number}@trunk", "dial string for callbacks and transfers to numbers; {number} is replaced", false,
+		stringSetter(func(s *Settings) *string { return &s.CallbackEndpoint })},
 	{"demo-calls-per-minute", "OMSTIL_DEMO_CALLS_PER_MINUTE", "6", "synthetic citizen calls per minute in demo mode", false,
 		func(s *Settings, v string) error {
 			var f float64
@@ -182,6 +193,11 @@ func LoadSettingsFlags(fs *flag.FlagSet, args []string, env func(string) (string
 	if s.PublicURL == "" {
 		s.PublicURL = "http://" + s.Listen
 	}
+	if s.MediaURL == "" {
+		s.MediaURL = s.PublicURL
+	}
+	s.PublicURL = strings.TrimRight(s.PublicURL, "/")
+	s.MediaURL = strings.TrimRight(s.MediaURL, "/")
 	if err := s.Validate(); err != nil {
 		return Settings{}, nil, err
 	}
@@ -225,6 +241,12 @@ func (s Settings) Validate() error {
 	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("OMSTIL_PUBLIC_URL: %q is not an http(s) URL", s.PublicURL))
+	}
+	if u, err := url.Parse(s.MediaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("OMSTIL_MEDIA_URL: %q is not an http(s) URL", s.MediaURL))
+	}
+	if !strings.Contains(s.CallbackEndpoint, "{number}") || !strings.Contains(s.CallbackEndpoint, "/") {
+		errs = append(errs, fmt.Errorf("OMSTIL_CALLBACK_ENDPOINT: %q must be a dial string with {number}, e.g. PJSIP/{number}@trunk", s.CallbackEndpoint))
 	}
 	if s.ARIURL != "" {
 		if u, err := url.Parse(s.ARIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -27,7 +27,9 @@ func errUnauthorized() error {
 func errForbidden() error {
 	return &apiError{http.StatusForbidden, "forbidden", "your role may not do this", ""}
 }
-func errNotFound(what string) error { return &apiError{http.StatusNotFound, "not_found", what + " not found", ""} }
+func errNotFound(what string) error {
+	return &apiError{http.StatusNotFound, "not_found", what + " not found", ""}
+}
 
 // errorBody is the one shape of every error the API returns.
 type errorBody struct {

@@ -140,6 +140,7 @@ func (s *Sim) setState(ch *channel, state string) {
 	}
 	ch.state = state
 	s.emitChannel(ch, Event{"type": "ChannelStateChange", "channel": ch.snapshot()})
+	s.deviceChanged(ch)
 	if ch.ext != nil {
 		s.mediaAdd(ch)
 	}
@@ -221,6 +222,7 @@ func (s *Sim) hangup(ch *channel, cause int, req Event) {
 		s.emitChannel(ch, req)
 	}
 	ch.gone = true
+	defer s.deviceChanged(ch)
 	ch.hangupCause = cause
 	ch.stopTimers()
 	s.stopPlaybacks(ch, "done")

@@ -46,6 +46,7 @@ type Sim struct {
 	clock Clock
 
 	mu        sync.Mutex
+	devStates map[string]string // device → last DeviceStateChanged state sent
 	closed    bool
 	closeCh   chan struct{}
 	started   time.Time
@@ -77,6 +78,7 @@ type app struct {
 	name         string
 	conn         *wsConn // nil while no WebSocket holds the app
 	subscribeAll bool
+	devices      map[string]bool // deviceState subscriptions
 }
 
 // New returns a running simulator. Serve it with Handler and stop it with
@@ -276,6 +278,7 @@ func (s *Sim) applicationLocked(name string) (Application, bool) {
 			out.BridgeIDs = append(out.BridgeIDs, br.id)
 		}
 	}
+	out.DeviceNames = append(out.DeviceNames, a.deviceNames()...)
 	return out, true
 }
 
@@ -393,6 +396,7 @@ func (s *Sim) EmitEvent(appName string, ev Event) error {
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routesARI(mux)
+	s.routesSubscriptions(mux)
 	s.routesSim(mux)
 	return mux
 }

@@ -2,46 +2,422 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/ari/arisim"
+	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/prompts"
+	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
+	"github.com/omstil/omstil/softphone"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // callHandling is the running telephony side: the ARI connection (or the
-// built-in simulator in demo mode), the queue engine and the softphone.
+// built-in simulator in demo mode), the adapter with its queue engine, the
+// call-event log writer and the softphone bridge.
 type callHandling struct {
-	checks  []server.Check
-	routes  []func(*server.Routes)
+	log     *slog.Logger
+	adapter *ari.Adapter
+	client  *ariclient.Client
+	phones  *softphone.Manager
+	feed    *server.LiveFeed
+	events  *eventWriter
+	sim     *arisim.Sim
+	demo    *demo
+
+	cancel  context.CancelFunc
+	done    chan struct{}
 	closers []func()
-	drain   []func()
 }
 
-func (c *callHandling) Checks() []server.Check         { return c.checks }
-func (c *callHandling) Routes() []func(*server.Routes) { return c.routes }
+// Checks are the readiness checks of call handling.
+func (c *callHandling) Checks() []server.Check {
+	return []server.Check{{Name: "ari", Check: func(context.Context) error {
+		if !c.client.Connected() {
+			return errors.New("not connected to Asterisk ARI")
+		}
+		return nil
+	}}}
+}
+
+// Routes serves the voice prompts to Asterisk (sound:http://…).
+func (c *callHandling) Routes() []func(*server.Routes) {
+	return []func(*server.Routes){func(r *server.Routes) {
+		da, _ := prompts.FS(prompts.Danish)
+		r.Root.GET("/media/prompts/da/:file", func(g *gin.Context) {
+			name := g.Param("file")
+			if !strings.HasSuffix(name, ".wav") || strings.ContainsAny(name, "/\\") {
+				r.Fail(g, &config.ValidationError{Field: "file", Message: "not a prompt"})
+				return
+			}
+			b, err := fs.ReadFile(da, name)
+			if err != nil {
+				g.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "not_found", "message": "no such prompt"}})
+				return
+			}
+			g.Header("Cache-Control", "public, max-age=86400")
+			g.Data(http.StatusOK, "audio/wav", b)
+		})
+	}}
+}
 
 // Drain stops taking new calls; waiting callers stay in Asterisk.
 func (c *callHandling) Drain() {
-	for _, f := range c.drain {
-		f()
+	if c.demo != nil {
+		c.demo.stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.adapter.Drain(ctx); err != nil {
+		c.log.Warn("drain", "err", err)
 	}
 }
 
 // Close stops everything, in reverse order of start.
 func (c *callHandling) Close() {
+	c.cancel()
+	<-c.done
 	for i := len(c.closers) - 1; i >= 0; i-- {
 		c.closers[i]()
 	}
 }
 
-// startCallHandling wires ARI, the engine and the softphone.
+// promptURI is the media URI of a default prompt.
+func promptURI(base, name string) string {
+	return "sound:" + base + "/media/prompts/da/" + name + ".wav"
+}
+
+// startCallHandling wires ARI (or the demo simulator), the adapter, the
+// softphone bridge and the call-event log, and starts them.
 func startCallHandling(ctx context.Context, s config.Settings, st *config.Store, reg *prometheus.Registry, log *slog.Logger, stdout io.Writer) (*callHandling, error) {
-	ch := &callHandling{}
-	ch.checks = append(ch.checks, server.Check{Name: "ari", Check: func(context.Context) error {
-		return errors.New("call handling is not wired yet")
-	}})
+	ch := &callHandling{log: log, done: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			for i := len(ch.closers) - 1; i >= 0; i-- {
+				ch.closers[i]()
+			}
+		}
+	}()
+
+	ariURL, ariUser, ariPass := s.ARIURL, s.ARIUser, s.ARIPassword.Reveal()
+	if s.Demo() {
+		url, pass, sim, stop, err := startSimulator(log)
+		if err != nil {
+			return nil, err
+		}
+		ch.sim = sim
+		ch.closers = append(ch.closers, stop)
+		ariURL, ariUser, ariPass = url, "omstil", pass
+	}
+	client, err := ariclient.New(ariclient.Config{
+		URL: ariURL, User: ariUser, Password: ariPass, Apps: []string{s.ARIApp},
+		Logger:     log.With("part", "ari"),
+		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("OMSTIL_ARI_URL: %w", err)
+	}
+	ch.client = client
+	ch.closers = append(ch.closers, func() { client.Close() })
+
+	phones, err := softphone.New(softphone.Config{
+		PortMin: s.RTPPortMin, PortMax: s.RTPPortMax, RelayHost: s.RTPHost,
+		PublicIP: s.PublicIP, ICEServers: iceServers(s.ICEServerList()),
+	}, log.With("part", "softphone"))
+	if err != nil {
+		return nil, fmt.Errorf("softphone: %w", err)
+	}
+	ch.phones = phones
+	ch.closers = append(ch.closers, func() { phones.Close() })
+
+	orgs := newOrgIndex()
+	if def, err := st.DefaultOrg(ctx); err == nil {
+		orgs.def = def.ID
+	}
+	ch.events = newEventWriter(st, orgs, log)
+	ch.closers = append(ch.closers, ch.events.close)
+
+	glue := &phoneGlue{phones: phones}
+	adapter, err := ari.New(ari.Options{
+		Client:           client,
+		App:              s.ARIApp,
+		Logger:           log.With("part", "calls"),
+		Events:           ch,
+		WebRTC:           glue,
+		CallbackEndpoint: s.CallbackEndpoint,
+		NotInService:     []string{promptURI(s.MediaURL, "not-in-service")},
+		CallbackConfirm:  []string{promptURI(s.MediaURL, "callback-confirmed")},
+		Location:         callflow.Location(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ch.adapter = adapter
+	glue.adapter = adapter
+	phones.SetCallControl(glue)
+	ch.feed = server.NewLiveFeed(func(context.Context) (queue.Snapshot, error) { return adapter.Snapshot(), nil })
+
+	if err := registerCallMetrics(reg, client, adapter); err != nil {
+		return nil, err
+	}
+
+	if s.Demo() {
+		if err := seedDemo(ctx, st); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	reload := newReloader(ctx, st, adapter, orgs, s.MediaURL, log)
+	if err := reload.now(ctx); err != nil {
+		return nil, err
+	}
+	st.OnChange(reload.soon)
+
+	rctx, cancel := context.WithCancel(context.Background())
+	ch.cancel = cancel
+	go func() {
+		defer close(ch.done)
+		if err := adapter.Run(rctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("call handling stopped", "err", err)
+		}
+	}()
+	ch.closers = append(ch.closers, reload.stop)
+
+	if s.Demo() {
+		d, err := startDemo(rctx, ch.sim, st, adapter, client, s.DemoCallsPerMinute, log)
+		if err != nil {
+			cancel()
+			<-ch.done
+			return nil, err
+		}
+		ch.demo = d
+	}
+	ok = true
 	return ch, nil
+}
+
+// EngineOutput implements ari.EventSink: log the event and tell the live
+// views something changed.
+func (c *callHandling) EngineOutput(out queue.Output) {
+	c.events.engine(out)
+	c.feed.Notify()
+}
+
+// CallEvent implements ari.EventSink.
+func (c *callHandling) CallEvent(ev ari.CallEvent) {
+	c.events.call(ev)
+	c.feed.Notify()
+}
+
+func iceServers(urls []string) []softphone.ICEServer {
+	if len(urls) == 0 {
+		return nil
+	}
+	return []softphone.ICEServer{{URLs: urls}}
+}
+
+// startSimulator serves the built-in ARI simulator on a loopback port
+// with a random password.
+func startSimulator(log *slog.Logger) (url, password string, sim *arisim.Sim, stop func(), err error) {
+	b := make([]byte, 16)
+	rand.Read(b)
+	password = hex.EncodeToString(b)
+	sim = arisim.New(arisim.Options{User: "omstil", Password: password, Logger: log.With("part", "arisim")})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", "", nil, nil, fmt.Errorf("simulator: %w", err)
+	}
+	hs := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	log.Warn("DEMO MODE: using the built-in ARI simulator, not a telephone system", "ari", "http://"+ln.Addr().String()+"/ari")
+	return "http://" + ln.Addr().String() + "/ari", password, sim, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		sim.Close()
+	}, nil
+}
+
+// reloader turns the store's configuration into the adapter's, at once
+// or soon after a change (changes in a burst are folded into one reload).
+type reloader struct {
+	st      *config.Store
+	orgs    *orgIndex
+	adapter *ari.Adapter
+	media   string
+	log     *slog.Logger
+	kick    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newReloader(ctx context.Context, st *config.Store, a *ari.Adapter, orgs *orgIndex, media string, log *slog.Logger) *reloader {
+	rctx, cancel := context.WithCancel(context.Background())
+	r := &reloader{st: st, orgs: orgs, adapter: a, media: media, log: log, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	go r.loop(rctx)
+	return r
+}
+
+func (r *reloader) soon() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *reloader) stop() {
+	r.cancel()
+	<-r.done
+}
+
+func (r *reloader) loop(ctx context.Context) {
+	defer close(r.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+		}
+		if err := r.now(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("reload configuration", "err", err)
+		}
+	}
+}
+
+func (r *reloader) now(ctx context.Context) error {
+	rt, err := r.st.LoadRuntime(ctx)
+	if err != nil {
+		return err
+	}
+	r.orgs.update(rt)
+	return r.adapter.Reload(ctx, runtimeConfig(rt, r.media))
+}
+
+// runtimeConfig converts the store's runtime view into the adapter's.
+func runtimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
+	rc := ari.RuntimeConfig{
+		Numbers:       map[string]ari.NumberConfig{},
+		Schedules:     map[string]callflow.ScheduleLookup{},
+		Queues:        rt.Queues,
+		QueueMedia:    map[queue.QueueID]ari.QueueMedia{},
+		Agents:        rt.Agents,
+		Devices:       map[queue.AgentID]ari.Device{},
+		Announcements: map[callflow.AnnouncementRef][]string{},
+	}
+	for num, n := range rt.Numbers {
+		org := fmt.Sprint(n.OrgID)
+		rc.Numbers[num] = ari.NumberConfig{Flow: n.Flow, Org: org}
+		rc.Schedules[org] = rt.Schedules
+	}
+	for id, q := range rt.QueueInfo {
+		m := ari.QueueMedia{Name: q.DisplayName}
+		switch q.Music {
+		case "ringing":
+			m.Ringing = true
+		default:
+			m.MOHClass = q.Music
+		}
+		rc.QueueMedia[id] = m
+	}
+	for id, a := range rt.AgentInfo {
+		d := ari.Device{Kind: ari.DeviceWebRTC}
+		if a.DeviceKind == config.DeviceEndpoint {
+			d = ari.Device{Kind: ari.DeviceEndpoint, Dial: a.DialString}
+		}
+		rc.Devices[id] = d
+	}
+	for ref, a := range rt.Announcements {
+		rc.Announcements[ref] = []string{"sound:" + media + "/media/announcements/" + a.MediaName}
+	}
+	seen := map[string]bool{}
+	for _, rs := range rt.PauseReasons {
+		for _, r := range rs {
+			if !seen[r] {
+				seen[r] = true
+				rc.PauseReasons = append(rc.PauseReasons, r)
+			}
+		}
+	}
+	return rc
+}
+
+// eventWriter appends the call-event log to SQL in batches, off the
+// adapter's loop: the loop only appends to a slice.
+type eventWriter struct {
+	st   *config.Store
+	orgs *orgIndex
+	log  *slog.Logger
+	mu   sync.Mutex
+	buf  []config.CallEvent
+	kick chan struct{}
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newEventWriter(st *config.Store, orgs *orgIndex, log *slog.Logger) *eventWriter {
+	w := &eventWriter{st: st, orgs: orgs, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+func (w *eventWriter) add(ev config.CallEvent) {
+	w.mu.Lock()
+	w.buf = append(w.buf, ev)
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (w *eventWriter) loop() {
+	defer close(w.done)
+	for {
+		select {
+		case <-w.kick:
+		case <-w.quit:
+			w.flush()
+			return
+		}
+		w.flush()
+	}
+}
+
+func (w *eventWriter) flush() {
+	w.mu.Lock()
+	batch := w.buf
+	w.buf = nil
+	w.mu.Unlock()
+	for len(batch) > 0 {
+		n := min(len(batch), 500)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := w.st.AppendCallEvents(ctx, batch[:n])
+		cancel()
+		if err != nil {
+			w.log.Error("call-event log: append failed", "events", n, "err", err)
+		}
+		batch = batch[n:]
+	}
+}
+
+func (w *eventWriter) close() {
+	w.once.Do(func() { close(w.quit) })
+	<-w.done
 }

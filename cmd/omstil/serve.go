@@ -46,6 +46,12 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("OMSTIL_LISTEN %s: %w", s.Listen, err)
+	}
+	defer ln.Close()
+
 	calls, err := startCallHandling(ctx, s, st, reg, log, stdout)
 	if err != nil {
 		return err
@@ -59,13 +65,12 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		Registry:      reg,
 		Checks:        calls.Checks(),
 		Extra:         calls.Routes(),
+		Live:          liveView{adapter: calls.adapter, st: st},
+		LiveSource:    calls.feed,
+		Softphone:     &server.AgentOptions{Manager: calls.phones, Directory: agentDirectory{st: st, adapter: calls.adapter}},
 	})
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		return fmt.Errorf("OMSTIL_LISTEN %s: %w", s.Listen, err)
 	}
 	hs := &http.Server{
 		Handler:           srv,
