@@ -110,17 +110,22 @@ func (a *Adapter) startCall(ch ariclient.Channel, number string) *call {
 	a.log.Debug("ari: call arrived", "call", c.id, "number", number, "caller", callflow.MaskNumber(c.caller))
 	a.callEvent(c, CallArrived, "")
 	a.answer(c)
-	opts := callflow.Options{Schedules: a.cfg.schedules[nc.Org], Trace: func(p callflow.PathStep) {
+	run, act := callflow.Start(nc.Flow, callflow.CallInfo{Number: number, Caller: c.caller, Now: now}, a.flowOptions(c, nc))
+	c.run = run
+	a.act(c, act)
+	return c
+}
+
+// flowOptions are the options of c's flow run: its org's schedules, and
+// every step traced to the call-event log.
+func (a *Adapter) flowOptions(c *call, nc NumberConfig) callflow.Options {
+	return callflow.Options{Schedules: a.cfg.schedules[nc.Org], Trace: func(p callflow.PathStep) {
 		a.log.Debug("ari: flow", "call", c.id, "step", p.Step, "explain", p.Explanation)
 		if a.sink != nil {
 			a.sink.CallEvent(CallEvent{At: a.now(), Call: c.id, Kind: CallStep, Number: c.number, Caller: c.caller,
 				Step: p.Step, StepKind: p.Kind, Queue: c.q, Detail: p.Explanation})
 		}
 	}}
-	run, act := callflow.Start(nc.Flow, callflow.CallInfo{Number: number, Caller: c.caller, Now: now}, opts)
-	c.run = run
-	a.act(c, act)
-	return c
 }
 
 func (a *Adapter) answer(c *call) {
@@ -267,14 +272,15 @@ func (a *Adapter) enqueue(c *call, x callflow.Enqueue) {
 	c.state = stQueued
 	c.q = queue.QueueID(x.Queue)
 	c.joined = a.now()
-	a.setCallVar(c, x.Priority)
+	c.prio = x.Priority
+	a.setCallVar(c, x.StepID)
 	a.startWaitAudio(c)
 	a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: x.Priority, Caller: c.caller, JoinedAt: c.joined})
 }
 
 // setCallVar stores what a restarted omstil needs on the channel itself.
-func (a *Adapter) setCallVar(c *call, prio int) {
-	ch, v := c.ch, encodeCallVar(callVar{Queue: c.q, Joined: c.joined, Priority: prio})
+func (a *Adapter) setCallVar(c *call, step callflow.StepID) {
+	ch, v := c.ch, encodeCallVar(callVar{Queue: c.q, Joined: c.joined, Priority: c.prio, Step: step})
 	a.job(string(c.id), func(ctx context.Context) {
 		if err := a.cli.SetVar(ctx, ch, varCall, v); err != nil && !ariclient.IsNotFound(err) {
 			a.log.Warn("ari: storing the queue state on the channel failed; a restart would restart its flow", "call", c.id, "err", err)

@@ -14,9 +14,10 @@ func TestCallVarRoundTrip(t *testing.T) {
 	for _, v := range []callVar{
 		{Queue: "borgerservice", Joined: joined, Priority: 0},
 		{Queue: "kø & pension=ja", Joined: joined, Priority: 5},
+		{Queue: "q1", Joined: joined, Priority: 1, Step: "kø 1 & ø=å"},
 	} {
 		got, ok := decodeCallVar(encodeCallVar(v))
-		if !ok || got.Queue != v.Queue || !got.Joined.Equal(v.Joined) || got.Priority != v.Priority {
+		if !ok || got.Queue != v.Queue || !got.Joined.Equal(v.Joined) || got.Priority != v.Priority || got.Step != v.Step {
 			t.Errorf("round trip of %+v: %+v, %v", v, got, ok)
 		}
 	}

@@ -49,6 +49,7 @@ type call struct {
 
 	q        queue.QueueID
 	joined   time.Time
+	prio     int
 	audio    bool // waiting audio (MOH or ringing) is on
 	ringing  bool // the waiting audio is the ringing indication
 	annPb    ariclient.PlaybackID

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/queue"
 )
 
 // varCall is the channel variable on a citizen's channel that holds its
-// queue state: "q=<queue>&j=<joined, unix ms>&p=<priority>".
+// queue state: "q=<queue>&j=<joined, unix ms>&p=<priority>&s=<flow step>"
+// (s is absent when the call was put in the queue by a transfer).
 const varCall = "OMSTIL_CALL"
 
 // bridgeNamePrefix starts the name of every bridge omstil creates; the
@@ -24,6 +26,7 @@ type callVar struct {
 	Queue    queue.QueueID
 	Joined   time.Time
 	Priority int
+	Step     callflow.StepID // the flow's queue step ("" when not from the flow)
 }
 
 func encodeCallVar(v callVar) string {
@@ -31,6 +34,9 @@ func encodeCallVar(v callVar) string {
 	q.Set("q", string(v.Queue))
 	q.Set("j", strconv.FormatInt(v.Joined.UnixMilli(), 10))
 	q.Set("p", strconv.Itoa(v.Priority))
+	if v.Step != "" {
+		q.Set("s", string(v.Step))
+	}
 	return q.Encode()
 }
 
@@ -44,7 +50,7 @@ func decodeCallVar(s string) (callVar, bool) {
 		return callVar{}, false
 	}
 	p, _ := strconv.Atoi(q.Get("p"))
-	return callVar{Queue: queue.QueueID(q.Get("q")), Joined: time.UnixMilli(ms), Priority: p}, true
+	return callVar{Queue: queue.QueueID(q.Get("q")), Joined: time.UnixMilli(ms), Priority: p, Step: callflow.StepID(q.Get("s"))}, true
 }
 
 type bridgeName struct {
@@ -210,8 +216,8 @@ func (a *Adapter) resync(st asteriskState) {
 		if ok && app == a.app && len(args) > 0 && !isLegArg(args[0]) {
 			if v, ok := decodeCallVar(st.vars[ch.ID]); ok {
 				c := a.adoptChannel(ch)
-				c.state, c.q, c.joined = stQueued, v.Queue, v.Joined
-				c.pos = v.Priority // carried to the sort below
+				c.state, c.q, c.joined, c.prio = stQueued, v.Queue, v.Joined, v.Priority
+				a.resumeFlow(c, v.Step)
 				waiting = append(waiting, c)
 				continue
 			}
@@ -229,11 +235,9 @@ func (a *Adapter) resync(st asteriskState) {
 	}
 	slices.SortFunc(waiting, func(x, y *call) int { return x.joined.Compare(y.joined) })
 	for _, c := range waiting {
-		prio := c.pos
-		c.pos = 0
 		a.startWaitAudio(c)
-		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: prio, Caller: c.caller, JoinedAt: c.joined})
 		a.callEvent(c, CallAdopted, "waiting")
+		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
 	}
 	for _, ch := range fresh {
 		_, args, _ := ch.Dialplan.StasisApp()
@@ -257,4 +261,21 @@ func (a *Adapter) adoptChannel(ch ariclient.Channel) *call {
 	a.calls[c.id] = c
 	a.byChan[c.ch] = c
 	return c
+}
+
+// resumeFlow gives an adopted waiting caller its flow run back, positioned
+// at the queue step it waits in, so that an overflow takes the flow's
+// branch. Without a step (a transferred call) or when the flow changed so
+// that the step is gone, the call has no run: an overflow hangs it up.
+func (a *Adapter) resumeFlow(c *call, step callflow.StepID) {
+	nc, ok := a.cfg.numbers[c.number]
+	if step == "" || !ok || nc.Flow == nil {
+		return
+	}
+	run, err := callflow.Resume(nc.Flow, callflow.CallInfo{Number: c.number, Caller: c.caller, Now: c.joined}, step, a.flowOptions(c, nc))
+	if err != nil {
+		a.log.Warn("ari: resync: the waiting caller's flow step is gone; an overflow will hang up", "call", c.id, "err", err)
+		return
+	}
+	c.run, c.step = run, step
 }

@@ -198,12 +198,22 @@ type Run struct {
 // share one *Flow; it must not be changed while they use it (an edited flow
 // is a new *Flow; calls already in the old one finish in it).
 func Start(f *Flow, call CallInfo, opts Options) (*Run, Action) {
-	r := &Run{flow: f, opts: opts, call: call, max: opts.MaxSteps}
+	r, ok := newRun(f, call, opts)
+	if !ok {
+		return r, r.fail("", "no call flow")
+	}
+	return r, r.enter(call.Now, f.Start)
+}
+
+// newRun makes a run that has entered no step yet; ok is false when f is
+// nil.
+func newRun(f *Flow, call CallInfo, opts Options) (r *Run, ok bool) {
+	r = &Run{flow: f, opts: opts, call: call, max: opts.MaxSteps}
 	if r.max <= 0 {
 		r.max = MaxSteps
 	}
 	if f == nil {
-		return r, r.fail("", "no call flow")
+		return r, false
 	}
 	r.byID = make(map[StepID]*Step, len(f.Steps))
 	for i := range f.Steps {
@@ -211,7 +221,7 @@ func Start(f *Flow, call CallInfo, opts Options) (*Run, Action) {
 			r.byID[f.Steps[i].ID] = &f.Steps[i]
 		}
 	}
-	return r, r.enter(call.Now, f.Start)
+	return r, true
 }
 
 // Current returns the step the call is at.
