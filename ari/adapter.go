@@ -184,6 +184,9 @@ type Options struct {
 	Location *time.Location
 	// RESTTimeout bounds each REST call (default: the client's timeout).
 	RESTTimeout time.Duration
+	// Callbacks keeps callback requests across restarts (may be nil: a
+	// request whose caller was released is then lost on a restart).
+	Callbacks CallbackStore
 	// RingSlack is added to an offer's ring timeout for the originate
 	// timeout, so that the engine (not Asterisk) ends unanswered offers
 	// (default 5 s).

@@ -38,10 +38,17 @@ func (a *Adapter) apply(outs []queue.Output) {
 			a.callbackQueued(x)
 		case queue.CallbackFailed:
 			if x.Final {
+				a.forgetCallback(x.Call)
 				if c := a.calls[x.Call]; c != nil && c.ch == "" {
 					delete(a.calls, c.id)
 				}
 			}
+		case queue.CallbackConnected:
+			a.forgetCallback(x.Call)
+		case queue.Abandoned:
+			a.forgetCallback(x.Call)
+		case queue.Overflowed:
+			a.forgetCallback(x.Call)
 		case queue.AgentStateChanged:
 			a.agentState[x.Agent] = x.To
 		case queue.CallJoined:
@@ -283,6 +290,11 @@ func (a *Adapter) overflow(id queue.CallID, why queue.OverflowReason) {
 		a.stopPlayback(c, c.annPb)
 		c.annPb = ""
 	}
+	if c.ch == "" {
+		// a callback request whose caller was released: nobody to tell.
+		delete(a.calls, c.id)
+		return
+	}
 	if c.run == nil {
 		// adopted after a restart without its flow: no branch to take.
 		a.hangupCall(c, ariclient.ReasonBusy)
@@ -306,6 +318,7 @@ func (a *Adapter) callbackQueued(x queue.CallbackQueued) {
 		return
 	}
 	c.state = stCallback
+	a.saveCallback(c)
 	a.stopWaitAudio(c)
 	if c.annPb != "" {
 		a.stopPlayback(c, c.annPb)

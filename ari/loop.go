@@ -150,6 +150,10 @@ type Adapter struct {
 	draining   bool
 	pending    []queue.Input
 	handling   bool
+	cbSaved    map[queue.CallID]bool // callback requests in Options.Callbacks
+
+	// owned by the event goroutine (onEvent)
+	storesRead bool
 }
 
 // New returns an adapter; it does not contact Asterisk until Run.
@@ -185,6 +189,7 @@ func New(opt Options) (*Adapter, error) {
 		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{},
 		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
 		subbed: map[string]bool{}, agentState: map[queue.AgentID]queue.State{},
+		cbSaved: map[queue.CallID]bool{},
 	}
 	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
 	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}

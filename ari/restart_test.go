@@ -1,7 +1,9 @@
 package ari_test
 
 import (
+	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,4 +37,97 @@ func TestRestartOverflowTakesFlowBranch(t *testing.T) {
 		t.Fatalf("no adoption at step kø1 in %+v", e2.sink.events())
 	}
 	e2.eventually("the call is hung up after the message", func() bool { _, ok := e2.call(id); return !ok })
+}
+
+// memCallbacks is an in-memory ari.CallbackStore.
+type memCallbacks struct {
+	mu  sync.Mutex
+	cbs map[queue.CallID]ari.PendingCallback
+}
+
+func newMemCallbacks() *memCallbacks {
+	return &memCallbacks{cbs: map[queue.CallID]ari.PendingCallback{}}
+}
+
+func (m *memCallbacks) SaveCallback(cb ari.PendingCallback) {
+	m.mu.Lock()
+	m.cbs[cb.Call] = cb
+	m.mu.Unlock()
+}
+
+func (m *memCallbacks) DeleteCallback(id queue.CallID) {
+	m.mu.Lock()
+	delete(m.cbs, id)
+	m.mu.Unlock()
+}
+
+func (m *memCallbacks) PendingCallbacks(ctx context.Context) ([]ari.PendingCallback, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ari.PendingCallback
+	for _, cb := range m.cbs {
+		out = append(out, cb)
+	}
+	return out, nil
+}
+
+func (m *memCallbacks) get(id string) (ari.PendingCallback, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cb, ok := m.cbs[queue.CallID(id)]
+	return cb, ok
+}
+
+// TestRestartKeepsCallbacks: a caller asks for a callback and is released;
+// omstil restarts. The request is back in its place (before a caller who
+// joined later), is dialled when an agent is ready, and is deleted from the
+// store once connected.
+func TestRestartKeepsCallbacks(t *testing.T) {
+	pbx := newAsterisk(t)
+	clock := newShiftedClock(mondayMorning)
+	store := newMemCallbacks()
+	cfg := config(q1(func(q *queue.QueueConfig) { q.Callback = queue.CallbackConfig{Enabled: true} }),
+		agentSpec{"c1", pbx.agent("answer", 1), []queue.QueueID{"q1"}})
+	withStore := func(o *ari.Options) { o.Callbacks = store }
+	e := startWith(t, pbx, clock, cfg, withStore)
+	first := pbx.placeCall(t, "70102020", "150")
+	e.eventually("the first call waits", func() bool { c, _ := e.call(first); return c.State == "waiting" })
+	second := pbx.placeCall(t, "70102020", "+4522222222")
+	e.eventually("the second call waits", func() bool { c, _ := e.call(second); return c.State == "waiting" })
+	pbx.press(t, first, "*")
+	e.eventually("the request is saved", func() bool { _, ok := store.get(first); return ok })
+	e.eventually("the first caller is released", func() bool { return !channelListed(t, e, first) })
+	saved, _ := store.get(first)
+	if saved.Queue != "q1" || saved.Number != "150" || saved.Dialled != "70102020" || saved.JoinedAt.IsZero() {
+		t.Fatalf("saved %+v", saved)
+	}
+	e.stop()
+
+	e2 := startWith(t, pbx, clock, cfg, withStore)
+	e2.eventually("both are back in q1", func() bool { return len(e2.ad.Snapshot().Queues[0].Waiting) == 2 })
+	w := e2.ad.Snapshot().Queues[0].Waiting
+	if string(w[0].Call) != first || !w[0].Callback || !w[0].JoinedAt.Equal(saved.JoinedAt) || string(w[1].Call) != second {
+		t.Fatalf("waiting = %+v, want the restored callback first, then the second caller", w)
+	}
+	e2.ready("c1")
+	e2.eventually("the citizen is called back and connected", func() bool {
+		return len(find(e2.sink, func(x queue.CallbackConnected) bool { return string(x.Call) == first && x.Agent == "c1" })) == 1
+	})
+	if _, ok := store.get(first); ok {
+		t.Fatal("the connected callback is still in the store")
+	}
+}
+
+// channelListed reports whether Asterisk still lists the channel.
+func channelListed(t *testing.T, e *env, id string) bool {
+	chans, err := e.cli.ListChannels(context.Background())
+	if err != nil {
+		t.Fatalf("list channels: %v", err)
+	}
+	for _, ch := range chans {
+		if string(ch.ID) == id {
+			return true
+		}
+	}
+	return false
 }

@@ -89,6 +89,7 @@ type asteriskState struct {
 	channels []ariclient.Channel
 	bridges  []ariclient.Bridge
 	vars     map[ariclient.ChannelID]string // OMSTIL_CALL of citizens omstil did not know
+	stored   storedState                    // the stores, on the first connection only
 }
 
 // fetchState lists channels and bridges and reads OMSTIL_CALL of the
@@ -107,6 +108,7 @@ func (a *Adapter) fetchState(ctx context.Context) asteriskState {
 		return st
 	}
 	st.ok, st.channels, st.bridges = true, chans, bridges
+	st.stored = a.readStores(ctx)
 	known := map[ariclient.ChannelID]bool{}
 	if err := a.do(ctx, func() {
 		for id := range a.byChan {
@@ -162,6 +164,8 @@ func (a *Adapter) resync(st asteriskState) {
 			a.citizenGone(c)
 		}
 	}
+	// Callback requests whose callers were released before the restart.
+	restored := a.restoreCallbacks(st.stored.callbacks)
 	inBridge := map[ariclient.ChannelID]bool{}
 	for _, b := range st.bridges {
 		for _, id := range b.Channels {
@@ -214,6 +218,12 @@ func (a *Adapter) resync(st asteriskState) {
 		}
 		app, args, ok := ch.Dialplan.StasisApp()
 		if ok && app == a.app && len(args) > 0 && !isLegArg(args[0]) {
+			if restored[queue.CallID(ch.ID)] != nil {
+				// the caller was hearing the callback confirmation: the
+				// request is restored, release the caller.
+				a.hangupChannel(string(ch.ID), ch.ID, ariclient.ReasonNormal)
+				continue
+			}
 			if v, ok := decodeCallVar(st.vars[ch.ID]); ok {
 				c := a.adoptChannel(ch)
 				c.state, c.q, c.joined, c.prio = stQueued, v.Queue, v.Joined, v.Priority
