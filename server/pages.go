@@ -48,6 +48,8 @@ type pages struct {
 	strings map[string]web.Strings
 	json    map[string]string // the strings of each language as JSON, for the scripts
 
+	demo bool // Options.Demo: every page says the calls are simulated
+
 	once     sync.Once
 	sections []adminSection // those whose API exists, found on first use
 }
@@ -82,6 +84,7 @@ type pageData struct {
 	Sections    []navItem
 	Script      string // module under /static/ for this page
 	Kiosk       bool
+	Demo        bool // the installation runs on the ARI simulator (Options.Demo)
 	OIDC        bool
 	Next        string
 	LangLinks   []langLink
@@ -126,6 +129,7 @@ func (s *Server) registerPages() {
 		// the templates and strings are embedded: this is a build mistake
 		panic(err)
 	}
+	p.demo = s.opts.Demo
 	e := s.engine
 	e.StaticFS("/static", http.FS(web.Static()))
 	e.GET("/api/v1/live", s.authenticate, s.authenticateKiosk, s.requireRole(config.RoleSupervisor), s.liveFeed)
@@ -215,7 +219,7 @@ func (p *pages) allow(c *gin.Context, min config.Role) bool {
 
 func (p *pages) data(c *gin.Context, page, script string) pageData {
 	lang := c.GetString(ctxLang)
-	d := pageData{Lang: lang, Str: p.strings[lang], StringsJSON: p.json[lang], Page: page, Script: script}
+	d := pageData{Lang: lang, Str: p.strings[lang], StringsJSON: p.json[lang], Page: page, Script: script, Demo: p.demo}
 	if u, ok := currentUser(c); ok {
 		name := u.DisplayName
 		if name == "" {

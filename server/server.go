@@ -57,6 +57,9 @@ type Options struct {
 	// Live is the running call handling (agent state, live calls, queue
 	// status); nil answers 503 "call handling not running" there.
 	Live Live
+	// Demo says the calls are simulated (no OMSTIL_ARI_URL: the built-in
+	// ARI simulator): every page shows a banner saying so.
+	Demo bool
 }
 
 // Server is the HTTP handler of omstil.

@@ -399,3 +399,105 @@ func testWAV(rate, n int) []byte {
 	binary.LittleEndian.PutUint32(h[40:], uint32(len(data)))
 	return append(h, data...)
 }
+
+// TestWallboardSupervisorControls: a supervisor pauses an agent from the
+// wallboard with a reason and the wallboard shows it; adds and removes a
+// queue membership; the demo banner is on the page.
+func TestWallboardSupervisorControls(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{Demo: true})
+	bg := context.Background()
+	sys := config.SystemActor(env.Org)
+	bs, err := env.Store.CreateQueue(bg, sys, config.NewQueue{Name: "borgerservice", DisplayName: "Borgerservice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pas, err := env.Store.CreateQueue(bg, sys, config.NewQueue{Name: "pas", DisplayName: "Pas og kørekort"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anna, err := env.Store.CreateAgent(bg, sys, config.NewAgent{Name: "Anna Hansen", DeviceKind: config.DeviceWebRTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.CreateMembership(bg, sys, config.Membership{AgentID: anna.ID, QueueID: bs.ID}); err != nil {
+		t.Fatal(err)
+	}
+	env.LoadRuntime(t)
+	aid := AgentID(anna)
+	env.Submit(t, queue.AgentLogin{Agent: aid})
+
+	env.Login(t, ctx, config.RoleSupervisor, "")
+	WaitJS(t, ctx, "wallboard", `location.pathname === "/wallboard"`)
+	WaitText(t, ctx, "#demo-banner", "Demo: simulerede opkald")
+	row := fmt.Sprintf(`tr[data-agent="%s"]`, aid)
+	WaitText(t, ctx, row, "Anna Hansen")
+	WaitText(t, ctx, row, "Klar")
+	WaitText(t, ctx, `[data-queue="default/borgerservice"] h2`, "Borgerservice")
+
+	// pause her for a meeting
+	Do(t, ctx, "open the controls",
+		chromedp.Click(chromedp.CSS(row+" button[data-control]")),
+		chromedp.WaitVisible(chromedp.CSS("#agent-state-state")),
+	)
+	WaitText(t, ctx, "#agent-dialog-now", "Klar")
+	Do(t, ctx, "pause with a reason",
+		SetField("#agent-state-state", "paused"),
+		SetField("#agent-state-reason", "Møde"),
+		chromedp.Click(chromedp.CSS(`#agent-state [type=submit]`)),
+	)
+	WaitText(t, ctx, row, "Pause (Møde)")
+	WaitJS(t, ctx, "dialog closed", `!document.getElementById("agent-dialog").open`)
+	snap, err := env.Runner.Snapshot(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range snap.Agents {
+		if a.ID == aid && (a.State != queue.Paused || a.Reason != "Møde") {
+			t.Errorf("engine: agent %s is %v (%q), want paused (Møde)", aid, a.State, a.Reason)
+		}
+	}
+
+	// add her to a second queue at tier 1
+	memberships := func() map[config.QueueID]int {
+		ms, err := env.Store.ListMemberships(bg, env.Org, anna.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[config.QueueID]int{}
+		for _, m := range ms {
+			out[m.QueueID] = m.Tier
+		}
+		return out
+	}
+	Do(t, ctx, "open the controls again",
+		chromedp.Click(chromedp.CSS(row+" button[data-control]")),
+		chromedp.WaitVisible(chromedp.CSS("#agent-membership-queue_id")),
+	)
+	WaitText(t, ctx, "#agent-memberships", "Borgerservice")
+	Do(t, ctx, "add a queue",
+		SetField("#agent-membership-queue_id", fmt.Sprint(pas.ID)),
+		SetField("#agent-membership-tier", "1"),
+		chromedp.Click(chromedp.CSS(`#agent-membership [type=submit]`)),
+	)
+	WaitText(t, ctx, "#agent-memberships", "Pas og kørekort")
+	if got := memberships(); len(got) != 2 || got[pas.ID] != 1 {
+		t.Errorf("memberships after adding = %v, want borgerservice and pas at tier 1", got)
+	}
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("wallboard with the agent controls: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "wallboard-control")
+	Do(t, ctx, "remove the queue", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#agent-memberships li[data-queue-id="%d"] button`, pas.ID))))
+	WaitJS(t, ctx, "one membership", `document.querySelectorAll("#agent-memberships li").length === 1`)
+	if got := memberships(); len(got) != 1 {
+		t.Errorf("memberships after removing = %v, want borgerservice only", got)
+	}
+
+	// and ready again
+	Do(t, ctx, "ready", SetField("#agent-state-state", "ready"), chromedp.Click(chromedp.CSS(`#agent-state [type=submit]`)))
+	WaitText(t, ctx, row, "Klar")
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("wallboard: %d accessibility violations:\n%v", len(vs), vs)
+	}
+}

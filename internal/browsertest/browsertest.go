@@ -178,6 +178,8 @@ type EnvOptions struct {
 	Engine func(e *queue.Engine) error
 	// Extra registers further API routes, as cmd/omstil does.
 	Extra []func(r *server.Routes)
+	// Demo is server.Options.Demo (the demo banner).
+	Demo bool
 }
 
 // NewEnv starts omstil on a fresh SQLite store with one user per role
@@ -222,7 +224,8 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 		env.Runner.Run(rctx)
 	}()
 
-	env.Server, err = server.New(server.Options{Store: st, LiveSource: feed, Extra: o.Extra})
+	env.Server, err = server.New(server.Options{Store: st, LiveSource: feed, Extra: o.Extra, Demo: o.Demo,
+		Live: runnerLive{r: env.Runner, notify: feed.Notify}})
 	if err != nil {
 		t.Fatal(err)
 	}
