@@ -167,6 +167,8 @@ type queue struct {
 	dirty    bool
 	removed  bool
 	aht      float64 // measured handle time (talk + wrap-up), seconds
+	abWait   float64 // decayed seconds waited by callers who left the line
+	abN      float64 // decayed abandons among them
 	capGen   uint64  // e.gen when capUnits was computed
 	capUnits int64   // cached capacity, see estimate
 	st       dayStats

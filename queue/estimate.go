@@ -1,6 +1,9 @@
 package queue
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // ahtAlpha is the weight of the newest call in the handle-time average
 // (about the last 20 calls count).
@@ -16,8 +19,11 @@ const shareScale = 1 << 20
 // The queue's capacity is its logged-in, unpaused agents, each counted as
 // 1/k when it is logged in to k queues that have callers waiting. With n
 // such agents and a measured handle time h (talk + wrap-up, moving
-// average), an agent frees up every h/n on average, so the caller at
-// position p (beyond the agents free right now) waits about p·h/n.
+// average), agents free up at rate r = n/h. Callers ahead also leave by
+// hanging up: the queue measures its abandonment hazard θ (abandons per
+// second of waiting, moving average). While k callers are ahead, the line
+// moves at r + k·θ, so the caller at position p (beyond the agents free
+// right now) waits Σ_{k=0}^{p-1} 1/(r + k·θ) — the Erlang-A expectation.
 func (e *Engine) estimate(q *queue, pos int) time.Duration {
 	if q.capGen != e.gen {
 		q.capGen, q.capUnits = e.gen, e.capacity(q)
@@ -30,9 +36,38 @@ func (e *Engine) estimate(q *queue, pos int) time.Duration {
 	if ahead <= 0 {
 		return 0
 	}
-	n := float64(units) / shareScale
-	secs := float64(ahead) * q.aht / n
+	r := float64(units) / shareScale / q.aht // services per second
+	theta := 0.0
+	if q.abWait > 0 {
+		theta = q.abN / q.abWait
+	}
+	var secs float64
+	const exact = 256
+	for k := 0; k < ahead && k < exact; k++ {
+		secs += 1 / (r + float64(k)*theta)
+	}
+	if ahead > exact {
+		if theta > 0 {
+			secs += math.Log((r+(float64(ahead)-0.5)*theta)/(r+(exact-0.5)*theta)) / theta
+		} else {
+			secs += float64(ahead-exact) / r
+		}
+	}
 	return time.Duration(secs * float64(time.Second)).Round(time.Second)
+}
+
+// abDecay weighs the newest caller in the abandonment hazard (about the
+// last 50 callers count).
+const abDecay = 0.98
+
+// left records a caller leaving the waiting line after waited, by
+// abandoning or by being answered, for the abandonment hazard.
+func (q *queue) left(waited time.Duration, abandoned bool) {
+	q.abWait = q.abWait*abDecay + max(waited.Seconds(), 0)
+	q.abN *= abDecay
+	if abandoned {
+		q.abN++
+	}
 }
 
 // capacity returns the agents serving q in shareScale units. It is cached

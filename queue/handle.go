@@ -153,6 +153,7 @@ func (e *Engine) callHungUp(in CallHungUp) {
 		q.waiting.remove(c)
 		e.emit(Abandoned{At: e.now, Call: c.id, Queue: q.id, Waited: e.now.Sub(c.joinedAt), Position: pos})
 		q.st.abandoned++
+		q.left(e.now.Sub(c.joinedAt), true)
 		e.forget(c)
 	case callConnected:
 		e.endConversation(c)
@@ -308,6 +309,7 @@ func (e *Engine) offerAnswered(in OfferAnswered) {
 	a.callsToday++
 	waited := e.now.Sub(c.joinedAt)
 	q.st.answered++
+	q.left(waited, false)
 	if waited <= q.cfg.ServiceLevel {
 		q.st.withinSL++
 	}
