@@ -33,6 +33,13 @@ func TestLogin(t *testing.T) {
 	ctx := NewBrowser(t)
 	env := NewEnv(t, EnvOptions{})
 
+	// the front page sends an anonymous visitor to the login page
+	Do(t, ctx, "front page", chromedp.Navigate(env.URL+"/"))
+	WaitJS(t, ctx, "login page from /", `location.pathname === "/login"`)
+	if n := Get(t, ctx, "demo banner", chromedp.Evaluate[int](`document.querySelectorAll("#demo-banner").length`)); n != 0 {
+		t.Errorf("not a demo, but the page shows %d demo banners", n)
+	}
+
 	// a wrong password shows the message in the form and logs nobody in
 	Do(t, ctx, "wrong password",
 		chromedp.Navigate(env.URL+"/login"),
@@ -49,6 +56,9 @@ func TestLogin(t *testing.T) {
 	// the admin lands on the wallboard and can switch to English
 	env.Login(t, ctx, config.RoleAdmin, "")
 	WaitJS(t, ctx, "wallboard after login", `location.pathname === "/wallboard"`)
+	// and / leads there too once logged in
+	Do(t, ctx, "front page logged in", chromedp.Navigate(env.URL+"/"))
+	WaitJS(t, ctx, "wallboard from /", `location.pathname === "/wallboard" && document.getElementById("board")`)
 	Do(t, ctx, "switch to English", chromedp.Click(chromedp.CSS(`.langs a[lang="en"]`)))
 	WaitText(t, ctx, "h1", "Wallboard")
 	WaitText(t, ctx, "#logout", "Log out")
