@@ -187,6 +187,10 @@ type Options struct {
 	// Callbacks keeps callback requests across restarts (may be nil: a
 	// request whose caller was released is then lost on a restart).
 	Callbacks CallbackStore
+	// AgentStates keeps agents' ready/paused states across restarts (may
+	// be nil: only agents in an adopted conversation are then logged in
+	// after a restart).
+	AgentStates AgentStateStore
 	// RingSlack is added to an offer's ring timeout for the originate
 	// timeout, so that the engine (not Asterisk) ends unanswered offers
 	// (default 5 s).

@@ -51,6 +51,7 @@ func (a *Adapter) apply(outs []queue.Output) {
 			a.forgetCallback(x.Call)
 		case queue.AgentStateChanged:
 			a.agentState[x.Agent] = x.To
+			a.noteAgentState(x)
 		case queue.CallJoined:
 			if c := a.calls[x.Call]; c != nil {
 				c.pos = x.Position
@@ -319,6 +320,9 @@ func (a *Adapter) callbackQueued(x queue.CallbackQueued) {
 	}
 	c.state = stCallback
 	a.saveCallback(c)
+	if c.ch == "" {
+		return // restored after a restart: the caller was released before
+	}
 	a.stopWaitAudio(c)
 	if c.annPb != "" {
 		a.stopPlayback(c, c.annPb)

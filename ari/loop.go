@@ -151,6 +151,10 @@ type Adapter struct {
 	pending    []queue.Input
 	handling   bool
 	cbSaved    map[queue.CallID]bool // callback requests in Options.Callbacks
+	// agents' login queues and last saved state (Options.AgentStates)
+	loginQueues     map[queue.AgentID][]queue.QueueID
+	savedAgents     map[queue.AgentID]SavedAgentState
+	restoringAgents bool
 
 	// owned by the event goroutine (onEvent)
 	storesRead bool
@@ -189,7 +193,8 @@ func New(opt Options) (*Adapter, error) {
 		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{},
 		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
 		subbed: map[string]bool{}, agentState: map[queue.AgentID]queue.State{},
-		cbSaved: map[queue.CallID]bool{},
+		cbSaved: map[queue.CallID]bool{}, loginQueues: map[queue.AgentID][]queue.QueueID{},
+		savedAgents: map[queue.AgentID]SavedAgentState{},
 	}
 	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
 	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}
@@ -526,6 +531,9 @@ func (a *Adapter) SetAgentState(ctx context.Context, agent queue.AgentID, state 
 func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
 	if !a.cfg.agents[agent] {
 		return ErrUnknownAgent
+	}
+	if queues != nil && state != queue.LoggedOut {
+		a.loginQueues[agent] = slices.Clone(queues)
 	}
 	snap := queue.AgentSnapshot{ID: agent, State: a.agentState[agent]}
 	var in queue.Input

@@ -2,6 +2,7 @@ package ari_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ func TestRestartOverflowTakesFlowBranch(t *testing.T) {
 	clock.advance(time.Hour + time.Second)
 	e2 := start(t, pbx, clock, cfg)
 	e2.eventually("the adopted caller takes the timeout branch", func() bool { return slices.Contains(e2.steps(id), "optaget") })
+	e2.eventually("the overflow is recorded", func() bool { return len(find(e2.sink, func(x queue.Overflowed) bool { return string(x.Call) == id })) > 0 })
 	ov := find(e2.sink, func(x queue.Overflowed) bool { return string(x.Call) == id })
 	if len(ov) != 1 || ov[0].Reason != queue.OverflowTimeout {
 		t.Fatalf("overflow %+v, want one timeout", ov)
@@ -130,4 +132,108 @@ func channelListed(t *testing.T, e *env, id string) bool {
 		}
 	}
 	return false
+}
+
+// memAgents is an in-memory ari.AgentStateStore.
+type memAgents struct {
+	mu    sync.Mutex
+	saved map[queue.AgentID]ari.SavedAgentState
+	saves int
+}
+
+func (m *memAgents) SaveAgentState(s ari.SavedAgentState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.saves++
+	if s.State == queue.LoggedOut {
+		delete(m.saved, s.Agent)
+		return
+	}
+	m.saved[s.Agent] = s
+}
+
+func (m *memAgents) AgentStates(ctx context.Context) ([]ari.SavedAgentState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ari.SavedAgentState
+	for _, s := range m.saved {
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (m *memAgents) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.saves
+}
+
+// TestRestartKeepsAgentStates: agents ready, paused with a reason, logged
+// in to one queue only, and logged out again are all back in the same
+// state after a restart; a caller waiting meanwhile is offered to the
+// ready agent once the restore is done, and the restore itself saves
+// nothing.
+func TestRestartKeepsAgentStates(t *testing.T) {
+	pbx := newAsterisk(t)
+	clock := newShiftedClock(mondayMorning)
+	store := &memAgents{saved: map[queue.AgentID]ari.SavedAgentState{}}
+	both := []queue.QueueID{"q1", "q2"}
+	cfg := config(q1(func(q *queue.QueueConfig) { q.RingTimeout = 30 * time.Second }),
+		agentSpec{"p1", pbx.agent("noanswer", 1), []queue.QueueID{"q2"}},
+		agentSpec{"p2", pbx.agent("noanswer", 2), both},
+		agentSpec{"p3", pbx.agent("noanswer", 3), both},
+		agentSpec{"p4", pbx.agent("noanswer", 4), both})
+	withStore := func(o *ari.Options) { o.AgentStates = store }
+	e := startWith(t, pbx, clock, cfg, withStore)
+	ctx := context.Background()
+	for _, s := range []struct {
+		agent  queue.AgentID
+		state  queue.State
+		reason string
+		queues []queue.QueueID
+	}{
+		{"p1", queue.Ready, "", nil},
+		{"p2", queue.Paused, "frokost", nil},
+		{"p3", queue.Ready, "", nil},
+		{"p3", queue.LoggedOut, "", nil},
+		{"p4", queue.Ready, "", []queue.QueueID{"q2"}},
+	} {
+		if err := e.ad.SetAgentState(ctx, s.agent, s.state, s.reason, s.queues); err != nil {
+			t.Fatalf("%s %s: %v", s.agent, s.state, err)
+		}
+	}
+	want := map[queue.AgentID]queue.AgentSnapshot{
+		"p1": {State: queue.Ready, Queues: []queue.QueueID{"q2"}},
+		"p2": {State: queue.Paused, Reason: "frokost", Queues: both},
+		"p3": {State: queue.LoggedOut},
+		"p4": {State: queue.Ready, Queues: []queue.QueueID{"q2"}},
+	}
+	diff := func(e *env) string {
+		for _, a := range e.ad.Snapshot().Agents {
+			w := want[a.ID]
+			if a.State != w.State || (a.State != queue.LoggedOut && a.Reason != w.Reason) || !slices.Equal(a.Queues, w.Queues) {
+				return fmt.Sprintf("%s: %s %q %v, want %s %q %v", a.ID, a.State, a.Reason, a.Queues, w.State, w.Reason, w.Queues)
+			}
+		}
+		return ""
+	}
+	if d := diff(e); d != "" {
+		t.Fatal(d)
+	}
+	e.stop()
+	saves := store.count()
+
+	// a caller for q2 arrives while omstil is down.
+	e2 := startWith(t, pbx, clock, cfg, withStore)
+	e2.eventually("the agents are restored", func() bool { return diff(e2) == "" })
+	if n := store.count(); n != saves {
+		t.Errorf("the restore saved %d states", n-saves)
+	}
+	id := pbx.placeCall(t, "70101010", "+4512345678")
+	e2.eventually("the menu plays", func() bool { c, _ := e2.call(id); return c.Step == "menu" })
+	pbx.press(t, id, "2")
+	e2.eventually("a ready agent of q2 rings", func() bool {
+		st1, st4 := agentState(e2, "p1"), agentState(e2, "p4")
+		return st1 == queue.Ringing || st4 == queue.Ringing
+	})
 }

@@ -164,7 +164,10 @@ func (a *Adapter) resync(st asteriskState) {
 			a.citizenGone(c)
 		}
 	}
-	// Callback requests whose callers were released before the restart.
+	// Agents as they were (ready ones paused until every call is back),
+	// then callback requests whose callers were released before the
+	// restart.
+	agents := a.loginAgents(st.stored.agents)
 	restored := a.restoreCallbacks(st.stored.callbacks)
 	inBridge := map[ariclient.ChannelID]bool{}
 	for _, b := range st.bridges {
@@ -254,6 +257,7 @@ func (a *Adapter) resync(st asteriskState) {
 		c := a.startCall(ch, args[0])
 		a.callEvent(c, CallAdopted, "flow restarted")
 	}
+	a.readyAgents(agents)
 	if len(waiting) > 0 || len(fresh) > 0 {
 		a.log.Info("ari: resync adopted calls", "waiting", len(waiting), "restarted", len(fresh))
 	}

@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/omstil/omstil/queue"
@@ -40,10 +41,35 @@ type CallbackStore interface {
 	PendingCallbacks(ctx context.Context) ([]PendingCallback, error)
 }
 
+// SavedAgentState is an agent's chosen availability: logged in ready or
+// paused (with its reason) to Queues (nil: all its queues), or logged out.
+type SavedAgentState struct {
+	Agent  queue.AgentID
+	State  queue.State // queue.Ready, queue.Paused or queue.LoggedOut
+	Reason string      // the pause reason
+	Queues []queue.QueueID
+}
+
+// AgentStateStore keeps agents' ready/paused states across restarts, the
+// same way as CallbackStore: SaveAgentState is called on the loop and must
+// not block; AgentStates once on the first connection. Ringing, talking and
+// wrap-up are not saved (the last ready/paused choice is); a save with
+// State queue.LoggedOut means the agent may be forgotten.
+type AgentStateStore interface {
+	SaveAgentState(s SavedAgentState)
+	AgentStates(ctx context.Context) ([]SavedAgentState, error)
+}
+
+// restoringReason is the pause reason of agents being restored as ready
+// while the calls are adopted (so no call is offered before every saved
+// callback is back in its place).
+const restoringReason = "restoring"
+
 // storedState is what the stores held at the first connection.
 type storedState struct {
 	read      bool
 	callbacks []PendingCallback
+	agents    []SavedAgentState
 }
 
 // readStores reads the stores once; it runs on the event goroutine.
@@ -59,6 +85,14 @@ func (a *Adapter) readStores(ctx context.Context) storedState {
 			return st
 		}
 		st.callbacks = cbs
+	}
+	if a.opt.AgentStates != nil {
+		ags, err := a.opt.AgentStates.AgentStates(ctx)
+		if err != nil {
+			a.log.Warn("ari: reading saved agent states failed; retried on the next connect", "err", err)
+			return storedState{}
+		}
+		st.agents = ags
 	}
 	a.storesRead = true
 	st.read = true
@@ -116,4 +150,76 @@ func (a *Adapter) restoreCallbacks(cbs []PendingCallback) map[queue.CallID]*call
 		a.log.Info("ari: restored pending callbacks", "callbacks", len(restored))
 	}
 	return restored
+}
+
+// noteAgentState saves an agent's new ready/paused/logged-out state.
+func (a *Adapter) noteAgentState(x queue.AgentStateChanged) {
+	if x.To == queue.LoggedOut {
+		delete(a.loginQueues, x.Agent)
+	}
+	if a.opt.AgentStates == nil || a.restoringAgents {
+		return
+	}
+	rec := SavedAgentState{Agent: x.Agent, State: x.To, Queues: a.loginQueues[x.Agent]}
+	switch x.To {
+	case queue.Paused:
+		rec.Reason = x.Reason
+	case queue.Ready, queue.LoggedOut:
+	default:
+		return
+	}
+	if old, ok := a.savedAgents[x.Agent]; ok && old.State == rec.State && old.Reason == rec.Reason && slices.Equal(old.Queues, rec.Queues) {
+		return
+	}
+	a.savedAgents[x.Agent] = rec
+	a.opt.AgentStates.SaveAgentState(rec)
+}
+
+// loginAgents logs saved agents in again, paused while the calls are
+// adopted (ready ones with restoringReason); readyAgents finishes it.
+func (a *Adapter) loginAgents(recs []SavedAgentState) []SavedAgentState {
+	var done []SavedAgentState
+	a.restoringAgents = true
+	defer func() { a.restoringAgents = false }()
+	for _, r := range recs {
+		if !a.cfg.agents[r.Agent] || a.agentState[r.Agent] != queue.LoggedOut {
+			continue
+		}
+		reason := r.Reason
+		switch r.State {
+		case queue.Ready:
+			reason = restoringReason
+		case queue.Paused:
+		default:
+			continue
+		}
+		if r.Queues != nil {
+			a.loginQueues[r.Agent] = slices.Clone(r.Queues)
+		}
+		if err := a.feed(queue.AgentLogin{Agent: r.Agent, Queues: r.Queues, PauseReason: reason}); err != nil {
+			a.log.Warn("ari: restoring an agent's state failed", "agent", r.Agent, "err", err)
+			continue
+		}
+		done = append(done, r)
+	}
+	return done
+}
+
+// readyAgents makes the restored ready agents ready (calls are offered
+// from here on) and re-applies pauses of agents adopted mid-call.
+func (a *Adapter) readyAgents(recs []SavedAgentState) {
+	a.restoringAgents = true
+	for _, r := range recs {
+		a.savedAgents[r.Agent] = r
+		switch {
+		case r.State == queue.Ready && a.agentState[r.Agent] == queue.Paused:
+			_ = a.feed(queue.AgentReady{Agent: r.Agent})
+		case r.State == queue.Paused && a.agentState[r.Agent] != queue.Paused:
+			_ = a.feed(queue.AgentPause{Agent: r.Agent, Reason: r.Reason})
+		}
+	}
+	a.restoringAgents = false
+	if len(recs) > 0 {
+		a.log.Info("ari: restored agent states", "agents", len(recs))
+	}
 }
