@@ -28,7 +28,9 @@ func TestRestartOverflowTakesFlowBranch(t *testing.T) {
 	clock.advance(time.Hour + time.Second)
 	e2 := start(t, pbx, clock, cfg)
 	e2.eventually("the adopted caller takes the timeout branch", func() bool { return slices.Contains(e2.steps(id), "optaget") })
-	e2.eventually("the overflow is recorded", func() bool { return len(find(e2.sink, func(x queue.Overflowed) bool { return string(x.Call) == id })) > 0 })
+	e2.eventually("the overflow is recorded", func() bool {
+		return len(find(e2.sink, func(x queue.Overflowed) bool { return string(x.Call) == id })) > 0
+	})
 	ov := find(e2.sink, func(x queue.Overflowed) bool { return string(x.Call) == id })
 	if len(ov) != 1 || ov[0].Reason != queue.OverflowTimeout {
 		t.Fatalf("overflow %+v, want one timeout", ov)
