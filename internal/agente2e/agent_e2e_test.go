@@ -280,6 +280,14 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(h.hs.Close)
 	h.url = h.hs.URL
 
+	h.tab = newBrowser(t, exe)
+	return h
+}
+
+// newBrowser starts headless Chromium with a fresh profile and the flags
+// DESIGN.md lists (fake microphone, loopback ICE candidates) and returns
+// its first tab. The browser stops when the test ends.
+func newBrowser(t *testing.T, exe string) context.Context {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(t.TempDir()),
@@ -297,12 +305,11 @@ func newHarness(t *testing.T) *harness {
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	tab, cancelT := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelT(); cancelA() })
-	h.tab = tab
 	// Start the browser on the un-timed context (see chromedp.Run).
 	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	return h
+	return tab
 }
 
 // do runs browser steps with a deadline.

@@ -1,0 +1,538 @@
+package agente2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/ari/arisim"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/config/configtest"
+	"github.com/omstil/omstil/queue"
+	"github.com/omstil/omstil/server"
+	"github.com/omstil/omstil/softphone"
+)
+
+// The real call path: the agent page in Chromium, server.Server on a real
+// SQLite store, softphone.Manager, ari.Adapter with its queue engine,
+// ariclient, and the ARI simulator as Asterisk (externalMedia RTP to the
+// relay, audio mixed in bridges, what each channel hears recorded). The
+// only stand-in is the glue of the composition root (glue_test.go).
+
+const (
+	// citizenHz is the tone the citizen's side sends; no other source in
+	// the simulator uses it (sounds 400, say 600, MOH 330, ringing 425).
+	citizenHz = 1000
+	// inboundNumber is the number the citizens call.
+	inboundNumber = "70101010"
+	// strictEnv turns known gaps (knownGap) into failures.
+	strictEnv = "OMSTIL_E2E_STRICT"
+)
+
+// realPath is omstil assembled as cmd/omstil assembles it, on the
+// simulator.
+type realPath struct {
+	t      *testing.T
+	exe    string
+	st     *config.Store
+	sim    *arisim.Sim
+	ad     *ari.Adapter
+	phones *softphone.Manager
+	url    string
+	// agent is each user's engine agent ID.
+	agent map[string]queue.AgentID
+}
+
+// queue IDs of the test's queues in the engine (organisation "default").
+var (
+	qBorger  = config.EngineQueueID("default", "borgerservice")
+	qSundhed = config.EngineQueueID("default", "sundhed")
+)
+
+// newRealPath creates the configuration through the store API (two
+// queues, users anna and bo with webrtc agents, a flow and a number), then
+// starts the simulator, the ARI client and adapter, the softphone bridge
+// and the HTTP server.
+func newRealPath(t *testing.T) *realPath {
+	t.Helper()
+	exe := chromium(t)
+	ctx := context.Background()
+	st := configtest.SQLite(t, config.Options{})
+	org, err := st.DefaultOrg(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org.Slug != "default" {
+		t.Fatalf("default organisation slug %q", org.Slug)
+	}
+	sys := config.SystemActor(org.ID)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err = st.SetPauseReasons(ctx, sys, []string{"Frokost", "Møde"})
+	must("pause reasons", err)
+	queues := map[string]config.QueueID{}
+	for _, q := range []struct{ name, display string }{{"borgerservice", "Borgerservice"}, {"sundhed", "Sundhed og omsorg"}} {
+		set := config.DefaultQueueSettings()
+		set.WrapUpSeconds = 2
+		set.RingTimeoutSeconds = 120 // no offer times out while the test looks
+		set.EmptyPolicy = "join"
+		made, err := st.CreateQueue(ctx, sys, config.NewQueue{Name: q.name, DisplayName: q.display, Settings: set})
+		must("queue "+q.name, err)
+		queues[q.name] = made.ID
+	}
+	rp := &realPath{t: t, exe: exe, st: st, agent: map[string]queue.AgentID{}}
+	for _, u := range []struct {
+		user, name string
+		queues     []string
+	}{
+		{"anna", "Anna Agent", []string{"borgerservice"}},
+		{"bo", "Bo Kollega", []string{"borgerservice", "sundhed"}},
+	} {
+		usr, err := st.CreateUser(ctx, sys, config.NewUser{OrgID: org.ID, Username: u.user, DisplayName: u.name, Password: password, Role: config.RoleAgent})
+		must("user "+u.user, err)
+		uid := usr.ID
+		ag, err := st.CreateAgent(ctx, sys, config.NewAgent{Name: u.name, UserID: &uid, DeviceKind: config.DeviceWebRTC})
+		must("agent "+u.user, err)
+		for _, q := range u.queues {
+			_, err := st.CreateMembership(ctx, sys, config.Membership{OrgID: org.ID, AgentID: ag.ID, QueueID: queues[q], Weight: 1})
+			must("membership", err)
+		}
+		rp.agent[u.user] = config.EngineAgentID(ag.ID)
+	}
+	flow, err := st.CreateFlow(ctx, sys, "borgerservice", callflow.Flow{Name: "borgerservice", Start: "koe", Steps: []callflow.Step{
+		{ID: "koe", Kind: callflow.KindQueue, Queue: &callflow.QueueStep{Queue: "borgerservice"}},
+	}})
+	must("flow", err)
+	_, err = st.CreateNumber(ctx, sys, inboundNumber, flow.ID, "Borgerservice")
+	must("number", err)
+
+	// Asterisk: the simulator on loopback.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	rp.sim = arisim.New(arisim.Options{DefaultSoundLength: 200 * time.Millisecond, Logger: quiet})
+	simSrv := httptest.NewServer(rp.sim.Handler())
+	t.Cleanup(func() { simSrv.Close(); rp.sim.Close() })
+
+	client, err := ariclient.New(ariclient.Config{URL: simSrv.URL + "/ari", User: "omstil", Password: "omstil", Apps: []string{"omstil"}, Logger: quiet})
+	must("ari client", err)
+	t.Cleanup(func() { client.Close() })
+	rp.phones, err = softphone.New(softphone.Config{LoopbackOnly: true, PortMin: 46300, PortMax: 46399}, quiet)
+	must("softphone", err)
+	t.Cleanup(func() { rp.phones.Close() })
+
+	// As startCallHandling wires them.
+	glue := &phoneGlue{phones: rp.phones}
+	rp.ad, err = ari.New(ari.Options{Client: client, App: "omstil", Logger: quiet, WebRTC: glue, Location: callflow.Location()})
+	must("adapter", err)
+	glue.adapter = rp.ad
+	rp.phones.SetCallControl(glue)
+	rt, err := st.LoadRuntime(ctx)
+	must("runtime", err)
+	must("reload", rp.ad.Reload(ctx, runtimeConfig(rt, "http://127.0.0.1:1")))
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rp.ad.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("adapter: %v", err)
+		}
+	})
+	rp.eventually("ARI connected", 10*time.Second, client.Connected)
+
+	srv, err := server.New(server.Options{Store: st, Logger: quiet,
+		Softphone: &server.AgentOptions{Manager: rp.phones, Directory: agentDirectory{st: st, adapter: rp.ad}}})
+	must("server", err)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	rp.url = hs.URL
+	return rp
+}
+
+// page opens a browser for user: a new Chromium for the first page, a
+// separate browser context (own cookies, own storage) in the same
+// Chromium for the next.
+func (rp *realPath) page(first *harness, user string) *harness {
+	rp.t.Helper()
+	h := &harness{t: rp.t, url: rp.url, m: rp.phones, logs: &strings.Builder{}}
+	if first == nil {
+		h.tab = newBrowser(rp.t, rp.exe)
+	} else {
+		tab, cancel := chromedp.NewContext(first.tab, chromedp.WithNewBrowserContext())
+		rp.t.Cleanup(cancel)
+		if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+			rp.t.Fatalf("open a browser context for %s: %v", user, err)
+		}
+		h.tab = tab
+	}
+	h.do("log in as "+user,
+		chromedp.Navigate(rp.url+"/agent"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#login-username"), user),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), password),
+		chromedp.Click(chromedp.CSS("#login-submit")))
+	h.visible("#console")
+	h.visible(`#conn-status[data-ok="yes"]`)
+	h.visible(`#media-status[data-ok="yes"]`)
+	h.visible(`#mic-status[data-ok="yes"]`)
+	return h
+}
+
+// logIn ticks queue q on the page, saves, and waits until the engine has
+// the agent in it.
+func (rp *realPath) logIn(h *harness, user string, q queue.QueueID) {
+	rp.t.Helper()
+	h.click(fmt.Sprintf(`[id="queue-%s"]`, q))
+	h.click("#queues-save")
+	rp.eventually(user+" logged in to "+string(q), 10*time.Second, func() bool {
+		a, ok := rp.agentState(user)
+		return ok && slices.Contains(a.Queues, q)
+	})
+}
+
+// ready clicks Ready and waits until the engine has the agent ready.
+func (rp *realPath) ready(h *harness, user string) {
+	rp.t.Helper()
+	h.click("#btn-ready")
+	h.visible(`#state-text[data-state="ready"]`)
+	rp.eventually(user+" ready in the engine", 10*time.Second, func() bool {
+		a, ok := rp.agentState(user)
+		return ok && a.State == queue.Ready
+	})
+}
+
+func (rp *realPath) agentState(user string) (queue.AgentSnapshot, bool) {
+	for _, a := range rp.ad.Snapshot().Agents {
+		if a.ID == rp.agent[user] {
+			return a, true
+		}
+	}
+	return queue.AgentSnapshot{}, false
+}
+
+// call returns the adapter's view of a call.
+func (rp *realPath) call(id string) (ari.LiveCall, bool) {
+	for _, c := range rp.ad.Calls() {
+		if string(c.Call) == id {
+			return c, true
+		}
+	}
+	return ari.LiveCall{}, false
+}
+
+// ringingAt checks that call rings at user's page, in the adapter and in
+// the engine.
+func (rp *realPath) ringingAt(call, user string) {
+	rp.t.Helper()
+	c, live := rp.call(call)
+	a, _ := rp.agentState(user)
+	if !live || c.State != "ringing" || string(a.Call) != call {
+		rp.t.Errorf("call %+v (live %v), %s's call %q: want it ringing at %s", c, live, user, a.Call, user)
+	}
+}
+
+// placeCall: a citizen calls the number, sending citizenHz.
+func (rp *realPath) placeCall(caller string) string {
+	rp.t.Helper()
+	ch, err := rp.sim.PlaceCall(arisim.Call{Number: inboundNumber, CallerID: caller, ToneHz: citizenHz})
+	if err != nil {
+		rp.t.Fatalf("place call: %v", err)
+	}
+	return ch.ID
+}
+
+// heard is what Asterisk sent the citizen during the last second.
+func (rp *realPath) heard(ch string) arisim.Audio {
+	a, err := rp.sim.Heard(ch)
+	if err != nil {
+		return arisim.Audio{}
+	}
+	return a
+}
+
+func peak(a arisim.Audio) int {
+	p := 0
+	for _, s := range a.Samples {
+		p = max(p, abs(int(s)))
+	}
+	return p
+}
+
+// freshAudio waits until the page has sent at least 1.2 s of audio towards
+// Asterisk since now, so the simulator's one-second window of what the
+// citizen heard holds nothing older.
+func (rp *realPath) freshAudio(what string) {
+	rp.t.Helper()
+	mark := rp.phones.Stats().ToAsterisk
+	rp.eventually(what+": 1.2 s of new audio from the page", 15*time.Second, func() bool {
+		return rp.phones.Stats().ToAsterisk >= mark+60
+	})
+}
+
+// citizenHearsAgent waits until the citizen hears the fake microphone's
+// beep, in audio sent after this call.
+func (rp *realPath) citizenHearsAgent(ch string) {
+	rp.t.Helper()
+	rp.freshAudio("agent's microphone")
+	rp.eventually("the page's microphone is heard by the citizen (arisim Heard peak > 2000)", 15*time.Second, func() bool {
+		return peak(rp.heard(ch)) > 2000
+	})
+}
+
+// citizenHearsSilence waits until a whole second of fresh audio is
+// silent, then checks it stays silent for another 1.5 s of page audio
+// (the fake microphone beeps more often than that).
+func (rp *realPath) citizenHearsSilence(ch string) {
+	rp.t.Helper()
+	rp.freshAudio("muted microphone")
+	rp.eventually("the citizen hears silence (arisim Heard RMS < 50)", 10*time.Second, func() bool {
+		return rp.heard(ch).RMS() < 50
+	})
+	mark := rp.phones.Stats().ToAsterisk
+	for rp.phones.Stats().ToAsterisk < mark+75 {
+		if a := rp.heard(ch); a.RMS() >= 50 || peak(a) > 2000 {
+			rp.t.Fatalf("the citizen hears the muted agent: RMS %.0f, peak %d", a.RMS(), peak(a))
+		}
+		rp.poll()
+	}
+}
+
+// mohLevel is the 330 Hz music on hold in what the citizen heard.
+func (rp *realPath) mohLevel(ch string) float64 { return rp.heard(ch).ToneLevel(arisim.MOHHz) }
+
+func (rp *realPath) poll() {
+	select {
+	case <-time.After(50 * time.Millisecond):
+	case <-rp.t.Context().Done():
+	}
+}
+
+// eventually polls cond (real network I/O, a real browser, the simulator's
+// real-time media clock) until it holds or the deadline passes.
+func (rp *realPath) eventually(what string, within time.Duration, cond func() bool) {
+	rp.t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			rp.t.Fatalf("%s: not within %s", what, within)
+		}
+		rp.poll()
+	}
+}
+
+// within is eventually that reports instead of failing.
+func (rp *realPath) within(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		rp.poll()
+	}
+	return true
+}
+
+// knownGap records a required behaviour that parts outside this package do
+// not have yet: a failure with OMSTIL_E2E_STRICT=1, otherwise a loud log
+// line so the gap stays visible in every run.
+func knownGap(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf("KNOWN GAP: "+format, args...)
+	if os.Getenv(strictEnv) == "1" {
+		t.Error(msg)
+		return
+	}
+	t.Log(msg + " (set " + strictEnv + "=1 to fail on it)")
+}
+
+// TestRealPathCall takes calls through the whole of omstil: log in, pick a
+// queue, Ready; a citizen calls the number and the page rings with the
+// queue's name and the number; Answer; the citizen's tone reaches the page
+// and the page's microphone reaches the citizen; mute, hold, a reload in
+// the call, hang-up and wrap-up back to Ready; then a withheld number is
+// answered and transferred to another queue.
+func TestRealPathCall(t *testing.T) {
+	rp := newRealPath(t)
+	t.Logf("in a network namespace: %v", os.Getenv(netnsEnv) == "inside")
+	anna := rp.page(nil, "anna")
+	if got := anna.text("#agent-name"); got != "Anna Agent" {
+		t.Errorf("agent name %q", got)
+	}
+	rp.logIn(anna, "anna", qBorger)
+	rp.ready(anna, "anna")
+
+	// A citizen calls; the engine offers the call to Anna's page.
+	cit := rp.placeCall("+4512345678")
+	anna.visible("#incoming")
+	if q, c := anna.text("#incoming-queue"), anna.text("#incoming-caller"); q != "Borgerservice" || c != "+4512345678" {
+		t.Errorf("ringing shows queue %q, caller %q", q, c)
+	}
+	if !anna.eval(`window.omstilAgent.ringing()`) {
+		t.Error("no ring tone while ringing")
+	}
+	rp.ringingAt(cit, "anna")
+	if rp.mohLevel(cit) < 0.3 {
+		t.Errorf("the waiting citizen does not hear music on hold (330 Hz level %.2f)", rp.mohLevel(cit))
+	}
+
+	// Answer: the adapter bridges the citizen with an externalMedia
+	// channel to Anna's relay; audio flows both ways.
+	anna.click("#btn-answer")
+	anna.visible("#incall")
+	rp.eventually("the call is connected to anna", 10*time.Second, func() bool {
+		c, ok := rp.call(cit)
+		return ok && c.State == "connected" && c.Agent == rp.agent["anna"]
+	})
+	anna.hearsTone()
+	rp.citizenHearsAgent(cit)
+	if l := rp.mohLevel(cit); l > 0.1 {
+		t.Errorf("the citizen still hears music on hold in the conversation (level %.2f)", l)
+	}
+
+	// Mute: the citizen hears silence; unmute: the voice is back.
+	anna.click("#btn-mute")
+	anna.visible(`#btn-mute[aria-pressed="true"]`)
+	rp.citizenHearsSilence(cit)
+	anna.click("#btn-mute")
+	anna.visible(`#btn-mute[aria-pressed="false"]`)
+	rp.citizenHearsAgent(cit)
+
+	// Hold: the citizen hears music on hold, not the agent.
+	anna.click("#btn-hold")
+	anna.visible(`#btn-hold[aria-pressed="true"]`)
+	if !strings.Contains(anna.text("#call-flags"), "parkeret") {
+		t.Errorf("hold is not shown in words: %q", anna.text("#call-flags"))
+	}
+	rp.freshAudio("on hold")
+	if !rp.within(5*time.Second, func() bool { return rp.mohLevel(cit) > 0.3 }) {
+		a := rp.heard(cit)
+		knownGap(t, "on hold the citizen hears no music on hold (330 Hz level %.2f, peak %d): ari.Adapter.Hold holds the agent's externalMedia channel (POST /channels/{id}/hold is ast_indicate(HOLD) towards that channel, res/stasis/control.c), and neither arisim nor, by that code, Asterisk plays music to the other bridge member; start MOH on the citizen's channel instead", rp.mohLevel(cit), peak(a))
+	}
+	anna.click("#btn-hold")
+	anna.visible(`#btn-hold[aria-pressed="false"]`)
+	rp.citizenHearsAgent(cit)
+
+	// Reload in the call: the citizen stays, the page comes back into the
+	// call and the audio resumes both ways.
+	anna.do("reload", chromedp.Reload())
+	anna.visible("#incall")
+	anna.visible(`#media-status[data-ok="yes"]`)
+	if got := anna.text("#call-queue"); got != "Borgerservice" {
+		t.Errorf("after reload the call shows queue %q", got)
+	}
+	if c, ok := rp.call(cit); !ok || c.State != "connected" {
+		t.Fatalf("the call did not survive the reload: %+v (live %v)", c, ok)
+	}
+	anna.hearsTone()
+	rp.citizenHearsAgent(cit)
+
+	// Hang up: the citizen is released, the relay port freed, wrap-up
+	// counts down and the page goes Ready by itself.
+	anna.click("#btn-hangup")
+	anna.visible("#wrapup")
+	rp.eventually("the citizen is hung up", 10*time.Second, func() bool {
+		_, live := rp.call(cit)
+		return !live
+	})
+	rp.eventually("the relay port is freed", 10*time.Second, func() bool { return rp.phones.Stats().Calls == 0 })
+	anna.visible(`#state-text[data-state="ready"]`)
+	rp.eventually("anna ready again in the engine after wrap-up", 15*time.Second, func() bool {
+		a, ok := rp.agentState("anna")
+		return ok && a.State == queue.Ready
+	})
+
+	// A withheld number, answered, then transferred to another queue.
+	cit2 := rp.placeCall("anonymous")
+	anna.visible("#incoming")
+	if c := anna.text("#incoming-caller"); c != "skjult nummer" {
+		t.Errorf("withheld caller shows %q", c)
+	}
+	anna.click("#btn-answer")
+	anna.visible("#incall")
+	anna.hearsTone()
+	anna.do("transfer to Sundhed og omsorg",
+		chromedp.SetValue(chromedp.CSS("#transfer-kind"), "queue"),
+		chromedp.SendKeys(chromedp.CSS("#transfer-to"), string(qSundhed)),
+		chromedp.Click(chromedp.CSS("#btn-transfer-blind")))
+	anna.visible("#wrapup")
+	rp.eventually("the citizen waits in the other queue", 10*time.Second, func() bool {
+		c, ok := rp.call(cit2)
+		return ok && c.Queue == qSundhed && c.State == "waiting"
+	})
+	rp.eventually("the transferred citizen hears music on hold", 10*time.Second, func() bool { return rp.mohLevel(cit2) > 0.3 })
+	rp.eventually("the relay port is freed after the transfer", 10*time.Second, func() bool { return rp.phones.Stats().Calls == 0 })
+	if err := rp.sim.HangupFarEnd(cit2, 16); err != nil {
+		t.Fatal(err)
+	}
+	rp.eventually("the transferred citizen's hang-up is seen", 10*time.Second, func() bool {
+		_, live := rp.call(cit2)
+		return !live
+	})
+	t.Logf("relay stats %+v", rp.phones.Stats())
+}
+
+// TestRealPathNotYourCall: Bo's page is told about (or makes up) a call
+// that is offered to Anna and tries to answer it. The adapter refuses, the
+// page says so, and Anna's call is not disturbed.
+func TestRealPathNotYourCall(t *testing.T) {
+	rp := newRealPath(t)
+	anna := rp.page(nil, "anna")
+	bo := rp.page(anna, "bo")
+	rp.logIn(anna, "anna", qBorger)
+	rp.ready(anna, "anna")
+
+	cit := rp.placeCall("+4512345678")
+	anna.visible("#incoming")
+	boSession, ok := rp.phones.Session(softphone.AgentID(rp.agent["bo"]))
+	if !ok {
+		t.Fatal("bo has no softphone session")
+	}
+	if err := boSession.Notify(softphone.RingMessage(softphone.CallID(cit), "Borgerservice", "", 0)); err != nil {
+		t.Fatal(err)
+	}
+	bo.visible("#incoming")
+	bo.click("#btn-answer")
+	bo.visible("#notice")
+	if got := bo.text("#notice"); !strings.Contains(got, "not offered to you") {
+		t.Errorf("bo's page says %q, want that the call is not offered to him", got)
+	}
+	rp.ringingAt(cit, "anna")
+	if _, attached := boSession.Call(); attached {
+		t.Error("a relay was attached to bo's session")
+	}
+
+	// Anna answers as usual; audio flows; nothing reaches Bo.
+	anna.click("#btn-answer")
+	anna.visible("#incall")
+	anna.hearsTone()
+	rp.citizenHearsAgent(cit)
+	if _, attached := boSession.Call(); attached {
+		t.Error("a relay was attached to bo's session")
+	}
+	if s := bo.stats(); s.TotalAudioEnergy > 0.001 {
+		t.Errorf("bo's page received audio energy %.4f from a call that is not his", s.TotalAudioEnergy)
+	}
+	anna.click("#btn-hangup")
+	rp.eventually("the citizen is hung up", 10*time.Second, func() bool {
+		_, live := rp.call(cit)
+		return !live
+	})
+}
