@@ -491,7 +491,8 @@ func TestRealPathCall(t *testing.T) {
 
 // TestRealPathNotYourCall: Bo's page is told about (or makes up) a call
 // that is offered to Anna and tries to answer it. The adapter refuses, the
-// page says so, and Anna's call is not disturbed.
+// page says so, and Anna's call is not disturbed; it ends when the citizen
+// hangs up.
 func TestRealPathNotYourCall(t *testing.T) {
 	rp := newRealPath(t)
 	anna := rp.page(nil, "anna")
@@ -530,9 +531,15 @@ func TestRealPathNotYourCall(t *testing.T) {
 	if s := bo.stats(); s.TotalAudioEnergy > 0.001 {
 		t.Errorf("bo's page received audio energy %.4f from a call that is not his", s.TotalAudioEnergy)
 	}
-	anna.click("#btn-hangup")
-	rp.eventually("the citizen is hung up", 10*time.Second, func() bool {
-		_, live := rp.call(cit)
-		return !live
-	})
+
+	// The citizen hangs up: Anna's page ends the call and starts wrap-up;
+	// the relay port is freed.
+	if err := rp.sim.HangupFarEnd(cit, 16); err != nil {
+		t.Fatal(err)
+	}
+	anna.visible("#wrapup")
+	rp.eventually("the relay port is freed after the citizen hung up", 10*time.Second, func() bool { return rp.phones.Stats().Calls == 0 })
+	if _, live := rp.call(cit); live {
+		t.Error("the adapter still has the call after the citizen hung up")
+	}
 }
