@@ -511,3 +511,80 @@ func TestWallboardSupervisorControls(t *testing.T) {
 		t.Errorf("wallboard: %d accessibility violations:\n%v", len(vs), vs)
 	}
 }
+
+// TestAdminSchedules: an admin builds opening hours with the form (two
+// ranges on Monday, closing days, a special day); a bad time shows the
+// API's message at that range and saves nothing; the calendar shows the
+// public holidays and the schedule's own days.
+func TestAdminSchedules(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{})
+	env.Login(t, ctx, config.RoleAdmin, "/admin/schedules")
+	WaitJS(t, ctx, "schedules page", `document.getElementById("section-body").dataset.ready === "1"`)
+	WaitJS(t, ctx, "calendar of public holidays", `document.querySelector('#calendar td.cal-public[data-date$="-12-25"]')`)
+	count := func() int {
+		ss, err := env.Store.ListSchedules(context.Background(), env.Org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ss)
+	}
+	monday := `#schedule-new [data-day="monday"] `
+	Do(t, ctx, "a second range on Monday with a bad end",
+		chromedp.SendKeys(chromedp.CSS("#schedule-new-name"), "borgerservice"),
+		chromedp.Click(chromedp.CSS(monday+"button.secondary")),
+		SetField(monday+`li.range:nth-child(2) [data-part="from"]`, "16:00"),
+		SetField(monday+`li.range:nth-child(2) [data-part="to"]`, "25:00"),
+		chromedp.Click(chromedp.CSS(`#schedule-new [type=submit]`)),
+	)
+	slot := `#schedule-new [data-error-for="weekly.monday[1]"]`
+	WaitJS(t, ctx, "the API's message at the range", `!document.querySelector('`+slot+`').hidden`)
+	if msg := Get(t, ctx, "message", chromedp.Text(chromedp.CSS(slot))); !strings.Contains(msg, `"25:00"`) {
+		t.Errorf("message at Monday's second range = %q", msg)
+	}
+	if inv := Get(t, ctx, "aria-invalid", chromedp.Evaluate[string](`document.querySelector('`+monday+`li.range:nth-child(2) [data-part="to"]').getAttribute("aria-invalid")`)); inv != "true" {
+		t.Errorf("bad range aria-invalid = %q", inv)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("a refused schedule was saved (%d schedules)", n)
+	}
+	Do(t, ctx, "show the error", chromedp.ScrollIntoView(chromedp.CSS(slot)))
+	Screenshot(t, ctx, "admin-schedules-error")
+
+	Do(t, ctx, "fix it, add closing and special days",
+		SetField(monday+`li.range:nth-child(2) [data-part="to"]`, "18:00"),
+		chromedp.Click(chromedp.CSS(`#schedule-new-closingDays + button + button`)),
+		chromedp.Click(chromedp.CSS(`#schedule-new-specialDays + button`)),
+		SetField(`#schedule-new-specialDays li.day input.date`, "12-23"),
+		SetField(`#schedule-new-specialDays li.day .inline-field:nth-child(2) input`, "Lillejuleaften"),
+		chromedp.Click(chromedp.CSS(`#schedule-new-specialDays li.day .range-box > button`)),
+		SetField(`#schedule-new-specialDays li.range [data-part="from"]`, "08:00"),
+		SetField(`#schedule-new-specialDays li.range [data-part="to"]`, "12:00"),
+		chromedp.Click(chromedp.CSS(`#schedule-new [type=submit]`)),
+	)
+	WaitText(t, ctx, `#schedule-table tr[data-row="borgerservice"]`, "08:00–15:00, 16:00–18:00")
+	ss, err := env.Store.ListSchedules(context.Background(), env.Org)
+	if err != nil || len(ss) != 1 {
+		t.Fatalf("schedules: %v, %v", ss, err)
+	}
+	def := ss[0].Definition
+	if len(def.Weekly.Monday) != 2 || len(def.Weekly.Friday) != 1 || !def.PublicHolidays || len(def.ClosingDays) != 2 ||
+		len(def.SpecialDays) != 1 || def.SpecialDays[0].Date != "12-23" || len(def.SpecialDays[0].Hours) != 1 {
+		t.Errorf("saved definition = %+v", def)
+	}
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("schedules page: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Screenshot(t, ctx, "admin-schedules")
+
+	Do(t, ctx, "calendar of the schedule", chromedp.Click(chromedp.CSS(`#schedule-table tr[data-row="borgerservice"] button:nth-of-type(2)`)))
+	WaitText(t, ctx, "#calendar-title", "borgerservice")
+	WaitJS(t, ctx, "closing and special days in the calendar",
+		`document.querySelector('#calendar td.cal-closing[data-date$="-12-24"]') && document.querySelector('#calendar td.cal-special[data-date$="-12-23"]') && document.querySelector('#calendar td.cal-public[data-date$="-12-25"]')`)
+	WaitText(t, ctx, "#holidays-table", "Lillejuleaften")
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("schedule calendar: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Do(t, ctx, "show the calendar", chromedp.ScrollIntoView(chromedp.CSS("#calendar")))
+	Screenshot(t, ctx, "admin-schedules-calendar")
+}
