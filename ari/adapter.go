@@ -191,6 +191,10 @@ type Options struct {
 	// be nil: only agents in an adopted conversation are then logged in
 	// after a restart).
 	AgentStates AgentStateStore
+	// PageGone is how long a browser agent's page may be gone (see
+	// Adapter.PageOnline) before a ready agent is paused with reason
+	// PageClosedReason (default 60 s; negative: never).
+	PageGone time.Duration
 	// RingSlack is added to an offer's ring timeout for the originate
 	// timeout, so that the engine (not Asterisk) ends unanswered offers
 	// (default 5 s).

@@ -52,6 +52,9 @@ func (a *Adapter) apply(outs []queue.Output) {
 		case queue.AgentStateChanged:
 			a.agentState[x.Agent] = x.To
 			a.noteAgentState(x)
+			if x.To == queue.Ready {
+				a.pausePageGone(x.Agent)
+			}
 		case queue.CallJoined:
 			if c := a.calls[x.Call]; c != nil {
 				c.pos = x.Position

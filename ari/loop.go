@@ -99,9 +99,10 @@ type pbRef struct {
 }
 
 type deadline struct {
-	at   time.Time
-	call queue.CallID
-	seq  int
+	at    time.Time
+	call  queue.CallID  // a Collect timeout
+	seq   int
+	agent queue.AgentID // or a browser page gone too long
 }
 
 // config is the loop's copy of RuntimeConfig.
@@ -155,6 +156,7 @@ type Adapter struct {
 	loginQueues     map[queue.AgentID][]queue.QueueID
 	savedAgents     map[queue.AgentID]SavedAgentState
 	restoringAgents bool
+	pageGone        map[queue.AgentID]time.Time // browser pages gone: when to pause
 
 	// owned by the event goroutine (onEvent)
 	storesRead bool
@@ -180,6 +182,9 @@ func New(opt Options) (*Adapter, error) {
 	if len(opt.CallbackConfirm) == 0 {
 		opt.CallbackConfirm = []string{"sound:auth-thankyou"}
 	}
+	if opt.PageGone == 0 {
+		opt.PageGone = pageGoneOpt
+	}
 	if opt.RingSlack <= 0 {
 		opt.RingSlack = 5 * time.Second
 	}
@@ -194,7 +199,7 @@ func New(opt Options) (*Adapter, error) {
 		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
 		subbed: map[string]bool{}, agentState: map[queue.AgentID]queue.State{},
 		cbSaved: map[queue.CallID]bool{}, loginQueues: map[queue.AgentID][]queue.QueueID{},
-		savedAgents: map[queue.AgentID]SavedAgentState{},
+		savedAgents: map[queue.AgentID]SavedAgentState{}, pageGone: map[queue.AgentID]time.Time{},
 	}
 	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
 	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}
@@ -284,6 +289,10 @@ func (a *Adapter) tick() {
 	for len(a.timers) > 0 && !a.timers[0].at.After(now) {
 		d := a.timers[0]
 		a.timers = a.timers[1:]
+		if d.agent != "" {
+			a.pageDeadline(d)
+			continue
+		}
 		c := a.calls[d.call]
 		if c != nil && c.collectSeq == d.seq && c.state == stFlow {
 			a.next(c, callflow.Timeout{})
