@@ -100,7 +100,7 @@ type pbRef struct {
 
 type deadline struct {
 	at    time.Time
-	call  queue.CallID  // a Collect timeout
+	call  queue.CallID // a Collect timeout
 	seq   int
 	agent queue.AgentID // or a browser page gone too long
 }
