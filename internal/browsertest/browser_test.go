@@ -382,6 +382,28 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 	}
 	Do(t, ctx, "show the result", chromedp.ScrollIntoView(chromedp.CSS("#simulate-result")))
 	Screenshot(t, ctx, "admin-flows-try")
+
+	// the announcement shows where it is used, and deleting it is refused
+	// with the API's message
+	Do(t, ctx, "announcements again", chromedp.Navigate(env.URL+"/admin/announcements"))
+	WaitJS(t, ctx, "announcements page", `document.getElementById("section-body").dataset.ready === "1"`)
+	row := `#announcement-table tr[data-row="hovedmenu"]`
+	WaitText(t, ctx, row+" .used-by", "Opkaldsforløb hovednummer (trin menu)")
+	Do(t, ctx, "delete it",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(row+" button.danger")),
+	)
+	WaitText(t, ctx, "#announcement-list .form-error", "Er i brug og kan ikke slettes")
+	WaitText(t, ctx, "#announcement-list .form-error", "flow 'hovednummer'")
+	as, err := env.Store.ListAnnouncements(context.Background(), env.Org)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("announcements after a refused delete: %d, %v", len(as), err)
+	}
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("announcements page: %d accessibility violations:\n%v", len(vs), vs)
+	}
+	Do(t, ctx, "show the list", chromedp.ScrollIntoView(chromedp.CSS("#announcement-list")))
+	Screenshot(t, ctx, "admin-announcements-in-use")
 }
 
 // testWAV is a PCM 16-bit mono WAV of n samples at rate, a quiet tone.

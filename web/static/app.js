@@ -48,6 +48,8 @@ export async function api(method, path, body) {
 // its code, else the API's own.
 export function message(error) {
   if (error.code === "invalid" || error.code === "bad_request") return error.message;
+  // in use: ours, then the API's naming what uses it
+  if (error.code === "in_use" && strings["error.in_use"] && error.message) return `${strings["error.in_use"]} (${error.message})`;
   const key = "error." + error.code;
   return strings[key] ?? error.message;
 }
