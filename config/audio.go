@@ -26,8 +26,9 @@ var ErrAudioFormat = errors.New("unsupported audio")
 // ConvertAudio decodes an uploaded audio file and returns it as an 8 kHz
 // mono 16-bit PCM WAV, downmixed and resampled here, and its length. WAV
 // (PCM 8/16/24/32-bit, float 32/64-bit, A-law, µ-law; any rate and channel
-// count) is read; MP3 and Ogg Vorbis are recognised and refused with a
-// message saying so. Errors are *ValidationError on field "file".
+// count), MP3 (MPEG-1/2/2.5 Layer III) and Ogg Vorbis are read; Ogg Opus is
+// refused with a message saying so. Errors are *ValidationError on field
+// "file".
 func ConvertAudio(data []byte) ([]byte, time.Duration, error) {
 	if len(data) > MaxUploadBytes {
 		return nil, 0, Invalid("file", "is larger than %d MB", MaxUploadBytes>>20)
@@ -41,11 +42,11 @@ func ConvertAudio(data []byte) ([]byte, time.Duration, error) {
 	case len(data) >= 12 && string(data[0:4]) == "RIFF" && string(data[8:12]) == "WAVE":
 		mono, rate, err = decodeWAV(data)
 	case len(data) >= 4 && string(data[0:4]) == "OggS":
-		err = fmt.Errorf("%w: Ogg files are not supported yet; convert it to WAV (e.g. sox in.ogg -r 8000 -c 1 out.wav)", ErrAudioFormat)
+		mono, rate, err = decodeOgg(data)
 	case len(data) >= 3 && (string(data[0:3]) == "ID3" || (data[0] == 0xFF && data[1]&0xE0 == 0xE0)):
-		err = fmt.Errorf("%w: MP3 files are not supported yet; convert it to WAV (e.g. sox in.mp3 -r 8000 -c 1 out.wav)", ErrAudioFormat)
+		mono, rate, err = decodeMP3(data)
 	default:
-		err = fmt.Errorf("%w: not a WAV file", ErrAudioFormat)
+		err = fmt.Errorf("%w: not a WAV, MP3 or Ogg Vorbis file", ErrAudioFormat)
 	}
 	if err != nil {
 		return nil, 0, Invalid("file", "%v", err)
