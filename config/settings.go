@@ -49,6 +49,38 @@ type Settings struct {
 
 	// Demo mode (only when no ARI URL is set).
 	DemoCallsPerMinute float64 // OMSTIL_DEMO_CALLS_PER_MINUTE
+
+	// Login through an OpenID Connect provider (off when OIDCIssuer is
+	// empty). The redirect URL registered at the provider is
+	// PublicURL + "/auth/oidc/callback".
+	OIDCIssuer       string // OMSTIL_OIDC_ISSUER
+	OIDCClientID     string // OMSTIL_OIDC_CLIENT_ID
+	OIDCClientSecret Secret // OMSTIL_OIDC_CLIENT_SECRET or OMSTIL_OIDC_CLIENT_SECRET_FILE
+	OIDCRoleClaim    string // OMSTIL_OIDC_ROLE_CLAIM, e.g. "groups"
+	OIDCRoleMap      string // OMSTIL_OIDC_ROLE_MAP, e.g. "omstil-admins=admin,*=agent" (see ParseOIDCRoleMap)
+}
+
+// OIDC tells whether login through OpenID Connect is configured.
+func (s Settings) OIDC() bool { return s.OIDCIssuer != "" }
+
+func (s Settings) validateOIDC() []error {
+	if !s.OIDC() {
+		return nil
+	}
+	var errs []error
+	if u, err := url.Parse(s.OIDCIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("OMSTIL_OIDC_ISSUER: %q is not an http(s) URL", s.OIDCIssuer))
+	}
+	if s.OIDCClientID == "" {
+		errs = append(errs, errors.New("OMSTIL_OIDC_CLIENT_ID: required when OMSTIL_OIDC_ISSUER is set"))
+	}
+	if s.OIDCRoleClaim == "" {
+		errs = append(errs, errors.New("OMSTIL_OIDC_ROLE_CLAIM: required when OMSTIL_OIDC_ISSUER is set, e.g. groups"))
+	}
+	if _, err := ParseOIDCRoleMap(s.OIDCRoleMap); err != nil {
+		errs = append(errs, fmt.Errorf("OMSTIL_OIDC_ROLE_MAP: %w", err))
+	}
+	return errs
 }
 
 // Secret is a string that never prints itself, so that a settings struct
@@ -156,6 +188,16 @@ var settingDefs = []settingDef{
 			s.DemoCallsPerMinute = f
 			return nil
 		}},
+	{"oidc-issuer", "OMSTIL_OIDC_ISSUER", "", "OpenID Connect issuer URL for single sign-on (empty: local users only)", false,
+		stringSetter(func(s *Settings) *string { return &s.OIDCIssuer })},
+	{"oidc-client-id", "OMSTIL_OIDC_CLIENT_ID", "", "OpenID Connect client ID", false,
+		stringSetter(func(s *Settings) *string { return &s.OIDCClientID })},
+	{"oidc-client-secret", "OMSTIL_OIDC_CLIENT_SECRET", "", "OpenID Connect client secret (prefer OMSTIL_OIDC_CLIENT_SECRET_FILE)", true,
+		secretSetter(func(s *Settings) *Secret { return &s.OIDCClientSecret })},
+	{"oidc-role-claim", "OMSTIL_OIDC_ROLE_CLAIM", "groups", "ID-token claim holding the person's groups or roles", false,
+		stringSetter(func(s *Settings) *string { return &s.OIDCRoleClaim })},
+	{"oidc-role-map", "OMSTIL_OIDC_ROLE_MAP", "", "claim value to role, e.g. omstil-admins=admin,omstil-supervisors=supervisor,*=agent", false,
+		stringSetter(func(s *Settings) *string { return &s.OIDCRoleMap })},
 }
 
 // LoadSettings reads settings from args (flags) and env (a lookup function,
@@ -282,6 +324,7 @@ func (s Settings) Validate() error {
 	if s.DemoCallsPerMinute < 0 || s.DemoCallsPerMinute > 6000 {
 		errs = append(errs, fmt.Errorf("OMSTIL_DEMO_CALLS_PER_MINUTE: %g is not between 0 and 6000", s.DemoCallsPerMinute))
 	}
+	errs = append(errs, s.validateOIDC()...)
 	return errors.Join(errs...)
 }
 

@@ -86,6 +86,7 @@ type pageData struct {
 	Kiosk       bool
 	Demo        bool // the installation runs on the ARI simulator (Options.Demo)
 	OIDC        bool
+	OIDCError   string // key of the text explaining a failed OIDC login
 	Next        string
 	LangLinks   []langLink
 }
@@ -130,6 +131,7 @@ func (s *Server) registerPages() {
 		panic(err)
 	}
 	p.demo = s.opts.Demo
+	s.registerOIDC()
 	e := s.engine
 	e.StaticFS("/static", http.FS(web.Static()))
 	e.GET("/api/v1/live", s.authenticate, s.authenticateKiosk, s.requireRole(config.RoleSupervisor), s.liveFeed)
@@ -150,6 +152,10 @@ func (s *Server) registerPages() {
 		d := p.data(c, "login", "login.js")
 		d.User = nil
 		d.Next = safeNext(c.Query("next"))
+		d.OIDC = s.oidc != nil
+		if e := c.Query("oidc_error"); e != "" {
+			d.OIDCError = "login.oidcError." + oidcErrorKey(e)
+		}
 		p.write(c, http.StatusOK, "login", d)
 	})
 	pg.GET("/wallboard", s.kioskLogin, func(c *gin.Context) {
@@ -326,4 +332,14 @@ func (s *Server) authenticateKiosk(c *gin.Context) {
 	}
 	c.Set(ctxUser, u)
 	c.Set(ctxKiosk, true)
+}
+
+// oidcErrorKey keeps the reason in the login page's address to the ones
+// the page has texts for.
+func oidcErrorKey(reason string) string {
+	switch reason {
+	case "unavailable", "expired", "refused", "norole", "deactivated", "conflict":
+		return reason
+	}
+	return "failed"
 }

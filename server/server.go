@@ -60,6 +60,11 @@ type Options struct {
 	// Demo says the calls are simulated (no OMSTIL_ARI_URL: the built-in
 	// ARI simulator): every page shows a banner saying so.
 	Demo bool
+	// OIDC turns on login through an OpenID Connect provider (the
+	// button on /login, /auth/oidc/login and /auth/oidc/callback); the
+	// store must then implement UpsertOIDCUser (the SQL store does).
+	// OIDCOptionsFrom builds it from the settings.
+	OIDC *OIDCOptions
 }
 
 // Server is the HTTP handler of omstil.
@@ -70,6 +75,7 @@ type Server struct {
 	handler http.Handler
 	limiter *loginLimiter
 	metrics *httpMetrics
+	oidc    *oidcLogin // nil: OIDC login is off
 }
 
 // New builds the server and registers every route.
@@ -98,6 +104,13 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if opts.OIDC != nil {
+		st, ok := opts.Store.(oidcStore)
+		if !ok {
+			return nil, errors.New("server: OIDC login needs a store with UpsertOIDCUser")
+		}
+		s.oidc = &oidcLogin{opts: *opts.OIDC, store: st}
+	}
 	s.engine.ContextWithFallback = true
 	s.engine.HandleMethodNotAllowed = true
 	s.registerRoutes()
