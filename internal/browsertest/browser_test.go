@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/queue"
+	"github.com/omstil/omstil/server"
 )
 
 // wallboardEngine has one queue and two agents, both logged out.
@@ -245,7 +246,22 @@ func TestLoginPageAccessibility(t *testing.T) {
 			t.Errorf("login page (%s): %d accessibility violations:\n%v", lang, len(vs), vs)
 		}
 	}
-	Do(t, ctx, "danish", chromedp.Navigate(env.URL+"/login?lang=da"), chromedp.WaitVisible(chromedp.CSS("#login-username")))
+	if n := Get(t, ctx, "OIDC button", chromedp.Evaluate[int](`document.querySelectorAll("#login-oidc").length`)); n != 0 {
+		t.Errorf("login page without OIDC shows %d OIDC buttons", n)
+	}
+
+	// with OIDC configured: the button (the provider is not contacted
+	// until it is used)
+	rm, err := config.ParseOIDCRoleMap("omstil-admins=admin,*=agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oenv := NewEnv(t, EnvOptions{OIDC: &server.OIDCOptions{Issuer: "https://login.kommune.example", ClientID: "omstil", RoleClaim: "groups", RoleMap: rm}})
+	Do(t, ctx, "login page with OIDC", chromedp.Navigate(oenv.URL+"/login?lang=da"), chromedp.WaitVisible(chromedp.CSS("#login-oidc")))
+	WaitText(t, ctx, "#login-oidc", "Log ind med kommunens konto")
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("login page with OIDC: %d accessibility violations:\n%v", len(vs), vs)
+	}
 	Screenshot(t, ctx, "login")
 }
 

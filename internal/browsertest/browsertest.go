@@ -180,6 +180,9 @@ type EnvOptions struct {
 	Extra []func(r *server.Routes)
 	// Demo is server.Options.Demo (the demo banner).
 	Demo bool
+	// OIDC is server.Options.OIDC (the provider is only contacted when
+	// the button is used).
+	OIDC *server.OIDCOptions
 }
 
 // NewEnv starts omstil on a fresh SQLite store with one user per role
@@ -224,7 +227,7 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 		env.Runner.Run(rctx)
 	}()
 
-	env.Server, err = server.New(server.Options{Store: st, LiveSource: feed, Extra: o.Extra, Demo: o.Demo,
+	env.Server, err = server.New(server.Options{Store: st, LiveSource: feed, Extra: o.Extra, Demo: o.Demo, OIDC: o.OIDC,
 		Live: runnerLive{r: env.Runner, notify: feed.Notify}})
 	if err != nil {
 		t.Fatal(err)
