@@ -448,6 +448,10 @@ func TestRealPathCall(t *testing.T) {
 	// counts down and the page goes Ready by itself.
 	anna.click("#btn-hangup")
 	anna.visible("#wrapup")
+	rp.eventually("anna in wrap-up in the engine", 10*time.Second, func() bool {
+		a, ok := rp.agentState("anna")
+		return ok && a.State == queue.WrapUp
+	})
 	rp.eventually("the citizen is hung up", 10*time.Second, func() bool {
 		_, live := rp.call(cit)
 		return !live
