@@ -368,7 +368,7 @@ func knownGap(t *testing.T, format string, args ...any) {
 // queue's name and the number; Answer; the citizen's tone reaches the page
 // and the page's microphone reaches the citizen; mute, hold, a reload in
 // the call, hang-up and wrap-up back to Ready; then a withheld number is
-// answered and transferred to another queue.
+// answered and transferred to another queue, where a colleague answers.
 func TestRealPathCall(t *testing.T) {
 	rp := newRealPath(t)
 	t.Logf("in a network namespace: %v", os.Getenv(netnsEnv) == "inside")
@@ -463,7 +463,11 @@ func TestRealPathCall(t *testing.T) {
 		return ok && a.State == queue.Ready
 	})
 
-	// A withheld number, answered, then transferred to another queue.
+	// A withheld number, answered, then transferred to another queue,
+	// where Bo (his own browser context) takes it.
+	bo := rp.page(anna, "bo")
+	rp.logIn(bo, "bo", qSundhed)
+	rp.ready(bo, "bo")
 	cit2 := rp.placeCall("anonymous")
 	anna.visible("#incoming")
 	if c := anna.text("#incoming-caller"); c != "skjult nummer" {
@@ -477,19 +481,36 @@ func TestRealPathCall(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#transfer-to"), string(qSundhed)),
 		chromedp.Click(chromedp.CSS("#btn-transfer-blind")))
 	anna.visible("#wrapup")
-	rp.eventually("the citizen waits in the other queue", 10*time.Second, func() bool {
+	rp.eventually("the citizen is in the other queue", 10*time.Second, func() bool {
 		c, ok := rp.call(cit2)
-		return ok && c.Queue == qSundhed && c.State == "waiting"
+		return ok && c.Queue == qSundhed && (c.State == "waiting" || c.State == "ringing")
 	})
 	rp.eventually("the transferred citizen hears music on hold", 10*time.Second, func() bool { return rp.mohLevel(cit2) > 0.3 })
-	rp.eventually("the relay port is freed after the transfer", 10*time.Second, func() bool { return rp.phones.Stats().Calls == 0 })
+	bo.visible("#incoming")
+	if q, c := bo.text("#incoming-queue"), bo.text("#incoming-caller"); q != "Sundhed og omsorg" || c != "skjult nummer" {
+		t.Errorf("bo's page rings with queue %q, caller %q", q, c)
+	}
+	rp.ringingAt(cit2, "bo")
+	bo.click("#btn-answer")
+	bo.visible("#incall")
+	rp.eventually("the call is connected to bo", 10*time.Second, func() bool {
+		c, ok := rp.call(cit2)
+		return ok && c.State == "connected" && c.Agent == rp.agent["bo"]
+	})
+	bo.hearsTone()
+	rp.citizenHearsAgent(cit2)
+	if a, _ := rp.agentState("anna"); a.Call != "" {
+		t.Errorf("anna still has call %q after the transfer", a.Call)
+	}
 	if err := rp.sim.HangupFarEnd(cit2, 16); err != nil {
 		t.Fatal(err)
 	}
+	bo.visible("#wrapup")
 	rp.eventually("the transferred citizen's hang-up is seen", 10*time.Second, func() bool {
 		_, live := rp.call(cit2)
 		return !live
 	})
+	rp.eventually("every relay port is freed", 10*time.Second, func() bool { return rp.phones.Stats().Calls == 0 })
 	t.Logf("relay stats %+v", rp.phones.Stats())
 }
 
