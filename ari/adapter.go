@@ -96,6 +96,9 @@ const (
 	CallTransferred   CallEventKind = "transferred"    // handed to a number or dial string
 	CallHungUp        CallEventKind = "hungup"         // the citizen's channel is gone
 	CallAdopted       CallEventKind = "adopted"        // taken over after a (re)connect
+	CallConsult       CallEventKind = "consult"        // an attended transfer dials its target (Detail: agent, queue, number)
+	CallConsultUp     CallEventKind = "consult-up"     // the consulted party answered and talks with the agent
+	CallConsultEnded  CallEventKind = "consult-ended"  // the consultation ended without a transfer (Detail: cancelled, target-gone)
 )
 
 // CallEvent is a flow step or call lifecycle event for the call-event log.

@@ -497,6 +497,10 @@ func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, call
 			err = ErrNoSuchCall
 			return
 		}
+		if c.consult != nil {
+			err = fmt.Errorf("%w: a consultation is going on; complete or cancel it", ErrRefused)
+			return
+		}
 		if _, ok := a.cfg.queues[to]; !ok {
 			err = fmt.Errorf("%w: unknown queue %s", ErrRefused, to)
 			return
@@ -526,6 +530,10 @@ func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, cal
 		c := a.connectedCall(agent, call)
 		if c == nil || c.ch == "" {
 			err = ErrNoSuchCall
+			return
+		}
+		if c.consult != nil {
+			err = fmt.Errorf("%w: a consultation is going on; complete or cancel it", ErrRefused)
 			return
 		}
 		a.handle(queue.CallEnded{Call: c.id})

@@ -16,6 +16,7 @@ const (
 	argCallback = "callback"
 	argXfer     = "xfer"
 	argMedia    = "media"
+	argConsult  = "consult"
 )
 
 // onEvent is ariclient's handler: it runs on the client's delivery
@@ -69,7 +70,7 @@ func (a *Adapter) stasisStart(e *ariclient.StasisStart) {
 	}
 	if len(e.Args) > 0 {
 		switch e.Args[0] {
-		case argAgent, argCallback, argXfer, argMedia:
+		case argAgent, argCallback, argXfer, argMedia, argConsult:
 			// A leg of a call this adapter does not know (its offer ended
 			// while the originate was on its way): not wanted.
 			a.log.Debug("ari: stray leg entered the app; hanging up", "channel", ch.ID)
@@ -375,6 +376,8 @@ func (a *Adapter) originate(c *call, l *leg, r ariclient.OriginateRequest) {
 		r.AppArgs = []string{argCallback, string(l.call)}
 	case legXfer:
 		r.AppArgs = []string{argXfer, string(l.call)}
+	case legConsult:
+		r.AppArgs = []string{argConsult, string(l.call)}
 	}
 	a.job(string(l.id), func(ctx context.Context) {
 		if _, err := a.cli.Originate(ctx, r); err != nil {
@@ -445,6 +448,9 @@ func (a *Adapter) citizenGone(c *call) {
 			a.endLeg(c.xfer, ariclient.ReasonNormal)
 		}
 	}
+	if c.consult != nil {
+		a.endConsult(c, false)
+	}
 	if c.leg != nil && !c.leg.done {
 		a.endLeg(c.leg, ariclient.ReasonNormal)
 		if c.leg.kind == legMedia && a.opt.WebRTC != nil {
@@ -510,9 +516,15 @@ func (a *Adapter) legGone(l *leg, cause int) {
 			a.citizenGone(c)
 		}
 	case legXfer:
+		if l.agent != "" {
+			// a consulted colleague who took the call over hung up.
+			a.handle(queue.AgentDeviceFree{Agent: l.agent})
+		}
 		if c != nil && !c.gone && !wasDone {
 			a.hangupCall(c, ariclient.ReasonNormal)
 		}
+	case legConsult:
+		a.consultGone(c, l)
 	}
 }
 
@@ -524,6 +536,16 @@ func (a *Adapter) agentSideGone(c *call, l *leg, wasDone bool) {
 	}
 	switch c.state {
 	case stConnected:
+		if c.consult != nil && c.consult.up {
+			// the agent hung up while talking to the consulted party:
+			// that completes the transfer, as on a desk phone.
+			l.done = true
+			a.completeConsult(c)
+			return
+		}
+		if c.consult != nil {
+			a.endConsult(c, false)
+		}
 		a.handle(queue.CallEnded{Call: c.id})
 		a.destroyBridge(c)
 		if l.kind == legMedia && a.opt.WebRTC != nil {
@@ -606,6 +628,8 @@ func (a *Adapter) legUp(l *leg) {
 			return
 		}
 		a.bridgeChannels(c, "", "", l.id)
+	case legConsult:
+		a.consultUp(c, l)
 	}
 }
 

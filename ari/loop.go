@@ -60,6 +60,10 @@ type call struct {
 	leg    *leg // the agent's side of the conversation
 	cbLeg  *leg // the callback leg to the citizen
 	xfer   *leg // the transfer destination
+	// consult is an attended transfer's target while the agent consults;
+	// onHold: the citizen is out of the bridge hearing music meanwhile.
+	consult *leg
+	onHold  bool
 	bridge ariclient.BridgeID
 	gone   bool
 }
@@ -72,6 +76,7 @@ const (
 	legMedia                   // the externalMedia channel of a browser conversation
 	legCallback                // the citizen dialled back
 	legXfer                    // a transfer destination
+	legConsult                 // an attended transfer's target while consulted
 )
 
 // leg is a channel (or browser offer) omstil created for a call.

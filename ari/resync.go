@@ -132,7 +132,7 @@ func (a *Adapter) fetchState(ctx context.Context) asteriskState {
 
 func isLegArg(s string) bool {
 	switch s {
-	case argAgent, argCallback, argXfer, argMedia:
+	case argAgent, argCallback, argXfer, argMedia, argConsult:
 		return true
 	}
 	return false
