@@ -56,16 +56,16 @@ type call struct {
 	released bool // after a callback request: hang up once the confirmation played
 	pos      int  // last known queue position
 
-	agent  queue.AgentID
-	leg    *leg // the agent's side of the conversation
-	cbLeg  *leg // the callback leg to the citizen
-	xfer   *leg // the transfer destination
+	agent queue.AgentID
+	leg   *leg // the agent's side of the conversation
+	cbLeg *leg // the callback leg to the citizen
+	xfer  *leg // the transfer destination
 	// consult is an attended transfer's target while the agent consults;
 	// onHold: the citizen is out of the bridge hearing music meanwhile.
 	consult *leg
 	onHold  bool
-	bridge ariclient.BridgeID
-	gone   bool
+	bridge  ariclient.BridgeID
+	gone    bool
 }
 
 type legKind int
