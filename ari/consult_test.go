@@ -2,8 +2,10 @@ package ari_test
 
 import (
 	"context"
+	"net"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/ari/ariclient"
@@ -146,5 +148,54 @@ func TestAttendedTransfer(t *testing.T) {
 			e.eventually("the call is over", func() bool { _, ok := e.call(id); return !ok })
 			e.eventually("bo's phone is free again", func() bool { return !deviceBusy(e, "bo") })
 		})
+	}
+}
+
+// TestAttendedTransferFromBrowser: a browser agent consults a colleague's
+// phone and completes; the page is told the call was transferred.
+func TestAttendedTransferFromBrowser(t *testing.T) {
+	pbx := newSimAsterisk(t)
+	t.Cleanup(pbx.close)
+	relay, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	web := &fakeWebRTC{rings: make(chan ari.RingInfo, 4), relay: relay}
+	cfg := config(q1(), agentSpec{"bo", pbx.agent("answer", 2), []queue.QueueID{"q2"}})
+	cfg.Agents = append(cfg.Agents, queue.AgentConfig{ID: "web", Queues: []queue.Membership{{Queue: "q1"}}})
+	cfg.Devices["web"] = ari.Device{Kind: ari.DeviceWebRTC}
+	e := startWith(t, pbx, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) { o.WebRTC = web })
+	e.ready("web")
+	e.ready("bo")
+	id := pbx.placeCall(t, "70102020", "+4512345678")
+	var ring ari.RingInfo
+	select {
+	case ring = <-web.rings:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the browser was not rung")
+	}
+	ctx := context.Background()
+	if err := e.ad.Answer(ctx, "web", ring.Call); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the browser talks to the citizen", func() bool { return hasEvent(e, id, ari.CallBridged, "") })
+	if err := e.ad.Consult(ctx, "web", ring.Call, ari.ConsultTarget{Kind: ari.ConsultAgent, To: "web"}); err == nil {
+		t.Fatal("consulting oneself was accepted")
+	}
+	if err := e.ad.Consult(ctx, "web", ring.Call, ari.ConsultTarget{Kind: ari.ConsultAgent, To: "bo"}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("bo answers", func() bool { return hasEvent(e, id, ari.CallConsultUp, "") })
+	if err := e.ad.CompleteConsult(ctx, "web", ring.Call); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the citizen talks to bo", func() bool {
+		return hasEvent(e, id, ari.CallTransferred, "attended") && len(bridgeOf(t, e, id)) == 2 && agentState(e, "web") != queue.OnCall
+	})
+	web.mu.Lock()
+	defer web.mu.Unlock()
+	if !slices.Contains(web.ended, "transferred") {
+		t.Fatalf("Ended reasons %v, want transferred", web.ended)
 	}
 }
