@@ -1,0 +1,221 @@
+package ari_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/ari/arisim"
+	"github.com/omstil/omstil/queue"
+)
+
+// sustainWatch is the event sink of the sustained load run: it times
+// "agent ready" (the engine's AgentStateChanged to Ready) to "bridge
+// created" (CallBridged) per agent, and hands every bridged call to the
+// driver that hangs it up and places the next one.
+type sustainWatch struct {
+	mu        sync.Mutex
+	readyAt   map[queue.AgentID]time.Time
+	lat       []time.Duration
+	measuring bool
+	joined    int
+	bridged   chan queue.CallID
+	lost      atomic.Int64
+}
+
+func (w *sustainWatch) EngineOutput(o queue.Output) {
+	switch x := o.(type) {
+	case queue.AgentStateChanged:
+		if x.To == queue.Ready {
+			w.mu.Lock()
+			w.readyAt[x.Agent] = time.Now()
+			w.mu.Unlock()
+		}
+	case queue.CallJoined:
+		w.mu.Lock()
+		w.joined++
+		w.mu.Unlock()
+	}
+}
+
+func (w *sustainWatch) CallEvent(ev ari.CallEvent) {
+	if ev.Kind != ari.CallBridged {
+		return
+	}
+	now := time.Now()
+	w.mu.Lock()
+	if t, ok := w.readyAt[ev.Agent]; ok {
+		delete(w.readyAt, ev.Agent)
+		if w.measuring {
+			w.lat = append(w.lat, now.Sub(t))
+		}
+	}
+	w.mu.Unlock()
+	select {
+	case w.bridged <- ev.Call:
+	default:
+		w.lost.Add(1) // the sink must not block; counted and reported
+	}
+}
+
+type sustainResult struct {
+	concurrent, agents int
+	arrivals           float64 // calls/s placing the first n calls until all wait
+	callsPerSec        float64 // completed (and new) calls per second, sustained
+	completed          int
+	p50, p99, max      time.Duration
+	cpuPerCall         time.Duration
+}
+
+// runSustained keeps n calls in the service: n calls wait, agents agents
+// become ready, and from then on every bridged call is hung up by the
+// citizen and replaced by a new call, so n calls stay in the system
+// (waiting, ringing or being bridged). After a warm-up it measures for d:
+// calls completed per second (= new calls per second) and the delay from
+// an agent becoming ready (again) to its next bridge.
+func runSustained(tb testing.TB, n, agents int, d time.Duration) sustainResult {
+	pbx := newSimAsterisk(nil)
+	defer pbx.close()
+	w := &sustainWatch{readyAt: map[queue.AgentID]time.Time{}, bridged: make(chan queue.CallID, 4*n+agents)}
+	var specs []agentSpec
+	for i := 0; i < agents; i++ {
+		specs = append(specs, agentSpec{"a" + strconv.Itoa(i), "Local/1" + fmt.Sprintf("%05d", i) + "@omstil-test-agents", []queue.QueueID{"q1"}})
+	}
+	cfg := config([]queue.QueueConfig{{ID: "q1", RingTimeout: 30 * time.Second, MaxParallelOffers: 1}}, specs...)
+	ad, stop := startQuiet(tb, pbx, cfg, w)
+	defer stop()
+
+	var seq atomic.Int64
+	place := func() {
+		i := seq.Add(1)
+		if _, err := pbx.sim.PlaceCall(arisim.Call{Number: "70102020", CallerID: fmt.Sprintf("+45%08d", i)}); err != nil {
+			tb.Error(err)
+		}
+	}
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	const par = 8
+	for p := 0; p < par; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := p; i < n; i += par {
+				place()
+			}
+		}(p)
+	}
+	wg.Wait()
+	joinedAll := func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.joined >= n
+	}
+	for deadline := time.Now().Add(5 * time.Minute); !joinedAll(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatal("timed out waiting until every call waits")
+		}
+	}
+	arrivals := float64(n) / time.Since(t0).Seconds()
+
+	// the citizens of bridged calls hang up; each is replaced at once.
+	var completed atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	var drivers sync.WaitGroup
+	for p := 0; p < par; p++ {
+		drivers.Add(1)
+		go func() {
+			defer drivers.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-w.bridged:
+					if err := pbx.sim.HangupFarEnd(string(id), 16); err != nil {
+						tb.Error(err)
+					}
+					completed.Add(1)
+					place()
+				}
+			}
+		}()
+	}
+	for i := 0; i < agents; i++ {
+		if err := ad.SetAgentState(context.Background(), queue.AgentID("a"+strconv.Itoa(i)), queue.Ready, "", nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	// warm-up: the first wave of agents.
+	for deadline := time.Now().Add(time.Minute); completed.Load() < int64(2*agents); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatal("timed out in the warm-up")
+		}
+	}
+	w.mu.Lock()
+	w.measuring = true
+	w.mu.Unlock()
+	c0, m0, cpu0 := time.Now(), completed.Load(), cpuTime()
+	timer := time.NewTimer(d)
+	<-timer.C
+	c1, m1, cpu1 := time.Now(), completed.Load(), cpuTime()
+	w.mu.Lock()
+	w.measuring = false
+	lat := slices.Clone(w.lat)
+	w.mu.Unlock()
+	cancel()
+	drivers.Wait()
+	if n := w.lost.Load(); n > 0 {
+		tb.Errorf("%d bridged calls were not handed to the driver", n)
+	}
+	if len(lat) == 0 {
+		tb.Fatal("no call was bridged while measuring")
+	}
+	slices.Sort(lat)
+	done := int(m1 - m0)
+	return sustainResult{
+		concurrent: n, agents: agents, arrivals: arrivals, completed: done,
+		callsPerSec: float64(done) / c1.Sub(c0).Seconds(),
+		p50:         lat[len(lat)/2], p99: lat[len(lat)*99/100], max: lat[len(lat)-1],
+		cpuPerCall: (cpu1 - cpu0) / time.Duration(max(done, 1)),
+	}
+}
+
+// TestLoadSustained prints the sustained call rate with OMSTIL_LOAD
+// concurrent calls (e.g. 10000) kept in the service, and the delay from
+// agent ready to bridge created meanwhile. OMSTIL_LOAD_AGENTS (default 100)
+// agents serve; OMSTIL_LOAD_SECONDS (default 10) is the measuring window.
+// It asserts nothing about time.
+func TestLoadSustained(t *testing.T) {
+	v := os.Getenv("OMSTIL_LOAD")
+	if v == "" {
+		t.Skip("load test: set OMSTIL_LOAD=<number of concurrent calls> to run it (numbers in docs/performance.md)")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("OMSTIL_LOAD=%q: want a positive number", v)
+	}
+	agents, secs := envInt(t, "OMSTIL_LOAD_AGENTS", 100), envInt(t, "OMSTIL_LOAD_SECONDS", 10)
+	r := runSustained(t, n, agents, time.Duration(secs)*time.Second)
+	t.Logf("GOMAXPROCS %d; %d concurrent calls, %d agents: first %d calls placed and waiting at %.0f calls/s", runtime.GOMAXPROCS(0), r.concurrent, r.agents, r.concurrent, r.arrivals)
+	t.Logf("sustained over %ds: %.0f calls/s completed and replaced (%d calls); agent ready → bridge created p50 %v p99 %v max %v; CPU %v per call (adapter, client and simulator)",
+		secs, r.callsPerSec, r.completed, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(100*time.Microsecond), r.cpuPerCall.Round(time.Microsecond))
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
