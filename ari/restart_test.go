@@ -239,3 +239,24 @@ func TestRestartKeepsAgentStates(t *testing.T) {
 		return st1 == queue.Ringing || st4 == queue.Ringing
 	})
 }
+
+// TestSavedCallbackForGoneQueue: a saved request whose queue no longer
+// exists is dropped from the store instead of being kept forever; one for
+// an existing queue is restored.
+func TestSavedCallbackForGoneQueue(t *testing.T) {
+	pbx := newAsterisk(t)
+	store := newMemCallbacks()
+	joined := mondayMorning.Add(-time.Minute)
+	store.SaveCallback(ari.PendingCallback{Call: "old-1", Queue: "nedlagt", Number: "150", Dialled: "70102020", JoinedAt: joined})
+	store.SaveCallback(ari.PendingCallback{Call: "old-2", Queue: "q1", Number: "151", Dialled: "70102020", JoinedAt: joined})
+	cfg := config(q1(func(q *queue.QueueConfig) { q.Callback = queue.CallbackConfig{Enabled: true} }))
+	e := startWith(t, pbx, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) { o.Callbacks = store })
+	e.eventually("the request for the gone queue is dropped", func() bool { _, ok := store.get("old-1"); return !ok })
+	e.eventually("the other is waiting as a callback", func() bool { c, ok := e.call("old-2"); return ok && c.State == "callback" })
+	if _, ok := store.get("old-2"); !ok {
+		t.Fatal("the restored request was deleted from the store")
+	}
+	if _, ok := e.call("old-1"); ok {
+		t.Fatal("the dropped request is still a live call")
+	}
+}

@@ -136,14 +136,20 @@ func (a *Adapter) restoreCallbacks(cbs []PendingCallback) map[queue.CallID]*call
 		restored[c.id] = c
 		a.callEvent(c, CallAdopted, "callback")
 		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
-		if a.calls[c.id] == c && !c.gone {
-			in := queue.CallbackRequested{Call: c.id, Number: c.caller}
-			if why, ig := ignored(a.handle(in), in); ig {
-				a.log.Warn("ari: a saved callback request was refused; dropped", "call", c.id, "queue", c.q, "reason", why)
-				delete(a.calls, c.id)
-				a.forgetCallback(c.id)
-				a.handle(queue.CallHungUp{Call: c.id})
-			}
+		if a.calls[c.id] != c {
+			// refused (the queue is gone, or full): nobody can call back.
+			a.log.Warn("ari: a saved callback request could not rejoin its queue; dropped", "call", c.id, "queue", c.q)
+			a.forgetCallback(c.id)
+			delete(restored, c.id)
+			continue
+		}
+		in := queue.CallbackRequested{Call: c.id, Number: c.caller}
+		if why, ig := ignored(a.handle(in), in); ig {
+			a.log.Warn("ari: a saved callback request was refused; dropped", "call", c.id, "queue", c.q, "reason", why)
+			delete(a.calls, c.id)
+			delete(restored, c.id)
+			a.forgetCallback(c.id)
+			a.handle(queue.CallHungUp{Call: c.id})
 		}
 	}
 	if len(restored) > 0 {
