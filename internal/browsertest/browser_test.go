@@ -63,6 +63,9 @@ func TestLogin(t *testing.T) {
 	Do(t, ctx, "switch to English", chromedp.Click(chromedp.CSS(`.langs a[lang="en"]`)))
 	WaitText(t, ctx, "h1", "Wallboard")
 	WaitText(t, ctx, "#logout", "Log out")
+	// the scripts have run (the live status is theirs), so the button
+	// has its handler
+	WaitText(t, ctx, "#live-status", "Live")
 	Do(t, ctx, "log out", chromedp.Click(chromedp.CSS("#logout")))
 	WaitJS(t, ctx, "login page after logout", `location.pathname === "/login"`)
 	WaitText(t, ctx, "h1", "Log in")
