@@ -421,3 +421,29 @@ func (s *Store) OrgBySlug(ctx context.Context, slug string) (Organisation, error
 	}
 	return o, nil
 }
+
+var orgSlugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
+
+// CreateOrg adds an organisation (a municipality sharing the
+// installation). Its slug prefixes its queues' engine IDs, so it cannot
+// change later.
+func (s *Store) CreateOrg(ctx context.Context, slug, name string) (Organisation, error) {
+	if !orgSlugRE.MatchString(slug) {
+		return Organisation{}, Invalid("slug", "must be 2-32 characters: lower-case letters, digits and -, starting with a letter or digit")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 128 {
+		return Organisation{}, Invalid("name", "must be 1-128 characters")
+	}
+	o := Organisation{Slug: slug, Name: name, CreatedAt: s.now().UTC()}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&o).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, SystemActor(o.ID), "create", "organisation", o.ID, nil, map[string]any{"slug": slug, "name": name})
+	})
+	if err != nil {
+		return Organisation{}, fmt.Errorf("config: create organisation %q: %w", slug, mapErr(err))
+	}
+	return o, nil
+}

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -152,6 +154,12 @@ func (s *Server) liveFeed(c *gin.Context) {
 	}
 	ctx, cancel := context.WithCancel(c.Request.Context())
 	defer cancel()
+	// One engine serves every organisation: a supervisor sees only their
+	// own organisation's queues and agents.
+	visible, ok := s.liveScope(c)
+	if !ok {
+		return
+	}
 	changed := src.Subscribe(ctx)
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
@@ -165,7 +173,7 @@ func (s *Server) liveFeed(c *gin.Context) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	send := func(snap queue.Snapshot) bool {
-		b, err := json.Marshal(liveJSON(snap))
+		b, err := json.Marshal(liveJSON(visible.filter(snap)))
 		if err != nil {
 			s.log.Error("live: encode", "err", err)
 			return false
@@ -206,4 +214,47 @@ func (s *Server) liveFeed(c *gin.Context) {
 			w.Flush()
 		}
 	}
+}
+
+// liveScopeFilter keeps the queues and agents of one organisation.
+type liveScopeFilter struct {
+	prefix string                 // "<org slug>/" of the engine's queue IDs
+	agents map[queue.AgentID]bool // the organisation's agents
+}
+
+func (f liveScopeFilter) filter(snap queue.Snapshot) queue.Snapshot {
+	out := queue.Snapshot{At: snap.At}
+	for _, q := range snap.Queues {
+		if strings.HasPrefix(string(q.ID), f.prefix) {
+			out.Queues = append(out.Queues, q)
+		}
+	}
+	for _, a := range snap.Agents {
+		if f.agents[a.ID] {
+			out.Agents = append(out.Agents, a)
+		}
+	}
+	return out
+}
+
+// liveScope finds what the caller's organisation may see of the engine.
+func (s *Server) liveScope(c *gin.Context) (liveScopeFilter, bool) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return liveScopeFilter{}, false
+	}
+	slug, ok := s.orgSlug(c, cc)
+	if !ok {
+		return liveScopeFilter{}, false
+	}
+	as, err := cc.ListAgents(c.Request.Context(), actor(c).OrgID)
+	if err != nil {
+		s.fail(c, err)
+		return liveScopeFilter{}, false
+	}
+	f := liveScopeFilter{prefix: slug + "/", agents: make(map[queue.AgentID]bool, len(as))}
+	for _, a := range as {
+		f.agents[config.EngineAgentID(a.ID)] = true
+	}
+	return f, true
 }

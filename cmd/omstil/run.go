@@ -33,6 +33,8 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdUser(ctx, args, env, stdin, stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, args, env, stdout, stderr)
+	case "org":
+		err = cmdOrg(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -57,6 +59,7 @@ const usage = `usage:
   omstil user create --username U --role admin|supervisor|agent [--org SLUG]
                      (--password-file F | --password-stdin) [--display-name N]
   omstil token create --username U [--name N]   print a new API token once
+  omstil org create --slug S --name N          add an organisation (municipality)
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.

@@ -73,6 +73,18 @@ func TestUserAndTokenCommands(t *testing.T) {
 			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "agent"); code != 1 || !strings.Contains(errOut, "password") {
 				t.Fatalf("no password: %d %q", code, errOut)
 			}
+			if code, out, errOut := runCmd(t, env, "", "org", "create", "--slug", "faxe", "--name", "Faxe Kommune"); code != 0 || !strings.Contains(out, "created organisation faxe") {
+				t.Fatalf("org create: %d %q %q", code, out, errOut)
+			}
+			if code, _, errOut := runCmd(t, env, "", "org", "create", "--slug", "faxe", "--name", "Igen"); code != 1 || !strings.Contains(errOut, "already exists") {
+				t.Fatalf("duplicate org: %d %q", code, errOut)
+			}
+			if code, _, errOut := runCmd(t, env, "", "org", "create", "--slug", "Bad Slug", "--name", "x"); code != 1 || !strings.Contains(errOut, "slug") {
+				t.Fatalf("bad slug: %d %q", code, errOut)
+			}
+			if code, out, errOut := runCmd(t, env, "a good long password\n", "user", "create", "--org", "faxe", "--username", "faxe-admin", "--role", "admin", "--password-stdin"); code != 0 || !strings.Contains(out, "created user faxe-admin") {
+				t.Fatalf("user in org: %d %q %q", code, out, errOut)
+			}
 			code, out, _ = runCmd(t, env, "", "token", "create", "--username", "karen", "--name", "wallboard")
 			if code != 0 || !strings.HasPrefix(out, "omst_") {
 				t.Fatalf("token: %d %q", code, out)
@@ -123,7 +135,7 @@ func TestServeFirstStart(t *testing.T) {
 			defer cancel()
 			pr, pw := io.Pipe()
 			var errb syncBuffer
-			env := map[string]string{"OMSTIL_DB": dsn.dsn, "OMSTIL_LISTEN": "127.0.0.1:0", "OMSTIL_DEMO_CALLS_PER_MINUTE": "0"}
+			env := map[string]string{"OMSTIL_DB": dsn.dsn, "OMSTIL_LISTEN": "127.0.0.1:0", "OMSTIL_DEMO_CALLS_PER_MINUTE": "600"}
 			done := make(chan int, 1)
 			go func() {
 				done <- runEnv(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), pw, &errb)
@@ -131,7 +143,7 @@ func TestServeFirstStart(t *testing.T) {
 			}()
 			sc := bufio.NewScanner(pr)
 			var base, password string
-			urlRE := regexp.MustCompile(`open (http://\S+)/admin`)
+			urlRE := regexp.MustCompile(`open (http://\S+)/\n?$`)
 			pwRE := regexp.MustCompile(`password (\S+) \(shown once`)
 			deadline := time.After(30 * time.Second)
 			lines := make(chan string)
@@ -183,6 +195,17 @@ func TestServeFirstStart(t *testing.T) {
 			if code, _ := get(anon, "/api/v1/users"); code != 401 {
 				t.Fatalf("anonymous users: %d", code)
 			}
+			// Ready once the built-in simulator's ARI socket is connected.
+			for ready := time.Now().Add(20 * time.Second); ; {
+				code, body := get(anon, "/readyz")
+				if code == 200 {
+					break
+				}
+				if time.Now().After(ready) {
+					t.Fatalf("readyz: %d %s", code, body)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			jar, _ := cookiejar.New(nil)
 			cl := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 			resp, err := cl.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"`+password+`"}`))
@@ -192,6 +215,21 @@ func TestServeFirstStart(t *testing.T) {
 			resp.Body.Close()
 			if code, body := get(cl, "/api/v1/users"); code != 200 || !strings.Contains(body, `"username":"admin"`) {
 				t.Fatalf("users after login: %d %s", code, body)
+			}
+			// Demo mode: synthetic calls are answered by the demo agents.
+			for moved := time.Now().Add(40 * time.Second); ; {
+				_, body := get(cl, "/api/v1/queues/1/status")
+				var st struct {
+					Answered int `json:"answered_today"`
+				}
+				json.Unmarshal([]byte(body), &st)
+				if st.Answered > 0 {
+					break
+				}
+				if time.Now().After(moved) {
+					t.Fatalf("no demo call was answered: %s", body)
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 			cancel()
 			select {

@@ -58,7 +58,13 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	}
 	defer calls.Close()
 
+	oidc, err := server.OIDCOptionsFrom(s)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
+		Demo:          s.Demo(),
+		OIDC:          oidc,
 		Store:         st,
 		Logger:        log,
 		SecureCookies: s.SecureCookies(),
@@ -85,7 +91,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	if s.PublicURL == "http://"+s.Listen {
 		url = "http://" + ln.Addr().String()
 	}
-	fmt.Fprintf(stdout, "omstil is running: open %s/admin\n", url)
+	fmt.Fprintf(stdout, "omstil is running: open %s/\n", url)
 	if adminPW != "" {
 		fmt.Fprintf(stdout, "First start: log in as user \"admin\" with password %s (shown once; change it)\n", adminPW)
 	}

@@ -100,3 +100,28 @@ func cmdToken(ctx context.Context, args []string, env func(string) (string, bool
 	fmt.Fprintln(stdout, tok)
 	return nil
 }
+
+func cmdOrg(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: omstil org create --slug S --name N")
+	}
+	fs := flag.NewFlagSet("omstil org create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	slug := fs.String("slug", "", "short name, e.g. faxe (prefixes the queues' engine IDs)")
+	name := fs.String("name", "", "name, e.g. Faxe Kommune")
+	s, _, err := config.LoadSettingsFlags(fs, args[1:], env)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, s, newLogger(s, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := st.CreateOrg(ctx, *slug, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created organisation %s (id %d); add its admin with: omstil user create --org %s --role admin ...\n", o.Slug, o.ID, o.Slug)
+	return nil
+}
