@@ -70,16 +70,11 @@ func (s *Sim) createBridge(typ, id, name string) (*bridge, *ariError) {
 }
 
 // emitBridgeChannel sends a bridge+channel event to the apps subscribed to
-// either.
+// the bridge: the Stasis apps of the channels in it. An app subscribed only
+// to the channel (e.g. the one that originated it) gets nothing (seen on
+// Asterisk 22.10.1).
 func (s *Sim) emitBridgeChannel(b *bridge, ch *channel, ev Event) {
-	subs := make(map[string]int, len(b.subs)+len(ch.subs))
-	for k, v := range b.subs {
-		subs[k] += v
-	}
-	for k, v := range ch.subs {
-		subs[k] += v
-	}
-	s.emitTo(subs, ev)
+	s.emitTo(b.subs, ev)
 }
 
 func (s *Sim) addToBridge(b *bridge, ch *channel) {
@@ -113,21 +108,17 @@ func (s *Sim) removeFromBridge(b *bridge, ch *channel) {
 }
 
 // destroyBridge removes every channel (ChannelLeftBridge), then sends
-// BridgeDestroyed to the apps that had channels in the bridge.
+// BridgeDestroyed to the apps still subscribed to the bridge. An app's
+// subscription through its channels ends as the last of them leaves, so
+// an app that created the bridge and put channels in it does not get
+// BridgeDestroyed (seen on Asterisk 22.10.1); subscribeAll apps do.
 func (s *Sim) destroyBridge(b *bridge) {
-	had := map[string]int{}
-	for k, v := range b.subs {
-		had[k] = v
-	}
 	for len(b.channels) > 0 {
 		s.removeFromBridge(b, b.channels[0])
 	}
 	for _, p := range append([]*playback(nil), b.playQueue...) {
 		s.finishPlayback(p, "done")
 	}
-	for k, v := range b.subs {
-		had[k] += v
-	}
 	delete(s.bridges, b.id)
-	s.emitTo(had, Event{"type": "BridgeDestroyed", "bridge": b.snapshot()})
+	s.emitTo(b.subs, Event{"type": "BridgeDestroyed", "bridge": b.snapshot()})
 }

@@ -37,6 +37,8 @@ type channel struct {
 	dial        *dialState // set while an originate is dialling
 	gone        bool
 	hangupCause int
+	ownCause    int         // cause the dialplan set (Busy 17, Congestion 34); wins over the peer's
+	preStasis   DialplanCEP // an originated channel's dialplan before Stasis, restored after it
 	timers      []Timer
 
 	// far-end behaviour and media
@@ -172,16 +174,27 @@ func (s *Sim) setVar(ch *channel, name, value string, event bool) {
 
 // enterStasis runs Stasis(app,args...) on ch. It fails, as Asterisk does,
 // when no WebSocket holds the app.
+//
+// A dialplan channel sends ChannelDialplan (Stasis); an originated channel
+// entering its app does not (its dialplan stays AppDial2 outside Stasis).
+// Both then set STASISSTATUS to "" (ChannelVarset to the apps already
+// subscribed) before StasisStart, as seen on Asterisk 22.10.1.
 func (s *Sim) enterStasis(ch *channel, appName string, args []string) bool {
 	data := appName
 	if len(args) > 0 {
 		data += "," + strings.Join(args, ",")
 	}
-	s.setDialplan(ch, ch.dp.Context, ch.dp.Exten, ch.dp.Priority, "Stasis", data)
+	if ch.dial != nil {
+		ch.preStasis = ch.dp
+		ch.dp.AppName, ch.dp.AppData = "Stasis", data
+	} else {
+		s.setDialplan(ch, ch.dp.Context, ch.dp.Exten, ch.dp.Priority, "Stasis", data)
+	}
 	if !s.appActive(appName) {
 		s.log.Warn("stasis app not registered", "app", appName, "channel", ch.name)
 		return false
 	}
+	s.setVar(ch, "STASISSTATUS", "", true)
 	ch.stasisApp = appName
 	ch.stasisArgs = args
 	s.subscribe(ch.subs, appName)
@@ -196,15 +209,26 @@ func (s *Sim) leaveStasis(ch *channel) {
 	if ch.stasisApp == "" {
 		return
 	}
-	appName := ch.stasisApp
 	s.stopPlaybacks(ch, "done")
 	if ch.bridge != nil {
 		s.removeFromBridge(ch.bridge, ch)
 	}
+	s.endStasis(ch)
+}
+
+// endStasis sends StasisEnd to the channel's app and ends that app's
+// subscription; the apps still subscribed then see STASISSTATUS=SUCCESS,
+// and an originated channel is back in AppDial2.
+func (s *Sim) endStasis(ch *channel) {
+	appName := ch.stasisApp
 	ch.stasisApp = ""
 	ev := Event{"type": "StasisEnd", "timestamp": asteriskTime(s.now()), "channel": ch.snapshot()}
 	s.deliver(appName, ev)
 	s.unsubscribe(ch.subs, appName)
+	s.setVar(ch, "STASISSTATUS", "SUCCESS", true)
+	if ch.preStasis.AppName != "" {
+		ch.dp = ch.preStasis
+	}
 }
 
 // hangup ends a channel: ChannelHangupRequest (when req is set), playbacks
@@ -213,13 +237,34 @@ func (s *Sim) leaveStasis(ch *channel) {
 // entered, which unsubscribed at StasisEnd). The other half of a Local pair
 // follows.
 func (s *Sim) hangup(ch *channel, cause int, req Event) {
+	s.endChannel(ch, cause, req, false)
+}
+
+// endChannel is hangup; with reqAfterStasis the ChannelHangupRequest comes
+// after StasisEnd, as for the half of a Local pair that the core hangs up
+// when the other half is gone (so its Stasis app does not see it).
+//
+// The Local pair, as seen on Asterisk 22.10.1: when one half ends with
+// cause C, the other half first gets ChannelHangupRequest{cause: C}, then
+// the first half's ChannelDestroyed{C}, then ChannelHangupRequest{cause:
+// 16, soft: true}, its StasisEnd (before that request when it is in
+// Stasis) and ChannelDestroyed with its own cause (17 after Busy(), 34
+// after Congestion()) or else C. A ;1 that is still being dialled instead
+// gets Dial NOANSWER and ChannelDestroyed{C}. A ;2 is destroyed with an
+// empty dialplan application.
+func (s *Sim) endChannel(ch *channel, cause int, req Event, reqAfterStasis bool) {
 	if ch.gone {
 		return
 	}
-	if req != nil {
-		req["type"] = "ChannelHangupRequest"
-		req["channel"] = ch.snapshot()
-		s.emitChannel(ch, req)
+	emitReq := func() {
+		if req != nil {
+			req["type"] = "ChannelHangupRequest"
+			req["channel"] = ch.snapshot()
+			s.emitChannel(ch, req)
+		}
+	}
+	if !reqAfterStasis {
+		emitReq()
 	}
 	ch.gone = true
 	defer s.deviceChanged(ch)
@@ -230,11 +275,20 @@ func (s *Sim) hangup(ch *channel, cause int, req Event) {
 		s.removeFromBridge(ch.bridge, ch)
 	}
 	if ch.stasisApp != "" {
-		appName := ch.stasisApp
-		ch.stasisApp = ""
-		ev := Event{"type": "StasisEnd", "timestamp": asteriskTime(s.now()), "channel": ch.snapshot()}
-		s.deliver(appName, ev)
-		s.unsubscribe(ch.subs, appName)
+		s.endStasis(ch)
+	}
+	if reqAfterStasis {
+		emitReq()
+	}
+	p := ch.peer
+	if p != nil && p.gone {
+		p = nil
+	}
+	if p != nil {
+		s.emitChannel(p, Event{"type": "ChannelHangupRequest", "cause": cause, "channel": p.snapshot()})
+	}
+	if ch.kind == kindLocal2 {
+		ch.dp.AppName, ch.dp.AppData = "", ""
 	}
 	s.emitChannel(ch, Event{
 		"type": "ChannelDestroyed", "cause": cause, "cause_txt": causeTxt(cause), "channel": ch.snapshot(),
@@ -248,12 +302,17 @@ func (s *Sim) hangup(ch *channel, cause int, req Event) {
 			delete(s.apps, name)
 		}
 	}
-	if p := ch.peer; p != nil && !p.gone {
+	if p != nil {
+		pc := cause
+		if p.ownCause != 0 {
+			pc = p.ownCause
+		}
 		if p.dial != nil && !p.dial.answered && p.kind == kindLocal1 {
-			// The dialled half failed: ast_dial hangs up the originated side.
-			s.hangup(p, cause, nil)
+			// The dialled half is gone before answering: ast_dial gives up.
+			s.emitChannel(p, Event{"type": "Dial", "dialstatus": "NOANSWER", "forward": "", "dialstring": p.dial.dialstr, "peer": p.snapshot()})
+			s.endChannel(p, pc, nil, false)
 		} else {
-			s.hangup(p, cause, Event{"cause": cause})
+			s.endChannel(p, pc, Event{"cause": causeNormal, "soft": true}, true)
 		}
 	}
 	delete(s.mediaSet, ch)
@@ -311,6 +370,13 @@ func (s *Sim) remoteFailed(ch *channel, cause int) {
 	status := map[int]string{causeBusy: "BUSY", causeCongestion: "CONGESTION"}[cause]
 	if status != "" {
 		s.emitChannel(ch, Event{"type": "Dial", "dialstatus": status, "forward": "", "dialstring": ch.dial.dialstr, "peer": ch.snapshot()})
+		if ch.kind == kindLocal1 {
+			// ast_dial hangs up the originated half with no cause of its
+			// own: ChannelDestroyed cause 0 "Unknown" on Asterisk 22.10.1;
+			// the ;2 half that ran Busy()/Congestion() keeps 17/34.
+			s.hangup(ch, causeUnknown, nil)
+			return
+		}
 		s.hangup(ch, cause, nil)
 		return
 	}
@@ -414,6 +480,10 @@ func (s *Sim) indicateRinging(ch *channel) {
 }
 
 func (s *Sim) indicateFailure(ch *channel, cause int) {
+	// Busy() and Congestion() both put the channel in state Busy and set
+	// its hangup cause.
+	ch.ownCause = cause
+	s.setState(ch, "Busy")
 	if ch.kind == kindLocal2 && ch.peer != nil && ch.peer.dial != nil && !ch.peer.dial.answered {
 		s.remoteFailed(ch.peer, cause)
 		return
@@ -514,10 +584,14 @@ func (s *Sim) originate(r originateReq) (*channel, *ariError) {
 		two := s.newChannel(kindLocal2, base+";2", r.otherID)
 		ch.peer, two.peer = two, ch
 		two.dp = DialplanCEP{Context: context, Exten: exten, Priority: 1}
+		two.state = "Ring" // created ringing: no ChannelStateChange to Ring
+		ch.dp = DialplanCEP{Context: context, Exten: exten, Priority: 1}
 	default:
 		return nil, errAllocFailed
 	}
 	ch.dial = d
+	// ast_dial marks the channel it dials (seen in the REST answer).
+	ch.dp.AppName, ch.dp.AppData = "AppDial2", "(Outgoing Line)"
 	if r.callerID != "" {
 		cid := parseCallerID(r.callerID)
 		ch.caller, ch.connected = cid, cid
@@ -548,6 +622,15 @@ func (s *Sim) startDial(ch *channel, timeout time.Duration) {
 		return
 	}
 	d := ch.dial
+	if two := ch.peer; ch.kind == kindLocal1 && !dialplanExists(two.dp.Context, two.dp.Exten) {
+		// local_call fails ("No such extension/context") before any Dial
+		// event: ;2 then ;1 are destroyed with cause 0 and no hangup
+		// request (Asterisk 22.10.1).
+		two.peer = nil
+		s.hangup(two, causeUnknown, nil)
+		s.hangup(ch, causeUnknown, nil)
+		return
+	}
 	s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "", "forward": "", "dialstring": d.dialstr, "peer": ch.snapshot()})
 	if timeout > 0 {
 		d.timeout = s.after(timeout, func() {
@@ -583,12 +666,6 @@ func (s *Sim) startDial(ch *channel, timeout time.Duration) {
 	case kindLocal1:
 		two := ch.peer
 		two.caller = ch.connected
-		if !dialplanExists(two.dp.Context, two.dp.Exten) {
-			// local_call: "No such extension/context" -> the call fails.
-			s.hangup(ch, causeUnknown, nil)
-			return
-		}
-		s.setState(two, "Ring")
 		s.runDialplan(two, two.dp.Context, two.dp.Exten, 1)
 	}
 }
