@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,6 +20,7 @@ import (
 	"github.com/omstil/omstil/ari/arisim"
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/prompts"
 	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
@@ -37,7 +37,7 @@ type callHandling struct {
 	client  *ariclient.Client
 	phones  *softphone.Manager
 	feed    *server.LiveFeed
-	events  *eventWriter
+	events  *telephony.EventWriter
 	sim     *arisim.Sim
 	demo    *demo
 
@@ -147,14 +147,15 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 	ch.phones = phones
 	ch.closers = append(ch.closers, func() { phones.Close() })
 
-	orgs := newOrgIndex()
-	if def, err := st.DefaultOrg(ctx); err == nil {
-		orgs.def = def.ID
+	def, err := st.DefaultOrg(ctx)
+	if err != nil {
+		return nil, err
 	}
-	ch.events = newEventWriter(st, orgs, log)
-	ch.closers = append(ch.closers, ch.events.close)
+	orgs := telephony.NewOrgIndex(def.ID)
+	ch.events = telephony.NewEventWriter(st, orgs, log)
+	ch.closers = append(ch.closers, ch.events.Close)
 
-	glue := &phoneGlue{phones: phones}
+	glue := telephony.NewPhoneGlue(phones)
 	adapter, err := ari.New(ari.Options{
 		Client:           client,
 		App:              s.ARIApp,
@@ -170,11 +171,11 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 		return nil, err
 	}
 	ch.adapter = adapter
-	glue.adapter = adapter
+	glue.SetAdapter(adapter)
 	phones.SetCallControl(glue)
 	ch.feed = server.NewLiveFeed(func(context.Context) (queue.Snapshot, error) { return adapter.Snapshot(), nil })
 
-	if err := registerCallMetrics(reg, client, adapter); err != nil {
+	if err := telephony.RegisterMetrics(reg, client, adapter); err != nil {
 		return nil, err
 	}
 
@@ -215,13 +216,13 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 // EngineOutput implements ari.EventSink: log the event and tell the live
 // views something changed.
 func (c *callHandling) EngineOutput(out queue.Output) {
-	c.events.engine(out)
+	c.events.Engine(out)
 	c.feed.Notify()
 }
 
 // CallEvent implements ari.EventSink.
 func (c *callHandling) CallEvent(ev ari.CallEvent) {
-	c.events.call(ev)
+	c.events.Call(ev)
 	c.feed.Notify()
 }
 
@@ -258,7 +259,7 @@ func startSimulator(log *slog.Logger) (url, password string, sim *arisim.Sim, st
 // or soon after a change (changes in a burst are folded into one reload).
 type reloader struct {
 	st      *config.Store
-	orgs    *orgIndex
+	orgs    *telephony.OrgIndex
 	adapter *ari.Adapter
 	media   string
 	log     *slog.Logger
@@ -267,7 +268,7 @@ type reloader struct {
 	done    chan struct{}
 }
 
-func newReloader(ctx context.Context, st *config.Store, a *ari.Adapter, orgs *orgIndex, media string, log *slog.Logger) *reloader {
+func newReloader(ctx context.Context, st *config.Store, a *ari.Adapter, orgs *telephony.OrgIndex, media string, log *slog.Logger) *reloader {
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &reloader{st: st, orgs: orgs, adapter: a, media: media, log: log, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go r.loop(rctx)
@@ -305,119 +306,6 @@ func (r *reloader) now(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.orgs.update(rt)
-	return r.adapter.Reload(ctx, runtimeConfig(rt, r.media))
-}
-
-// runtimeConfig converts the store's runtime view into the adapter's.
-func runtimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
-	rc := ari.RuntimeConfig{
-		Numbers:       map[string]ari.NumberConfig{},
-		Schedules:     map[string]callflow.ScheduleLookup{},
-		Queues:        rt.Queues,
-		QueueMedia:    map[queue.QueueID]ari.QueueMedia{},
-		Agents:        rt.Agents,
-		Devices:       map[queue.AgentID]ari.Device{},
-		Announcements: map[callflow.AnnouncementRef][]string{},
-	}
-	for num, n := range rt.Numbers {
-		org := fmt.Sprint(n.OrgID)
-		rc.Numbers[num] = ari.NumberConfig{Flow: n.Flow, Org: org}
-		rc.Schedules[org] = rt.Schedules
-	}
-	for id, q := range rt.QueueInfo {
-		m := ari.QueueMedia{Name: q.DisplayName}
-		switch q.Music {
-		case "ringing":
-			m.Ringing = true
-		default:
-			m.MOHClass = q.Music
-		}
-		rc.QueueMedia[id] = m
-	}
-	for id, a := range rt.AgentInfo {
-		d := ari.Device{Kind: ari.DeviceWebRTC}
-		if a.DeviceKind == config.DeviceEndpoint {
-			d = ari.Device{Kind: ari.DeviceEndpoint, Dial: a.DialString}
-		}
-		rc.Devices[id] = d
-	}
-	for ref, a := range rt.Announcements {
-		rc.Announcements[ref] = []string{"sound:" + media + "/media/announcements/" + a.MediaName}
-	}
-	seen := map[string]bool{}
-	for _, rs := range rt.PauseReasons {
-		for _, r := range rs {
-			if !seen[r] {
-				seen[r] = true
-				rc.PauseReasons = append(rc.PauseReasons, r)
-			}
-		}
-	}
-	return rc
-}
-
-// eventWriter appends the call-event log to SQL in batches, off the
-// adapter's loop: the loop only appends to a slice.
-type eventWriter struct {
-	st   *config.Store
-	orgs *orgIndex
-	log  *slog.Logger
-	mu   sync.Mutex
-	buf  []config.CallEvent
-	kick chan struct{}
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
-}
-
-func newEventWriter(st *config.Store, orgs *orgIndex, log *slog.Logger) *eventWriter {
-	w := &eventWriter{st: st, orgs: orgs, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
-	go w.loop()
-	return w
-}
-
-func (w *eventWriter) add(ev config.CallEvent) {
-	w.mu.Lock()
-	w.buf = append(w.buf, ev)
-	w.mu.Unlock()
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (w *eventWriter) loop() {
-	defer close(w.done)
-	for {
-		select {
-		case <-w.kick:
-		case <-w.quit:
-			w.flush()
-			return
-		}
-		w.flush()
-	}
-}
-
-func (w *eventWriter) flush() {
-	w.mu.Lock()
-	batch := w.buf
-	w.buf = nil
-	w.mu.Unlock()
-	for len(batch) > 0 {
-		n := min(len(batch), 500)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.st.AppendCallEvents(ctx, batch[:n])
-		cancel()
-		if err != nil {
-			w.log.Error("call-event log: append failed", "events", n, "err", err)
-		}
-		batch = batch[n:]
-	}
-}
-
-func (w *eventWriter) close() {
-	w.once.Do(func() { close(w.quit) })
-	<-w.done
+	r.orgs.Update(rt)
+	return r.adapter.Reload(ctx, telephony.RuntimeConfig(rt, r.media))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -71,9 +72,9 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		Registry:      reg,
 		Checks:        calls.Checks(),
 		Extra:         calls.Routes(),
-		Live:          liveView{adapter: calls.adapter, st: st},
+		Live:          telephony.LiveView{Adapter: calls.adapter, Store: st},
 		LiveSource:    calls.feed,
-		Softphone:     &server.AgentOptions{Manager: calls.phones, Directory: agentDirectory{st: st, adapter: calls.adapter}},
+		Softphone:     &server.AgentOptions{Manager: calls.phones, Directory: telephony.AgentDirectory{Store: st, Adapter: calls.adapter}},
 	})
 	if err != nil {
 		return err

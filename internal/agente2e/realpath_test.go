@@ -21,6 +21,7 @@ import (
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
 	"github.com/omstil/omstil/queue"
+	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/server"
 	"github.com/omstil/omstil/softphone"
 )
@@ -28,8 +29,8 @@ import (
 // The real call path: the agent page in Chromium, server.Server on a real
 // SQLite store, softphone.Manager, ari.Adapter with its queue engine,
 // ariclient, and the ARI simulator as Asterisk (externalMedia RTP to the
-// relay, audio mixed in bridges, what each channel hears recorded). The
-// only stand-in is the glue of the composition root (glue_test.go).
+// relay, audio mixed in bridges, what each channel hears recorded), joined
+// by the same glue as cmd/omstil uses (internal/telephony).
 
 const (
 	// citizenHz is the tone the citizen's side sends; no other source in
@@ -139,14 +140,14 @@ func newRealPath(t *testing.T) *realPath {
 	t.Cleanup(func() { rp.phones.Close() })
 
 	// As startCallHandling wires them.
-	glue := &phoneGlue{phones: rp.phones}
+	glue := telephony.NewPhoneGlue(rp.phones)
 	rp.ad, err = ari.New(ari.Options{Client: client, App: "omstil", Logger: quiet, WebRTC: glue, Location: callflow.Location()})
 	must("adapter", err)
-	glue.adapter = rp.ad
+	glue.SetAdapter(rp.ad)
 	rp.phones.SetCallControl(glue)
 	rt, err := st.LoadRuntime(ctx)
 	must("runtime", err)
-	must("reload", rp.ad.Reload(ctx, runtimeConfig(rt, "http://127.0.0.1:1")))
+	must("reload", rp.ad.Reload(ctx, telephony.RuntimeConfig(rt, "http://127.0.0.1:1")))
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- rp.ad.Run(runCtx) }()
@@ -159,7 +160,7 @@ func newRealPath(t *testing.T) *realPath {
 	rp.eventually("ARI connected", 10*time.Second, client.Connected)
 
 	srv, err := server.New(server.Options{Store: st, Logger: quiet,
-		Softphone: &server.AgentOptions{Manager: rp.phones, Directory: agentDirectory{st: st, adapter: rp.ad}}})
+		Softphone: &server.AgentOptions{Manager: rp.phones, Directory: telephony.AgentDirectory{Store: st, Adapter: rp.ad}}})
 	must("server", err)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

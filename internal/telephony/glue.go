@@ -1,10 +1,16 @@
-package main
+// Package telephony joins the parts of omstil's call handling that do
+// not know each other: the ARI adapter and the softphone bridge
+// (PhoneGlue), the configuration store and the adapter (RuntimeConfig,
+// AgentDirectory, LiveView), and the call-event log (EventWriter). The
+// composition root in cmd/omstil and the end-to-end tests use the same
+// code.
+package telephony
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/ari/ariclient"
@@ -15,16 +21,42 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// phoneGlue connects the softphone bridge and the ARI adapter: it is the
+// PhoneGlue connects the softphone bridge and the ARI adapter: it is the
 // adapter's WebRTC device and the bridge's call control.
-type phoneGlue struct {
+type PhoneGlue struct {
 	phones  *softphone.Manager
 	adapter *ari.Adapter
 }
 
+// NewPhoneGlue joins a softphone bridge and an adapter. Give the adapter
+// the glue as its WebRTC device and the bridge as its call control:
+//
+//	g := NewPhoneGlue(phones)
+//	adapter, _ := ari.New(ari.Options{WebRTC: g, ...})
+//	g.SetAdapter(adapter)
+//	phones.SetCallControl(g)
+func NewPhoneGlue(phones *softphone.Manager) *PhoneGlue { return &PhoneGlue{phones: phones} }
+
+// SetAdapter completes the glue once the adapter exists.
+func (g *PhoneGlue) SetAdapter(a *ari.Adapter) { g.adapter = a }
+
+// controlErr turns the adapter's refusals into messages the agent's page
+// shows in words (any other error reaches the page as "failed").
+func controlErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ari.ErrNoSuchCall):
+		return &softphone.ControlError{Code: "not-your-call", Message: "this call is not offered to you or has ended"}
+	case errors.Is(err, ari.ErrRefused):
+		return &softphone.ControlError{Code: "refused", Message: err.Error()}
+	}
+	return err
+}
+
 var errNoPage = &softphone.ControlError{Code: "no-page", Message: "the agent's page is not connected"}
 
-func (g *phoneGlue) session(agent queue.AgentID) (*softphone.Session, error) {
+func (g *PhoneGlue) session(agent queue.AgentID) (*softphone.Session, error) {
 	s, ok := g.phones.Session(softphone.AgentID(agent))
 	if !ok {
 		return nil, errNoPage
@@ -33,7 +65,7 @@ func (g *phoneGlue) session(agent queue.AgentID) (*softphone.Session, error) {
 }
 
 // Ring implements ari.WebRTC.
-func (g *phoneGlue) Ring(agent queue.AgentID, r ari.RingInfo) error {
+func (g *PhoneGlue) Ring(agent queue.AgentID, r ari.RingInfo) error {
 	s, err := g.session(agent)
 	if err != nil {
 		return err
@@ -42,7 +74,7 @@ func (g *phoneGlue) Ring(agent queue.AgentID, r ari.RingInfo) error {
 }
 
 // Attach implements ari.WebRTC.
-func (g *phoneGlue) Attach(agent queue.AgentID, call queue.CallID) (string, error) {
+func (g *PhoneGlue) Attach(agent queue.AgentID, call queue.CallID) (string, error) {
 	s, err := g.session(agent)
 	if err != nil {
 		return "", err
@@ -51,7 +83,7 @@ func (g *phoneGlue) Attach(agent queue.AgentID, call queue.CallID) (string, erro
 }
 
 // Connected implements ari.WebRTC.
-func (g *phoneGlue) Connected(agent queue.AgentID, call queue.CallID, asteriskAddr string) error {
+func (g *PhoneGlue) Connected(agent queue.AgentID, call queue.CallID, asteriskAddr string) error {
 	s, err := g.session(agent)
 	if err != nil {
 		return err
@@ -65,7 +97,7 @@ func (g *phoneGlue) Connected(agent queue.AgentID, call queue.CallID, asteriskAd
 }
 
 // Ended implements ari.WebRTC.
-func (g *phoneGlue) Ended(agent queue.AgentID, call queue.CallID, reason string) {
+func (g *PhoneGlue) Ended(agent queue.AgentID, call queue.CallID, reason string) {
 	s, err := g.session(agent)
 	if err != nil {
 		return
@@ -77,47 +109,47 @@ func (g *phoneGlue) Ended(agent queue.AgentID, call queue.CallID, reason string)
 }
 
 // Answer implements softphone.CallControl.
-func (g *phoneGlue) Answer(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return g.adapter.Answer(ctx, queue.AgentID(agent), queue.CallID(call))
+func (g *PhoneGlue) Answer(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
+	return controlErr(g.adapter.Answer(ctx, queue.AgentID(agent), queue.CallID(call)))
 }
 
 // Decline implements softphone.CallControl.
-func (g *phoneGlue) Decline(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return g.adapter.Decline(ctx, queue.AgentID(agent), queue.CallID(call))
+func (g *PhoneGlue) Decline(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
+	return controlErr(g.adapter.Decline(ctx, queue.AgentID(agent), queue.CallID(call)))
 }
 
 // Hangup implements softphone.CallControl.
-func (g *phoneGlue) Hangup(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return g.adapter.Hangup(ctx, queue.AgentID(agent), queue.CallID(call))
+func (g *PhoneGlue) Hangup(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
+	return controlErr(g.adapter.Hangup(ctx, queue.AgentID(agent), queue.CallID(call)))
 }
 
 // Hold implements softphone.CallControl.
-func (g *phoneGlue) Hold(ctx context.Context, agent softphone.AgentID, call softphone.CallID, on bool) error {
-	return g.adapter.Hold(ctx, queue.AgentID(agent), queue.CallID(call), on)
+func (g *PhoneGlue) Hold(ctx context.Context, agent softphone.AgentID, call softphone.CallID, on bool) error {
+	return controlErr(g.adapter.Hold(ctx, queue.AgentID(agent), queue.CallID(call), on))
 }
 
 // Transfer implements softphone.CallControl: blind transfers to a queue
 // or a number. Attended transfer is not supported yet.
-func (g *phoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call softphone.CallID, t softphone.Transfer) error {
+func (g *PhoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call softphone.CallID, t softphone.Transfer) error {
 	if t.Mode != "" && t.Mode != "blind" {
 		return &softphone.ControlError{Code: "unsupported", Message: "attended transfer is not supported yet; use a blind transfer"}
 	}
 	switch t.Kind {
 	case "queue":
-		return g.adapter.TransferToQueue(ctx, queue.AgentID(agent), queue.CallID(call), queue.QueueID(t.To))
+		return controlErr(g.adapter.TransferToQueue(ctx, queue.AgentID(agent), queue.CallID(call), queue.QueueID(t.To)))
 	case "number":
-		return g.adapter.TransferToNumber(ctx, queue.AgentID(agent), queue.CallID(call), t.To)
+		return controlErr(g.adapter.TransferToNumber(ctx, queue.AgentID(agent), queue.CallID(call), t.To))
 	}
 	return &softphone.ControlError{Code: "unsupported", Message: "transfer to " + t.Kind + " is not supported; transfer to a queue or a number"}
 }
 
 // SendDTMF implements softphone.CallControl.
-func (g *phoneGlue) SendDTMF(ctx context.Context, agent softphone.AgentID, call softphone.CallID, digits string) error {
-	return g.adapter.SendDTMF(ctx, queue.AgentID(agent), queue.CallID(call), digits)
+func (g *PhoneGlue) SendDTMF(ctx context.Context, agent softphone.AgentID, call softphone.CallID, digits string) error {
+	return controlErr(g.adapter.SendDTMF(ctx, queue.AgentID(agent), queue.CallID(call), digits))
 }
 
 // SetState implements softphone.CallControl.
-func (g *phoneGlue) SetState(ctx context.Context, agent softphone.AgentID, state softphone.AgentState, reason string) error {
+func (g *PhoneGlue) SetState(ctx context.Context, agent softphone.AgentID, state softphone.AgentState, reason string) error {
 	var st queue.State
 	switch state {
 	case softphone.StateReady:
@@ -138,24 +170,24 @@ func (g *phoneGlue) SetState(ctx context.Context, agent softphone.AgentID, state
 // PageOnline implements softphone.CallControl. A page that goes away
 // leaves the agent's state alone: a reload comes back within seconds and
 // a call in progress continues on the relay.
-func (g *phoneGlue) PageOnline(agent softphone.AgentID, online bool) {}
+func (g *PhoneGlue) PageOnline(agent softphone.AgentID, online bool) {}
 
-// liveView is the adapter as the HTTP layer sees it.
-type liveView struct {
-	adapter *ari.Adapter
-	st      *config.Store
+// LiveView is the adapter as the HTTP layer sees it.
+type LiveView struct {
+	Adapter *ari.Adapter
+	Store   *config.Store
 }
 
-func (l liveView) Snapshot(ctx context.Context) (queue.Snapshot, error) {
-	return l.adapter.Snapshot(), nil
+func (l LiveView) Snapshot(ctx context.Context) (queue.Snapshot, error) {
+	return l.Adapter.Snapshot(), nil
 }
 
-func (l liveView) Calls(ctx context.Context) ([]server.LiveCall, error) {
-	rt, err := l.st.LoadRuntime(ctx)
+func (l LiveView) Calls(ctx context.Context) ([]server.LiveCall, error) {
+	rt, err := l.Store.LoadRuntime(ctx)
 	if err != nil {
 		return nil, err
 	}
-	calls := l.adapter.Calls()
+	calls := l.Adapter.Calls()
 	out := make([]server.LiveCall, 0, len(calls))
 	for _, c := range calls {
 		lc := server.LiveCall{Call: c.Call, Number: c.Number, Caller: c.Caller, Step: c.Step, Queue: c.Queue,
@@ -168,7 +200,7 @@ func (l liveView) Calls(ctx context.Context) ([]server.LiveCall, error) {
 	return out, nil
 }
 
-func (l liveView) SetAgentState(ctx context.Context, agent queue.AgentID, state, reason string, queues []queue.QueueID) error {
+func (l LiveView) SetAgentState(ctx context.Context, agent queue.AgentID, state, reason string, queues []queue.QueueID) error {
 	var st queue.State
 	switch state {
 	case "ready":
@@ -180,21 +212,21 @@ func (l liveView) SetAgentState(ctx context.Context, agent queue.AgentID, state,
 	default:
 		return fmt.Errorf("%w: unknown state %q", server.ErrStateRefused, state)
 	}
-	if err := l.adapter.SetAgentState(ctx, agent, st, reason, queues); err != nil {
+	if err := l.Adapter.SetAgentState(ctx, agent, st, reason, queues); err != nil {
 		return fmt.Errorf("%w: %s", server.ErrStateRefused, err.Error())
 	}
 	return nil
 }
 
-// agentDirectory tells the agent page who the user is and what they may
+// AgentDirectory tells the agent page who the user is and what they may
 // choose.
-type agentDirectory struct {
-	st      *config.Store
-	adapter *ari.Adapter
+type AgentDirectory struct {
+	Store   *config.Store
+	Adapter *ari.Adapter
 }
 
-func (d agentDirectory) runtimeAgent(ctx context.Context, agent softphone.AgentID) (config.Runtime, config.RuntimeAgent, error) {
-	rt, err := d.st.LoadRuntime(ctx)
+func (d AgentDirectory) runtimeAgent(ctx context.Context, agent softphone.AgentID) (config.Runtime, config.RuntimeAgent, error) {
+	rt, err := d.Store.LoadRuntime(ctx)
 	if err != nil {
 		return rt, config.RuntimeAgent{}, err
 	}
@@ -205,8 +237,8 @@ func (d agentDirectory) runtimeAgent(ctx context.Context, agent softphone.AgentI
 	return rt, a, nil
 }
 
-func (d agentDirectory) AgentFor(ctx context.Context, u config.User) (softphone.AgentID, error) {
-	rt, err := d.st.LoadRuntime(ctx)
+func (d AgentDirectory) AgentFor(ctx context.Context, u config.User) (softphone.AgentID, error) {
+	rt, err := d.Store.LoadRuntime(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -218,14 +250,14 @@ func (d agentDirectory) AgentFor(ctx context.Context, u config.User) (softphone.
 	return "", fmt.Errorf("user %s has no browser-softphone agent: %w", u.Username, config.ErrNotFound)
 }
 
-func (d agentDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID) (server.AgentSetup, error) {
+func (d AgentDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID) (server.AgentSetup, error) {
 	rt, a, err := d.runtimeAgent(ctx, agent)
 	if err != nil {
 		return server.AgentSetup{}, err
 	}
 	var setup server.AgentSetup
 	var loggedIn []queue.QueueID
-	for _, as := range d.adapter.Snapshot().Agents {
+	for _, as := range d.Adapter.Snapshot().Agents {
 		if as.ID == queue.AgentID(agent) {
 			loggedIn = as.Queues
 		}
@@ -259,7 +291,7 @@ func (d agentDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID)
 	return setup, nil
 }
 
-func (d agentDirectory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
+func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
 	rt, _, err := d.runtimeAgent(ctx, agent)
 	if err != nil {
 		return err
@@ -280,7 +312,7 @@ func (d agentDirectory) SetAgentQueues(ctx context.Context, agent softphone.Agen
 		ids = append(ids, queue.QueueID(q))
 	}
 	state := queue.Paused
-	for _, as := range d.adapter.Snapshot().Agents {
+	for _, as := range d.Adapter.Snapshot().Agents {
 		if as.ID == queue.AgentID(agent) && as.State != queue.LoggedOut {
 			state = as.State
 		}
@@ -298,14 +330,14 @@ func (d agentDirectory) SetAgentQueues(ctx context.Context, agent softphone.Agen
 			reason = rs[0]
 		}
 	}
-	if err := d.adapter.SetAgentState(ctx, queue.AgentID(agent), state, reason, ids); err != nil {
+	if err := d.Adapter.SetAgentState(ctx, queue.AgentID(agent), state, reason, ids); err != nil {
 		return &config.ValidationError{Field: "queues", Message: err.Error()}
 	}
 	return nil
 }
 
-// registerCallMetrics exports the ARI client's and the engine's figures.
-func registerCallMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.Adapter) error {
+// RegisterMetrics exports the ARI client's and the engine's figures.
+func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.Adapter) error {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
@@ -340,49 +372,4 @@ func registerCallMetrics(reg *prometheus.Registry, client *ariclient.Client, a *
 		}
 	}
 	return nil
-}
-
-// engineEvent maps an engine output to a call-event row.
-func engineEvent(out queue.Output) (config.CallEvent, bool) {
-	ev := config.CallEvent{Kind: strings.TrimPrefix(fmt.Sprintf("%T", out), "queue.")}
-	switch o := out.(type) {
-	case queue.CallJoined:
-		ev.At, ev.CallID, ev.Queue = o.At, string(o.Call), string(o.Queue)
-	case queue.Offered:
-		ev.At, ev.CallID, ev.Queue, ev.Agent = o.At, string(o.Call), string(o.Queue), string(o.Agent)
-	case queue.Answered:
-		ev.At, ev.CallID, ev.Queue, ev.Agent, ev.WaitMS = o.At, string(o.Call), string(o.Queue), string(o.Agent), o.Waited.Milliseconds()
-	case queue.Abandoned:
-		ev.At, ev.CallID, ev.Queue, ev.WaitMS = o.At, string(o.Call), string(o.Queue), o.Waited.Milliseconds()
-	case queue.Overflowed:
-		ev.At, ev.CallID, ev.Queue, ev.WaitMS = o.At, string(o.Call), string(o.Queue), o.Waited.Milliseconds()
-	case queue.CallCompleted:
-		ev.At, ev.CallID, ev.Queue, ev.Agent = o.At, string(o.Call), string(o.Queue), string(o.Agent)
-	case queue.AgentStateChanged:
-		ev.At, ev.Agent = o.At, string(o.Agent)
-	case queue.Command:
-		return ev, false // commands are carried out, not logged
-	default:
-		ev.At = out.Time()
-	}
-	return ev, true
-}
-
-func (w *eventWriter) engine(out queue.Output) {
-	ev, ok := engineEvent(out)
-	if !ok {
-		return
-	}
-	if b, err := jsonDetail(out); err == nil {
-		ev.Data = b
-	}
-	w.orgs.resolve(&ev, "")
-	w.add(ev)
-}
-
-func (w *eventWriter) call(ev ari.CallEvent) {
-	row := config.CallEvent{At: ev.At, CallID: string(ev.Call), Kind: "call." + string(ev.Kind), Queue: string(ev.Queue),
-		Agent: string(ev.Agent), Caller: ev.Caller, Data: mustJSON(map[string]string{"number": ev.Number, "step": string(ev.Step), "step_kind": string(ev.StepKind), "detail": ev.Detail})}
-	w.orgs.resolve(&row, ev.Number)
-	w.add(row)
 }

@@ -1,0 +1,202 @@
+package telephony
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/queue"
+)
+
+// OrgIndex says which organisation a queue, agent, number or call belongs
+// to, so that every call-event row carries its organisation.
+type OrgIndex struct {
+	mu      sync.Mutex
+	queues  map[queue.QueueID]config.OrgID
+	agents  map[queue.AgentID]config.OrgID
+	numbers map[string]config.OrgID
+	calls   map[string]config.OrgID // call ID → org, forgotten when the call ends
+	def     config.OrgID
+}
+
+// NewOrgIndex returns an index whose fallback organisation is def.
+func NewOrgIndex(def config.OrgID) *OrgIndex {
+	return &OrgIndex{def: def, calls: map[string]config.OrgID{}}
+}
+
+// Update takes the organisations from a freshly loaded runtime.
+func (o *OrgIndex) Update(rt config.Runtime) {
+	qs := map[queue.QueueID]config.OrgID{}
+	for id, q := range rt.QueueInfo {
+		qs[id] = q.OrgID
+	}
+	as := map[queue.AgentID]config.OrgID{}
+	for id, a := range rt.AgentInfo {
+		as[id] = a.OrgID
+	}
+	ns := map[string]config.OrgID{}
+	for n, x := range rt.Numbers {
+		ns[n] = x.OrgID
+	}
+	o.mu.Lock()
+	o.queues, o.agents, o.numbers = qs, as, ns
+	o.mu.Unlock()
+}
+
+// resolve fills ev.OrgID from what the event names.
+func (o *OrgIndex) resolve(ev *config.CallEvent, number string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	org, ok := o.calls[ev.CallID]
+	if !ok && number != "" {
+		org, ok = o.numbers[number]
+	}
+	if !ok && ev.Queue != "" {
+		org, ok = o.queues[queue.QueueID(ev.Queue)]
+	}
+	if !ok && ev.Agent != "" {
+		org, ok = o.agents[queue.AgentID(ev.Agent)]
+	}
+	if !ok {
+		org = o.def
+	}
+	ev.OrgID = org
+	if ev.CallID != "" {
+		switch ev.Kind {
+		case "call.ended", "call.hungup":
+			delete(o.calls, ev.CallID)
+		default:
+			o.calls[ev.CallID] = org
+		}
+	}
+}
+
+func jsonDetail(out queue.Output) (string, error) {
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// EventWriter appends the call-event log to SQL in batches, off the
+// adapter's loop: the loop only appends to a slice.
+type EventWriter struct {
+	st   *config.Store
+	orgs *OrgIndex
+	log  *slog.Logger
+	mu   sync.Mutex
+	buf  []config.CallEvent
+	kick chan struct{}
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// NewEventWriter starts a writer; Close flushes and stops it.
+func NewEventWriter(st *config.Store, orgs *OrgIndex, log *slog.Logger) *EventWriter {
+	w := &EventWriter{st: st, orgs: orgs, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+func (w *EventWriter) add(ev config.CallEvent) {
+	w.mu.Lock()
+	w.buf = append(w.buf, ev)
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (w *EventWriter) loop() {
+	defer close(w.done)
+	for {
+		select {
+		case <-w.kick:
+		case <-w.quit:
+			w.flush()
+			return
+		}
+		w.flush()
+	}
+}
+
+func (w *EventWriter) flush() {
+	w.mu.Lock()
+	batch := w.buf
+	w.buf = nil
+	w.mu.Unlock()
+	for len(batch) > 0 {
+		n := min(len(batch), 500)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := w.st.AppendCallEvents(ctx, batch[:n])
+		cancel()
+		if err != nil {
+			w.log.Error("call-event log: append failed", "events", n, "err", err)
+		}
+		batch = batch[n:]
+	}
+}
+
+// Close writes what is buffered and stops the writer. Safe to call twice.
+func (w *EventWriter) Close() {
+	w.once.Do(func() { close(w.quit) })
+	<-w.done
+}
+
+// engineEvent maps an engine output to a call-event row.
+func engineEvent(out queue.Output) (config.CallEvent, bool) {
+	ev := config.CallEvent{Kind: strings.TrimPrefix(fmt.Sprintf("%T", out), "queue.")}
+	switch o := out.(type) {
+	case queue.CallJoined:
+		ev.At, ev.CallID, ev.Queue = o.At, string(o.Call), string(o.Queue)
+	case queue.Offered:
+		ev.At, ev.CallID, ev.Queue, ev.Agent = o.At, string(o.Call), string(o.Queue), string(o.Agent)
+	case queue.Answered:
+		ev.At, ev.CallID, ev.Queue, ev.Agent, ev.WaitMS = o.At, string(o.Call), string(o.Queue), string(o.Agent), o.Waited.Milliseconds()
+	case queue.Abandoned:
+		ev.At, ev.CallID, ev.Queue, ev.WaitMS = o.At, string(o.Call), string(o.Queue), o.Waited.Milliseconds()
+	case queue.Overflowed:
+		ev.At, ev.CallID, ev.Queue, ev.WaitMS = o.At, string(o.Call), string(o.Queue), o.Waited.Milliseconds()
+	case queue.CallCompleted:
+		ev.At, ev.CallID, ev.Queue, ev.Agent = o.At, string(o.Call), string(o.Queue), string(o.Agent)
+	case queue.AgentStateChanged:
+		ev.At, ev.Agent = o.At, string(o.Agent)
+	case queue.Command:
+		return ev, false // commands are carried out, not logged
+	default:
+		ev.At = out.Time()
+	}
+	return ev, true
+}
+
+// Engine logs one output of the queue engine (commands are not logged).
+func (w *EventWriter) Engine(out queue.Output) {
+	ev, ok := engineEvent(out)
+	if !ok {
+		return
+	}
+	if b, err := jsonDetail(out); err == nil {
+		ev.Data = b
+	}
+	w.orgs.resolve(&ev, "")
+	w.add(ev)
+}
+
+// Call logs one call event of the adapter.
+func (w *EventWriter) Call(ev ari.CallEvent) {
+	row := config.CallEvent{At: ev.At, CallID: string(ev.Call), Kind: "call." + string(ev.Kind), Queue: string(ev.Queue),
+		Agent: string(ev.Agent), Caller: ev.Caller, Data: mustJSON(map[string]string{"number": ev.Number, "step": string(ev.Step), "step_kind": string(ev.StepKind), "detail": ev.Detail})}
+	w.orgs.resolve(&row, ev.Number)
+	w.add(row)
+}
