@@ -732,7 +732,8 @@ func (s *Sim) externalMediaHandler(w http.ResponseWriter, r *http.Request, p par
 	}
 	ch.vars["UNICASTRTP_LOCAL_ADDRESS"] = local.IP.String()
 	ch.vars["UNICASTRTP_LOCAL_PORT"] = strconv.Itoa(local.Port)
-	ch.dial = &dialState{app: app, appArgs: splitArgs(p.get("data")), dialstr: host}
+	ch.dial = &dialState{app: app, appArgs: splitArgs(p.get("data")), dialstr: host + "/c(" + format + ")"}
+	ch.dp.AppName, ch.dp.AppData = "AppDial2", "(Outgoing Line)"
 	s.subscribe(ch.subs, app)
 	snap := ch.snapshot()
 	snap.Channelvars = map[string]string{}
@@ -745,7 +746,7 @@ func (s *Sim) externalMediaHandler(w http.ResponseWriter, r *http.Request, p par
 		if ch.gone {
 			return
 		}
-		s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "", "forward": "", "dialstring": host, "peer": ch.snapshot()})
+		s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "", "forward": "", "dialstring": ch.dial.dialstr, "peer": ch.snapshot()})
 		s.remoteAnswered(ch)
 	}))
 	s.mediaAdd(ch)

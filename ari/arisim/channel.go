@@ -125,6 +125,7 @@ func (s *Sim) newChannel(kind chanKind, name, id string) *channel {
 		vars:    map[string]string{},
 		subs:    map[string]int{},
 		dp:      DialplanCEP{Context: "default", Exten: "s", Priority: 1},
+		ariVars: s.opts.ChannelVars,
 	}
 	s.channels[id] = ch
 	s.stats.ChannelsCreated++

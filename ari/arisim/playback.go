@@ -64,7 +64,7 @@ func (s *Sim) mediaLength(uri string) (time.Duration, *toneGen, bool) {
 	const perWord = 600 * time.Millisecond
 	switch scheme {
 	case "sound":
-		if rest == "" {
+		if rest == "" || (s.opts.SoundExists != nil && !s.opts.SoundExists(rest)) {
 			return 0, nil, false
 		}
 		return s.opts.DefaultSoundLength, newToneGen(strconv.Itoa(SoundHz)), true

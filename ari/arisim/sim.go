@@ -33,6 +33,17 @@ type Options struct {
 	// {"sound:queue-thankyou": 1500 * time.Millisecond}. An entry for a
 	// "recording:" URI makes that recording exist (otherwise it fails).
 	MediaLengths map[string]time.Duration
+	// SoundExists reports whether the sound after "sound:" (a name such as
+	// "queue-thankyou" or an http(s) URL) can be played; nil: every sound
+	// exists. A missing sound gives PlaybackStarted and at once
+	// PlaybackFinished with state "failed", as Asterisk 22.10.1 does for a
+	// file it does not have and for a URL that answers 404 or cannot be
+	// reached (res_http_media_cache).
+	SoundExists func(name string) bool
+	// ChannelVars are the variables every channel snapshot reports in
+	// "channelvars" ("" when unset), like "channelvars =" in ari.conf's
+	// [general] (deploy/asterisk/ari.conf sets OMSTIL_CALL).
+	ChannelVars []string
 	// Seed seeds the call generator's randomness (deterministic demos).
 	Seed int64
 }
