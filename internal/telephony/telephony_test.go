@@ -1,0 +1,83 @@
+package telephony
+
+import (
+	"testing"
+
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/queue"
+)
+
+func testRuntime() config.Runtime {
+	uid := config.UserID(9)
+	return config.Runtime{
+		QueueInfo: map[queue.QueueID]config.RuntimeQueue{
+			"default/borgerservice": {OrgID: 1, DisplayName: "Borgerservice", Music: "ringing"},
+			"faxe/sundhed":          {OrgID: 2, DisplayName: "Sundhed", Music: "danish"},
+		},
+		AgentInfo: map[queue.AgentID]config.RuntimeAgent{
+			"7": {OrgID: 1, DeviceKind: config.DeviceWebRTC, UserID: &uid},
+			"8": {OrgID: 2, DeviceKind: config.DeviceEndpoint, DialString: "PJSIP/1001"},
+		},
+		Numbers: map[string]config.RuntimeNumber{
+			"70101010": {OrgID: 1, Flow: &callflow.Flow{Name: "a"}},
+			"56205620": {OrgID: 2, Flow: &callflow.Flow{Name: "b"}},
+		},
+		Announcements: map[callflow.AnnouncementRef]config.RuntimeAnnouncement{
+			"default/velkommen": {MediaName: "3-abc.wav"},
+		},
+		PauseReasons: map[config.OrgID][]string{1: {"Frokost", "Møde"}, 2: {"Møde"}},
+	}
+}
+
+func TestRuntimeConfig(t *testing.T) {
+	rc := RuntimeConfig(testRuntime(), "http://omstil:8080")
+	if m := rc.QueueMedia["default/borgerservice"]; !m.Ringing || m.Name != "Borgerservice" {
+		t.Errorf("ringing queue: %+v", m)
+	}
+	if m := rc.QueueMedia["faxe/sundhed"]; m.Ringing || m.MOHClass != "danish" {
+		t.Errorf("music class: %+v", m)
+	}
+	if d := rc.Devices["7"]; d.Kind != ari.DeviceWebRTC {
+		t.Errorf("webrtc agent: %+v", d)
+	}
+	if d := rc.Devices["8"]; d.Kind != ari.DeviceEndpoint || d.Dial != "PJSIP/1001" {
+		t.Errorf("endpoint agent: %+v", d)
+	}
+	if n := rc.Numbers["56205620"]; n.Flow.Name != "b" || n.Org != "2" || rc.Schedules[n.Org] == nil {
+		t.Errorf("number: %+v", n)
+	}
+	if u := rc.Announcements["default/velkommen"]; len(u) != 1 || u[0] != "sound:http://omstil:8080/media/announcements/3-abc.wav" {
+		t.Errorf("announcement URI: %v", u)
+	}
+	if len(rc.PauseReasons) != 2 {
+		t.Errorf("pause reasons not merged without duplicates: %v", rc.PauseReasons)
+	}
+}
+
+func TestOrgIndexResolves(t *testing.T) {
+	o := NewOrgIndex(1)
+	o.Update(testRuntime())
+	cases := []struct {
+		name   string
+		ev     config.CallEvent
+		number string
+		want   config.OrgID
+	}{
+		{"by number", config.CallEvent{CallID: "c1", Kind: "call.arrived"}, "56205620", 2},
+		{"call remembered", config.CallEvent{CallID: "c1", Kind: "CallJoined"}, "", 2},
+		{"by queue", config.CallEvent{CallID: "c2", Kind: "CallJoined", Queue: "faxe/sundhed"}, "", 2},
+		{"by agent", config.CallEvent{Kind: "AgentStateChanged", Agent: "8"}, "", 2},
+		{"fallback", config.CallEvent{CallID: "c3", Kind: "x"}, "", 1},
+		{"ended call forgotten", config.CallEvent{CallID: "c1", Kind: "call.hungup"}, "", 2},
+		{"after the end", config.CallEvent{CallID: "c1", Kind: "Abandoned", Queue: "default/borgerservice"}, "", 1},
+	}
+	for _, c := range cases {
+		ev := c.ev
+		o.resolve(&ev, c.number)
+		if ev.OrgID != c.want {
+			t.Errorf("%s: org %d, want %d", c.name, ev.OrgID, c.want)
+		}
+	}
+}
