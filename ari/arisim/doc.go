@@ -18,6 +18,10 @@
 //
 // # Event rules taken from the Asterisk source
 //
+// Those marked (22.10.1) were checked on a real Asterisk 22.10.1 built by
+// hand (docs/asterisk-check.md); the contract suite in ari/ariclient
+// passes against both.
+//
 //   - An app receives a channel's events while it is subscribed to it. A
 //     channel that enters Stasis() subscribes its app until StasisEnd, so a
 //     dialplan channel gives StasisEnd but no ChannelDestroyed; originate
@@ -35,36 +39,61 @@
 //   - DELETE /channels/{id} sends ChannelHangupRequest with cause 32 and
 //     soft=true: ast_softhangup puts AST_SOFTHANGUP_EXPLICIT into "cause".
 //     The hangup cause (reason, default 16) is in ChannelDestroyed. A far-end
-//     hangup sends ChannelHangupRequest{cause} without "soft".
-//   - Originate: the REST answer comes first (state Down), then Dial
-//     (dialstatus ""), Ringing/RINGING, Up/ANSWER, StasisStart. Busy and
-//     congestion give Dial BUSY/CONGESTION and ChannelDestroyed 17/34;
-//     the dial timeout (default 30 s, -1 none) ChannelDestroyed 19.
-//     Unknown PJSIP endpoints and technologies fail with 500
-//     {"error":"Allocation failed"} (ast_dial_prerun fails).
+//     hangup sends ChannelHangupRequest{cause} without "soft". (22.10.1)
+//   - Originate: the REST answer comes first (state Down; dialplan
+//     AppDial2 "(Outgoing Line)" at the Local target's context and
+//     extension), then Dial (dialstatus ""), Ringing/RINGING, Up/ANSWER,
+//     ChannelVarset STASISSTATUS "" and StasisStart; an originated channel
+//     gets no ChannelDialplan for Stasis and is back in AppDial2 after
+//     StasisEnd (then STASISSTATUS=SUCCESS). The Local ;2 half is created
+//     in state Ring (no ChannelStateChange to Ring). (22.10.1)
+//   - Busy() and Congestion() put ;2 in state Busy; the originating app
+//     gets Dial BUSY/CONGESTION, ;1 is destroyed with cause 0 "Unknown"
+//     and ;2 with 17/34. The dial timeout (default 30 s, -1 none) destroys
+//     ;1 and ;2 with 19. An extension that does not exist: no Dial event,
+//     ;2 then ;1 destroyed with cause 0. (22.10.1) Unknown PJSIP endpoints
+//     and technologies fail with 500 {"error":"Allocation failed"}
+//     (22.10.1 for PJSIP without chan_pjsip and for an unknown technology).
+//   - Local pair hangup (22.10.1): when one half ends with cause C, the
+//     other gets ChannelHangupRequest{C}, the first half's
+//     ChannelDestroyed{C}, then ChannelHangupRequest{16, soft} — after its
+//     StasisEnd when it is in Stasis, so its Stasis app does not see that
+//     request — and ChannelDestroyed with its own cause (17/34 after
+//     Busy()/Congestion()) or C. A ;1 still being dialled gets Dial
+//     NOANSWER instead. A ;2 is destroyed with an empty dialplan app.
 //   - ChannelDialplan is sent when a subscribed channel starts a dialplan
 //     application (first snapshot excluded), ChannelVarset for POST
 //     /variable, ChannelStateChange on every state change.
 //   - Bridges are not subscribed at creation (BridgeCreated reaches
 //     subscribeAll apps only). Adding a Stasis channel subscribes its app
-//     to the bridge; ChannelEnteredBridge/ChannelLeftBridge go to the apps
-//     of the bridge and of the channel.
+//     to the bridge; ChannelEnteredBridge/ChannelLeftBridge go to the
+//     bridge's subscribers only, not to other apps subscribed to the
+//     channel (e.g. the one that originated it). The subscription ends as
+//     the app's last channel leaves, so destroying a bridge gives
+//     ChannelLeftBridge but no BridgeDestroyed to those apps. (22.10.1)
 //   - Playbacks: POST play answers 201 with state "queued"; PlaybackStarted
 //     per media, PlaybackContinuing between media of a list,
 //     PlaybackFinished (state done, or failed for missing recordings and
 //     unsupported schemes). Playbacks on one target run one after another.
+//     A sound Asterisk does not have (Options.SoundExists), including a
+//     sound:http URL that answers 404 or cannot be reached, gives
+//     PlaybackStarted and at once PlaybackFinished "failed". sound:http
+//     URLs are fetched by res_http_media_cache and cached. (22.10.1)
+//   - With "channelvars = A,B" in ari.conf (Options.ChannelVars) every
+//     channel snapshot carries "channelvars" with those names ("" when
+//     unset); the externalMedia REST answer carries only
+//     UNICASTRTP_LOCAL_ADDRESS/PORT. (22.10.1)
 //
 // # Assumptions not verified against a real Asterisk
 //
-//   - BridgeDestroyed reaches the apps that had a channel in the bridge when
-//     it was destroyed; for a bridge emptied earlier it is not sent (the
-//     app's bridge subscription ends when its last channel leaves).
-//   - Local ;1 with an extension that does not exist ends with cause 0.
-//   - EndpointBehavior Unavailable ends the channel with cause 3 after a
-//     ChannelHangupRequest, as chan_pjsip does for a failed INVITE.
-//   - The ChannelDestroyed cause of a Local ;1 whose ;2 ran Busy() or
-//     Congestion() is 17 / 34 (ast_dial sets the dial cause; the channel's
-//     own hangupcause may differ on a real Asterisk).
+//   - Everything about PJSIP endpoints (EndpointBehavior): the check ran
+//     without chan_pjsip. Unavailable ends the channel with cause 3 after
+//     a ChannelHangupRequest, as chan_pjsip does for a failed INVITE; an
+//     originated PJSIP channel is assumed to enter Stasis like a Local ;1
+//     (STASISSTATUS varset, no ChannelDialplan).
+//   - Not modelled although Asterisk sends them: ChannelCallerId and
+//     ChannelConnectedLine (originate with callerId, bridging),
+//     ChannelVarset BRIDGEPEER on entering/leaving a bridge.
 //   - Media lengths are synthetic: sounds DefaultSoundLength (2 s),
 //     digits/characters 600 ms per character, number: 600 ms per digit,
 //     tone: until stopped; recording: fails unless Options.MediaLengths
