@@ -241,12 +241,12 @@ func (s *Sim) routesARI(mux *http.ServeMux) {
 		ch.silence = false
 		noContent(w)
 	}))
+	// hold/unhold indicate towards the device; Asterisk 22.10.1 sent no
+	// ChannelHold/ChannelUnhold for them (to any app).
 	h("POST /ari/channels/{id}/hold", s.controlled(true, func(ch *channel, w http.ResponseWriter, p params) {
-		s.emitChannel(ch, Event{"type": "ChannelHold", "channel": ch.snapshot()})
 		noContent(w)
 	}))
 	h("DELETE /ari/channels/{id}/hold", s.controlled(true, func(ch *channel, w http.ResponseWriter, p params) {
-		s.emitChannel(ch, Event{"type": "ChannelUnhold", "channel": ch.snapshot()})
 		noContent(w)
 	}))
 	for _, m := range []string{"POST", "DELETE"} {
@@ -318,8 +318,14 @@ func (s *Sim) routesARI(mux *http.ServeMux) {
 		b.moh = nil
 		noContent(w)
 	}))
-	h("POST /ari/bridges/{bridgeId}/play", s.withBridge(s.playBridgeHandler))
-	h("POST /ari/bridges/{bridgeId}/play/{playbackId}", s.withBridge(s.playBridgeHandler))
+	h("POST /ari/bridges/{bridgeId}/play", s.withBridge(func(b *bridge, w http.ResponseWriter, p params) {
+		s.playBridgeHandler(b, w, p, "")
+	}))
+	h("POST /ari/bridges/{bridgeId}/play/{playbackId}", func(w http.ResponseWriter, r *http.Request, p params) {
+		s.withBridge(func(b *bridge, w http.ResponseWriter, p params) {
+			s.playBridgeHandler(b, w, p, r.PathValue("playbackId"))
+		})(w, r, p)
+	})
 
 	h("GET /ari/playbacks/{playbackId}", func(w http.ResponseWriter, r *http.Request, p params) {
 		pb := s.playbacks[r.PathValue("playbackId")]
@@ -550,13 +556,16 @@ func (s *Sim) playChannelHandler(w http.ResponseWriter, r *http.Request, p param
 	s.startPlayback(pb)
 }
 
-func (s *Sim) playBridgeHandler(b *bridge, w http.ResponseWriter, p params) {
+func (s *Sim) playBridgeHandler(b *bridge, w http.ResponseWriter, p params, pathID string) {
 	medias := p.all("media")
 	if len(medias) == 0 {
 		writeError(w, 400, "media is required")
 		return
 	}
-	id := p.get("playbackId")
+	id := pathID
+	if id == "" {
+		id = p.get("playbackId")
+	}
 	if id == "" {
 		id = p.q.Get("playbackId")
 	}

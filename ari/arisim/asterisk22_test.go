@@ -115,3 +115,28 @@ func TestChannelVarsInEverySnapshot(t *testing.T) {
 		t.Fatalf("listed %+v", list)
 	}
 }
+
+func TestBridgePlayPathIDAndHoldWithoutEvents(t *testing.T) {
+	h := newHarness(t, true, Options{})
+	app := h.connect("omstil", false)
+	call, err := h.sim.PlaceCall(Call{Number: "1000", CallerID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.expect("StasisStart")
+	h.must(204, "POST", "/ari/channels/"+call.ID+"/answer", nil)
+	h.must(200, "POST", "/ari/bridges?bridgeId=h&type=holding", nil)
+	h.must(204, "POST", "/ari/bridges/h/addChannel?channel="+call.ID, nil)
+	app.collect()
+	var pb Playback
+	json.Unmarshal(h.must(201, "POST", "/ari/bridges/h/play/bp1?media=sound:beep", nil), &pb)
+	if pb.ID != "bp1" || pb.TargetURI != "bridge:h" {
+		t.Fatalf("bridge playback %+v, want id bp1 from the path", pb)
+	}
+	app.expect("PlaybackStarted")
+	h.must(204, "POST", "/ari/channels/"+call.ID+"/hold", nil)
+	h.must(204, "DELETE", "/ari/channels/"+call.ID+"/hold", nil)
+	if got := typesOf(app.collect()); len(got) != 0 {
+		t.Fatalf("hold/unhold sent %v, want nothing", got)
+	}
+}
