@@ -645,12 +645,26 @@ func TestUpgradeFromVersion1(t *testing.T) {
 			t.Fatalf("at version %d", v)
 		}
 		org, sys := mustAdmin(t, s)
-		u, err := s.CreateUser(ctx, sys, config.NewUser{OrgID: org.ID, Username: "anna", Password: "a long password!", Role: config.RoleAgent})
-		if err != nil {
-			t.Fatal(err)
+		// Rows written as omstil at version 1 wrote them: a local user and
+		// a user of an OIDC login (its link then stood in password_hash).
+		hash, _ := config.HashPassword("a long password!")
+		db := config.GormForTest(s)
+		for _, row := range [][]any{{org.ID, "anna", hash}, {org.ID, "oidc-anne", "oidc$abc123"}} {
+			if err := db.Exec("INSERT INTO users (org_id, username, display_name, password_hash, role, active, created_at, updated_at) VALUES (?, ?, '', ?, 'agent', TRUE, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)", row...).Error; err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatalf("upgrade: %v", err)
+		}
+		u, err := s.UserByUsername(ctx, "anna")
+		if err != nil || config.IsOIDCUser(u) {
+			t.Fatalf("local user after upgrade: %+v %v", u, err)
+		}
+		// Version 3 moved the OIDC link into its own column.
+		o, err := s.UserByUsername(ctx, "oidc-anne")
+		if err != nil || !config.IsOIDCUser(o) || *o.OIDCSubject != "oidc$abc123" || o.PasswordHash != "" {
+			t.Fatalf("OIDC user after upgrade: %+v %v", o, err)
 		}
 		if err := s.CheckSchema(ctx); err != nil {
 			t.Fatal(err)

@@ -13,11 +13,10 @@ import (
 
 // Users who log in through OpenID Connect (OMSTIL_OIDC_*).
 //
-// Such a user has no password. Until the schema has a column for it, the
-// link to the identity provider's subject is kept where the password hash
-// would be: "oidc$" + SHA-256(issuer, subject). No password ever verifies
-// against it, so the account cannot be used with a password, and a local
-// user of the same name is never taken over by an OIDC login.
+// Such a user has no password (an empty hash never verifies). The link to
+// the identity provider is the column oidc_subject: "oidc$" +
+// SHA-256(issuer, subject). A local user of the same name is never taken
+// over by an OIDC login.
 
 // ErrDeactivated refuses a login to a deactivated user.
 var ErrDeactivated = errors.New("user is deactivated")
@@ -39,7 +38,7 @@ func oidcMarker(issuer, subject string) string {
 }
 
 // IsOIDCUser tells whether a user logs in through OpenID Connect.
-func IsOIDCUser(u User) bool { return strings.HasPrefix(u.PasswordHash, oidcMarkerPrefix) }
+func IsOIDCUser(u User) bool { return u.OIDCSubject != nil }
 
 // UpsertOIDCUser returns the user linked to the identity, creating it in
 // org on its first login. The role and display name follow the identity
@@ -60,7 +59,7 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, org OrgID, id OIDCIdentity) 
 	var out User
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
-		err := tx.Where("password_hash = ?", marker).First(&u).Error
+		err := tx.Where("oidc_subject = ?", marker).First(&u).Error
 		switch {
 		case err == nil:
 			if !u.Active {
@@ -96,7 +95,7 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, org OrgID, id OIDCIdentity) 
 			return &ConflictError{Field: "username", Message: fmt.Sprintf("the username %q is taken by another user; rename one of them", name)}
 		}
 		now := s.now().UTC()
-		u = User{OrgID: org, Username: name, DisplayName: id.DisplayName, PasswordHash: marker, Role: id.Role, Active: true, CreatedAt: now, UpdatedAt: now}
+		u = User{OrgID: org, Username: name, DisplayName: id.DisplayName, OIDCSubject: &marker, Role: id.Role, Active: true, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&u).Error; err != nil {
 			return err
 		}

@@ -70,8 +70,11 @@ type User struct {
 	PasswordHash string
 	Role         Role
 	Active       bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// OIDCSubject links a user who logs in through OpenID Connect to the
+	// identity provider (see UpsertOIDCUser); nil for local users.
+	OIDCSubject *string `gorm:"column:oidc_subject"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Actor is who makes a change, for the audit log.
