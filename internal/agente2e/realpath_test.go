@@ -20,8 +20,8 @@ import (
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
-	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/internal/telephony"
+	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
 	"github.com/omstil/omstil/softphone"
 )
