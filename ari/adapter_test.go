@@ -267,9 +267,35 @@ func TestCallbackKeepsPlace(t *testing.T) {
 // TestRestartKeepsCallers: omstil stops while 50 callers wait and 5 talk;
 // a new adapter finds every waiting caller in the same order with the
 // original join time, adopts the conversations and records them when they
-// end.
+// end. The resync reads OMSTIL_CALL from the channel list
+// ("channelvars = OMSTIL_CALL" in ari.conf), without a GetVar per channel.
 func TestRestartKeepsCallers(t *testing.T) {
 	pbx := newAsterisk(t)
+	restartKeepsCallers(t, pbx)
+	if sim, ok := pbx.(*simAsterisk); ok {
+		if n := sim.getVars.Load(); n != 0 {
+			t.Fatalf("%d GetVar requests, want none: the channel list carries OMSTIL_CALL", n)
+		}
+	}
+}
+
+// TestRestartKeepsCallersGetVar: the same against an Asterisk whose
+// ari.conf has no "channelvars" line (simulator only: a real Asterisk has
+// its one ari.conf): the resync falls back to GetVar for every unknown
+// citizen.
+func TestRestartKeepsCallersGetVar(t *testing.T) {
+	opts := simOptions()
+	opts.ChannelVars = nil
+	pbx := newSimAsteriskWith(t, opts)
+	t.Cleanup(pbx.close)
+	restartKeepsCallers(t, pbx)
+	// 50 waiting callers and 5 citizens in conversations.
+	if n := pbx.getVars.Load(); n < 55 {
+		t.Fatalf("%d GetVar requests, want one per unknown citizen (55)", n)
+	}
+}
+
+func restartKeepsCallers(t *testing.T, pbx asterisk) {
 	clock := newShiftedClock(mondayMorning)
 	var agents []agentSpec
 	for i := 1; i <= 5; i++ {

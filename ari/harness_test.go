@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,17 +63,35 @@ var logOnce sync.Once
 // ---- simulator ----
 
 type simAsterisk struct {
-	sim *arisim.Sim
-	srv *httptest.Server
+	sim     *arisim.Sim
+	srv     *httptest.Server
+	getVars atomic.Int64 // GET /channels/{id}/variable requests served
 }
 
-func newSimAsterisk(t testing.TB) *simAsterisk {
+// simOptions are the simulator's options for the tests: short sounds, and
+// OMSTIL_CALL in every channel snapshot as deploy/asterisk/ari.conf's
+// "channelvars = OMSTIL_CALL" makes Asterisk do.
+func simOptions() arisim.Options {
+	return arisim.Options{DefaultSoundLength: 40 * time.Millisecond, ChannelVars: []string{"OMSTIL_CALL"}}
+}
+
+func newSimAsterisk(t testing.TB) *simAsterisk { return newSimAsteriskWith(t, simOptions()) }
+
+// newSimAsteriskWith runs the simulator with opts and counts the GetVar
+// requests it serves.
+func newSimAsteriskWith(t testing.TB, opts arisim.Options) *simAsterisk {
 	if t != nil {
 		logOnce.Do(func() { t.Log("OMSTIL_TEST_ARI_URL not set: running against the ARI simulator") })
 	}
-	sim := arisim.New(arisim.Options{DefaultSoundLength: 40 * time.Millisecond})
-	srv := httptest.NewServer(sim.Handler())
-	return &simAsterisk{sim: sim, srv: srv}
+	s := &simAsterisk{sim: arisim.New(opts)}
+	h := s.sim.Handler()
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/ari/channels/") && strings.HasSuffix(r.URL.Path, "/variable") {
+			s.getVars.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	return s
 }
 
 func (s *simAsterisk) url() (string, string, string) { return s.srv.URL + "/ari", "omstil", "omstil" }

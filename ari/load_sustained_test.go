@@ -3,7 +3,6 @@ package ari_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"slices"
@@ -88,12 +87,11 @@ type sustainResult struct {
 // one lock for most of each tick at 10 000 channels and would otherwise
 // dominate both the CPU and the delays measured.
 func runSustained(tb testing.TB, n, agents int, d time.Duration, media bool) sustainResult {
-	pbx := newSimAsterisk(nil)
+	opts := simOptions()
 	if !media {
-		pbx.close()
-		sim := arisim.New(arisim.Options{DefaultSoundLength: 40 * time.Millisecond, Clock: noMediaClock{}})
-		pbx = &simAsterisk{sim: sim, srv: httptest.NewServer(sim.Handler())}
+		opts.Clock = noMediaClock{}
 	}
+	pbx := newSimAsteriskWith(nil, opts)
 	defer pbx.close()
 	w := &sustainWatch{readyAt: map[queue.AgentID]time.Time{}, bridged: make(chan queue.CallID, 4*n+agents)}
 	var specs []agentSpec

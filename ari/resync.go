@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/omstil/omstil/ari/ariclient"
@@ -117,17 +118,58 @@ func (a *Adapter) fetchState(ctx context.Context) asteriskState {
 	}); err != nil {
 		return st
 	}
+	var ask []ariclient.ChannelID
 	for _, ch := range chans {
 		app, args, ok := ch.Dialplan.StasisApp()
 		if !ok || app != a.app || known[ch.ID] || len(args) == 0 || isLegArg(args[0]) {
 			continue
 		}
-		v, err := a.cli.GetVar(ctx, ch.ID, varCall)
-		if err == nil && v != "" {
-			st.vars[ch.ID] = v
+		if v, ok := ch.ChannelVars[varCall]; ok {
+			// ari.conf "channelvars = OMSTIL_CALL": the list carries it.
+			if v != "" {
+				st.vars[ch.ID] = v
+			}
+			continue
 		}
+		ask = append(ask, ch.ID)
+	}
+	for id, v := range a.readCallVars(ctx, ask) {
+		st.vars[id] = v
 	}
 	return st
+}
+
+// getVarParallel bounds the GetVar requests of a resync in flight at once.
+// Asterisk serves each on the channel's own Stasis thread (20 ms to over a
+// second on a busy machine), so one after the other would take minutes
+// with many callers, while too many at once only queue up in Asterisk.
+const getVarParallel = 8
+
+// readCallVars reads OMSTIL_CALL of the channels one by one through
+// GetVar, getVarParallel at a time: the fallback for an Asterisk whose
+// ari.conf does not list the variable in "channelvars". Channels without
+// it (unset, gone, or a failed read) are left out.
+func (a *Adapter) readCallVars(ctx context.Context, ids []ariclient.ChannelID) map[ariclient.ChannelID]string {
+	out := make(map[ariclient.ChannelID]string, len(ids))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, getVarParallel)
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			v, err := a.cli.GetVar(ctx, id, varCall)
+			if err != nil || v == "" {
+				return
+			}
+			mu.Lock()
+			out[id] = v
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func isLegArg(s string) bool {
