@@ -153,13 +153,18 @@ func (s *simAsterisk) close() {
 
 // realAsterisk places citizens with originate Local/<number>@omstil-inbound
 // into the test's own app; the ;2 half runs Stasis(omstil,<number>) and is
-// the citizen omstil sees.
+// the citizen omstil sees. It remembers every call it placed and hangs
+// them up in close(): the next test's adapter would adopt them otherwise.
 type realAsterisk struct {
 	u, user, pass string
 	cli           *ariclient.Client
 	cancel        context.CancelFunc
 	done          chan struct{}
-	n             int
+
+	mu      sync.Mutex
+	n       int
+	placed  []string                               // citizen (;2) ids
+	entered map[ariclient.ChannelID]chan struct{} // closed on the ;1 half's StasisStart
 }
 
 func newRealAsterisk(t *testing.T, u, user, pass string) *realAsterisk {
@@ -168,16 +173,25 @@ func newRealAsterisk(t *testing.T, u, user, pass string) *realAsterisk {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &realAsterisk{u: u, user: user, pass: pass, cli: cli, cancel: cancel, done: make(chan struct{})}
+	r := &realAsterisk{u: u, user: user, pass: pass, cli: cli, cancel: cancel, done: make(chan struct{}),
+		entered: map[ariclient.ChannelID]chan struct{}{}}
 	up := make(chan struct{}, 1)
 	go func() {
 		defer close(r.done)
 		_ = cli.Run(ctx, func(ctx context.Context, ev ariclient.Event) {
-			if _, ok := ev.(*ariclient.Connected); ok {
+			switch ev := ev.(type) {
+			case *ariclient.Connected:
 				select {
 				case up <- struct{}{}:
 				default:
 				}
+			case *ariclient.StasisStart:
+				r.mu.Lock()
+				if ch, ok := r.entered[ev.Channel.ID]; ok {
+					close(ch)
+					delete(r.entered, ev.Channel.ID)
+				}
+				r.mu.Unlock()
 			}
 		})
 	}()
@@ -193,8 +207,14 @@ func (r *realAsterisk) url() (string, string, string) { return r.u, r.user, r.pa
 
 func (r *realAsterisk) placeCall(t *testing.T, number, caller string) string {
 	t.Helper()
+	r.mu.Lock()
 	r.n++
 	id := fmt.Sprintf("test-%d-%d", time.Now().UnixNano(), r.n)
+	r.placed = append(r.placed, id+"-2")
+	// registered before the originate, so that the StasisStart cannot
+	// come first.
+	r.entered[ariclient.ChannelID(id+"-1")] = make(chan struct{})
+	r.mu.Unlock()
 	_, err := r.cli.Originate(context.Background(), ariclient.OriginateRequest{
 		Endpoint: "Local/" + number + "@omstil-inbound", App: "omstil-test", CallerID: caller,
 		ChannelID: ariclient.ChannelID(id + "-1"), OtherChannelID: ariclient.ChannelID(id + "-2"),
@@ -215,8 +235,23 @@ func (r *realAsterisk) hangupCitizen(t *testing.T, id string) {
 	}
 }
 
+// press sends the keys from the citizen's ;1 half, which enters the test
+// app only once omstil answered ;2: before that, Asterisk answers 409
+// "Channel not in Stasis application". So it waits for ;1's StasisStart.
 func (r *realAsterisk) press(t *testing.T, id, digits string) {
-	if err := r.cli.SendDTMF(context.Background(), r.far(id), digits, ariclient.DTMFOptions{}); err != nil {
+	t.Helper()
+	far := r.far(id)
+	r.mu.Lock()
+	entered, waiting := r.entered[far]
+	r.mu.Unlock()
+	if waiting {
+		select {
+		case <-entered:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("dtmf: the citizen's %s never entered the test app", far)
+		}
+	}
+	if err := r.cli.SendDTMF(context.Background(), far, digits, ariclient.DTMFOptions{}); err != nil {
 		t.Fatalf("dtmf: %v", err)
 	}
 }
@@ -227,7 +262,23 @@ func (r *realAsterisk) agent(kind string, n int) string { return agentDial(kind,
 // recording; the tone check runs on the simulator only.
 func (r *realAsterisk) audio() audioChecker { return nil }
 
+// close hangs up every call the test placed (hanging up ;1 takes ;2 with
+// it; ;2 as well in case ;1 is already gone; 404 is fine), then stops the
+// test app's client.
 func (r *realAsterisk) close() {
+	r.mu.Lock()
+	placed := r.placed
+	r.placed = nil
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range placed {
+		for _, ch := range []ariclient.ChannelID{r.far(id), ariclient.ChannelID(id)} {
+			if err := r.cli.Hangup(ctx, ch, ""); err != nil && !ariclient.IsNotFound(err) {
+				fmt.Fprintf(os.Stderr, "realAsterisk: hang up %s: %v\n", ch, err)
+			}
+		}
+	}
 	r.cancel()
 	<-r.done
 	r.cli.Close()
