@@ -155,6 +155,9 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 	ch.events = telephony.NewEventWriter(st, orgs, log)
 	ch.closers = append(ch.closers, ch.events.Close)
 
+	restart := telephony.NewRestartStore(st, log)
+	ch.closers = append(ch.closers, restart.Close)
+
 	glue := telephony.NewPhoneGlue(phones)
 	adapter, err := ari.New(ari.Options{
 		Client:           client,
@@ -162,6 +165,8 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 		Logger:           log.With("part", "calls"),
 		Events:           ch,
 		WebRTC:           glue,
+		Callbacks:        restart,
+		AgentStates:      restart,
 		CallbackEndpoint: s.CallbackEndpoint,
 		NotInService:     []string{promptURI(s.MediaURL, "not-in-service")},
 		CallbackConfirm:  []string{promptURI(s.MediaURL, "callback-confirmed")},

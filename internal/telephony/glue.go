@@ -128,19 +128,39 @@ func (g *PhoneGlue) Hold(ctx context.Context, agent softphone.AgentID, call soft
 	return controlErr(g.adapter.Hold(ctx, queue.AgentID(agent), queue.CallID(call), on))
 }
 
-// Transfer implements softphone.CallControl: blind transfers to a queue
-// or a number. Attended transfer is not supported yet.
+// Transfer implements softphone.CallControl: blind transfers to a queue or
+// a number, and attended transfers (consult an agent, a queue's agent or a
+// number with the citizen on hold, then complete or cancel).
 func (g *PhoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call softphone.CallID, t softphone.Transfer) error {
-	if t.Mode != "" && t.Mode != "blind" {
-		return &softphone.ControlError{Code: "unsupported", Message: "attended transfer is not supported yet; use a blind transfer"}
+	a, c := queue.AgentID(agent), queue.CallID(call)
+	switch t.Mode {
+	case "", "blind":
+		switch t.Kind {
+		case "queue":
+			return controlErr(g.adapter.TransferToQueue(ctx, a, c, queue.QueueID(t.To)))
+		case "number":
+			return controlErr(g.adapter.TransferToNumber(ctx, a, c, t.To))
+		}
+		return &softphone.ControlError{Code: "unsupported", Message: "a blind transfer goes to a queue or a number"}
+	case "attended":
+		var kind ari.ConsultKind
+		switch t.Kind {
+		case "agent":
+			kind = ari.ConsultAgent
+		case "queue":
+			kind = ari.ConsultQueue
+		case "number":
+			kind = ari.ConsultNumber
+		default:
+			return &softphone.ControlError{Code: "unsupported", Message: "an attended transfer consults an agent, a queue or a number"}
+		}
+		return controlErr(g.adapter.Consult(ctx, a, c, ari.ConsultTarget{Kind: kind, To: t.To}))
+	case "complete":
+		return controlErr(g.adapter.CompleteConsult(ctx, a, c))
+	case "cancel":
+		return controlErr(g.adapter.CancelConsult(ctx, a, c))
 	}
-	switch t.Kind {
-	case "queue":
-		return controlErr(g.adapter.TransferToQueue(ctx, queue.AgentID(agent), queue.CallID(call), queue.QueueID(t.To)))
-	case "number":
-		return controlErr(g.adapter.TransferToNumber(ctx, queue.AgentID(agent), queue.CallID(call), t.To))
-	}
-	return &softphone.ControlError{Code: "unsupported", Message: "transfer to " + t.Kind + " is not supported; transfer to a queue or a number"}
+	return &softphone.ControlError{Code: "unsupported", Message: "unknown transfer mode " + t.Mode}
 }
 
 // SendDTMF implements softphone.CallControl.
@@ -167,10 +187,12 @@ func (g *PhoneGlue) SetState(ctx context.Context, agent softphone.AgentID, state
 	return nil
 }
 
-// PageOnline implements softphone.CallControl. A page that goes away
-// leaves the agent's state alone: a reload comes back within seconds and
-// a call in progress continues on the relay.
-func (g *PhoneGlue) PageOnline(agent softphone.AgentID, online bool) {}
+// PageOnline implements softphone.CallControl: the adapter pauses a ready
+// agent whose page stays gone (a reload comes back within seconds; a call
+// in progress continues on the relay).
+func (g *PhoneGlue) PageOnline(agent softphone.AgentID, online bool) {
+	g.adapter.PageOnline(queue.AgentID(agent), online)
+}
 
 // LiveView is the adapter as the HTTP layer sees it.
 type LiveView struct {

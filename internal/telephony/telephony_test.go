@@ -1,11 +1,15 @@
 package telephony
 
 import (
+	"context"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/config/configtest"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -79,5 +83,34 @@ func TestOrgIndexResolves(t *testing.T) {
 		if ev.OrgID != c.want {
 			t.Errorf("%s: org %d, want %d", c.name, ev.OrgID, c.want)
 		}
+	}
+}
+
+func TestRestartStoreRoundTrip(t *testing.T) {
+	st := configtest.SQLite(t, config.Options{})
+	r := NewRestartStore(st, slog.New(slog.DiscardHandler))
+	defer r.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	r.SaveCallback(ari.PendingCallback{Call: "c1", Queue: "default/bs", Number: "+4512345678", Dialled: "70101010", Priority: 2, JoinedAt: t0, RequestedAt: t0.Add(time.Minute)})
+	r.SaveCallback(ari.PendingCallback{Call: "c2", Queue: "default/bs", Number: "+4587654321", JoinedAt: t0.Add(time.Second), RequestedAt: t0.Add(time.Minute)})
+	r.DeleteCallback("c2")
+	cbs, err := r.PendingCallbacks(ctx)
+	if err != nil || len(cbs) != 1 || cbs[0].Call != "c1" || cbs[0].Dialled != "70101010" || cbs[0].Priority != 2 || !cbs[0].JoinedAt.Equal(t0) {
+		t.Fatalf("callbacks: %+v %v", cbs, err)
+	}
+	r.SaveAgentState(ari.SavedAgentState{Agent: "7", State: queue.Paused, Reason: "Frokost", Queues: []queue.QueueID{"default/bs"}})
+	r.SaveAgentState(ari.SavedAgentState{Agent: "8", State: queue.Ready})
+	r.SaveAgentState(ari.SavedAgentState{Agent: "8", State: queue.LoggedOut})
+	sts, err := r.AgentStates(ctx)
+	if err != nil || len(sts) != 1 || sts[0].Agent != "7" || sts[0].State != queue.Paused || sts[0].Reason != "Frokost" || len(sts[0].Queues) != 1 {
+		t.Fatalf("agent states: %+v %v", sts, err)
+	}
+	// A second store on the same database (the next omstil) sees the same.
+	r.Close()
+	r2 := NewRestartStore(st, slog.New(slog.DiscardHandler))
+	defer r2.Close()
+	if cbs, _ := r2.PendingCallbacks(ctx); len(cbs) != 1 {
+		t.Fatalf("after restart: %+v", cbs)
 	}
 }
