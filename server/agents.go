@@ -78,6 +78,12 @@ type agentCreateRequest struct {
 	DialString    string         `json:"dial_string"`
 }
 
+// New turns the request into the store's new agent.
+func (r agentCreateRequest) New() config.NewAgent {
+	return config.NewAgent{Name: r.Name, UserID: r.UserID, Skills: r.Skills,
+		WrapUpSeconds: r.WrapUpSeconds, DeviceKind: r.DeviceKind, DialString: r.DialString}
+}
+
 type agentPatchRequest struct {
 	Name          *string                 `json:"name"`
 	UserID        nullable[config.UserID] `json:"user_id"`
@@ -97,85 +103,25 @@ func (r agentPatchRequest) Patch() config.AgentPatch {
 }
 
 func (s *Server) listAgents(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	as, err := cc.ListAgents(c.Request.Context(), actor(c).OrgID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]agentResponse, len(as))
-	for i, a := range as {
-		out[i] = agentJSON(a)
-	}
-	c.JSON(http.StatusOK, out)
+	readOrg(s, c, CallConfig.ListAgents, each(agentJSON))
 }
 
 func (s *Server) getAgent(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "agent")
-	if !ok || !ok2 {
-		return
-	}
-	a, err := cc.GetAgent(c.Request.Context(), actor(c).OrgID, config.AgentID(id))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, agentJSON(a))
+	readByID(s, c, "agent", CallConfig.GetAgent, agentJSON)
 }
 
 func (s *Server) createAgent(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	var req agentCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	a, err := cc.CreateAgent(c.Request.Context(), actor(c), config.NewAgent{Name: req.Name, UserID: req.UserID, Skills: req.Skills,
-		WrapUpSeconds: req.WrapUpSeconds, DeviceKind: req.DeviceKind, DialString: req.DialString})
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, agentJSON(a))
+	write(s, c, http.StatusCreated, func(cc CallConfig, ctx context.Context, a config.Actor, req agentCreateRequest) (config.Agent, error) {
+		return cc.CreateAgent(ctx, a, req.New())
+	}, agentJSON)
 }
 
 func (s *Server) patchAgent(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "agent")
-	if !ok || !ok2 {
-		return
-	}
-	var req agentPatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	a, err := cc.UpdateAgent(c.Request.Context(), actor(c), config.AgentID(id), req.Patch())
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, agentJSON(a))
+	patchByID[agentPatchRequest](s, c, "agent", CallConfig.UpdateAgent, agentJSON)
 }
 
 func (s *Server) deleteAgent(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "agent")
-	if !ok || !ok2 {
-		return
-	}
-	if err := cc.DeleteAgent(c.Request.Context(), actor(c), config.AgentID(id)); err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	deleteByID(s, c, "agent", CallConfig.DeleteAgent)
 }
 
 // --- memberships ---
@@ -211,10 +157,20 @@ func (r membershipPatchRequest) Patch() config.MembershipPatch {
 	return config.MembershipPatch{Tier: r.Tier, SortOrder: r.Order, Weight: r.Weight}
 }
 
+// membershipPath returns the store and the agent and membership in the
+// path.
+func (s *Server) membershipPath(c *gin.Context) (CallConfig, config.AgentID, config.MembershipID, bool) {
+	cc, id, ok := s.configAndID(c, "agent")
+	if !ok {
+		return nil, 0, 0, false
+	}
+	mid, ok := s.pathID(c, "membershipId", "membership")
+	return cc, config.AgentID(id), config.MembershipID(mid), ok
+}
+
 func (s *Server) listMemberships(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "agent")
-	if !ok || !ok2 {
+	cc, id, ok := s.configAndID(c, "agent")
+	if !ok {
 		return
 	}
 	org := actor(c).OrgID
@@ -227,67 +183,42 @@ func (s *Server) listMemberships(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := make([]membershipResponse, len(ms))
-	for i, m := range ms {
-		out[i] = membershipJSON(m)
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, each(membershipJSON)(ms))
 }
 
 func (s *Server) createMembership(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "agent")
-	if !ok || !ok2 {
+	cc, id, ok := s.configAndID(c, "agent")
+	if !ok {
 		return
 	}
-	var req membershipCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[membershipCreateRequest](s, c)
+	if !ok {
 		return
 	}
 	m, err := cc.CreateMembership(c.Request.Context(), actor(c), config.Membership{AgentID: config.AgentID(id), QueueID: req.QueueID,
 		Tier: req.Tier, SortOrder: req.Order, Weight: req.Weight})
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, membershipJSON(m))
+	saved(s, c, http.StatusCreated, m, err, membershipJSON)
 }
 
 func (s *Server) patchMembership(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "agent")
-	if !ok || !ok2 {
-		return
-	}
-	mid, ok := s.pathID(c, "membershipId", "membership")
+	cc, agent, id, ok := s.membershipPath(c)
 	if !ok {
 		return
 	}
-	var req membershipPatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[membershipPatchRequest](s, c)
+	if !ok {
 		return
 	}
-	m, err := cc.UpdateMembership(c.Request.Context(), actor(c), config.AgentID(id), config.MembershipID(mid), req.Patch())
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, membershipJSON(m))
+	m, err := cc.UpdateMembership(c.Request.Context(), actor(c), agent, id, req.Patch())
+	saved(s, c, http.StatusOK, m, err, membershipJSON)
 }
 
 func (s *Server) deleteMembership(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "agent")
-	if !ok || !ok2 {
-		return
-	}
-	mid, ok := s.pathID(c, "membershipId", "membership")
+	cc, agent, id, ok := s.membershipPath(c)
 	if !ok {
 		return
 	}
-	if err := cc.DeleteMembership(c.Request.Context(), actor(c), config.AgentID(id), config.MembershipID(mid)); err != nil {
+	if err := cc.DeleteMembership(c.Request.Context(), actor(c), agent, id); err != nil {
 		s.failConfig(c, err)
 		return
 	}
@@ -296,24 +227,29 @@ func (s *Server) deleteMembership(c *gin.Context) {
 
 // --- live agent state ---
 
-// ownAgent resolves the agent in the path: supervisors and admins may act
-// on any agent of their organisation, an agent only on themself.
-func (s *Server) ownAgent(c *gin.Context, cc CallConfig) (config.Agent, bool) {
+// ownAgent returns the store and resolves the agent in the path:
+// supervisors and admins may act on any agent of their organisation, an
+// agent only on themself.
+func (s *Server) ownAgent(c *gin.Context) (CallConfig, config.Agent, bool) {
+	cc, ok := s.callConfig(c)
+	if !ok {
+		return nil, config.Agent{}, false
+	}
 	id, ok := s.pathID(c, "id", "agent")
 	if !ok {
-		return config.Agent{}, false
+		return nil, config.Agent{}, false
 	}
 	me, _ := currentUser(c)
 	a, err := cc.GetAgent(c.Request.Context(), me.OrgID, config.AgentID(id))
 	if err != nil {
 		s.fail(c, err)
-		return config.Agent{}, false
+		return nil, config.Agent{}, false
 	}
 	if !me.Role.AtLeast(config.RoleSupervisor) && (a.UserID == nil || *a.UserID != me.ID) {
 		s.fail(c, errForbidden())
-		return config.Agent{}, false
+		return nil, config.Agent{}, false
 	}
-	return a, true
+	return cc, a, true
 }
 
 // Agent states accepted by PUT /agents/{id}/state.
@@ -330,17 +266,12 @@ type agentStateRequest struct {
 }
 
 func (s *Server) putAgentState(c *gin.Context) {
-	cc, ok := s.callConfig(c)
+	cc, a, ok := s.ownAgent(c)
 	if !ok {
 		return
 	}
-	a, ok := s.ownAgent(c, cc)
+	req, ok := decode[agentStateRequest](s, c)
 	if !ok {
-		return
-	}
-	var req agentStateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
 		return
 	}
 	ctx, org := c.Request.Context(), actor(c).OrgID
@@ -467,11 +398,7 @@ func agentStatusJSON(a config.Agent, snap queue.Snapshot) agentStatusResponse {
 }
 
 func (s *Server) agentStatus(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	a, ok := s.ownAgent(c, cc)
+	_, a, ok := s.ownAgent(c)
 	if !ok {
 		return
 	}

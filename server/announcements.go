@@ -84,34 +84,11 @@ func formValue(form *multipart.Form, key string) string {
 }
 
 func (s *Server) listAnnouncements(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	as, err := cc.ListAnnouncements(c.Request.Context(), actor(c).OrgID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]announcementResponse, len(as))
-	for i, a := range as {
-		out[i] = announcementJSON(a)
-	}
-	c.JSON(http.StatusOK, out)
+	readOrg(s, c, CallConfig.ListAnnouncements, each(announcementJSON))
 }
 
 func (s *Server) getAnnouncement(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "announcement")
-	if !ok || !ok2 {
-		return
-	}
-	a, err := cc.GetAnnouncement(c.Request.Context(), actor(c).OrgID, config.AnnouncementID(id))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, announcementJSON(a))
+	readByID(s, c, "announcement", CallConfig.GetAnnouncement, announcementJSON)
 }
 
 // createAnnouncement takes multipart/form-data: name, description, file.
@@ -127,37 +104,17 @@ func (s *Server) createAnnouncement(c *gin.Context) {
 	form := c.Request.MultipartForm
 	a, err := cc.CreateAnnouncement(c.Request.Context(), actor(c), config.NewAnnouncement{
 		Name: formValue(form, "name"), Description: formValue(form, "description"), Filename: fn, Data: data})
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, announcementJSON(a))
+	saved(s, c, http.StatusCreated, a, err, announcementJSON)
 }
 
 func (s *Server) patchAnnouncement(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "announcement")
-	if !ok || !ok2 {
-		return
-	}
-	var req announcementPatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	a, err := cc.UpdateAnnouncement(c.Request.Context(), actor(c), config.AnnouncementID(id), req.Patch())
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, announcementJSON(a))
+	patchByID[announcementPatchRequest](s, c, "announcement", CallConfig.UpdateAnnouncement, announcementJSON)
 }
 
 // replaceAnnouncementAudio takes multipart/form-data with a new file.
 func (s *Server) replaceAnnouncementAudio(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "announcement")
-	if !ok || !ok2 {
+	cc, id, ok := s.configAndID(c, "announcement")
+	if !ok {
 		return
 	}
 	fn, data, ok := s.uploadedFile(c)
@@ -165,24 +122,11 @@ func (s *Server) replaceAnnouncementAudio(c *gin.Context) {
 		return
 	}
 	a, err := cc.UpdateAnnouncement(c.Request.Context(), actor(c), config.AnnouncementID(id), config.AnnouncementPatch{Filename: fn, Data: data})
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, announcementJSON(a))
+	saved(s, c, http.StatusOK, a, err, announcementJSON)
 }
 
 func (s *Server) deleteAnnouncement(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "announcement")
-	if !ok || !ok2 {
-		return
-	}
-	if err := cc.DeleteAnnouncement(c.Request.Context(), actor(c), config.AnnouncementID(id)); err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	deleteByID(s, c, "announcement", CallConfig.DeleteAnnouncement)
 }
 
 // serveWAV sends a stored recording; http.ServeContent answers Range
@@ -197,9 +141,8 @@ func serveWAV(c *gin.Context, a config.Announcement, cache string) {
 
 // announcementAudio is the recording for listening in the admin UI.
 func (s *Server) announcementAudio(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "announcement")
-	if !ok || !ok2 {
+	cc, id, ok := s.configAndID(c, "announcement")
+	if !ok {
 		return
 	}
 	a, err := cc.AnnouncementAudio(c.Request.Context(), actor(c).OrgID, config.AnnouncementID(id))

@@ -118,32 +118,13 @@ type pauseReasonsBody struct {
 }
 
 func (s *Server) getPauseReasons(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	rs, err := cc.PauseReasons(c.Request.Context(), actor(c).OrgID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, pauseReasonsBody{rs})
+	readOrg(s, c, CallConfig.PauseReasons, newPauseReasonsBody)
 }
 
 func (s *Server) putPauseReasons(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	var req pauseReasonsBody
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	rs, err := cc.SetPauseReasons(c.Request.Context(), actor(c), req.Reasons)
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, pauseReasonsBody{rs})
+	write(s, c, http.StatusOK, func(cc CallConfig, ctx context.Context, a config.Actor, req pauseReasonsBody) ([]string, error) {
+		return cc.SetPauseReasons(ctx, a, req.Reasons)
+	}, newPauseReasonsBody)
 }
+
+func newPauseReasonsBody(rs []string) pauseReasonsBody { return pauseReasonsBody{rs} }

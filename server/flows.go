@@ -49,84 +49,25 @@ func (r flowPatchRequest) Patch() config.FlowPatch {
 }
 
 func (s *Server) listFlows(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	fs, err := cc.ListFlows(c.Request.Context(), actor(c).OrgID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]flowResponse, len(fs))
-	for i, f := range fs {
-		out[i] = flowJSON(f)
-	}
-	c.JSON(http.StatusOK, out)
+	readOrg(s, c, CallConfig.ListFlows, each(flowJSON))
 }
 
 func (s *Server) getFlow(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "flow")
-	if !ok || !ok2 {
-		return
-	}
-	f, err := cc.GetFlow(c.Request.Context(), actor(c).OrgID, config.FlowID(id))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, flowJSON(f))
+	readByID(s, c, "flow", CallConfig.GetFlow, flowJSON)
 }
 
 func (s *Server) createFlow(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	var req flowCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	f, err := cc.CreateFlow(c.Request.Context(), actor(c), req.Name, req.Definition)
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, flowJSON(f))
+	write(s, c, http.StatusCreated, func(cc CallConfig, ctx context.Context, a config.Actor, req flowCreateRequest) (config.Flow, error) {
+		return cc.CreateFlow(ctx, a, req.Name, req.Definition)
+	}, flowJSON)
 }
 
 func (s *Server) patchFlow(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "flow")
-	if !ok || !ok2 {
-		return
-	}
-	var req flowPatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	f, err := cc.UpdateFlow(c.Request.Context(), actor(c), config.FlowID(id), req.Patch())
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, flowJSON(f))
+	patchByID[flowPatchRequest](s, c, "flow", CallConfig.UpdateFlow, flowJSON)
 }
 
 func (s *Server) deleteFlow(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "flow")
-	if !ok || !ok2 {
-		return
-	}
-	if err := cc.DeleteFlow(c.Request.Context(), actor(c), config.FlowID(id)); err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	deleteByID(s, c, "flow", CallConfig.DeleteFlow)
 }
 
 type flowCheckResponse struct {

@@ -48,82 +48,23 @@ func (r numberPatchRequest) Patch() config.NumberPatch {
 }
 
 func (s *Server) listNumbers(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	ns, err := cc.ListNumbers(c.Request.Context(), actor(c).OrgID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]numberResponse, len(ns))
-	for i, n := range ns {
-		out[i] = numberJSON(n)
-	}
-	c.JSON(http.StatusOK, out)
+	readOrg(s, c, CallConfig.ListNumbers, each(numberJSON))
 }
 
 func (s *Server) getNumber(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "number")
-	if !ok || !ok2 {
-		return
-	}
-	n, err := cc.GetNumber(c.Request.Context(), actor(c).OrgID, config.NumberID(id))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, numberJSON(n))
+	readByID(s, c, "number", CallConfig.GetNumber, numberJSON)
 }
 
 func (s *Server) createNumber(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	var req numberCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	n, err := cc.CreateNumber(c.Request.Context(), actor(c), req.Number, req.FlowID, req.Description)
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, numberJSON(n))
+	write(s, c, http.StatusCreated, func(cc CallConfig, ctx context.Context, a config.Actor, req numberCreateRequest) (config.Number, error) {
+		return cc.CreateNumber(ctx, a, req.Number, req.FlowID, req.Description)
+	}, numberJSON)
 }
 
 func (s *Server) patchNumber(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "number")
-	if !ok || !ok2 {
-		return
-	}
-	var req numberPatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	n, err := cc.UpdateNumber(c.Request.Context(), actor(c), config.NumberID(id), req.Patch())
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, numberJSON(n))
+	patchByID[numberPatchRequest](s, c, "number", CallConfig.UpdateNumber, numberJSON)
 }
 
 func (s *Server) deleteNumber(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "number")
-	if !ok || !ok2 {
-		return
-	}
-	if err := cc.DeleteNumber(c.Request.Context(), actor(c), config.NumberID(id)); err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	deleteByID(s, c, "number", CallConfig.DeleteNumber)
 }

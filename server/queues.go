@@ -183,6 +183,14 @@ type queueCreateRequest struct {
 	queueSettingsInput
 }
 
+// New turns the request into the store's new queue: the given settings
+// over the defaults.
+func (r queueCreateRequest) New() config.NewQueue {
+	st := config.DefaultQueueSettings()
+	r.queueSettingsInput.apply(&st)
+	return config.NewQueue{Name: r.Name, DisplayName: r.DisplayName, Settings: st}
+}
+
 type queuePatchRequest struct {
 	DisplayName *string `json:"display_name"`
 	queueSettingsInput
@@ -195,86 +203,25 @@ func (r queuePatchRequest) Patch() config.QueuePatch {
 }
 
 func (s *Server) listQueues(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	qs, err := cc.ListQueues(c.Request.Context(), actor(c).OrgID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]queueResponse, len(qs))
-	for i, q := range qs {
-		out[i] = queueJSON(q)
-	}
-	c.JSON(http.StatusOK, out)
+	readOrg(s, c, CallConfig.ListQueues, each(queueJSON))
 }
 
 func (s *Server) getQueue(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "queue")
-	if !ok || !ok2 {
-		return
-	}
-	q, err := cc.GetQueue(c.Request.Context(), actor(c).OrgID, config.QueueID(id))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, queueJSON(q))
+	readByID(s, c, "queue", CallConfig.GetQueue, queueJSON)
 }
 
 func (s *Server) createQueue(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	var req queueCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, unembed(err))
-		return
-	}
-	st := config.DefaultQueueSettings()
-	req.queueSettingsInput.apply(&st)
-	q, err := cc.CreateQueue(c.Request.Context(), actor(c), config.NewQueue{Name: req.Name, DisplayName: req.DisplayName, Settings: st})
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, queueJSON(q))
+	write(s, c, http.StatusCreated, func(cc CallConfig, ctx context.Context, a config.Actor, req queueCreateRequest) (config.Queue, error) {
+		return cc.CreateQueue(ctx, a, req.New())
+	}, queueJSON)
 }
 
 func (s *Server) patchQueue(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "queue")
-	if !ok || !ok2 {
-		return
-	}
-	var req queuePatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, unembed(err))
-		return
-	}
-	q, err := cc.UpdateQueue(c.Request.Context(), actor(c), config.QueueID(id), req.Patch())
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, queueJSON(q))
+	patchByID[queuePatchRequest](s, c, "queue", CallConfig.UpdateQueue, queueJSON)
 }
 
 func (s *Server) deleteQueue(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "queue")
-	if !ok || !ok2 {
-		return
-	}
-	if err := cc.DeleteQueue(c.Request.Context(), actor(c), config.QueueID(id)); err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	deleteByID(s, c, "queue", CallConfig.DeleteQueue)
 }
 
 type waitingCallJSON struct {
@@ -314,9 +261,8 @@ type queueStatusResponse struct {
 }
 
 func (s *Server) queueStatus(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "queue")
-	if !ok || !ok2 {
+	cc, id, ok := s.configAndID(c, "queue")
+	if !ok {
 		return
 	}
 	q, err := cc.GetQueue(c.Request.Context(), actor(c).OrgID, config.QueueID(id))
@@ -356,7 +302,8 @@ func (s *Server) queueStatus(c *gin.Context) {
 }
 
 // unembed removes the embedded settings struct's name that encoding/json
-// puts in front of a field with the wrong type.
+// puts in front of a field with the wrong type. Other errors, and those of
+// requests without queueSettingsInput, pass unchanged.
 func unembed(err error) error {
 	var ae *apiError
 	if errors.As(err, &ae) && strings.HasPrefix(ae.Field, "queueSettingsInput.") {

@@ -47,84 +47,25 @@ func (r schedulePatchRequest) Patch() config.SchedulePatch {
 }
 
 func (s *Server) listSchedules(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	ss, err := cc.ListSchedules(c.Request.Context(), actor(c).OrgID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]scheduleResponse, len(ss))
-	for i, sc := range ss {
-		out[i] = scheduleJSON(sc)
-	}
-	c.JSON(http.StatusOK, out)
+	readOrg(s, c, CallConfig.ListSchedules, each(scheduleJSON))
 }
 
 func (s *Server) getSchedule(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "schedule")
-	if !ok || !ok2 {
-		return
-	}
-	sc, err := cc.GetSchedule(c.Request.Context(), actor(c).OrgID, config.ScheduleID(id))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, scheduleJSON(sc))
+	readByID(s, c, "schedule", CallConfig.GetSchedule, scheduleJSON)
 }
 
 func (s *Server) createSchedule(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	if !ok {
-		return
-	}
-	var req scheduleCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	sc, err := cc.CreateSchedule(c.Request.Context(), actor(c), config.NewSchedule{Name: req.Name, Definition: req.Definition})
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, scheduleJSON(sc))
+	write(s, c, http.StatusCreated, func(cc CallConfig, ctx context.Context, a config.Actor, req scheduleCreateRequest) (config.Schedule, error) {
+		return cc.CreateSchedule(ctx, a, config.NewSchedule{Name: req.Name, Definition: req.Definition})
+	}, scheduleJSON)
 }
 
 func (s *Server) patchSchedule(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "schedule")
-	if !ok || !ok2 {
-		return
-	}
-	var req schedulePatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	sc, err := cc.UpdateSchedule(c.Request.Context(), actor(c), config.ScheduleID(id), req.Patch())
-	if err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, scheduleJSON(sc))
+	patchByID[schedulePatchRequest](s, c, "schedule", CallConfig.UpdateSchedule, scheduleJSON)
 }
 
 func (s *Server) deleteSchedule(c *gin.Context) {
-	cc, ok := s.callConfig(c)
-	id, ok2 := s.pathID(c, "id", "schedule")
-	if !ok || !ok2 {
-		return
-	}
-	if err := cc.DeleteSchedule(c.Request.Context(), actor(c), config.ScheduleID(id)); err != nil {
-		s.failConfig(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	deleteByID(s, c, "schedule", CallConfig.DeleteSchedule)
 }
 
 type holidaysResponse struct {

@@ -68,11 +68,7 @@ func (s *Server) listUsers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := make([]userResponse, len(us))
-	for i, u := range us {
-		out[i] = userJSON(u)
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, each(userJSON)(us))
 }
 
 func (s *Server) getUser(c *gin.Context) {
