@@ -366,42 +366,30 @@ func (a *Adapter) dialCallback(x queue.DialCallback) {
 
 // Answer: the agent picked up call in the browser.
 func (a *Adapter) Answer(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	var err error
-	derr := a.do(ctx, func() {
+	return a.doErr(ctx, func() error {
 		l := a.offers[agent]
 		if l == nil || l.call != call || l.kind != legWebRTC {
-			err = ErrNoSuchCall
-			return
+			return ErrNoSuchCall
 		}
 		l.up = true
-		err = a.feed(queue.OfferAnswered{Call: call, Agent: agent})
+		return a.feed(queue.OfferAnswered{Call: call, Agent: agent})
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }
 
 // Decline: the agent rejected a ringing call in the browser.
 func (a *Adapter) Decline(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	var err error
-	derr := a.do(ctx, func() {
+	return a.doErr(ctx, func() error {
 		l := a.offers[agent]
 		if l == nil || l.call != call {
-			err = ErrNoSuchCall
-			return
+			return ErrNoSuchCall
 		}
 		delete(a.offers, agent)
 		l.done = true
 		if l.kind == legAgent {
 			a.hangupChannel(string(l.id), l.id, ariclient.ReasonRejected)
 		}
-		err = a.feed(queue.OfferFailed{Call: call, Agent: agent, Reason: queue.FailDeclined})
+		return a.feed(queue.OfferFailed{Call: call, Agent: agent, Reason: queue.FailDeclined})
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }
 
 // connectedCall returns the call agent is talking on.
@@ -413,38 +401,39 @@ func (a *Adapter) connectedCall(agent queue.AgentID, id queue.CallID) *call {
 	return c
 }
 
-// Hangup ends the agent's conversation (the agent hung up).
-func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	var err error
-	derr := a.do(ctx, func() {
-		c := a.connectedCall(agent, call)
-		if c == nil || c.leg == nil {
-			err = ErrNoSuchCall
-			return
+// onConnected runs f on the loop with the call agent is talking on, and
+// returns f's error; ErrNoSuchCall when there is no such call or it lacks
+// what has requires (nil: nothing more).
+func (a *Adapter) onConnected(ctx context.Context, agent queue.AgentID, id queue.CallID, has func(*call) bool, f func(*call) error) error {
+	return a.doErr(ctx, func() error {
+		c := a.connectedCall(agent, id)
+		if c == nil || (has != nil && !has(c)) {
+			return ErrNoSuchCall
 		}
+		return f(c)
+	})
+}
+
+func hasLeg(c *call) bool     { return c.leg != nil }
+func hasCitizen(c *call) bool { return c.ch != "" }
+
+// Hangup ends the agent's conversation (the agent hung up).
+func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
+	return a.onConnected(ctx, agent, id, hasLeg, func(c *call) error {
 		a.endLeg(c.leg, ariclient.ReasonNormal)
 		// the leg's end is not awaited: the conversation ends now.
 		l := c.leg
 		l.done = false
 		a.agentSideGone(c, l, false)
 		l.done = true
+		return nil
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }
 
 // Hold puts the citizen on hold (they hear music) or back: the agent's side
 // of the bridge is held, as a desk phone's hold button does.
-func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, call queue.CallID, on bool) error {
-	var err error
-	derr := a.do(ctx, func() {
-		c := a.connectedCall(agent, call)
-		if c == nil || c.leg == nil || c.leg.id == "" {
-			err = ErrNoSuchCall
-			return
-		}
+func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, id queue.CallID, on bool) error {
+	return a.onConnected(ctx, agent, id, func(c *call) bool { return hasLeg(c) && c.leg.id != "" }, func(c *call) error {
 		ch := c.leg.id
 		a.job(string(c.id), func(ctx context.Context) {
 			var e error
@@ -457,98 +446,68 @@ func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, call queue.Call
 				a.log.Warn("ari: hold failed", "call", c.id, "err", e)
 			}
 		})
+		return nil
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }
 
 // SendDTMF plays digits towards the citizen.
-func (a *Adapter) SendDTMF(ctx context.Context, agent queue.AgentID, call queue.CallID, digits string) error {
-	var err error
-	derr := a.do(ctx, func() {
-		c := a.connectedCall(agent, call)
-		if c == nil || c.ch == "" {
-			err = ErrNoSuchCall
-			return
-		}
+func (a *Adapter) SendDTMF(ctx context.Context, agent queue.AgentID, id queue.CallID, digits string) error {
+	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
 		ch := c.ch
 		a.job(string(c.id), func(ctx context.Context) {
 			if e := a.cli.SendDTMF(ctx, ch, digits, ariclient.DTMFOptions{}); e != nil {
 				a.log.Warn("ari: dtmf failed", "call", c.id, "err", e)
 			}
 		})
+		return nil
 	})
-	if derr != nil {
-		return derr
+}
+
+// errConsulting refuses a blind transfer during a consultation.
+var errConsulting = fmt.Errorf("%w: a consultation is going on; complete or cancel it", ErrRefused)
+
+// leaveAgent ends the agent's side of a connected citizen's call that is
+// transferred away: the engine's CallEnded (wrap-up), the agent's leg (a
+// browser is told "transferred") and the bridge.
+func (a *Adapter) leaveAgent(c *call) {
+	a.handle(queue.CallEnded{Call: c.id})
+	if c.leg != nil {
+		a.endLeg(c.leg, ariclient.ReasonNormal)
+		if c.leg.kind == legMedia {
+			a.webrtcEnded(c.agent, c.id, "transferred")
+		}
 	}
-	return err
+	a.destroyBridge(c)
+	c.leg = nil
 }
 
 // TransferToQueue moves a connected citizen to another queue (a blind
 // transfer): the conversation ends for the agent (wrap-up) and the citizen
 // waits in the queue with priority.
-func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, call queue.CallID, to queue.QueueID) error {
-	var err error
-	derr := a.do(ctx, func() {
-		c := a.connectedCall(agent, call)
-		if c == nil || c.ch == "" {
-			err = ErrNoSuchCall
-			return
-		}
+func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, id queue.CallID, to queue.QueueID) error {
+	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
 		if c.consult != nil {
-			err = fmt.Errorf("%w: a consultation is going on; complete or cancel it", ErrRefused)
-			return
+			return errConsulting
 		}
 		if _, ok := a.cfg.queues[to]; !ok {
-			err = fmt.Errorf("%w: unknown queue %s", ErrRefused, to)
-			return
+			return fmt.Errorf("%w: unknown queue %s", ErrRefused, to)
 		}
-		a.handle(queue.CallEnded{Call: c.id})
-		if c.leg != nil {
-			a.endLeg(c.leg, ariclient.ReasonNormal)
-			if c.leg.kind == legMedia {
-				a.webrtcEnded(agent, c.id, "transferred")
-			}
-		}
-		a.destroyBridge(c)
+		a.leaveAgent(c)
 		// the engine forgets an ended call; the citizen joins again.
-		c.agent, c.leg = "", nil
+		c.agent = ""
 		a.enqueue(c, callflow.Enqueue{Queue: callflow.QueueRef(to)})
+		return nil
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }
 
 // TransferToNumber hands a connected citizen to a number or dial string.
-func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, call queue.CallID, dest string) error {
-	var err error
-	derr := a.do(ctx, func() {
-		c := a.connectedCall(agent, call)
-		if c == nil || c.ch == "" {
-			err = ErrNoSuchCall
-			return
-		}
+func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, id queue.CallID, dest string) error {
+	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
 		if c.consult != nil {
-			err = fmt.Errorf("%w: a consultation is going on; complete or cancel it", ErrRefused)
-			return
+			return errConsulting
 		}
-		a.handle(queue.CallEnded{Call: c.id})
-		if c.leg != nil {
-			a.endLeg(c.leg, ariclient.ReasonNormal)
-			if c.leg.kind == legMedia {
-				a.webrtcEnded(agent, c.id, "transferred")
-			}
-		}
-		a.destroyBridge(c)
-		c.leg = nil
+		a.leaveAgent(c)
 		a.transfer(c, dest)
+		return nil
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }

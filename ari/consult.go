@@ -44,52 +44,31 @@ const consultRing = 30 * time.Second
 // agents alike; the target must be reachable by a dial string (a browser
 // agent cannot be consulted yet: ErrRefused).
 func (a *Adapter) Consult(ctx context.Context, agent queue.AgentID, call queue.CallID, t ConsultTarget) error {
-	var err error
-	derr := a.do(ctx, func() { err = a.consult(agent, call, t) })
-	if derr != nil {
-		return derr
-	}
-	return err
+	return a.doErr(ctx, func() error { return a.consult(agent, call, t) })
 }
 
 // CompleteConsult finishes an attended transfer: the agent leaves (wrap-up)
 // and the citizen is bridged with the consulted target. Before the target
 // answered it is refused (ErrRefused); cancel instead.
-func (a *Adapter) CompleteConsult(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	var err error
-	derr := a.do(ctx, func() {
-		c := a.connectedCall(agent, call)
-		switch {
-		case c == nil || c.consult == nil:
-			err = ErrNoSuchCall
-		case !c.consult.up:
-			err = fmt.Errorf("%w: the consulted party has not answered", ErrRefused)
-		default:
-			a.completeConsult(c)
+func (a *Adapter) CompleteConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
+	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
+		if !c.consult.up {
+			return fmt.Errorf("%w: the consulted party has not answered", ErrRefused)
 		}
+		a.completeConsult(c)
+		return nil
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }
+
+func consulting(c *call) bool { return c.consult != nil }
 
 // CancelConsult ends the consultation: the target is hung up and the
 // citizen is back in the conversation with the agent.
-func (a *Adapter) CancelConsult(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	var err error
-	derr := a.do(ctx, func() {
-		c := a.connectedCall(agent, call)
-		if c == nil || c.consult == nil {
-			err = ErrNoSuchCall
-			return
-		}
+func (a *Adapter) CancelConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
+	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
 		a.endConsult(c, true)
+		return nil
 	})
-	if derr != nil {
-		return derr
-	}
-	return err
 }
 
 func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarget) error {

@@ -163,7 +163,7 @@ type realAsterisk struct {
 
 	mu      sync.Mutex
 	n       int
-	placed  []string                               // citizen (;2) ids
+	placed  []string                              // citizen (;2) ids
 	entered map[ariclient.ChannelID]chan struct{} // closed on the ;1 half's StasisStart
 }
 

@@ -344,6 +344,16 @@ func (a *Adapter) do(ctx context.Context, f func()) error {
 	}
 }
 
+// doErr runs f on the loop, waits for it and returns its error, or the
+// error of getting it onto the loop (ErrStopped, ctx's).
+func (a *Adapter) doErr(ctx context.Context, f func() error) error {
+	var err error
+	if derr := a.do(ctx, func() { err = f() }); derr != nil {
+		return derr
+	}
+	return err
+}
+
 // job runs a REST operation on the call's ordered worker. f gets a context
 // that ends when the adapter stops; every REST call also has the client's
 // timeout.
@@ -534,12 +544,7 @@ func (a *Adapter) subscribeDevice(name string) {
 // queue.Ready, queue.Paused (reason required when the list is set) and
 // queue.LoggedOut.
 func (a *Adapter) SetAgentState(ctx context.Context, agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
-	var err error
-	derr := a.do(ctx, func() { err = a.setAgentState(agent, state, reason, queues) })
-	if derr != nil {
-		return derr
-	}
-	return err
+	return a.doErr(ctx, func() error { return a.setAgentState(agent, state, reason, queues) })
 }
 
 func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
