@@ -430,22 +430,23 @@ func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, id queue.Call
 	})
 }
 
-// Hold puts the citizen on hold (they hear music) or back: the agent's side
-// of the bridge is held, as a desk phone's hold button does.
+// Hold puts the citizen on hold (the agent's hold button) or back. On
+// hold the citizen leaves the conversation's bridge and hears the queue's
+// music on hold on its own channel; the agent, alone in the bridge, hears
+// silence and the citizen does not hear the agent. Off hold the music
+// stops and the citizen is back in the bridge (not before a consultation
+// going on meanwhile is over). Asterisk's own hold (POST
+// /channels/{id}/hold) is not used: it only signals hold towards the
+// channel it is given, so holding the agent's side left the citizen
+// hearing nothing.
 func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, id queue.CallID, on bool) error {
-	return a.onConnected(ctx, agent, id, func(c *call) bool { return hasLeg(c) && c.leg.id != "" }, func(c *call) error {
-		ch := c.leg.id
-		a.job(string(c.id), func(ctx context.Context) {
-			var e error
-			if on {
-				e = a.cli.Hold(ctx, ch)
-			} else {
-				e = a.cli.Unhold(ctx, ch)
-			}
-			if e != nil {
-				a.log.Warn("ari: hold failed", "call", c.id, "err", e)
-			}
-		})
+	return a.onConnected(ctx, agent, id, func(c *call) bool { return hasCitizen(c) && c.bridge != "" }, func(c *call) error {
+		c.held = on
+		if on {
+			a.holdCitizen(c)
+		} else {
+			a.unholdCitizen(c)
+		}
 		return nil
 	})
 }
@@ -479,6 +480,16 @@ func (a *Adapter) leaveAgent(c *call) {
 	}
 	a.destroyBridge(c)
 	c.leg = nil
+	if c.onHold {
+		// a held citizen goes on without the music.
+		ch := c.ch
+		a.job(string(c.id), func(ctx context.Context) {
+			if err := a.cli.StopMOH(ctx, ch); err != nil && !ariclient.IsNotFound(err) {
+				a.log.Debug("ari: hold: stop music", "call", c.id, "err", err)
+			}
+		})
+	}
+	c.onHold, c.held = false, false
 }
 
 // TransferToQueue moves a connected citizen to another queue (a blind

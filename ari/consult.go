@@ -124,18 +124,28 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 	}
 	a.callEvent(c, CallConsult, string(t.Kind))
 	// the citizen leaves the bridge and hears music until it comes back.
-	b, ch, class := c.bridge, c.ch, a.cfg.media[c.q].MOHClass
-	c.onHold = true
-	a.job(string(c.id), func(ctx context.Context) {
-		if err := a.cli.RemoveChannel(ctx, b, ch); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Warn("ari: consult: taking the citizen out of the bridge failed", "call", c.id, "err", err)
-		}
-		if err := a.cli.StartMOH(ctx, ch, class); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Warn("ari: consult: music on hold failed", "call", c.id, "err", err)
-		}
-	})
+	a.holdCitizen(c)
 	a.originate(c, l, r)
 	return nil
+}
+
+// holdCitizen takes the citizen out of the conversation's bridge and
+// plays it the queue's music on hold, on its own channel: for the agent's
+// hold and during a consultation. The agent's side stays in the bridge.
+func (a *Adapter) holdCitizen(c *call) {
+	if c.onHold || c.gone || c.ch == "" {
+		return
+	}
+	c.onHold = true
+	b, ch, class := c.bridge, c.ch, a.cfg.media[c.q].MOHClass
+	a.job(string(c.id), func(ctx context.Context) {
+		if err := a.cli.RemoveChannel(ctx, b, ch); err != nil && !ariclient.IsNotFound(err) {
+			a.log.Warn("ari: hold: taking the citizen out of the bridge failed", "call", c.id, "err", err)
+		}
+		if err := a.cli.StartMOH(ctx, ch, class); err != nil && !ariclient.IsNotFound(err) {
+			a.log.Warn("ari: hold: music on hold failed", "call", c.id, "err", err)
+		}
+	})
 }
 
 // consultQueueAgent picks the ready endpoint agent of q idle longest.
@@ -212,9 +222,11 @@ func (a *Adapter) endConsult(c *call, back bool) {
 	}
 }
 
-// unholdCitizen puts the citizen back in the conversation's bridge.
+// unholdCitizen stops the music and puts the citizen back in the
+// conversation's bridge, once neither the agent's hold nor a consultation
+// keeps it out.
 func (a *Adapter) unholdCitizen(c *call) {
-	if !c.onHold || c.gone || c.ch == "" {
+	if !c.onHold || c.held || c.consult != nil || c.gone || c.ch == "" {
 		return
 	}
 	c.onHold = false
@@ -224,10 +236,10 @@ func (a *Adapter) unholdCitizen(c *call) {
 	b, ch := c.bridge, c.ch
 	a.job(string(c.id), func(ctx context.Context) {
 		if err := a.cli.StopMOH(ctx, ch); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Debug("ari: consult: stop music", "call", c.id, "err", err)
+			a.log.Debug("ari: hold: stop music", "call", c.id, "err", err)
 		}
 		if err := a.cli.AddChannel(ctx, b, ch); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Warn("ari: consult: putting the citizen back failed", "call", c.id, "err", err)
+			a.log.Warn("ari: hold: putting the citizen back failed", "call", c.id, "err", err)
 		}
 	})
 }
@@ -248,7 +260,7 @@ func (a *Adapter) completeConsult(c *call) {
 		}
 	}
 	c.leg = nil
-	c.onHold = false
+	c.onHold, c.held = false, false
 	c.state = stTransfer
 	l.kind = legXfer
 	c.xfer = l

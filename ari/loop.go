@@ -61,8 +61,10 @@ type call struct {
 	cbLeg *leg // the callback leg to the citizen
 	xfer  *leg // the transfer destination
 	// consult is an attended transfer's target while the agent consults;
-	// onHold: the citizen is out of the bridge hearing music meanwhile.
+	// held: the agent put the citizen on hold. onHold: the citizen is out
+	// of the bridge hearing music (while held or consult is set).
 	consult *leg
+	held    bool
 	onHold  bool
 	bridge  ariclient.BridgeID
 	gone    bool

@@ -244,6 +244,11 @@ func (a *Adapter) resync(st asteriskState) {
 		}
 		c := a.adoptChannel(citizen)
 		c.state, c.q, c.agent, c.bridge, c.joined = stConnected, bn.Queue, bn.Agent, b.ID, bn.Since
+		if !slices.Contains(b.Channels, citizen.ID) {
+			// on hold (or consulting) when omstil stopped: it hears music
+			// outside the bridge until the agent takes it back.
+			c.onHold, c.held = true, true
+		}
 		kind := legAgent
 		if d := a.cfg.devices[bn.Agent]; d.Kind == DeviceWebRTC {
 			kind = legMedia
