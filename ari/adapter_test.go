@@ -120,18 +120,38 @@ func agentState(e *env, agent string) queue.State {
 
 // TestRingTimeoutNextAgent: the first agent never answers; after the ring
 // timeout the call goes to the next agent, who answers.
+//
+// The ring timeout runs on a fake clock moved by the test: with a real
+// 300 ms timer, a loaded machine could take longer than that to bring the
+// second agent's answer to the loop, its offer timed out too and the
+// retry delay (a minute) kept the call waiting past the test's deadline.
 func TestRingTimeoutNextAgent(t *testing.T) {
 	pbx := newAsterisk(t)
-	qs := q1(func(q *queue.QueueConfig) { q.Strategy = queue.StrategyLinear; q.RetryDelay = time.Minute })
+	const ring = 30 * time.Second
+	qs := q1(func(q *queue.QueueConfig) {
+		q.Strategy = queue.StrategyLinear
+		q.RetryDelay = time.Minute
+		q.RingTimeout = ring
+	})
 	cfg := config(qs,
 		agentSpec{"a1", pbx.agent("noanswer", 1), []queue.QueueID{"q1"}},
 		agentSpec{"a2", pbx.agent("answer", 2), []queue.QueueID{"q1"}})
 	cfg.Agents[0].Queues[0].Order = 1
 	cfg.Agents[1].Queues[0].Order = 2
-	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+	clock := queue.NewFakeClock(mondayMorning)
+	e := start(t, pbx, clock, cfg)
 	e.ready("a1")
 	e.ready("a2")
 	id := pbx.placeCall(t, "70102020", "+4512345678")
+	e.eventually("a1 is offered the call", func() bool {
+		return len(find(e.sink, func(x queue.Offered) bool { return string(x.Call) == id && x.Agent == "a1" })) == 1
+	})
+	if c, _ := e.call(id); c.State == "connected" {
+		t.Fatalf("call %+v connected before a1's ring timeout", c)
+	}
+	// the offer's deadline is fixed: the loop's timer fires whether it
+	// was armed before or after this.
+	clock.Advance(ring)
 	e.eventually("a2 answers", func() bool { c, _ := e.call(id); return c.State == "connected" && c.Agent == "a2" })
 	ended := find(e.sink, func(x queue.OfferEnded) bool { return x.Agent == "a1" })
 	if len(ended) != 1 || ended[0].Reason != queue.EndTimeout {
