@@ -95,6 +95,10 @@ func TestHoldAcrossRestart(t *testing.T) {
 		t.Fatalf("hold: %v", err)
 	}
 	e.eventually("the citizen is out of the bridge", func() bool { return !inConversation(t, e, id) })
+	sim, isSim := pbx.(*simAsterisk)
+	if isSim {
+		e.eventually("the citizen hears music on hold", func() bool { return mohOn(sim, id) })
+	}
 	e.stop()
 
 	e2 := start(t, pbx, clock, cfg)
@@ -103,7 +107,11 @@ func TestHoldAcrossRestart(t *testing.T) {
 		t.Fatalf("unhold: %v", err)
 	}
 	e2.eventually("the citizen is back in the bridge", func() bool { return inConversation(t, e2, id) })
-	if sim, ok := pbx.(*simAsterisk); ok {
-		e2.eventually("the music stopped", func() bool { return !mohOn(sim, id) })
+	if isSim {
+		leg := agentLeg(t, e2, "anna")
+		sim.inject(t, leg, 700)
+		e2.eventually("the citizen hears the agent, without music", func() bool {
+			return sim.level(t, id, 700) > 0.3 && sim.level(t, id, 330) < 0.05
+		})
 	}
 }
