@@ -13,8 +13,8 @@ import (
 )
 
 func q1(mod ...func(*queue.QueueConfig)) []queue.QueueConfig {
-	a := queue.QueueConfig{ID: "q1", RingTimeout: 300 * time.Millisecond}
-	b := queue.QueueConfig{ID: "q2", RingTimeout: 300 * time.Millisecond, Empty: queue.EmptyRefuse}
+	a := queue.QueueConfig{ID: "q1", RingTimeout: 5 * time.Second}
+	b := queue.QueueConfig{ID: "q2", RingTimeout: 5 * time.Second, Empty: queue.EmptyRefuse}
 	for _, m := range mod {
 		m(&a)
 	}
