@@ -369,6 +369,11 @@ func (a *Adapter) transfer(c *call, dest string) {
 func (a *Adapter) originate(c *call, l *leg, r ariclient.OriginateRequest) {
 	r.App = a.app
 	r.ChannelID = l.id
+	// A Local endpoint's ;2 half: Asterisk names it "<channelId>;2" when
+	// only channelId is given; naming it explicitly keeps every ARI server
+	// (the simulator included) the same, and lets a resync tell it from a
+	// stale leg (see localHalf). Ignored for other technologies.
+	r.OtherChannelID = l.id + localTwo
 	switch l.kind {
 	case legAgent:
 		r.AppArgs = []string{argAgent, string(l.call), string(l.agent)}

@@ -172,6 +172,17 @@ func (a *Adapter) readCallVars(ctx context.Context, ids []ariclient.ChannelID) m
 	return out
 }
 
+// localTwo ends the id of a Local leg's ;2 half (the half running the
+// dialplan), after the id of its ;1 half.
+const localTwo = ";2"
+
+// localHalf reports whether id is the ;2 half of a Local leg and returns
+// the id of its ;1 half.
+func localHalf(id ariclient.ChannelID) (ariclient.ChannelID, bool) {
+	base, ok := strings.CutSuffix(string(id), localTwo)
+	return ariclient.ChannelID(base), ok && base != ""
+}
+
 func isLegArg(s string) bool {
 	switch s {
 	case argAgent, argCallback, argXfer, argMedia, argConsult:
@@ -284,6 +295,13 @@ func (a *Adapter) resync(st asteriskState) {
 			if !a.draining {
 				fresh = append(fresh, ch)
 			}
+			continue
+		}
+		if base, ok := localHalf(ch.ID); ok && present[base].ID != "" {
+			// the dialplan half of a Local leg whose ;1 half is still
+			// there: it goes with its ;1 half (adopted above, or hung up
+			// here as stale, which takes it along). Hanging it up would
+			// end an adopted conversation's agent side.
 			continue
 		}
 		if strings.HasPrefix(string(ch.ID), "omstil-") {
