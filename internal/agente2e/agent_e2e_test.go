@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
+	"github.com/omstil/omstil/internal/browsertest"
 	"github.com/omstil/omstil/server"
 	"github.com/omstil/omstil/softphone"
 	"github.com/pion/rtp"
@@ -67,25 +67,6 @@ func (d *directory) queues() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]string(nil), d.chosen...)
-}
-
-// chromium finds the browser: OMSTIL_TEST_CHROMIUM, else /usr/bin/chromium
-// or chromium on PATH. In CI (CI=true) a missing browser fails the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("OMSTIL_TEST_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found (set OMSTIL_TEST_CHROMIUM); CI must run the browser tests")
-	}
-	t.Skip("skipping the browser test: no Chromium found (install chromium or set OMSTIL_TEST_CHROMIUM)")
-	return ""
 }
 
 // citizen is the fake Asterisk end of a call: the UDP socket an
@@ -252,7 +233,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	exe := chromium(t)
+	browsertest.Chromium(t) // skip, or fail in CI, before building anything
 	store := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	org, err := store.DefaultOrg(ctx)
@@ -280,57 +261,29 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(h.hs.Close)
 	h.url = h.hs.URL
 
-	h.tab = newBrowser(t, exe)
+	h.tab = newBrowser(t)
 	return h
 }
 
-// newBrowser starts headless Chromium with a fresh profile and the flags
-// DESIGN.md lists (fake microphone, loopback ICE candidates) and returns
-// its first tab. The browser stops when the test ends.
-func newBrowser(t *testing.T, exe string) context.Context {
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	tab, cancelT := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelT(); cancelA() })
-	// Start the browser on the un-timed context (see chromedp.Run).
-	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return tab
+// newBrowser starts Chromium with the browser tests' flags
+// (browsertest.Flags: fake microphone, loopback ICE candidates) and returns
+// its first tab. chromedp's Headless and DisableGPU presets add
+// hide-scrollbars, mute-audio and enable-unsafe-swiftshader, with which
+// these tests have always run. The browser stops when the test ends.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return browsertest.NewBrowser(t, chromedp.Headless, chromedp.DisableGPU)
 }
 
 // do runs browser steps with a deadline.
 func (h *harness) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.tab, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		h.t.Fatalf("%s: %v", what, err)
-	}
+	browsertest.Do(h.t, h.tab, what, steps...)
 }
 
 func (h *harness) text(sel string) string {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.tab, 10*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
-	if err != nil {
-		h.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(browsertest.Get(h.t, h.tab, "text of "+sel, chromedp.TextContent(chromedp.CSS(sel))))
 }
 
 // visible waits for a CSS selector to match a visible element.
@@ -354,24 +307,12 @@ type audioStats struct {
 
 func (h *harness) stats() audioStats {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.tab, 10*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[audioStats](`window.omstilAgent.audioStats()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		h.t.Fatalf("audio stats: %v", err)
-	}
-	return s
+	return browsertest.Get(h.t, h.tab, "audio stats", chromedp.Evaluate[audioStats](`window.omstilAgent.audioStats()`, chromedp.EvalAwaitPromise))
 }
 
 func (h *harness) eval(expr string) bool {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.tab, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-	if err != nil {
-		h.t.Fatalf("%s: %v", expr, err)
-	}
-	return v
+	return browsertest.Get(h.t, h.tab, expr, chromedp.Evaluate[bool](expr))
 }
 
 // eventually polls cond (real network I/O and a real browser) until it

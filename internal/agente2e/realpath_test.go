@@ -20,6 +20,7 @@ import (
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
+	"github.com/omstil/omstil/internal/browsertest"
 	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
@@ -46,7 +47,6 @@ const (
 // simulator.
 type realPath struct {
 	t      *testing.T
-	exe    string
 	st     *config.Store
 	sim    *arisim.Sim
 	ad     *ari.Adapter
@@ -68,7 +68,7 @@ var (
 // and the HTTP server.
 func newRealPath(t *testing.T) *realPath {
 	t.Helper()
-	exe := chromium(t)
+	browsertest.Chromium(t) // skip, or fail in CI, before building anything
 	ctx := context.Background()
 	st := configtest.SQLite(t, config.Options{})
 	org, err := st.DefaultOrg(ctx)
@@ -97,7 +97,7 @@ func newRealPath(t *testing.T) *realPath {
 		must("queue "+q.name, err)
 		queues[q.name] = made.ID
 	}
-	rp := &realPath{t: t, exe: exe, st: st, agent: map[string]queue.AgentID{}}
+	rp := &realPath{t: t, st: st, agent: map[string]queue.AgentID{}}
 	for _, u := range []struct {
 		user, name string
 		queues     []string
@@ -175,7 +175,7 @@ func (rp *realPath) page(first *harness, user string) *harness {
 	rp.t.Helper()
 	h := &harness{t: rp.t, url: rp.url, m: rp.phones, logs: &strings.Builder{}}
 	if first == nil {
-		h.tab = newBrowser(rp.t, rp.exe)
+		h.tab = newBrowser(rp.t)
 	} else {
 		tab, cancel := chromedp.NewContext(first.tab, chromedp.WithNewBrowserContext())
 		rp.t.Cleanup(cancel)

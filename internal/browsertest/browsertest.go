@@ -67,10 +67,11 @@ var Flags = []chromedp.ExecAllocatorOption{
 	chromedp.WindowSize(1280, 800),
 }
 
-// NewBrowser starts Chromium with a fresh profile and returns the context
-// of one tab. Everything stops when the test ends; each action should
-// still carry its own deadline (see Step).
-func NewBrowser(t testing.TB) context.Context {
+// NewBrowser starts Chromium with a fresh profile and Flags, then extra
+// (which may override a flag), and returns the context of one tab.
+// Everything stops when the test ends; each action should still carry its
+// own deadline (see Do and Get).
+func NewBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := Chromium(t)
 	opts := append([]chromedp.ExecAllocatorOption{
@@ -78,6 +79,7 @@ func NewBrowser(t testing.TB) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.NoDefaultBrowserCheck,
 	}, Flags...)
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
