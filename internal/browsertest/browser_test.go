@@ -95,9 +95,7 @@ func TestRolesOnPages(t *testing.T) {
 	if got != http.StatusForbidden {
 		t.Errorf("GET /api/v1/users as agent: %d", got)
 	}
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("no-access page: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "no-access page")
 	Screenshot(t, ctx, "noaccess")
 }
 
@@ -165,17 +163,13 @@ func TestAdminUsers(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#token-new [type=submit]`)),
 	)
 	WaitText(t, ctx, "#token-created", "/wallboard?token=omst_")
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("users page: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "users page")
 	Screenshot(t, ctx, "admin-users")
 
 	// the audit log shows the changes with before and after
 	Do(t, ctx, "audit", chromedp.Navigate(env.URL+"/admin/audit"))
 	WaitText(t, ctx, "#audit-table", "karen")
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("audit page: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "audit page")
 	Screenshot(t, ctx, "admin-audit")
 }
 
@@ -206,9 +200,7 @@ func TestWallboardLive(t *testing.T) {
 	env.Submit(t, queue.CallArrived{Call: "c2", Queue: "borgerservice"})
 	env.Submit(t, queue.CallArrived{Call: "c3", Queue: "borgerservice"})
 	WaitText(t, ctx, `tr[data-agent="bo"]`, "Ringer")
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("wallboard: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "wallboard")
 	Screenshot(t, ctx, "wallboard")
 }
 
@@ -245,9 +237,7 @@ func TestLoginPageAccessibility(t *testing.T) {
 		if got := Get(t, ctx, "lang", chromedp.Evaluate[string](`document.documentElement.lang`)); got != lang {
 			t.Errorf("lang = %q, want %q", got, lang)
 		}
-		if vs := Accessibility(t, ctx); len(vs) > 0 {
-			t.Errorf("login page (%s): %d accessibility violations:\n%v", lang, len(vs), vs)
-		}
+		Accessible(t, ctx, "login page ("+lang+")")
 	}
 	if n := Get(t, ctx, "OIDC button", chromedp.Evaluate[int](`document.querySelectorAll("#login-oidc").length`)); n != 0 {
 		t.Errorf("login page without OIDC shows %d OIDC buttons", n)
@@ -262,9 +252,7 @@ func TestLoginPageAccessibility(t *testing.T) {
 	oenv := NewEnv(t, EnvOptions{OIDC: &server.OIDCOptions{Issuer: "https://login.kommune.example", ClientID: "omstil", RoleClaim: "groups", RoleMap: rm}})
 	Do(t, ctx, "login page with OIDC", chromedp.Navigate(oenv.URL+"/login?lang=da"), chromedp.WaitVisible(chromedp.CSS("#login-oidc")))
 	WaitText(t, ctx, "#login-oidc", "Log ind med kommunens konto")
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("login page with OIDC: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "login page with OIDC")
 	Screenshot(t, ctx, "login")
 }
 
@@ -286,11 +274,24 @@ func TestAccessibilityCheckFindsProblems(t *testing.T) {
 	}
 }
 
+// openAdmin opens an admin section and waits until it has loaded.
+func openAdmin(t *testing.T, ctx context.Context, env *Env, section string) {
+	t.Helper()
+	Do(t, ctx, "open /admin/"+section, chromedp.Navigate(env.URL+"/admin/"+section))
+	adminReady(t, ctx, section)
+}
+
+// adminReady waits until the admin section on screen has loaded.
+func adminReady(t *testing.T, ctx context.Context, section string) {
+	t.Helper()
+	WaitJS(t, ctx, section+" page", `document.getElementById("section-body").dataset.ready === "1"`)
+}
+
 func TestAdminQueuesAndFlows(t *testing.T) {
 	ctx := NewBrowser(t)
 	env := NewEnv(t, EnvOptions{})
 	env.Login(t, ctx, config.RoleAdmin, "/admin/queues")
-	WaitJS(t, ctx, "queues page", `document.getElementById("section-body").dataset.ready === "1"`)
+	adminReady(t, ctx, "queues")
 	rows := func() int {
 		return Get(t, ctx, "queue rows", chromedp.Evaluate[int](`document.querySelectorAll("#queue-table tbody tr").length`))
 	}
@@ -319,14 +320,11 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#queue-new [type=submit]`)),
 	)
 	WaitText(t, ctx, `#queue-table tr[data-row="borgerservice"]`, "Borgerservice")
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("queues page: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "queues page")
 	Screenshot(t, ctx, "admin-queues")
 
 	// an agent, a member of the queue
-	Do(t, ctx, "agents", chromedp.Navigate(env.URL+"/admin/agents"))
-	WaitJS(t, ctx, "agents page", `document.getElementById("section-body").dataset.ready === "1"`)
+	openAdmin(t, ctx, env, "agents")
 	Do(t, ctx, "new agent",
 		chromedp.SendKeys(chromedp.CSS("#agent-new-name"), "Anna Hansen"),
 		chromedp.Click(chromedp.CSS(`#agent-new [type=submit]`)),
@@ -345,8 +343,7 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 	if err := os.WriteFile(wav, testWAV(8000, 4000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	Do(t, ctx, "announcements", chromedp.Navigate(env.URL+"/admin/announcements"))
-	WaitJS(t, ctx, "announcements page", `document.getElementById("section-body").dataset.ready === "1"`)
+	openAdmin(t, ctx, env, "announcements")
 	Do(t, ctx, "upload",
 		chromedp.SendKeys(chromedp.CSS("#announcement-new-name"), "hovedmenu"),
 		chromedp.SendKeys(chromedp.CSS("#announcement-new-description"), "Tast 1 for borgerservice"),
@@ -358,8 +355,7 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 
 	// a flow with a menu, shown as a tree with problems at their step; a
 	// number; the dry-run
-	Do(t, ctx, "flows", chromedp.Navigate(env.URL+"/admin/flows"))
-	WaitJS(t, ctx, "flows page", `document.getElementById("section-body").dataset.ready === "1"`)
+	openAdmin(t, ctx, env, "flows")
 	flow := `{"start": "menu", "steps": [
 	  {"id": "menu", "kind": "menu", "menu": {"announcement": "%s", "options": {"1": "kø"}, "exhausted": "kø"}},
 	  {"id": "kø", "kind": "queue", "queue": {"queue": "borgerservice"}}]}`
@@ -375,16 +371,14 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 	WaitText(t, ctx, `#flow-table tr[data-row="hovednummer"]`, "menu")
 	Screenshot(t, ctx, "admin-flows")
 
-	Do(t, ctx, "numbers", chromedp.Navigate(env.URL+"/admin/numbers"))
-	WaitJS(t, ctx, "numbers page", `document.getElementById("section-body").dataset.ready === "1"`)
+	openAdmin(t, ctx, env, "numbers")
 	Do(t, ctx, "new number",
 		chromedp.SendKeys(chromedp.CSS("#number-new-number"), "+4572360000"),
 		chromedp.Click(chromedp.CSS(`#number-new [type=submit]`)),
 	)
 	WaitText(t, ctx, `#number-table tr[data-row="+4572360000"]`, "hovednummer")
 
-	Do(t, ctx, "dry-run", chromedp.Navigate(env.URL+"/admin/flows"))
-	WaitJS(t, ctx, "flows page", `document.getElementById("section-body").dataset.ready === "1"`)
+	openAdmin(t, ctx, env, "flows")
 	Do(t, ctx, "try it",
 		chromedp.SendKeys(chromedp.CSS("#simulate-number"), "+4572360000"),
 		chromedp.SendKeys(chromedp.CSS("#simulate-caller"), "+4512345678"),
@@ -396,16 +390,13 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 	if len(steps) < 2 || steps[0] != "menu" || steps[len(steps)-1] != "kø" {
 		t.Errorf("dry-run path = %v, want menu … kø", steps)
 	}
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("flows page: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "flows page")
 	Do(t, ctx, "show the result", chromedp.ScrollIntoView(chromedp.CSS("#simulate-result")))
 	Screenshot(t, ctx, "admin-flows-try")
 
 	// the announcement shows where it is used, and deleting it is refused
 	// with the API's message
-	Do(t, ctx, "announcements again", chromedp.Navigate(env.URL+"/admin/announcements"))
-	WaitJS(t, ctx, "announcements page", `document.getElementById("section-body").dataset.ready === "1"`)
+	openAdmin(t, ctx, env, "announcements")
 	row := `#announcement-table tr[data-row="hovedmenu"]`
 	WaitText(t, ctx, row+" .used-by", "Opkaldsforløb hovednummer (trin menu)")
 	Do(t, ctx, "delete it",
@@ -418,9 +409,7 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 	if err != nil || len(as) != 1 {
 		t.Fatalf("announcements after a refused delete: %d, %v", len(as), err)
 	}
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("announcements page: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "announcements page")
 	Do(t, ctx, "show the list", chromedp.ScrollIntoView(chromedp.CSS("#announcement-list")))
 	Screenshot(t, ctx, "admin-announcements-in-use")
 }
@@ -535,9 +524,7 @@ func TestWallboardSupervisorControls(t *testing.T) {
 	if got := memberships(); len(got) != 2 || got[pas.ID] != 1 {
 		t.Errorf("memberships after adding = %v, want borgerservice and pas at tier 1", got)
 	}
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("wallboard with the agent controls: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "wallboard with the agent controls")
 	Screenshot(t, ctx, "wallboard-control")
 	Do(t, ctx, "remove the queue", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#agent-memberships li[data-queue-id="%d"] button`, pas.ID))))
 	WaitJS(t, ctx, "one membership", `document.querySelectorAll("#agent-memberships li").length === 1`)
@@ -548,9 +535,7 @@ func TestWallboardSupervisorControls(t *testing.T) {
 	// and ready again
 	Do(t, ctx, "ready", SetField("#agent-state-state", "ready"), chromedp.Click(chromedp.CSS(`#agent-state [type=submit]`)))
 	WaitText(t, ctx, row, "Klar")
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("wallboard: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "wallboard")
 }
 
 // TestAdminSchedules: an admin builds opening hours with the form (two
@@ -561,7 +546,7 @@ func TestAdminSchedules(t *testing.T) {
 	ctx := NewBrowser(t)
 	env := NewEnv(t, EnvOptions{})
 	env.Login(t, ctx, config.RoleAdmin, "/admin/schedules")
-	WaitJS(t, ctx, "schedules page", `document.getElementById("section-body").dataset.ready === "1"`)
+	adminReady(t, ctx, "schedules")
 	WaitJS(t, ctx, "calendar of public holidays", `document.querySelector('#calendar td.cal-public[data-date$="-12-25"]')`)
 	count := func() int {
 		ss, err := env.Store.ListSchedules(context.Background(), env.Org)
@@ -613,9 +598,7 @@ func TestAdminSchedules(t *testing.T) {
 		len(def.SpecialDays) != 1 || def.SpecialDays[0].Date != "12-23" || len(def.SpecialDays[0].Hours) != 1 {
 		t.Errorf("saved definition = %+v", def)
 	}
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("schedules page: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "schedules page")
 	Screenshot(t, ctx, "admin-schedules")
 
 	Do(t, ctx, "calendar of the schedule", chromedp.Click(chromedp.CSS(`#schedule-table tr[data-row="borgerservice"] button:nth-of-type(2)`)))
@@ -623,9 +606,7 @@ func TestAdminSchedules(t *testing.T) {
 	WaitJS(t, ctx, "closing and special days in the calendar",
 		`document.querySelector('#calendar td.cal-closing[data-date$="-12-24"]') && document.querySelector('#calendar td.cal-special[data-date$="-12-23"]') && document.querySelector('#calendar td.cal-public[data-date$="-12-25"]')`)
 	WaitText(t, ctx, "#holidays-table", "Lillejuleaften")
-	if vs := Accessibility(t, ctx); len(vs) > 0 {
-		t.Errorf("schedule calendar: %d accessibility violations:\n%v", len(vs), vs)
-	}
+	Accessible(t, ctx, "schedule calendar")
 	Do(t, ctx, "show the calendar", chromedp.ScrollIntoView(chromedp.CSS("#calendar")))
 	Screenshot(t, ctx, "admin-schedules-calendar")
 }

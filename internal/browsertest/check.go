@@ -79,6 +79,15 @@ func Accessibility(t testing.TB, ctx context.Context) []Violation {
 	return vs
 }
 
+// Accessible fails the test, without stopping it, when the page has
+// accessibility violations; what names the page in the message.
+func Accessible(t testing.TB, ctx context.Context, what string) {
+	t.Helper()
+	if vs := Accessibility(t, ctx); len(vs) > 0 {
+		t.Errorf("%s: %d accessibility violations:\n%v", what, len(vs), vs)
+	}
+}
+
 // Screenshot writes the viewport (1280×800) to docs/screenshots/name.png
 // when OMSTIL_SCREENSHOTS=1, so ordinary runs do not rewrite the files.
 func Screenshot(t testing.TB, ctx context.Context, name string) {
