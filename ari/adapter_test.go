@@ -162,8 +162,9 @@ func TestRingTimeoutNextAgent(t *testing.T) {
 	}
 }
 
-// omstilLegs counts the channels the adapter originated (their ids start
-// with "omstil-"); only the simulator is inspected.
+// omstilLegs counts the legs the adapter originated (their ids start with
+// "omstil-"; a Local leg's ;2 half, "<id>;2", is part of its leg); only
+// the simulator is inspected.
 func omstilLegs(e *env) int {
 	sim, ok := e.pbx.(*simAsterisk)
 	if !ok {
@@ -171,7 +172,7 @@ func omstilLegs(e *env) int {
 	}
 	n := 0
 	for _, ch := range sim.sim.Channels() {
-		if strings.HasPrefix(ch.ID, "omstil-") {
+		if strings.HasPrefix(ch.ID, "omstil-") && !strings.HasSuffix(ch.ID, ";2") {
 			n++
 		}
 	}
