@@ -286,6 +286,20 @@ func (h *harness) text(sel string) string {
 	return strings.TrimSpace(browsertest.Get(h.t, h.tab, "text of "+sel, chromedp.TextContent(chromedp.CSS(sel))))
 }
 
+// signIn logs user in on the page's own form, which is showing, and waits
+// until the console is up with signalling, media and microphone.
+func (h *harness) signIn(user string) {
+	h.t.Helper()
+	h.do("log in as "+user,
+		chromedp.SendKeys(chromedp.CSS("#login-username"), user),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), password),
+		chromedp.Click(chromedp.CSS("#login-submit")))
+	h.visible("#console")
+	h.visible(`#conn-status[data-ok="yes"]`)
+	h.visible(`#media-status[data-ok="yes"]`)
+	h.visible(`#mic-status[data-ok="yes"]`)
+}
+
 // visible waits for a CSS selector to match a visible element.
 func (h *harness) visible(sel string) {
 	h.t.Helper()
@@ -358,14 +372,7 @@ func TestAgentPageEndToEnd(t *testing.T) {
 	if got := h.eval(`document.documentElement.lang === "da"`); !got {
 		t.Error("the page is not Danish by default")
 	}
-	h.do("log in",
-		chromedp.SendKeys(chromedp.CSS("#login-username"), "anna"),
-		chromedp.SendKeys(chromedp.CSS("#login-password"), password),
-		chromedp.Click(chromedp.CSS("#login-submit")))
-	h.visible("#console")
-	h.visible(`#conn-status[data-ok="yes"]`)
-	h.visible(`#media-status[data-ok="yes"]`)
-	h.visible(`#mic-status[data-ok="yes"]`)
+	h.signIn("anna")
 	if got := h.text("#agent-name"); got != "Anna Agent" {
 		t.Errorf("agent name %q", got)
 	}

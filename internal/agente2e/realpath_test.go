@@ -184,16 +184,8 @@ func (rp *realPath) page(first *harness, user string) *harness {
 		}
 		h.tab = tab
 	}
-	h.do("log in as "+user,
-		chromedp.Navigate(rp.url+"/agent"),
-		chromedp.WaitVisible(chromedp.CSS("#login-form")),
-		chromedp.SendKeys(chromedp.CSS("#login-username"), user),
-		chromedp.SendKeys(chromedp.CSS("#login-password"), password),
-		chromedp.Click(chromedp.CSS("#login-submit")))
-	h.visible("#console")
-	h.visible(`#conn-status[data-ok="yes"]`)
-	h.visible(`#media-status[data-ok="yes"]`)
-	h.visible(`#mic-status[data-ok="yes"]`)
+	h.do("open /agent for "+user, chromedp.Navigate(rp.url+"/agent"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	h.signIn(user)
 	return h
 }
 
@@ -248,6 +240,20 @@ func (rp *realPath) ringingAt(call, user string) {
 	if !live || c.State != "ringing" || string(a.Call) != call {
 		rp.t.Errorf("call %+v (live %v), %s's call %q: want it ringing at %s", c, live, user, a.Call, user)
 	}
+}
+
+// answers has user's page answer the call ch and waits until the adapter
+// has connected them and audio flows both ways.
+func (rp *realPath) answers(h *harness, user, ch string) {
+	rp.t.Helper()
+	h.click("#btn-answer")
+	h.visible("#incall")
+	rp.eventually("the call is connected to "+user, 10*time.Second, func() bool {
+		c, ok := rp.call(ch)
+		return ok && c.State == "connected" && c.Agent == rp.agent[user]
+	})
+	h.hearsTone()
+	rp.citizenHearsAgent(ch)
 }
 
 // placeCall: a citizen calls the number, sending citizenHz.
@@ -396,14 +402,7 @@ func TestRealPathCall(t *testing.T) {
 
 	// Answer: the adapter bridges the citizen with an externalMedia
 	// channel to Anna's relay; audio flows both ways.
-	anna.click("#btn-answer")
-	anna.visible("#incall")
-	rp.eventually("the call is connected to anna", 10*time.Second, func() bool {
-		c, ok := rp.call(cit)
-		return ok && c.State == "connected" && c.Agent == rp.agent["anna"]
-	})
-	anna.hearsTone()
-	rp.citizenHearsAgent(cit)
+	rp.answers(anna, "anna", cit)
 	if l := rp.mohLevel(cit); l > 0.1 {
 		t.Errorf("the citizen still hears music on hold in the conversation (level %.2f)", l)
 	}
@@ -492,14 +491,7 @@ func TestRealPathCall(t *testing.T) {
 		t.Errorf("bo's page rings with queue %q, caller %q", q, c)
 	}
 	rp.ringingAt(cit2, "bo")
-	bo.click("#btn-answer")
-	bo.visible("#incall")
-	rp.eventually("the call is connected to bo", 10*time.Second, func() bool {
-		c, ok := rp.call(cit2)
-		return ok && c.State == "connected" && c.Agent == rp.agent["bo"]
-	})
-	bo.hearsTone()
-	rp.citizenHearsAgent(cit2)
+	rp.answers(bo, "bo", cit2)
 	if a, _ := rp.agentState("anna"); a.Call != "" {
 		t.Errorf("anna still has call %q after the transfer", a.Call)
 	}
