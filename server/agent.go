@@ -168,9 +168,8 @@ func (s *Server) agentSetup(c *gin.Context) {
 }
 
 func (s *Server) agentQueues(c *gin.Context) {
-	var req agentQueuesRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[agentQueuesRequest](s, c)
+	if !ok {
 		return
 	}
 	id, err := s.agentID(c)

@@ -92,9 +92,8 @@ type loginRequest struct {
 }
 
 func (s *Server) login(c *gin.Context) {
-	var req loginRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[loginRequest](s, c)
+	if !ok {
 		return
 	}
 	if req.Username == "" || req.Password == "" {

@@ -99,3 +99,15 @@ func bind(c *gin.Context, dst any) error {
 	}
 	return nil
 }
+
+// decode binds the JSON body into a Req or fails the request with bind's
+// error (the queue settings' fields named as the client sent them, see
+// unembed).
+func decode[Req any](s *Server, c *gin.Context) (Req, bool) {
+	var req Req
+	if err := bind(c, &req); err != nil {
+		s.fail(c, unembed(err))
+		return req, false
+	}
+	return req, true
+}

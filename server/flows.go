@@ -82,9 +82,8 @@ func (s *Server) validateFlow(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var def callflow.Flow
-	if err := bind(c, &def); err != nil {
-		s.fail(c, err)
+	def, ok := decode[callflow.Flow](s, c)
+	if !ok {
 		return
 	}
 	refs, err := cc.Refs(c.Request.Context(), actor(c).OrgID)
@@ -129,9 +128,8 @@ func (s *Server) simulateFlow(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req simulateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[simulateRequest](s, c)
+	if !ok {
 		return
 	}
 	ctx, org := c.Request.Context(), actor(c).OrgID

@@ -23,16 +23,6 @@ func (s *Server) configAndID(c *gin.Context, what string) (CallConfig, int64, bo
 	return cc, id, ok && ok2
 }
 
-// decode binds the JSON body into a Req or fails the request.
-func decode[Req any](s *Server, c *gin.Context) (Req, bool) {
-	var req Req
-	if err := bind(c, &req); err != nil {
-		s.fail(c, unembed(err))
-		return req, false
-	}
-	return req, true
-}
-
 // each renders every element of a list with render.
 func each[M, R any](render func(M) R) func([]M) []R {
 	return func(ms []M) []R {

@@ -62,6 +62,16 @@ func (r userPatchRequest) Patch() (config.UserPatch, error) {
 	return p, nil
 }
 
+// userInPath parses the path's user ID; a bad one is "not found".
+func (s *Server) userInPath(c *gin.Context) (config.UserID, bool) {
+	id, err := config.ParseUserID(c.Param("id"))
+	if err != nil {
+		s.fail(c, errNotFound("user"))
+		return 0, false
+	}
+	return id, true
+}
+
 func (s *Server) listUsers(c *gin.Context) {
 	us, err := s.opts.Store.ListUsers(c.Request.Context(), actor(c).OrgID)
 	if err != nil {
@@ -72,9 +82,8 @@ func (s *Server) listUsers(c *gin.Context) {
 }
 
 func (s *Server) getUser(c *gin.Context) {
-	id, err := config.ParseUserID(c.Param("id"))
-	if err != nil {
-		s.fail(c, errNotFound("user"))
+	id, ok := s.userInPath(c)
+	if !ok {
 		return
 	}
 	u, err := s.opts.Store.GetUser(c.Request.Context(), actor(c).OrgID, id)
@@ -86,9 +95,8 @@ func (s *Server) getUser(c *gin.Context) {
 }
 
 func (s *Server) createUser(c *gin.Context) {
-	var req userCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[userCreateRequest](s, c)
+	if !ok {
 		return
 	}
 	role, err := config.ParseRole(req.Role)
@@ -106,14 +114,12 @@ func (s *Server) createUser(c *gin.Context) {
 }
 
 func (s *Server) patchUser(c *gin.Context) {
-	id, err := config.ParseUserID(c.Param("id"))
-	if err != nil {
-		s.fail(c, errNotFound("user"))
+	id, ok := s.userInPath(c)
+	if !ok {
 		return
 	}
-	var req userPatchRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[userPatchRequest](s, c)
+	if !ok {
 		return
 	}
 	p, err := req.Patch()
@@ -130,9 +136,8 @@ func (s *Server) patchUser(c *gin.Context) {
 }
 
 func (s *Server) deleteUser(c *gin.Context) {
-	id, err := config.ParseUserID(c.Param("id"))
-	if err != nil {
-		s.fail(c, errNotFound("user"))
+	id, ok := s.userInPath(c)
+	if !ok {
 		return
 	}
 	if me, _ := currentUser(c); me.ID == id {
@@ -157,9 +162,8 @@ type tokenResponse struct {
 // tokenOwner resolves the user in the path, allowing admins any user of
 // their organisation and everyone else only themselves.
 func (s *Server) tokenOwner(c *gin.Context) (config.UserID, bool) {
-	id, err := config.ParseUserID(c.Param("id"))
-	if err != nil {
-		s.fail(c, errNotFound("user"))
+	id, ok := s.userInPath(c)
+	if !ok {
 		return 0, false
 	}
 	me, _ := currentUser(c)
@@ -200,9 +204,8 @@ func (s *Server) createToken(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req tokenCreateRequest
-	if err := bind(c, &req); err != nil {
-		s.fail(c, err)
+	req, ok := decode[tokenCreateRequest](s, c)
+	if !ok {
 		return
 	}
 	tok, t, err := s.opts.Store.CreateToken(c.Request.Context(), actor(c), id, req.Name)
