@@ -263,8 +263,11 @@ func (r *realAsterisk) agent(kind string, n int) string { return agentDial(kind,
 func (r *realAsterisk) audio() audioChecker { return nil }
 
 // close hangs up every call the test placed (hanging up ;1 takes ;2 with
-// it; ;2 as well in case ;1 is already gone; 404 is fine), then stops the
-// test app's client.
+// it; ;2 as well in case ;1 is already gone; 404 is fine) and what the
+// test's adapters left (their legs and bridges, ids "omstil-…": agents'
+// legs of adopted conversations stay up when the adapter stops, and the
+// next test's adapter, whose ids start the same under the shifted clock,
+// would meet them), then stops the test app's client.
 func (r *realAsterisk) close() {
 	r.mu.Lock()
 	placed := r.placed
@@ -272,10 +275,28 @@ func (r *realAsterisk) close() {
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	hangup := func(ch ariclient.ChannelID) {
+		if err := r.cli.Hangup(ctx, ch, ""); err != nil && !ariclient.IsNotFound(err) {
+			fmt.Fprintf(os.Stderr, "realAsterisk: hang up %s: %v\n", ch, err)
+		}
+	}
 	for _, id := range placed {
-		for _, ch := range []ariclient.ChannelID{r.far(id), ariclient.ChannelID(id)} {
-			if err := r.cli.Hangup(ctx, ch, ""); err != nil && !ariclient.IsNotFound(err) {
-				fmt.Fprintf(os.Stderr, "realAsterisk: hang up %s: %v\n", ch, err)
+		hangup(r.far(id))
+		hangup(ariclient.ChannelID(id))
+	}
+	if chans, err := r.cli.ListChannels(ctx); err == nil {
+		for _, ch := range chans {
+			if strings.HasPrefix(string(ch.ID), "omstil-") {
+				hangup(ch.ID)
+			}
+		}
+	}
+	if bs, err := r.cli.ListBridges(ctx); err == nil {
+		for _, b := range bs {
+			if strings.HasPrefix(string(b.ID), "omstil-") {
+				if err := r.cli.DestroyBridge(ctx, b.ID); err != nil && !ariclient.IsNotFound(err) {
+					fmt.Fprintf(os.Stderr, "realAsterisk: destroy bridge %s: %v\n", b.ID, err)
+				}
 			}
 		}
 	}
