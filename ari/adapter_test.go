@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/queue"
 )
@@ -384,6 +385,19 @@ func TestDrainLeavesNewCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := pbx.placeCall(t, "70102020", "+4512345678")
+	// on a real Asterisk the citizen reaches Stasis() a moment after the
+	// originate; stopping before that would leave it without an app
+	// ("Stasis app 'omstil' doesn't exist") and no adapter could adopt it.
+	e.eventually("the citizen is in Stasis", func() bool {
+		chans, err := e.cli.ListChannels(t.Context())
+		if err != nil {
+			t.Fatalf("list channels: %v", err)
+		}
+		return slices.ContainsFunc(chans, func(ch ariclient.Channel) bool {
+			app, _, ok := ch.Dialplan.StasisApp()
+			return string(ch.ID) == id && ok && app == "omstil"
+		})
+	})
 	if sim, ok := pbx.(*simAsterisk); ok {
 		// the citizen is in Stasis but nobody answers it.
 		for _, ch := range sim.sim.Channels() {
