@@ -17,17 +17,32 @@ import (
 	"github.com/omstil/omstil/server"
 )
 
-// wallboardEngine has one queue and two agents, both logged out.
-func wallboardEngine(e *queue.Engine) error {
-	if err := e.SetQueue(queue.QueueConfig{ID: "borgerservice"}); err != nil {
-		return err
+// wallboardSetup stores one queue and two agents (Anna, Bo) in the
+// default organisation, loads them into the test engine (both logged
+// out) and returns their engine IDs. The wallboard shows only the
+// caller's organisation, so the engine must know them by the IDs the
+// store gives them.
+func wallboardSetup(t *testing.T, env *Env) (bs queue.QueueID, anna, bo queue.AgentID) {
+	t.Helper()
+	bg := context.Background()
+	sys := config.SystemActor(env.Org)
+	q, err := env.Store.CreateQueue(bg, sys, config.NewQueue{Name: "borgerservice", DisplayName: "Borgerservice"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, id := range []queue.AgentID{"anna", "bo"} {
-		if err := e.SetAgent(queue.AgentConfig{ID: id, Queues: []queue.Membership{{Queue: "borgerservice"}}}); err != nil {
-			return err
+	var ids []queue.AgentID
+	for _, name := range []string{"Anna", "Bo"} {
+		a, err := env.Store.CreateAgent(bg, sys, config.NewAgent{Name: name, DeviceKind: config.DeviceWebRTC})
+		if err != nil {
+			t.Fatal(err)
 		}
+		if _, err := env.Store.CreateMembership(bg, sys, config.Membership{AgentID: a.ID, QueueID: q.ID}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, AgentID(a))
 	}
-	return nil
+	env.LoadRuntime(t)
+	return config.EngineQueueID("default", "borgerservice"), ids[0], ids[1]
 }
 
 func TestLogin(t *testing.T) {
@@ -175,39 +190,43 @@ func TestAdminUsers(t *testing.T) {
 
 func TestWallboardLive(t *testing.T) {
 	ctx := NewBrowser(t)
-	env := NewEnv(t, EnvOptions{Engine: wallboardEngine})
-	env.Submit(t, queue.AgentLogin{Agent: "anna", PauseReason: "frokost"})
+	env := NewEnv(t, EnvOptions{})
+	bs, anna, bo := wallboardSetup(t, env)
+	annaRow, boRow := `tr[data-agent="`+string(anna)+`"]`, `tr[data-agent="`+string(bo)+`"]`
+	env.Submit(t, queue.AgentLogin{Agent: anna, PauseReason: "frokost"})
 	env.Login(t, ctx, config.RoleSupervisor, "")
 	WaitJS(t, ctx, "wallboard", `location.pathname === "/wallboard"`)
 	WaitText(t, ctx, "#live-status", "Direkte")
-	WaitText(t, ctx, `tr[data-agent="anna"]`, "Pause (frokost)")
-	q := `[data-queue="borgerservice"] `
+	WaitText(t, ctx, annaRow, "Pause (frokost)")
+	q := `[data-queue="` + string(bs) + `"] `
 	WaitText(t, ctx, q+`[data-figure="waiting"]`, "0")
 
 	// a citizen calls: nobody is ready, so the call waits
-	env.Submit(t, queue.CallArrived{Call: "c1", Queue: "borgerservice"})
+	env.Submit(t, queue.CallArrived{Call: "c1", Queue: bs})
 	WaitJS(t, ctx, "one waiting", `document.querySelector('`+q+`[data-figure="waiting"]').textContent === "1"`)
 	// anna becomes ready and rings, then answers
-	env.Submit(t, queue.AgentReady{Agent: "anna"})
-	WaitText(t, ctx, `tr[data-agent="anna"]`, "Ringer")
-	env.Submit(t, queue.OfferAnswered{Call: "c1", Agent: "anna"})
-	WaitText(t, ctx, `tr[data-agent="anna"]`, "I samtale")
+	env.Submit(t, queue.AgentReady{Agent: anna})
+	WaitText(t, ctx, annaRow, "Ringer")
+	env.Submit(t, queue.OfferAnswered{Call: "c1", Agent: anna})
+	WaitText(t, ctx, annaRow, "I samtale")
 	WaitJS(t, ctx, "answered", `document.querySelector('`+q+`[data-figure="answered"]').textContent === "1"`)
 	WaitJS(t, ctx, "none waiting", `document.querySelector('`+q+`[data-figure="waiting"]').textContent === "0"`)
 
 	// more traffic for the picture: bo ready, two callers waiting
-	env.Submit(t, queue.AgentLogin{Agent: "bo"})
-	env.Submit(t, queue.CallArrived{Call: "c2", Queue: "borgerservice"})
-	env.Submit(t, queue.CallArrived{Call: "c3", Queue: "borgerservice"})
-	WaitText(t, ctx, `tr[data-agent="bo"]`, "Ringer")
+	env.Submit(t, queue.AgentLogin{Agent: bo})
+	env.Submit(t, queue.CallArrived{Call: "c2", Queue: bs})
+	env.Submit(t, queue.CallArrived{Call: "c3", Queue: bs})
+	WaitText(t, ctx, boRow, "Ringer")
 	Accessible(t, ctx, "wallboard")
 	Screenshot(t, ctx, "wallboard")
 }
 
 func TestWallboardKiosk(t *testing.T) {
 	ctx := NewBrowser(t)
-	env := NewEnv(t, EnvOptions{Engine: wallboardEngine})
-	env.Submit(t, queue.AgentLogin{Agent: "bo"})
+	env := NewEnv(t, EnvOptions{})
+	bs, _, bo := wallboardSetup(t, env)
+	boRow := `tr[data-agent="` + string(bo) + `"]`
+	env.Submit(t, queue.AgentLogin{Agent: bo})
 
 	// an agent's token is not enough
 	resp := Get(t, ctx, "agent token", chromedp.NavigateResponse(env.URL+"/wallboard?token="+env.Tokens[config.RoleAgent]))
@@ -216,7 +235,7 @@ func TestWallboardKiosk(t *testing.T) {
 	}
 	Do(t, ctx, "kiosk", chromedp.Navigate(env.URL+"/wallboard?token="+env.Tokens[config.RoleSupervisor]))
 	WaitJS(t, ctx, "token gone from the address", `location.pathname === "/wallboard" && location.search === ""`)
-	WaitText(t, ctx, `tr[data-agent="bo"]`, "Klar")
+	WaitText(t, ctx, boRow, "Klar")
 	if n := Get(t, ctx, "controls", chromedp.Evaluate[int](`document.querySelectorAll("#logout, nav a").length`)); n != 0 {
 		t.Errorf("kiosk wallboard shows %d controls", n)
 	}
@@ -225,8 +244,8 @@ func TestWallboardKiosk(t *testing.T) {
 	if got != http.StatusUnauthorized {
 		t.Errorf("GET /api/v1/auth/me in kiosk mode: %d", got)
 	}
-	env.Submit(t, queue.CallArrived{Call: "k1", Queue: "borgerservice"})
-	WaitText(t, ctx, `tr[data-agent="bo"]`, "Ringer")
+	env.Submit(t, queue.CallArrived{Call: "k1", Queue: bs})
+	WaitText(t, ctx, boRow, "Ringer")
 }
 
 func TestLoginPageAccessibility(t *testing.T) {
