@@ -777,24 +777,38 @@ func (s *Sim) createBridgeHandler(w http.ResponseWriter, r *http.Request, p para
 	writeJSON(w, 200, b.snapshot())
 }
 
-func (s *Sim) addChannelHandler(b *bridge, w http.ResponseWriter, p params) {
+// bridgeChannels resolves the channel parameter of addChannel and
+// removeChannel with Asterisk's checks and texts; inBridge also requires
+// each channel to be in b. It writes the error and returns nil on failure.
+func (s *Sim) bridgeChannels(b *bridge, w http.ResponseWriter, p params, inBridge bool) []*channel {
 	ids := p.all("channel")
 	if len(ids) == 0 {
 		writeError(w, 400, "Missing parameter channel")
-		return
+		return nil
 	}
 	var chans []*channel
 	for _, id := range ids {
 		ch := s.channels[id]
-		if ch == nil {
+		switch {
+		case ch == nil:
 			writeError(w, 400, "Channel not found")
-			return
-		}
-		if ch.stasisApp == "" {
+			return nil
+		case ch.stasisApp == "":
 			writeError(w, 422, "Channel not in Stasis application")
-			return
+			return nil
+		case inBridge && ch.bridge != b:
+			writeError(w, 422, "Channel not in this bridge")
+			return nil
 		}
 		chans = append(chans, ch)
+	}
+	return chans
+}
+
+func (s *Sim) addChannelHandler(b *bridge, w http.ResponseWriter, p params) {
+	chans := s.bridgeChannels(b, w, p, false)
+	if chans == nil {
+		return
 	}
 	noContent(w)
 	for _, ch := range chans {
@@ -803,27 +817,9 @@ func (s *Sim) addChannelHandler(b *bridge, w http.ResponseWriter, p params) {
 }
 
 func (s *Sim) removeChannelHandler(b *bridge, w http.ResponseWriter, p params) {
-	ids := p.all("channel")
-	if len(ids) == 0 {
-		writeError(w, 400, "Missing parameter channel")
+	chans := s.bridgeChannels(b, w, p, true)
+	if chans == nil {
 		return
-	}
-	var chans []*channel
-	for _, id := range ids {
-		ch := s.channels[id]
-		if ch == nil {
-			writeError(w, 400, "Channel not found")
-			return
-		}
-		if ch.stasisApp == "" {
-			writeError(w, 422, "Channel not in Stasis application")
-			return
-		}
-		if ch.bridge != b {
-			writeError(w, 422, "Channel not in this bridge")
-			return
-		}
-		chans = append(chans, ch)
 	}
 	noContent(w)
 	for _, ch := range chans {
