@@ -38,6 +38,7 @@ type callHandling struct {
 	phones  *softphone.Manager
 	feed    *server.LiveFeed
 	events  *telephony.EventWriter
+	reload  *telephony.Reloader
 	sim     *arisim.Sim
 	demo    *demo
 
@@ -189,11 +190,13 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
-	reload := newReloader(ctx, st, adapter, orgs, s.MediaURL, log)
-	if err := reload.now(ctx); err != nil {
+	reload := telephony.NewReloader(st, adapter, orgs, s.MediaURL, log)
+	ch.reload = reload
+	ch.closers = append(ch.closers, reload.Stop)
+	if err := reload.Now(ctx); err != nil {
 		return nil, err
 	}
-	st.OnChange(reload.soon)
+	st.OnChange(reload.Soon)
 
 	rctx, cancel := context.WithCancel(context.Background())
 	ch.cancel = cancel
@@ -203,10 +206,9 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 			log.Error("call handling stopped", "err", err)
 		}
 	}()
-	ch.closers = append(ch.closers, reload.stop)
 
 	if s.Demo() {
-		d, err := startDemo(rctx, ch.sim, st, adapter, client, s.DemoCallsPerMinute, log)
+		d, err := startDemo(rctx, ch.sim, reload.Runtime(), adapter, client, s.DemoCallsPerMinute, log)
 		if err != nil {
 			cancel()
 			<-ch.done
@@ -258,59 +260,4 @@ func startSimulator(log *slog.Logger) (url, password string, sim *arisim.Sim, st
 		hs.Shutdown(ctx)
 		sim.Close()
 	}, nil
-}
-
-// reloader turns the store's configuration into the adapter's, at once
-// or soon after a change (changes in a burst are folded into one reload).
-type reloader struct {
-	st      *config.Store
-	orgs    *telephony.OrgIndex
-	adapter *ari.Adapter
-	media   string
-	log     *slog.Logger
-	kick    chan struct{}
-	cancel  context.CancelFunc
-	done    chan struct{}
-}
-
-func newReloader(ctx context.Context, st *config.Store, a *ari.Adapter, orgs *telephony.OrgIndex, media string, log *slog.Logger) *reloader {
-	rctx, cancel := context.WithCancel(context.Background())
-	r := &reloader{st: st, orgs: orgs, adapter: a, media: media, log: log, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
-	go r.loop(rctx)
-	return r
-}
-
-func (r *reloader) soon() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (r *reloader) stop() {
-	r.cancel()
-	<-r.done
-}
-
-func (r *reloader) loop(ctx context.Context) {
-	defer close(r.done)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.kick:
-		}
-		if err := r.now(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error("reload configuration", "err", err)
-		}
-	}
-}
-
-func (r *reloader) now(ctx context.Context) error {
-	rt, err := r.st.LoadRuntime(ctx)
-	if err != nil {
-		return err
-	}
-	r.orgs.Update(rt)
-	return r.adapter.Reload(ctx, telephony.RuntimeConfig(rt, r.media))
 }

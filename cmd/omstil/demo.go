@@ -108,7 +108,7 @@ func (d *demo) stop() {
 
 // startDemo makes the demo agents' phones answer, logs the agents in and
 // starts synthetic citizen calls once ARI is connected.
-func startDemo(ctx context.Context, sim *arisim.Sim, st *config.Store, a *ari.Adapter, client *ariclient.Client, perMinute float64, log *slog.Logger) (*demo, error) {
+func startDemo(ctx context.Context, sim *arisim.Sim, rt config.Runtime, a *ari.Adapter, client *ariclient.Client, perMinute float64, log *slog.Logger) (*demo, error) {
 	for _, ag := range demoAgents {
 		sim.SetEndpoint(ag.endpoint, arisim.EndpointBehavior{Mode: arisim.Answer, AnswerAfter: ag.answerAfter, Echo: true})
 	}
@@ -122,10 +122,6 @@ func startDemo(ctx context.Context, sim *arisim.Sim, st *config.Store, a *ari.Ad
 			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
-	}
-	rt, err := st.LoadRuntime(ctx)
-	if err != nil {
-		return nil, err
 	}
 	for id, info := range rt.AgentInfo {
 		if !strings.HasPrefix(info.DialString, "PJSIP/demo-") {

@@ -72,9 +72,9 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		Registry:      reg,
 		Checks:        calls.Checks(),
 		Extra:         calls.Routes(),
-		Live:          telephony.LiveView{Adapter: calls.adapter, Store: st},
+		Live:          telephony.LiveView{Adapter: calls.adapter, Runtime: calls.reload.Runtime},
 		LiveSource:    calls.feed,
-		Softphone:     &server.AgentOptions{Manager: calls.phones, Directory: telephony.AgentDirectory{Store: st, Adapter: calls.adapter}},
+		Softphone:     &server.AgentOptions{Manager: calls.phones, Directory: telephony.AgentDirectory{Adapter: calls.adapter, Runtime: calls.reload.Runtime}},
 	})
 	if err != nil {
 		return err

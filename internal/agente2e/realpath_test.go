@@ -143,9 +143,9 @@ func newRealPath(t *testing.T) *realPath {
 	must("adapter", err)
 	glue.SetAdapter(rp.ad)
 	rp.phones.SetCallControl(glue)
-	rt, err := st.LoadRuntime(ctx)
-	must("runtime", err)
-	must("reload", rp.ad.Reload(ctx, telephony.RuntimeConfig(rt, "http://127.0.0.1:1")))
+	reload := telephony.NewReloader(st, rp.ad, telephony.NewOrgIndex(org.ID), "http://127.0.0.1:1", quiet)
+	t.Cleanup(reload.Stop)
+	must("reload", reload.Now(ctx))
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- rp.ad.Run(runCtx) }()
@@ -158,7 +158,7 @@ func newRealPath(t *testing.T) *realPath {
 	rp.eventually("ARI connected", 10*time.Second, client.Connected)
 
 	srv, err := server.New(server.Options{Store: st, Logger: quiet,
-		Softphone: &server.AgentOptions{Manager: rp.phones, Directory: telephony.AgentDirectory{Store: st, Adapter: rp.ad}}})
+		Softphone: &server.AgentOptions{Manager: rp.phones, Directory: telephony.AgentDirectory{Adapter: rp.ad, Runtime: reload.Runtime}}})
 	must("server", err)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

@@ -197,7 +197,9 @@ func (g *PhoneGlue) PageOnline(agent softphone.AgentID, online bool) {
 // LiveView is the adapter as the HTTP layer sees it.
 type LiveView struct {
 	Adapter *ari.Adapter
-	Store   *config.Store
+	// Runtime is the configuration the calls are handled with
+	// (Reloader.Runtime).
+	Runtime func() config.Runtime
 }
 
 func (l LiveView) Snapshot(ctx context.Context) (queue.Snapshot, error) {
@@ -205,10 +207,7 @@ func (l LiveView) Snapshot(ctx context.Context) (queue.Snapshot, error) {
 }
 
 func (l LiveView) Calls(ctx context.Context) ([]server.LiveCall, error) {
-	rt, err := l.Store.LoadRuntime(ctx)
-	if err != nil {
-		return nil, err
-	}
+	rt := l.Runtime()
 	calls := l.Adapter.Calls()
 	out := make([]server.LiveCall, 0, len(calls))
 	for _, c := range calls {
@@ -243,15 +242,14 @@ func (l LiveView) SetAgentState(ctx context.Context, agent queue.AgentID, state,
 // AgentDirectory tells the agent page who the user is and what they may
 // choose.
 type AgentDirectory struct {
-	Store   *config.Store
 	Adapter *ari.Adapter
+	// Runtime is the configuration the calls are handled with
+	// (Reloader.Runtime).
+	Runtime func() config.Runtime
 }
 
-func (d AgentDirectory) runtimeAgent(ctx context.Context, agent softphone.AgentID) (config.Runtime, config.RuntimeAgent, error) {
-	rt, err := d.Store.LoadRuntime(ctx)
-	if err != nil {
-		return rt, config.RuntimeAgent{}, err
-	}
+func (d AgentDirectory) runtimeAgent(agent softphone.AgentID) (config.Runtime, config.RuntimeAgent, error) {
+	rt := d.Runtime()
 	a, ok := rt.AgentInfo[queue.AgentID(agent)]
 	if !ok {
 		return rt, a, fmt.Errorf("agent %s: %w", agent, config.ErrNotFound)
@@ -260,11 +258,7 @@ func (d AgentDirectory) runtimeAgent(ctx context.Context, agent softphone.AgentI
 }
 
 func (d AgentDirectory) AgentFor(ctx context.Context, u config.User) (softphone.AgentID, error) {
-	rt, err := d.Store.LoadRuntime(ctx)
-	if err != nil {
-		return "", err
-	}
-	for id, a := range rt.AgentInfo {
+	for id, a := range d.Runtime().AgentInfo {
 		if a.UserID != nil && *a.UserID == u.ID && a.DeviceKind == config.DeviceWebRTC {
 			return softphone.AgentID(id), nil
 		}
@@ -273,7 +267,7 @@ func (d AgentDirectory) AgentFor(ctx context.Context, u config.User) (softphone.
 }
 
 func (d AgentDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID) (server.AgentSetup, error) {
-	rt, a, err := d.runtimeAgent(ctx, agent)
+	rt, a, err := d.runtimeAgent(agent)
 	if err != nil {
 		return server.AgentSetup{}, err
 	}
@@ -314,7 +308,7 @@ func (d AgentDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID)
 }
 
 func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
-	rt, _, err := d.runtimeAgent(ctx, agent)
+	rt, _, err := d.runtimeAgent(agent)
 	if err != nil {
 		return err
 	}
