@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -69,7 +68,7 @@ func (c *callHandling) Routes() []func(*server.Routes) {
 			}
 			b, err := fs.ReadFile(da, name)
 			if err != nil {
-				g.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "not_found", "message": "no such prompt"}})
+				r.Fail(g, config.ErrNotFound)
 				return
 			}
 			g.Header("Cache-Control", "public, max-age=86400")
@@ -106,7 +105,7 @@ func promptURI(base, name string) string {
 
 // startCallHandling wires ARI (or the demo simulator), the adapter, the
 // softphone bridge and the call-event log, and starts them.
-func startCallHandling(ctx context.Context, s config.Settings, st *config.Store, reg *prometheus.Registry, log *slog.Logger, stdout io.Writer) (*callHandling, error) {
+func startCallHandling(ctx context.Context, s config.Settings, st *config.Store, reg *prometheus.Registry, log *slog.Logger) (*callHandling, error) {
 	ch := &callHandling{log: log, done: make(chan struct{})}
 	ok := false
 	defer func() {

@@ -195,6 +195,13 @@ func TestServeFirstStart(t *testing.T) {
 			if code, _ := get(anon, "/api/v1/users"); code != 401 {
 				t.Fatalf("anonymous users: %d", code)
 			}
+			// Asterisk fetches the Danish prompts without a session.
+			if code, body := get(anon, "/media/prompts/da/number-21.wav"); code != 200 || !strings.HasPrefix(body, "RIFF") {
+				t.Fatalf("prompt: %d", code)
+			}
+			if code, body := get(anon, "/media/prompts/da/nope.wav"); code != 404 || !strings.Contains(body, `"not_found"`) {
+				t.Fatalf("missing prompt: %d %s", code, body)
+			}
 			// Ready once the built-in simulator's ARI socket is connected.
 			for ready := time.Now().Add(20 * time.Second); ; {
 				code, body := get(anon, "/readyz")

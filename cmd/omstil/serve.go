@@ -53,7 +53,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	}
 	defer ln.Close()
 
-	calls, err := startCallHandling(ctx, s, st, reg, log, stdout)
+	calls, err := startCallHandling(ctx, s, st, reg, log)
 	if err != nil {
 		return err
 	}
