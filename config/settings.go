@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -135,8 +136,8 @@ func intSetter(name string, f func(*Settings) *int) func(*Settings, string) erro
 			*f(s) = 0
 			return nil
 		}
-		var n int
-		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != v {
+		n, err := strconv.Atoi(v)
+		if err != nil {
 			return fmt.Errorf("%s: %q is not a whole number", name, v)
 		}
 		*f(s) = n
@@ -181,8 +182,8 @@ var settingDefs = []settingDef{
 		stringSetter(func(s *Settings) *string { return &s.CallbackEndpoint })},
 	{"demo-calls-per-minute", "OMSTIL_DEMO_CALLS_PER_MINUTE", "6", "synthetic citizen calls per minute in demo mode", false,
 		func(s *Settings, v string) error {
-			var f float64
-			if _, err := fmt.Sscanf(v, "%g", &f); err != nil {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
 				return fmt.Errorf("OMSTIL_DEMO_CALLS_PER_MINUTE: %q is not a number", v)
 			}
 			s.DemoCallsPerMinute = f

@@ -204,6 +204,17 @@ const (
 
 // normalize validates c and returns a copy with defaults filled in. All
 // problems are reported at once, joined.
+// orDefault gives a zero setting its default and reports a negative one
+// ("<what> <value> is negative").
+func orDefault[T int | time.Duration](v *T, def T, what string, bad func(string, ...any)) {
+	switch {
+	case *v == 0:
+		*v = def
+	case *v < 0:
+		bad("%s %v is negative", what, *v)
+	}
+}
+
 func (c QueueConfig) normalize(known func(string) bool) (QueueConfig, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -233,21 +244,11 @@ func (c QueueConfig) normalize(known func(string) bool) (QueueConfig, error) {
 	if c.Empty > EmptyLeave {
 		bad("unknown empty-queue policy %d", c.Empty)
 	}
-	switch {
-	case c.RingTimeout == 0:
-		c.RingTimeout = defaultRingTimeout
-	case c.RingTimeout < 0:
-		bad("ring timeout %v is negative", c.RingTimeout)
-	}
+	orDefault(&c.RingTimeout, defaultRingTimeout, "ring timeout", bad)
 	if c.RetryDelay < 0 {
 		bad("retry delay %v is negative", c.RetryDelay)
 	}
-	switch {
-	case c.MaxParallelOffers == 0:
-		c.MaxParallelOffers = 1
-	case c.MaxParallelOffers < 0:
-		bad("max parallel offers %d is negative", c.MaxParallelOffers)
-	}
+	orDefault(&c.MaxParallelOffers, 1, "max parallel offers", bad)
 	if c.WrapUp < 0 {
 		bad("wrap-up %v is negative", c.WrapUp)
 	}
@@ -282,12 +283,7 @@ func (c QueueConfig) normalize(known func(string) bool) (QueueConfig, error) {
 	if a.Every < 0 || (a.Every > 0 && a.Every < minAnnouncementPeriod) {
 		bad("announcement period %v must be 0 or at least %v", a.Every, minAnnouncementPeriod)
 	}
-	switch {
-	case a.Granularity == 0:
-		a.Granularity = defaultGranularity
-	case a.Granularity < 0:
-		bad("announcement granularity %v is negative", a.Granularity)
-	}
+	orDefault(&a.Granularity, defaultGranularity, "announcement granularity", bad)
 	a.Custom = append([]CustomAnnouncement(nil), a.Custom...)
 	for i := range a.Custom {
 		ca := &a.Custom[i]
@@ -308,30 +304,10 @@ func (c QueueConfig) normalize(known func(string) bool) (QueueConfig, error) {
 		bad("too many custom announcements")
 	}
 	cb := &c.Callback
-	switch {
-	case cb.Attempts == 0:
-		cb.Attempts = defaultCbAttempts
-	case cb.Attempts < 0:
-		bad("callback attempts %d is negative", cb.Attempts)
-	}
-	switch {
-	case cb.RetryDelay == 0:
-		cb.RetryDelay = defaultCbRetryDelay
-	case cb.RetryDelay < 0:
-		bad("callback retry delay %v is negative", cb.RetryDelay)
-	}
-	switch {
-	case c.ServiceLevel == 0:
-		c.ServiceLevel = defaultServiceLevel
-	case c.ServiceLevel < 0:
-		bad("service level threshold %v is negative", c.ServiceLevel)
-	}
-	switch {
-	case c.HandleTime == 0:
-		c.HandleTime = defaultHandleTime
-	case c.HandleTime < 0:
-		bad("handle time %v is negative", c.HandleTime)
-	}
+	orDefault(&cb.Attempts, defaultCbAttempts, "callback attempts", bad)
+	orDefault(&cb.RetryDelay, defaultCbRetryDelay, "callback retry delay", bad)
+	orDefault(&c.ServiceLevel, defaultServiceLevel, "service level threshold", bad)
+	orDefault(&c.HandleTime, defaultHandleTime, "handle time", bad)
 	return c, errors.Join(errs...)
 }
 
