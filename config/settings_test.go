@@ -64,6 +64,7 @@ func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
 		"OMSTIL_RTP_PORT":    {"OMSTIL_RTP_PORT_MIN": "30000", "OMSTIL_RTP_PORT_MAX": "20000"},
 		"OMSTIL_RTP_PORT_MI": {"OMSTIL_RTP_PORT_MIN": "lots"},
 		"OMSTIL_ICE_SERVERS": {"OMSTIL_ICE_SERVERS": "http://stun.example"},
+		"OMSTIL_DEMO_CALLS":  {"OMSTIL_DEMO_CALLS_PER_MINUTE": "6abc"},
 		"_FILE":              {"OMSTIL_ARI_PASSWORD_FILE": "/nonexistent/pw"},
 		"postgres://":        {"OMSTIL_DB": "postgres://localhost"},
 	}
