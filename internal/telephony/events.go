@@ -93,49 +93,19 @@ type EventWriter struct {
 	st   *config.Store
 	orgs *OrgIndex
 	log  *slog.Logger
-	mu   sync.Mutex
-	buf  []config.CallEvent
-	kick chan struct{}
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
+	q    *behind[config.CallEvent]
 }
 
 // NewEventWriter starts a writer; Close flushes and stops it.
 func NewEventWriter(st *config.Store, orgs *OrgIndex, log *slog.Logger) *EventWriter {
-	w := &EventWriter{st: st, orgs: orgs, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
-	go w.loop()
+	w := &EventWriter{st: st, orgs: orgs, log: log}
+	w.q = newBehind(w.write)
 	return w
 }
 
-func (w *EventWriter) add(ev config.CallEvent) {
-	w.mu.Lock()
-	w.buf = append(w.buf, ev)
-	w.mu.Unlock()
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
-}
+func (w *EventWriter) add(ev config.CallEvent) { w.q.add(ev) }
 
-func (w *EventWriter) loop() {
-	defer close(w.done)
-	for {
-		select {
-		case <-w.kick:
-		case <-w.quit:
-			w.flush()
-			return
-		}
-		w.flush()
-	}
-}
-
-func (w *EventWriter) flush() {
-	w.mu.Lock()
-	batch := w.buf
-	w.buf = nil
-	w.mu.Unlock()
+func (w *EventWriter) write(batch []config.CallEvent) {
 	for len(batch) > 0 {
 		n := min(len(batch), 500)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -149,10 +119,7 @@ func (w *EventWriter) flush() {
 }
 
 // Close writes what is buffered and stops the writer. Safe to call twice.
-func (w *EventWriter) Close() {
-	w.once.Do(func() { close(w.quit) })
-	<-w.done
-}
+func (w *EventWriter) Close() { w.q.close() }
 
 // engineEvent maps an engine output to a call-event row.
 func engineEvent(out queue.Output) (config.CallEvent, bool) {

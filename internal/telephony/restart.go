@@ -3,7 +3,6 @@ package telephony
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/omstil/omstil/ari"
@@ -17,54 +16,21 @@ import (
 // Saves and deletes come from the adapter's loop and must not block: they
 // are queued in order and written by one goroutine.
 type RestartStore struct {
-	st   *config.Store
-	log  *slog.Logger
-	mu   sync.Mutex
-	ops  []func(context.Context) error
-	wmu  sync.Mutex // one flush at a time, so writes keep their order
-	kick chan struct{}
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
+	st  *config.Store
+	log *slog.Logger
+	q   *behind[func(context.Context) error]
 }
 
 // NewRestartStore starts the writer; Close flushes and stops it.
 func NewRestartStore(st *config.Store, log *slog.Logger) *RestartStore {
-	r := &RestartStore{st: st, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
-	go r.loop()
+	r := &RestartStore{st: st, log: log}
+	r.q = newBehind(r.write)
 	return r
 }
 
-func (r *RestartStore) queue(op func(context.Context) error) {
-	r.mu.Lock()
-	r.ops = append(r.ops, op)
-	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
+func (r *RestartStore) queue(op func(context.Context) error) { r.q.add(op) }
 
-func (r *RestartStore) loop() {
-	defer close(r.done)
-	for {
-		select {
-		case <-r.kick:
-		case <-r.quit:
-			r.flush()
-			return
-		}
-		r.flush()
-	}
-}
-
-func (r *RestartStore) flush() {
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
-	r.mu.Lock()
-	ops := r.ops
-	r.ops = nil
-	r.mu.Unlock()
+func (r *RestartStore) write(ops []func(context.Context) error) {
 	for _, op := range ops {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := op(ctx); err != nil {
@@ -75,10 +41,7 @@ func (r *RestartStore) flush() {
 }
 
 // Close writes what is queued and stops. Safe to call twice.
-func (r *RestartStore) Close() {
-	r.once.Do(func() { close(r.quit) })
-	<-r.done
-}
+func (r *RestartStore) Close() { r.q.close() }
 
 // SaveCallback implements ari.CallbackStore.
 func (r *RestartStore) SaveCallback(cb ari.PendingCallback) {
@@ -95,7 +58,7 @@ func (r *RestartStore) DeleteCallback(call queue.CallID) {
 // PendingCallbacks implements ari.CallbackStore. It waits for queued
 // writes first, so a list never misses a save made just before.
 func (r *RestartStore) PendingCallbacks(ctx context.Context) ([]ari.PendingCallback, error) {
-	r.flush()
+	r.q.flush()
 	rows, err := r.st.PendingCallbacks(ctx)
 	if err != nil {
 		return nil, err
@@ -127,7 +90,7 @@ func (r *RestartStore) SaveAgentState(s ari.SavedAgentState) {
 
 // AgentStates implements ari.AgentStateStore.
 func (r *RestartStore) AgentStates(ctx context.Context) ([]ari.SavedAgentState, error) {
-	r.flush()
+	r.q.flush()
 	rows, err := r.st.AgentStates(ctx)
 	if err != nil {
 		return nil, err
