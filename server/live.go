@@ -144,6 +144,12 @@ func liveJSON(s queue.Snapshot) liveSnapshot {
 // liveHeartbeat keeps proxies from closing an idle stream.
 const liveHeartbeat = 20 * time.Second
 
+// liveMinInterval spaces a stream's snapshots: at hundreds of engine
+// events a second a wallboard would otherwise copy and encode the whole
+// engine state for each. Changes in between fold into the next snapshot,
+// which still comes well within the 500 ms a wallboard promises.
+const liveMinInterval = 200 * time.Millisecond
+
 // liveFeed streams wallboard snapshots as server-sent events: one at
 // once, then one after every change the source signals.
 func (s *Server) liveFeed(c *gin.Context) {
@@ -187,6 +193,7 @@ func (s *Server) liveFeed(c *gin.Context) {
 	if !send(snap) {
 		return
 	}
+	sent := time.Now()
 	beat := time.NewTicker(liveHeartbeat)
 	defer beat.Stop()
 	for {
@@ -196,6 +203,15 @@ func (s *Server) liveFeed(c *gin.Context) {
 		case _, ok := <-changed:
 			if !ok {
 				return
+			}
+			if wait := liveMinInterval - time.Since(sent); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
 			}
 			snap, err := src.Snapshot(ctx)
 			if err != nil {
@@ -207,6 +223,7 @@ func (s *Server) liveFeed(c *gin.Context) {
 			if !send(snap) {
 				return
 			}
+			sent = time.Now()
 		case <-beat.C:
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
 				return
