@@ -105,10 +105,7 @@ func wrapErr(op, kind string, id any, err error) error {
 
 // --- change notification ---
 
-// changeHooks holds the OnChange callbacks of each store. It lives beside
-// Store rather than in it because Store's fields belong to the foundation.
-var changeHooks sync.Map // *Store → *hookList
-
+// hookList holds a store's OnChange callbacks.
 type hookList struct {
 	mu  sync.Mutex
 	fns []func()
@@ -120,22 +117,15 @@ type hookList struct {
 // the change, after the commit; it must return quickly (signal a channel,
 // then reload with LoadRuntime elsewhere).
 func (s *Store) OnChange(fn func()) {
-	v, _ := changeHooks.LoadOrStore(s, &hookList{})
-	h := v.(*hookList)
-	h.mu.Lock()
-	h.fns = append(h.fns, fn)
-	h.mu.Unlock()
+	s.hooks.mu.Lock()
+	s.hooks.fns = append(s.hooks.fns, fn)
+	s.hooks.mu.Unlock()
 }
 
 func (s *Store) notifyChange() {
-	v, ok := changeHooks.Load(s)
-	if !ok {
-		return
-	}
-	h := v.(*hookList)
-	h.mu.Lock()
-	fns := append([]func(){}, h.fns...)
-	h.mu.Unlock()
+	s.hooks.mu.Lock()
+	fns := append([]func(){}, s.hooks.fns...)
+	s.hooks.mu.Unlock()
 	for _, fn := range fns {
 		fn()
 	}

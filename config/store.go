@@ -65,6 +65,7 @@ type Store struct {
 	now      func() time.Time
 	log      *slog.Logger
 	migrator *goose.Provider
+	hooks    hookList // OnChange callbacks
 }
 
 // Options tune Open. The zero value is fine.
