@@ -81,6 +81,9 @@ type RuntimeConfig struct {
 	Announcements map[callflow.AnnouncementRef][]string
 	// PauseReasons an agent may give (empty: any).
 	PauseReasons []string
+	// AgentNames are the agents' display names, shown to a colleague
+	// whose page rings for an attended transfer (missing: the agent ID).
+	AgentNames map[queue.AgentID]string
 }
 
 // CallEventKind names a call-level event of the adapter.
@@ -98,7 +101,22 @@ const (
 	CallAdopted       CallEventKind = "adopted"        // taken over after a (re)connect
 	CallConsult       CallEventKind = "consult"        // an attended transfer dials its target (Detail: agent, queue, number)
 	CallConsultUp     CallEventKind = "consult-up"     // the consulted party answered and talks with the agent
-	CallConsultEnded  CallEventKind = "consult-ended"  // the consultation ended without a transfer (Detail: cancelled, target-gone)
+	CallConsultEnded  CallEventKind = "consult-ended"  // the consultation ended without a transfer (Detail: a ConsultEnd reason)
+)
+
+// Why a consultation ended without a transfer: the Detail of
+// CallConsultEnded, the Reason of a ConsultUpdate and of the consulted
+// browser colleague's Ended.
+const (
+	ConsultCancelled    = "cancelled"     // the agent cancelled it
+	ConsultTargetGone   = "target-gone"   // the dialled target hung up, was busy or could not be dialled
+	ConsultDeclined     = "declined"      // the browser colleague declined
+	ConsultTimeout      = "timeout"       // the browser colleague did not answer within the consult ring time
+	ConsultTargetHangup = "target-hangup" // the browser colleague hung up
+	ConsultUnavailable  = "unavailable"   // the colleague's page could not be rung
+	ConsultCallerHangup = "caller-hangup" // the citizen hung up
+	ConsultAgentHangup  = "agent-hangup"  // the agent hung up before the target answered
+	ConsultRestart      = "restart"       // omstil restarted during it (see docs/call-handling.md)
 )
 
 // CallEvent is a flow step or call lifecycle event for the call-event log.
@@ -132,6 +150,35 @@ type RingInfo struct {
 	Caller  string // the caller's number ("" when withheld)
 	Waited  time.Duration
 	Timeout time.Duration
+	// From is set when a colleague consults this agent for an attended
+	// transfer of the call (FromName: the colleague's display name); the
+	// page shows it as a transfer, not as a call from the queue.
+	From     queue.AgentID
+	FromName string
+}
+
+// Consult states in a ConsultUpdate.
+const (
+	// ConsultRinging: the target is being rung (to the consulting agent).
+	ConsultRinging = "ringing"
+	// ConsultUp: the target answered and talks with the agent.
+	ConsultUp = "up"
+	// ConsultEnded: the consultation ended without a transfer (Reason).
+	ConsultEnded = "ended"
+	// ConsultTakenOver: to the consulted colleague: the transfer was
+	// completed and the call is theirs now (hold, transfer, hang-up).
+	ConsultTakenOver = "taken-over"
+)
+
+// ConsultUpdate tells a browser agent's page how an attended transfer
+// goes.
+type ConsultUpdate struct {
+	Call   queue.CallID
+	State  string // ConsultRinging, ConsultUp, ConsultEnded, ConsultTakenOver
+	Reason string // for ConsultEnded
+	// With is the other party's name: the consulted colleague or number
+	// for the consulting agent; the consulting agent for the colleague.
+	With string
 }
 
 // WebRTC is the browser softphone bridge as the adapter needs it. The
@@ -150,6 +197,12 @@ type WebRTC interface {
 	// "caller-hangup", "timeout", "taken-elsewhere", "agent-hangup") and
 	// detaches the relay if one is attached.
 	Ended(agent queue.AgentID, call queue.CallID, reason string)
+	// Consult tells the page about an attended transfer of a call: the
+	// consulting agent hears how the consultation goes, the consulted
+	// colleague that the call was handed over (ConsultTakenOver). A
+	// colleague is rung with Ring (RingInfo.From set), gets Attach and
+	// Connected on answer and Ended when the consultation ends.
+	Consult(agent queue.AgentID, u ConsultUpdate)
 }
 
 // Options configure an Adapter.
@@ -198,6 +251,8 @@ type Options struct {
 	// Adapter.PageOnline) before a ready agent is paused with reason
 	// PageClosedReason (default 60 s; negative: never).
 	PageGone time.Duration
+	// ConsultRing bounds how long a consulted target rings (default 30 s).
+	ConsultRing time.Duration
 	// RingSlack is added to an offer's ring timeout for the originate
 	// timeout, so that the engine (not Asterisk) ends unanswered offers
 	// (default 5 s).

@@ -364,9 +364,13 @@ func (a *Adapter) dialCallback(x queue.DialCallback) {
 
 // ---- browser call control (softphone.CallControl through the composition root) ----
 
-// Answer: the agent picked up call in the browser.
+// Answer: the agent picked up call in the browser: an offered call, or a
+// colleague's consultation.
 func (a *Adapter) Answer(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
 	return a.doErr(ctx, func() error {
+		if l := a.consultedLeg(agent, call); l != nil {
+			return a.answerColleague(l)
+		}
 		l := a.offers[agent]
 		if l == nil || l.call != call || l.kind != legWebRTC {
 			return ErrNoSuchCall
@@ -376,9 +380,18 @@ func (a *Adapter) Answer(ctx context.Context, agent queue.AgentID, call queue.Ca
 	})
 }
 
-// Decline: the agent rejected a ringing call in the browser.
+// Decline: the agent rejected a ringing call (or a colleague's
+// consultation) in the browser.
 func (a *Adapter) Decline(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
 	return a.doErr(ctx, func() error {
+		if l := a.consultedLeg(agent, call); l != nil {
+			if l.answered {
+				return fmt.Errorf("%w: already answered; hang up instead", ErrRefused)
+			}
+			l.told = true // the page declined: it knows
+			a.consultOver(a.calls[call], l, ConsultDeclined, true)
+			return nil
+		}
 		l := a.offers[agent]
 		if l == nil || l.call != call {
 			return ErrNoSuchCall
@@ -417,17 +430,31 @@ func (a *Adapter) onConnected(ctx context.Context, agent queue.AgentID, id queue
 func hasLeg(c *call) bool     { return c.leg != nil }
 func hasCitizen(c *call) bool { return c.ch != "" }
 
-// Hangup ends the agent's conversation (the agent hung up).
+// Hangup ends the agent's conversation (the agent hung up), or, for a
+// consulted browser colleague, the consultation: the citizen is back with
+// the agent who consulted.
 func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, hasLeg, func(c *call) error {
-		a.endLeg(c.leg, ariclient.ReasonNormal)
-		// the leg's end is not awaited: the conversation ends now.
-		l := c.leg
-		l.done = false
-		a.agentSideGone(c, l, false)
-		l.done = true
-		return nil
+	return a.doErr(ctx, func() error {
+		if l := a.consultedLeg(agent, id); l != nil {
+			a.consultOver(a.calls[id], l, ConsultTargetHangup, true)
+			return nil
+		}
+		c := a.connectedCall(agent, id)
+		if c == nil || !hasLeg(c) {
+			return ErrNoSuchCall
+		}
+		return a.hangupAgent(c)
 	})
+}
+
+func (a *Adapter) hangupAgent(c *call) error {
+	a.endLeg(c.leg, ariclient.ReasonNormal)
+	// the leg's end is not awaited: the conversation ends now.
+	l := c.leg
+	l.done = false
+	a.agentSideGone(c, l, false)
+	l.done = true
+	return nil
 }
 
 // Hold puts the citizen on hold (the agent's hold button) or back. On

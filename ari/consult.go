@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -32,24 +32,27 @@ type ConsultTarget struct {
 	To   string // agent ID, queue ID, or number / dial string
 }
 
-// consultRing bounds how long a consult target rings.
-const consultRing = 30 * time.Second
-
 // Consult starts an attended transfer: the citizen is taken out of the
-// conversation and hears music on hold, the target is dialled and, once it
+// conversation and hears music on hold, the target is rung and, once it
 // answers, talks with the agent in the conversation's bridge. Then
 // CompleteConsult hands the citizen to the target, CancelConsult returns
-// to the citizen. If the target does not answer or hangs up, the citizen
-// is back with the agent by itself. It works for browser and endpoint
-// agents alike; the target must be reachable by a dial string (a browser
-// agent cannot be consulted yet: ErrRefused).
+// to the citizen. If the target does not answer, declines or hangs up, the
+// citizen is back with the agent by itself.
+//
+// An agent target (by name, or a queue's ready agent idle longest) must be
+// ready and not on a call; while consulted it gets no other call. A
+// browser colleague's page rings (RingInfo.From names the agent) for
+// Options.ConsultRing and is answered, declined and hung up through
+// Answer, Decline and Hangup like a call; a phone colleague is dialled.
 func (a *Adapter) Consult(ctx context.Context, agent queue.AgentID, call queue.CallID, t ConsultTarget) error {
 	return a.doErr(ctx, func() error { return a.consult(agent, call, t) })
 }
 
 // CompleteConsult finishes an attended transfer: the agent leaves (wrap-up)
-// and the citizen is bridged with the consulted target. Before the target
-// answered it is refused (ErrRefused); cancel instead.
+// and the citizen is bridged with the consulted target. A consulted agent
+// becomes the call's agent (in the engine, and on its page); a number gets
+// the call as a transfer. Before the target answered it is refused
+// (ErrRefused); cancel instead.
 func (a *Adapter) CompleteConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
 	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
 		if !c.consult.up {
@@ -66,9 +69,44 @@ func consulting(c *call) bool { return c.consult != nil }
 // citizen is back in the conversation with the agent.
 func (a *Adapter) CancelConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
 	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
-		a.endConsult(c, true)
+		a.consultOver(c, c.consult, ConsultCancelled, true)
 		return nil
 	})
+}
+
+func (a *Adapter) agentName(id queue.AgentID) string {
+	if n := a.cfg.names[id]; n != "" {
+		return n
+	}
+	return string(id)
+}
+
+// reachable: omstil can ring the agent's device.
+func (a *Adapter) reachable(d Device) bool {
+	switch d.Kind {
+	case DeviceEndpoint:
+		return d.Dial != ""
+	case DeviceWebRTC:
+		return a.opt.WebRTC != nil
+	}
+	return false
+}
+
+// consultable: the agent is ready, its device free, and nobody consults
+// it already.
+func (a *Adapter) consultable(id queue.AgentID) error {
+	if a.consulted[id] != nil {
+		return fmt.Errorf("%w: agent %s is busy with another transfer", ErrRefused, id)
+	}
+	if a.agentState[id] != queue.Ready {
+		return fmt.Errorf("%w: agent %s is not ready (%s)", ErrRefused, id, a.agentState[id])
+	}
+	for _, ag := range a.eng.Snapshot().Agents {
+		if ag.ID == id && ag.DeviceBusy {
+			return fmt.Errorf("%w: agent %s is busy", ErrRefused, id)
+		}
+	}
+	return nil
 }
 
 func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarget) error {
@@ -80,7 +118,8 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 		return fmt.Errorf("%w: a consultation is already going on", ErrRefused)
 	}
 	l := &leg{id: ariclient.ChannelID(a.newID()), kind: legConsult, call: c.id}
-	r := ariclient.OriginateRequest{Timeout: consultRing}
+	r := ariclient.OriginateRequest{Timeout: a.opt.ConsultRing}
+	with := t.To
 	switch t.Kind {
 	case ConsultAgent, ConsultQueue:
 		target := queue.AgentID(t.To)
@@ -96,16 +135,20 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 			return fmt.Errorf("%w: %s", ErrUnknownAgent, target)
 		case target == agent:
 			return fmt.Errorf("%w: an agent cannot consult itself", ErrRefused)
-		case !ok || dev.Kind != DeviceEndpoint || dev.Dial == "":
-			return fmt.Errorf("%w: agent %s has no phone that can be dialled (browser agents cannot be consulted yet)", ErrRefused, target)
+		case !ok || !a.reachable(dev):
+			return fmt.Errorf("%w: agent %s has no phone omstil can reach", ErrRefused, target)
 		}
-		switch a.agentState[target] {
-		case queue.Ringing, queue.OnCall:
-			return fmt.Errorf("%w: agent %s is busy", ErrRefused, target)
+		if err := a.consultable(target); err != nil {
+			return err
 		}
 		l.agent = target
-		r.Endpoint = dev.Dial
-		r.CallerID = fmt.Sprintf("%q <%s>", "Viderestilling "+a.queueName(c.q), c.caller)
+		with = a.agentName(target)
+		if dev.Kind == DeviceWebRTC {
+			l.web = true
+		} else {
+			r.Endpoint = dev.Dial
+			r.CallerID = fmt.Sprintf("%q <%s>", "Viderestilling "+a.queueName(c.q), c.caller)
+		}
 	case ConsultNumber:
 		r.Endpoint = a.dialString(t.To)
 		r.CallerID = a.opt.CallerID
@@ -118,14 +161,105 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 	a.legs[l.id] = l
 	c.consult = l
 	if l.agent != "" {
-		// the colleague's phone is taken by the consultation: no call is
-		// offered to it meanwhile.
+		// the colleague is taken by the consultation: no call is offered
+		// to it meanwhile.
+		a.consulted[l.agent] = l
 		a.handle(queue.AgentDeviceBusy{Agent: l.agent})
 	}
 	a.callEvent(c, CallConsult, string(t.Kind))
-	// the citizen leaves the bridge and hears music until it comes back.
+	// the citizen leaves the bridge and hears music until it comes back;
+	// the consultation's leg is on the citizen's channel for a restart.
 	a.holdCitizen(c)
+	a.writeCallVar(c)
+	a.tellConsult(c, ConsultUpdate{State: ConsultRinging, With: with})
+	if l.web {
+		a.ringColleague(c, l, agent)
+		return nil
+	}
 	a.originate(c, l, r)
+	return nil
+}
+
+// tellConsult tells a browser agent's page how its consultation goes.
+func (a *Adapter) tellConsult(c *call, u ConsultUpdate) {
+	if a.opt.WebRTC == nil || c.leg == nil || c.leg.kind != legMedia {
+		return
+	}
+	agent := c.agent
+	u.Call = c.id
+	a.job("agent:"+string(agent), func(ctx context.Context) { a.opt.WebRTC.Consult(agent, u) })
+}
+
+// ringColleague rings a browser colleague's page for the consultation,
+// for at most Options.ConsultRing. Everything sent to the colleague's
+// page about l runs on l's worker, in order.
+func (a *Adapter) ringColleague(c *call, l *leg, from queue.AgentID) {
+	info := RingInfo{Call: c.id, Queue: c.q, Name: a.queueName(c.q), Caller: c.caller,
+		Timeout: a.opt.ConsultRing, From: from, FromName: a.agentName(from)}
+	if callflow.MaskNumber(c.caller) == "anonymous" {
+		info.Caller = ""
+	}
+	a.addTimer(deadline{at: a.now().Add(a.opt.ConsultRing), leg: l.id})
+	target := l.agent
+	a.job(string(l.id), func(ctx context.Context) {
+		if err := a.opt.WebRTC.Ring(target, info); err != nil {
+			a.log.Info("ari: consult: the colleague's page could not be rung", "agent", target, "call", c.id, "err", err)
+			a.post(func() {
+				if c.consult == l && !l.answered {
+					a.consultOver(c, l, ConsultUnavailable, true)
+				}
+			})
+		}
+	})
+}
+
+// consultRingTimeout: a browser colleague did not answer in time.
+func (a *Adapter) consultRingTimeout(id ariclient.ChannelID) {
+	l := a.legs[id]
+	if l == nil || !l.web || l.answered || l.done {
+		return
+	}
+	a.consultOver(a.calls[l.call], l, ConsultTimeout, true)
+}
+
+// consultedLeg returns the consultation of call in which agent is the
+// consulted browser colleague.
+func (a *Adapter) consultedLeg(agent queue.AgentID, call queue.CallID) *leg {
+	l := a.consulted[agent]
+	if l == nil || l.call != call || !l.web || l.done {
+		return nil
+	}
+	return l
+}
+
+// answerColleague: the consulted browser colleague picked up: its relay
+// is opened and an externalMedia channel to it made; once that channel
+// is in the app it joins the conversation's bridge (consultUp).
+func (a *Adapter) answerColleague(l *leg) error {
+	if l.answered {
+		return nil
+	}
+	l.answered = true
+	agent, cid, id := l.agent, l.call, l.id
+	a.job(string(id), func(ctx context.Context) {
+		relay, err := a.opt.WebRTC.Attach(agent, cid)
+		if err != nil {
+			a.log.Warn("ari: consult: the colleague's relay failed", "agent", agent, "call", cid, "err", err)
+			a.post(func() { a.legGone(l, 0) })
+			return
+		}
+		ch, err := a.cli.ExternalMedia(ctx, ariclient.ExternalMediaRequest{
+			ChannelID: id, App: a.app, ExternalHost: relay, Format: "ulaw", Data: argConsult,
+		})
+		if err != nil {
+			a.log.Warn("ari: consult: externalMedia for the colleague failed", "agent", agent, "call", cid, "err", err)
+			a.post(func() { a.legGone(l, 0) })
+			return
+		}
+		if err := a.opt.WebRTC.Connected(agent, cid, ch.ExternalMediaAddr()); err != nil {
+			a.log.Warn("ari: consult: telling the colleague's page failed", "agent", agent, "call", cid, "err", err)
+		}
+	})
 	return nil
 }
 
@@ -148,7 +282,8 @@ func (a *Adapter) holdCitizen(c *call) {
 	})
 }
 
-// consultQueueAgent picks the ready endpoint agent of q idle longest.
+// consultQueueAgent picks the ready agent of q idle longest whose phone or
+// page omstil can ring.
 func (a *Adapter) consultQueueAgent(q queue.QueueID, not queue.AgentID) (queue.AgentID, error) {
 	if _, ok := a.cfg.queues[q]; !ok {
 		return "", fmt.Errorf("%w: unknown queue %s", ErrRefused, q)
@@ -156,7 +291,7 @@ func (a *Adapter) consultQueueAgent(q queue.QueueID, not queue.AgentID) (queue.A
 	var free []queue.AgentSnapshot
 	for _, ag := range a.eng.Snapshot().Agents {
 		d := a.cfg.devices[ag.ID]
-		if ag.ID != not && ag.State == queue.Ready && !ag.DeviceBusy && d.Kind == DeviceEndpoint && d.Dial != "" && slices.Contains(ag.Queues, q) {
+		if ag.ID != not && ag.State == queue.Ready && !ag.DeviceBusy && a.consulted[ag.ID] == nil && a.reachable(d) && slices.Contains(ag.Queues, q) {
 			free = append(free, ag)
 		}
 	}
@@ -182,41 +317,67 @@ func (a *Adapter) consultUp(c *call, l *leg) {
 			}
 			if err != nil {
 				a.log.Warn("ari: consult: bridging the consulted party failed", "call", c.id, "err", err)
-				a.endConsult(c, true)
+				a.consultOver(c, l, ConsultTargetGone, true)
 				return
 			}
 			a.callEvent(c, CallConsultUp, "")
+			a.tellConsult(c, ConsultUpdate{State: ConsultUp, With: a.consultWith(l)})
 		})
 	})
 }
 
-// consultGone: the consulted party hung up, did not answer, or could not
-// be dialled: the citizen is back with the agent.
-func (a *Adapter) consultGone(c *call, l *leg) {
+func (a *Adapter) consultWith(l *leg) string {
 	if l.agent != "" {
+		return a.agentName(l.agent)
+	}
+	return ""
+}
+
+// consultGone: the consulted party's channel ended: it hung up, did not
+// answer, could not be dialled, or a browser colleague's media failed.
+// The citizen is back with the agent.
+func (a *Adapter) consultGone(c *call, l *leg) {
+	reason := ConsultTargetGone
+	if l.web && l.up {
+		reason = ConsultTargetHangup
+	}
+	a.consultOver(c, l, reason, true)
+}
+
+// consultOver ends consultation l of c without a transfer: the target's
+// leg is hung up (a browser colleague's page is told and its relay
+// closed), the colleague is free again, the agent's page is told, and,
+// when back, the citizen returns to the conversation. c may be nil or
+// already without l (the leg ended after its call).
+func (a *Adapter) consultOver(c *call, l *leg, reason string, back bool) {
+	if l == nil {
+		return
+	}
+	if l.agent != "" && a.consulted[l.agent] == l {
+		delete(a.consulted, l.agent)
 		a.handle(queue.AgentDeviceFree{Agent: l.agent})
+	}
+	if !l.done {
+		l.done = true
+		if !l.web || l.answered {
+			a.hangupChannel(string(l.id), l.id, ariclient.ReasonNormal)
+		}
+	}
+	if l.web && !l.told {
+		l.told = true
+		agent, cid := l.agent, l.call
+		a.job(string(l.id), func(ctx context.Context) { a.opt.WebRTC.Ended(agent, cid, reason) })
 	}
 	if c == nil || c.consult != l {
 		return
 	}
 	c.consult = nil
-	a.callEvent(c, CallConsultEnded, "target-gone")
-	a.unholdCitizen(c)
-}
-
-// endConsult cancels: the target is hung up, the citizen comes back.
-func (a *Adapter) endConsult(c *call, back bool) {
-	l := c.consult
-	c.consult = nil
-	if l == nil {
+	a.callEvent(c, CallConsultEnded, reason)
+	if c.gone {
 		return
 	}
-	a.endLeg(l, ariclient.ReasonNormal)
-	if l.agent != "" {
-		a.handle(queue.AgentDeviceFree{Agent: l.agent})
-		l.agent = ""
-	}
-	a.callEvent(c, CallConsultEnded, "cancelled")
+	a.writeCallVar(c)
+	a.tellConsult(c, ConsultUpdate{State: ConsultEnded, Reason: reason, With: a.consultWith(l)})
 	if back {
 		a.unholdCitizen(c)
 	}
@@ -245,9 +406,12 @@ func (a *Adapter) unholdCitizen(c *call) {
 }
 
 // completeConsult hands the citizen to the consulted party: the agent's
-// conversation ends (wrap-up), citizen and target get a transfer bridge of
-// their own (no agent in its name, so a restarted omstil leaves it alone),
-// and the call is a transfer from here on.
+// conversation ends (wrap-up) and the conversation's bridge goes. A
+// consulted agent is the call's agent from here on: the engine has it on
+// the call, and citizen and colleague get a conversation bridge named for
+// it (so a restart adopts it as the colleague's). A consulted number gets
+// a transfer bridge (no agent in its name: a restarted omstil leaves it
+// alone), and the call is a transfer from here on.
 func (a *Adapter) completeConsult(c *call) {
 	l := c.consult
 	c.consult = nil
@@ -261,9 +425,6 @@ func (a *Adapter) completeConsult(c *call) {
 	}
 	c.leg = nil
 	c.onHold, c.held = false, false
-	c.state = stTransfer
-	l.kind = legXfer
-	c.xfer = l
 	a.callEvent(c, CallTransferred, "attended")
 	// on the call's worker, in order: the old bridge goes (its channels
 	// stay in the app), the music stops, the new bridge is made.
@@ -277,5 +438,29 @@ func (a *Adapter) completeConsult(c *call) {
 			a.log.Debug("ari: consult: stop music", "call", c.id, "err", err)
 		}
 	})
-	a.bridgeChannels(c, "", "", l.id)
+	a.writeCallVar(c)
+	if l.agent == "" {
+		c.state = stTransfer
+		l.kind = legXfer
+		c.xfer = l
+		a.bridgeChannels(c, "", "", l.id)
+		return
+	}
+	colleague := l.agent
+	if a.consulted[colleague] == l {
+		delete(a.consulted, colleague)
+	}
+	l.kind = legAgent
+	if l.web {
+		l.kind = legMedia
+	}
+	c.agent, c.leg = colleague, l
+	a.handle(queue.AdoptConnected{Call: c.id, Queue: c.q, Agent: colleague, Since: a.now()})
+	// on the call now: the engine offers it nothing, the device flag goes.
+	a.handle(queue.AgentDeviceFree{Agent: colleague})
+	a.bridgeChannels(c, colleague, c.q, l.id)
+	if l.web {
+		u := ConsultUpdate{Call: c.id, State: ConsultTakenOver, With: a.agentName(agent)}
+		a.job(string(l.id), func(ctx context.Context) { a.opt.WebRTC.Consult(colleague, u) })
+	}
 }

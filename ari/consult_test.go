@@ -163,7 +163,7 @@ func TestAttendedTransferFromBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer relay.Close()
-	web := &fakeWebRTC{rings: make(chan ari.RingInfo, 4), relay: relay}
+	web := newFakeWebRTC(relay)
 	cfg := config(q1(), agentSpec{"bo", pbx.agent("answer", 2), []queue.QueueID{"q2"}})
 	cfg.Agents = append(cfg.Agents, queue.AgentConfig{ID: "web", Queues: []queue.Membership{{Queue: "q1"}}})
 	cfg.Devices["web"] = ari.Device{Kind: ari.DeviceWebRTC}

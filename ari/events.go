@@ -281,7 +281,21 @@ func (a *Adapter) enqueue(c *call, x callflow.Enqueue) {
 
 // setCallVar stores what a restarted omstil needs on the channel itself.
 func (a *Adapter) setCallVar(c *call, step callflow.StepID) {
-	ch, v := c.ch, encodeCallVar(callVar{Queue: c.q, Joined: c.joined, Priority: c.prio, Step: step})
+	c.varStep = step
+	a.writeCallVar(c)
+}
+
+// writeCallVar writes OMSTIL_CALL from c: its queue state and the leg of
+// a consultation going on.
+func (a *Adapter) writeCallVar(c *call) {
+	if c.ch == "" || c.gone {
+		return
+	}
+	cv := callVar{Queue: c.q, Joined: c.joined, Priority: c.prio, Step: c.varStep}
+	if c.consult != nil {
+		cv.Consult = c.consult.id
+	}
+	ch, v := c.ch, encodeCallVar(cv)
 	a.job(string(c.id), func(ctx context.Context) {
 		if err := a.cli.SetVar(ctx, ch, varCall, v); err != nil && !ariclient.IsNotFound(err) {
 			a.log.Warn("ari: storing the queue state on the channel failed; a restart would restart its flow", "call", c.id, "err", err)
@@ -454,7 +468,7 @@ func (a *Adapter) citizenGone(c *call) {
 		}
 	}
 	if c.consult != nil {
-		a.endConsult(c, false)
+		a.consultOver(c, c.consult, ConsultCallerHangup, false)
 	}
 	if c.leg != nil && !c.leg.done {
 		a.endLeg(c.leg, ariclient.ReasonNormal)
@@ -549,7 +563,7 @@ func (a *Adapter) agentSideGone(c *call, l *leg, wasDone bool) {
 			return
 		}
 		if c.consult != nil {
-			a.endConsult(c, false)
+			a.consultOver(c, c.consult, ConsultAgentHangup, false)
 		}
 		a.handle(queue.CallEnded{Call: c.id})
 		a.destroyBridge(c)

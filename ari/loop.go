@@ -68,6 +68,8 @@ type call struct {
 	onHold  bool
 	bridge  ariclient.BridgeID
 	gone    bool
+	// varStep is the flow step stored in OMSTIL_CALL (see setCallVar).
+	varStep callflow.StepID
 }
 
 type legKind int
@@ -90,6 +92,12 @@ type leg struct {
 	up       bool // entered Stasis (answered)
 	done     bool // hung up or cancelled by omstil
 	dialStat string
+	// web: a consulted browser colleague (legConsult): rung through
+	// Options.WebRTC; answered: the colleague picked up and the leg's
+	// externalMedia channel is being made (its id is the leg's).
+	web      bool
+	answered bool
+	told     bool // the colleague's page was told the consultation ended
 }
 
 type pbKind int
@@ -109,7 +117,8 @@ type deadline struct {
 	at    time.Time
 	call  queue.CallID // a Collect timeout
 	seq   int
-	agent queue.AgentID // or a browser page gone too long
+	agent queue.AgentID       // or a browser page gone too long
+	leg   ariclient.ChannelID // or a consulted browser colleague's ring time
 }
 
 // config is the loop's copy of RuntimeConfig.
@@ -122,6 +131,7 @@ type config struct {
 	devices   map[queue.AgentID]Device
 	announce  map[callflow.AnnouncementRef][]string
 	pause     map[string]bool
+	names     map[queue.AgentID]string
 }
 
 // Adapter is omstil's Stasis application. Create it with New, start it
@@ -149,6 +159,7 @@ type Adapter struct {
 	byChan     map[ariclient.ChannelID]*call
 	legs       map[ariclient.ChannelID]*leg
 	offers     map[queue.AgentID]*leg
+	consulted  map[queue.AgentID]*leg // agents rung or talking as a consult target
 	playbacks  map[ariclient.PlaybackID]pbRef
 	devState   map[string]queue.AgentID      // device name -> agent
 	agentState map[queue.AgentID]queue.State // from AgentStateChanged
@@ -192,6 +203,9 @@ func New(opt Options) (*Adapter, error) {
 	if opt.PageGone == 0 {
 		opt.PageGone = pageGoneOpt
 	}
+	if opt.ConsultRing <= 0 {
+		opt.ConsultRing = 30 * time.Second
+	}
 	if opt.RingSlack <= 0 {
 		opt.RingSlack = 5 * time.Second
 	}
@@ -202,7 +216,7 @@ func New(opt Options) (*Adapter, error) {
 		idBase: "omstil-" + strconv.FormatInt(opt.Clock.Now().UnixMilli(), 36),
 		eng:    queue.New(queue.Options{Location: opt.Location}),
 		calls:  map[queue.CallID]*call{}, byChan: map[ariclient.ChannelID]*call{},
-		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{},
+		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{}, consulted: map[queue.AgentID]*leg{},
 		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
 		subbed: map[string]bool{}, agentState: map[queue.AgentID]queue.State{},
 		cbSaved: map[queue.CallID]bool{}, loginQueues: map[queue.AgentID][]queue.QueueID{},
@@ -298,6 +312,10 @@ func (a *Adapter) tick() {
 		a.timers = a.timers[1:]
 		if d.agent != "" {
 			a.pageDeadline(d)
+			continue
+		}
+		if d.leg != "" {
+			a.consultRingTimeout(d.leg)
 			continue
 		}
 		c := a.calls[d.call]
@@ -439,7 +457,10 @@ func (a *Adapter) reload(rc RuntimeConfig) []error {
 		numbers: map[string]NumberConfig{}, schedules: map[string]callflow.ScheduleLookup{},
 		media: map[queue.QueueID]QueueMedia{}, queues: map[queue.QueueID]queue.QueueConfig{},
 		agents: map[queue.AgentID]bool{}, devices: map[queue.AgentID]Device{},
-		announce: map[callflow.AnnouncementRef][]string{},
+		announce: map[callflow.AnnouncementRef][]string{}, names: map[queue.AgentID]string{},
+	}
+	for k, v := range rc.AgentNames {
+		cfg.names[k] = v
 	}
 	for k, v := range rc.Numbers {
 		cfg.numbers[k] = v

@@ -22,7 +22,7 @@ func TestPageGonePausesReadyAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer relay.Close()
-	web := &fakeWebRTC{rings: make(chan ari.RingInfo, 4), relay: relay}
+	web := newFakeWebRTC(relay)
 	cfg := config(q1(), agentSpec{"desk", pbx.agent("answer", 1), []queue.QueueID{"q2"}})
 	for _, id := range []queue.AgentID{"w1", "w2", "w3", "talk"} {
 		qs := []queue.Membership{{Queue: "q2"}}

@@ -16,7 +16,9 @@ import (
 
 // varCall is the channel variable on a citizen's channel that holds its
 // queue state: "q=<queue>&j=<joined, unix ms>&p=<priority>&s=<flow step>"
-// (s is absent when the call was put in the queue by a transfer).
+// (s is absent when the call was put in the queue by a transfer), and
+// "&c=<channel id>" while the agent consults someone for an attended
+// transfer: the consultation's leg, which a restarted omstil hangs up.
 const varCall = "OMSTIL_CALL"
 
 // bridgeNamePrefix starts the name of every bridge omstil creates; the
@@ -27,7 +29,8 @@ type callVar struct {
 	Queue    queue.QueueID
 	Joined   time.Time
 	Priority int
-	Step     callflow.StepID // the flow's queue step ("" when not from the flow)
+	Step     callflow.StepID     // the flow's queue step ("" when not from the flow)
+	Consult  ariclient.ChannelID // the consultation's leg while the agent consults
 }
 
 func encodeCallVar(v callVar) string {
@@ -37,6 +40,9 @@ func encodeCallVar(v callVar) string {
 	q.Set("p", strconv.Itoa(v.Priority))
 	if v.Step != "" {
 		q.Set("s", string(v.Step))
+	}
+	if v.Consult != "" {
+		q.Set("c", string(v.Consult))
 	}
 	return q.Encode()
 }
@@ -51,7 +57,8 @@ func decodeCallVar(s string) (callVar, bool) {
 		return callVar{}, false
 	}
 	p, _ := strconv.Atoi(q.Get("p"))
-	return callVar{Queue: queue.QueueID(q.Get("q")), Joined: time.UnixMilli(ms), Priority: p, Step: callflow.StepID(q.Get("s"))}, true
+	return callVar{Queue: queue.QueueID(q.Get("q")), Joined: time.UnixMilli(ms), Priority: p, Step: callflow.StepID(q.Get("s")),
+		Consult: ariclient.ChannelID(q.Get("c"))}, true
 }
 
 type bridgeName struct {
@@ -238,9 +245,12 @@ func (a *Adapter) resync(st asteriskState) {
 			continue // known, or a transfer bridge: Asterisk ends it by itself
 		}
 		citizen, ok := present[ariclient.ChannelID(bn.Call)]
+		// a consultation going on when omstil stopped: its leg (in the
+		// bridge once the target answered) is not the agent's.
+		cv, hasVar := decodeCallVar(st.vars[citizen.ID])
 		var other ariclient.ChannelID
 		for _, id := range b.Channels {
-			if id != citizen.ID {
+			if id != citizen.ID && (cv.Consult == "" || id != cv.Consult) {
 				other = id
 			}
 		}
@@ -255,9 +265,13 @@ func (a *Adapter) resync(st asteriskState) {
 		}
 		c := a.adoptChannel(citizen)
 		c.state, c.q, c.agent, c.bridge, c.joined = stConnected, bn.Queue, bn.Agent, b.ID, bn.Since
-		if !slices.Contains(b.Channels, citizen.ID) {
-			// on hold (or consulting) when omstil stopped: it hears music
-			// outside the bridge until the agent takes it back.
+		if hasVar {
+			c.prio, c.varStep = cv.Priority, cv.Step
+		}
+		inConv := slices.Contains(b.Channels, citizen.ID)
+		if !inConv && cv.Consult == "" {
+			// on hold when omstil stopped: it hears music outside the
+			// bridge until the agent takes it back.
 			c.onHold, c.held = true, true
 		}
 		kind := legAgent
@@ -269,6 +283,9 @@ func (a *Adapter) resync(st asteriskState) {
 		c.leg = l
 		a.handle(queue.AdoptConnected{Call: c.id, Queue: bn.Queue, Agent: bn.Agent, Since: bn.Since})
 		a.callEvent(c, CallAdopted, "connected")
+		if cv.Consult != "" {
+			a.endConsultAfterRestart(c, cv.Consult, present, inConv)
+		}
 	}
 	// 3. Waiting callers and calls in their flow; stale legs.
 	var waiting []*call
@@ -326,6 +343,33 @@ func (a *Adapter) resync(st asteriskState) {
 	if len(waiting) > 0 || len(fresh) > 0 {
 		a.log.Info("ari: resync adopted calls", "waiting", len(waiting), "restarted", len(fresh))
 	}
+}
+
+// endConsultAfterRestart ends a consultation that was going on when
+// omstil stopped: what it knew of it (the target's ring time, the
+// colleague's page) is gone, so the consultation's leg is hung up and the
+// citizen goes back into the conversation with the agent, without the
+// music; OMSTIL_CALL forgets the leg. The agent starts a new consultation
+// if it still wants to transfer.
+func (a *Adapter) endConsultAfterRestart(c *call, leg ariclient.ChannelID, present map[ariclient.ChannelID]ariclient.Channel, inConv bool) {
+	if _, ok := present[leg]; ok {
+		a.log.Info("ari: resync: ending a consultation interrupted by the restart", "call", c.id, "leg", leg)
+		a.hangupChannel(string(leg), leg, ariclient.ReasonNormal)
+	}
+	a.callEvent(c, CallConsultEnded, ConsultRestart)
+	a.writeCallVar(c)
+	if inConv {
+		return
+	}
+	b, ch := c.bridge, c.ch
+	a.job(string(c.id), func(ctx context.Context) {
+		if err := a.cli.StopMOH(ctx, ch); err != nil && !ariclient.IsNotFound(err) {
+			a.log.Debug("ari: resync: stop music", "call", c.id, "err", err)
+		}
+		if err := a.cli.AddChannel(ctx, b, ch); err != nil && !ariclient.IsNotFound(err) {
+			a.log.Warn("ari: resync: putting the citizen back into the conversation failed", "call", c.id, "err", err)
+		}
+	})
 }
 
 func (a *Adapter) adoptChannel(ch ariclient.Channel) *call {

@@ -2,6 +2,8 @@ package ari_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"sync"
@@ -13,28 +15,59 @@ import (
 	"github.com/omstil/omstil/queue"
 )
 
-// fakeWebRTC stands in for the softphone bridge: a UDP socket per call as
-// the relay, and a record of what the adapter told the page.
+// fakeWebRTC stands in for the softphone bridge: a UDP socket as the
+// relay (one per agent in relays, else relay), and a record of what the
+// adapter told the pages.
 type fakeWebRTC struct {
 	mu        sync.Mutex
 	rings     chan ari.RingInfo
 	relay     *net.UDPConn
-	connected string // Asterisk's RTP address
+	relays    map[queue.AgentID]*net.UDPConn
+	connected string // Asterisk's RTP address (the last one)
 	ended     []string
+	// per agent: Asterisk's RTP address, the attached call (as
+	// softphone.Session: Ended detaches it), Ended reasons, consult notes
+	asterisk map[queue.AgentID]string
+	attached map[queue.AgentID]queue.CallID
+	endedBy  map[queue.AgentID][]string
+	consults map[queue.AgentID][]ari.ConsultUpdate
+	noPage   map[queue.AgentID]bool // Ring fails: no page connected
+}
+
+func newFakeWebRTC(relay *net.UDPConn) *fakeWebRTC {
+	return &fakeWebRTC{rings: make(chan ari.RingInfo, 16), relay: relay, relays: map[queue.AgentID]*net.UDPConn{},
+		asterisk: map[queue.AgentID]string{}, attached: map[queue.AgentID]queue.CallID{},
+		endedBy: map[queue.AgentID][]string{}, consults: map[queue.AgentID][]ari.ConsultUpdate{}, noPage: map[queue.AgentID]bool{}}
 }
 
 func (f *fakeWebRTC) Ring(agent queue.AgentID, r ari.RingInfo) error {
+	f.mu.Lock()
+	no := f.noPage[agent]
+	f.mu.Unlock()
+	if no {
+		return errors.New("fake: no page")
+	}
 	f.rings <- r
 	return nil
 }
 
 func (f *fakeWebRTC) Attach(agent queue.AgentID, call queue.CallID) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.attached[agent]; ok && c != call {
+		return "", fmt.Errorf("fake: %s has %s attached", agent, c)
+	}
+	f.attached[agent] = call
+	if r := f.relays[agent]; r != nil {
+		return r.LocalAddr().String(), nil
+	}
 	return f.relay.LocalAddr().String(), nil
 }
 
 func (f *fakeWebRTC) Connected(agent queue.AgentID, call queue.CallID, addr string) error {
 	f.mu.Lock()
 	f.connected = addr
+	f.asterisk[agent] = addr
 	f.mu.Unlock()
 	return nil
 }
@@ -42,7 +75,24 @@ func (f *fakeWebRTC) Connected(agent queue.AgentID, call queue.CallID, addr stri
 func (f *fakeWebRTC) Ended(agent queue.AgentID, call queue.CallID, reason string) {
 	f.mu.Lock()
 	f.ended = append(f.ended, reason)
+	f.endedBy[agent] = append(f.endedBy[agent], reason)
+	if f.attached[agent] == call {
+		delete(f.attached, agent)
+	}
 	f.mu.Unlock()
+}
+
+func (f *fakeWebRTC) Consult(agent queue.AgentID, u ari.ConsultUpdate) {
+	f.mu.Lock()
+	f.consults[agent] = append(f.consults[agent], u)
+	f.mu.Unlock()
+}
+
+// read returns what f recorded, under its lock.
+func (f *fakeWebRTC) read(fn func(f *fakeWebRTC) bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fn(f)
 }
 
 // TestWebRTCAgent: a browser agent is rung through the WebRTC interface,
@@ -56,7 +106,7 @@ func TestWebRTCAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer relay.Close()
-	web := &fakeWebRTC{rings: make(chan ari.RingInfo, 4), relay: relay}
+	web := newFakeWebRTC(relay)
 	cfg := config(q1())
 	cfg.Agents = append(cfg.Agents, queue.AgentConfig{ID: "web", Queues: []queue.Membership{{Queue: "q1"}}})
 	cfg.Devices["web"] = ari.Device{Kind: ari.DeviceWebRTC}

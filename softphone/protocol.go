@@ -129,6 +129,11 @@ type Message struct {
 	On       *bool     `json:"on,omitempty"`
 	Digits   string    `json:"digits,omitempty"`
 	Transfer *Transfer `json:"transfer,omitempty"`
+	// From, on a ring: the colleague who consults this agent about the
+	// call (an attended transfer), by name; empty for a citizen's call.
+	From string `json:"from,omitempty"`
+	// With, on a consult message: the other party of the consultation.
+	With string `json:"with,omitempty"`
 
 	// State, errors.
 	State   string `json:"state,omitempty"`
@@ -143,6 +148,28 @@ type Message struct {
 // have waited.
 func RingMessage(call CallID, queue, caller string, waited time.Duration) Message {
 	return Message{Type: "ring", Call: call, Queue: queue, Caller: caller, Waited: int(waited / time.Second)}
+}
+
+// ConsultRingMessage rings the page of a colleague whom another agent
+// (from, by name) consults about call before handing it over: the queue,
+// the citizen's number as it may be shown ("" when withheld).
+func ConsultRingMessage(call CallID, queue, caller, from string) Message {
+	return Message{Type: "ring", Call: call, Queue: queue, Caller: caller, From: from}
+}
+
+// Consult message states.
+const (
+	ConsultRinging   = "ringing"    // to the consulting agent: the target rings
+	ConsultUp        = "up"         // to the consulting agent: the target answered
+	ConsultEnded     = "ended"      // to the consulting agent: it ended without a transfer (reason)
+	ConsultTakenOver = "taken-over" // to the consulted colleague: the call is yours now
+)
+
+// ConsultMessage tells the page how an attended transfer of call goes:
+// state is one of the Consult* constants, reason why it ended, with the
+// other party's name.
+func ConsultMessage(call CallID, state, reason, with string) Message {
+	return Message{Type: "consult", Call: call, State: state, Reason: reason, With: with}
 }
 
 // ConnectedMessage tells the page the call is connected (audio flows).

@@ -25,7 +25,7 @@ type Session struct {
 	call     *relay
 	closeErr error
 	// Replayed to the next page: the agent's state and the call's.
-	stateMsg, callMsg, holdMsg *Message
+	stateMsg, callMsg, holdMsg, consultMsg *Message
 }
 
 func newSession(m *Manager, agent AgentID, seq uint16, ts uint32) *Session {
@@ -119,13 +119,14 @@ func (s *Session) Call() (CallID, bool) {
 }
 
 // notifyTypes are the messages the adapter may push.
-var notifyTypes = map[string]bool{"ring": true, "connected": true, "ended": true, "hold": true, "state": true}
+var notifyTypes = map[string]bool{"ring": true, "connected": true, "ended": true, "hold": true, "state": true, "consult": true}
 
 // Notify pushes a call or state message to the agent's page: ring,
-// connected, ended, hold or state (build them with RingMessage and the other
-// constructors). The latest state message, and the current call's latest
-// ring/connected and hold, are kept and replayed to a page that connects
-// later (a reload), until ended. ErrNoPage when no page is connected.
+// connected, ended, hold, consult or state (build them with RingMessage and
+// the other constructors). The latest state message, and the current
+// call's latest ring/connected, hold and consult, are kept and replayed to
+// a page that connects later (a reload), until ended. ErrNoPage when no
+// page is connected.
 func (s *Session) Notify(msg Message) error {
 	if !notifyTypes[msg.Type] {
 		return fmt.Errorf("softphone: Notify: %q is not a message the adapter sends", msg.Type)
@@ -136,12 +137,14 @@ func (s *Session) Notify(msg Message) error {
 	case "ring", "connected":
 		s.callMsg = &keep
 		if msg.Type == "ring" {
-			s.holdMsg = nil
+			s.holdMsg, s.consultMsg = nil, nil
 		}
 	case "hold":
 		s.holdMsg = &keep
+	case "consult":
+		s.consultMsg = &keep
 	case "ended":
-		s.callMsg, s.holdMsg = nil, nil
+		s.callMsg, s.holdMsg, s.consultMsg = nil, nil, nil
 	case "state":
 		s.stateMsg = &keep
 	}
@@ -236,7 +239,7 @@ func (s *Session) welcome() []Message {
 		w.Muted = s.call.muted.Load()
 	}
 	out := []Message{w}
-	for _, m := range []*Message{s.stateMsg, s.callMsg, s.holdMsg} {
+	for _, m := range []*Message{s.stateMsg, s.callMsg, s.holdMsg, s.consultMsg} {
 		if m != nil {
 			out = append(out, *m)
 		}

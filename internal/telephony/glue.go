@@ -70,7 +70,24 @@ func (g *PhoneGlue) Ring(agent queue.AgentID, r ari.RingInfo) error {
 	if err != nil {
 		return err
 	}
+	if r.From != "" {
+		name := r.FromName
+		if name == "" {
+			name = string(r.From)
+		}
+		return s.Notify(softphone.ConsultRingMessage(softphone.CallID(r.Call), r.Name, r.Caller, name))
+	}
 	return s.Notify(softphone.RingMessage(softphone.CallID(r.Call), r.Name, r.Caller, r.Waited))
+}
+
+// Consult implements ari.WebRTC: the page is told how an attended transfer
+// goes (a page that is not connected gets it on reconnect).
+func (g *PhoneGlue) Consult(agent queue.AgentID, u ari.ConsultUpdate) {
+	s, err := g.session(agent)
+	if err != nil {
+		return
+	}
+	_ = s.Notify(softphone.ConsultMessage(softphone.CallID(u.Call), u.State, u.Reason, u.With))
 }
 
 // Attach implements ari.WebRTC.

@@ -19,6 +19,7 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 		Agents:        rt.Agents,
 		Devices:       map[queue.AgentID]ari.Device{},
 		Announcements: map[callflow.AnnouncementRef][]string{},
+		AgentNames:    map[queue.AgentID]string{},
 	}
 	for num, n := range rt.Numbers {
 		org := fmt.Sprint(n.OrgID)
@@ -41,6 +42,9 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 			d = ari.Device{Kind: ari.DeviceEndpoint, Dial: a.DialString}
 		}
 		rc.Devices[id] = d
+		if a.Name != "" {
+			rc.AgentNames[id] = a.Name
+		}
 	}
 	for ref, a := range rt.Announcements {
 		rc.Announcements[ref] = []string{"sound:" + media + "/media/announcements/" + a.MediaName}
