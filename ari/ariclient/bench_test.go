@@ -92,3 +92,41 @@ func BenchmarkStreamDelivery(b *testing.B) {
 		b.Fatal(fmt.Sprint("received ", st.Received))
 	}
 }
+
+// Typical messages as Asterisk 22 writes them (one line, type first).
+var benchEvents = []struct {
+	name string
+	msg  []byte
+}{
+	{"StasisStart", stasisStartMsg},
+	{"ChannelStateChange", []byte(`{"type":"ChannelStateChange","timestamp":"2026-11-28T03:24:41.456+0100","channel":` + sampleChannel + `,"asterisk_id":"02:42:ac:11:00:02","application":"omstil"}`)},
+	{"ChannelDestroyed", []byte(`{"type":"ChannelDestroyed","timestamp":"2026-11-28T03:24:59.001+0100","cause":16,"cause_txt":"Normal Clearing","tech_cause":0,"channel":` + sampleChannel + `,"asterisk_id":"02:42:ac:11:00:02","application":"omstil"}`)},
+	{"Unknown", []byte(`{"type":"ChannelSomethingNew2030","timestamp":"2026-11-28T03:24:59.001+0100","channel":` + sampleChannel + `,"asterisk_id":"02:42:ac:11:00:02","application":"omstil"}`)},
+}
+
+// BenchmarkDecodeEvent measures the one-pass decoder as readLoop uses it
+// (one eventDecoder per connection) and, as "reference", the two-pass
+// decoder it replaced, so both are measured under the same machine load.
+func BenchmarkDecodeEvent(b *testing.B) {
+	for _, be := range benchEvents {
+		b.Run(be.name, func(b *testing.B) {
+			var d eventDecoder
+			b.ReportAllocs()
+			b.SetBytes(int64(len(be.msg)))
+			for b.Loop() {
+				if ev := d.decode(be.msg); ev.EventType() == "" {
+					b.Fatal("no type")
+				}
+			}
+		})
+		b.Run(be.name+"/reference", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(be.msg)))
+			for b.Loop() {
+				if ev := decodeSlow(be.msg); ev.EventType() == "" {
+					b.Fatal("no type")
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,9 @@
 package ariclient
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -451,6 +453,21 @@ func KnownEventTypes() []string {
 	return out
 }
 
+// eventKind is a known type's name (so decoding does not allocate it) and
+// the constructor of its typed struct.
+type eventKind struct {
+	name string
+	mk   func() Event
+}
+
+var eventKinds = func() map[string]eventKind {
+	m := make(map[string]eventKind, len(eventTypes))
+	for name, mk := range eventTypes {
+		m[name] = eventKind{name, mk}
+	}
+	return m
+}()
+
 // header is what every message carries.
 type header struct {
 	Type        string `json:"type"`
@@ -464,9 +481,72 @@ type header struct {
 // *UnknownEvent (with Err set when decoding failed). raw is kept (not
 // copied) in the event's Base().Raw.
 func DecodeEvent(raw []byte) Event {
+	var d eventDecoder
+	return d.decode(raw)
+}
+
+// eventDecoder decodes messages of one connection. It remembers the last
+// application name and Asterisk ID so that the same strings are not
+// allocated again for every event. The zero value is ready; it is not safe
+// for concurrent use.
+type eventDecoder struct {
+	app, asteriskID string
+}
+
+func intern(cache *string, b []byte) string {
+	if string(b) != *cache { // the comparison does not allocate
+		*cache = string(b)
+	}
+	return *cache
+}
+
+// decode parses every message once: the header fields are picked out of
+// the top level of the object by sniffHeader (no allocation, no
+// reflection), then encoding/json decodes the body into the typed struct
+// (it skips the header keys, which the structs do not declare). Messages
+// the sniffer does not vouch for take the old two-pass way, so the results
+// are the same as encoding/json's.
+func (d *eventDecoder) decode(raw []byte) Event {
+	h, ok := sniffHeader(raw)
+	if !ok {
+		return decodeSlow(raw)
+	}
+	base := EventBase{Application: intern(&d.app, h.app), AsteriskID: intern(&d.asteriskID, h.asteriskID), Raw: raw}
+	var tsErr error
+	if len(h.timestamp) > 0 {
+		base.Timestamp, tsErr = ParseTime(string(h.timestamp))
+	}
+	kind, known := eventKinds[string(h.typ)]
+	if !known {
+		if !json.Valid(raw) {
+			return notJSON(raw, errors.New("invalid JSON"))
+		}
+		base.Type = string(h.typ)
+		return &UnknownEvent{EventBase: base, Err: tsErr}
+	}
+	base.Type = kind.name
+	ev := kind.mk()
+	if err := json.Unmarshal(raw, ev); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return notJSON(raw, err)
+		}
+		return &UnknownEvent{EventBase: base, Err: fmt.Errorf("ariclient: decode %s: %w", kind.name, err)}
+	}
+	*ev.Base() = base
+	return ev
+}
+
+func notJSON(raw []byte, err error) Event {
+	return &UnknownEvent{EventBase: EventBase{Raw: raw}, Err: fmt.Errorf("ariclient: event is not a JSON object: %w", err)}
+}
+
+// decodeSlow is the reference decoder: the header through encoding/json,
+// then the typed body.
+func decodeSlow(raw []byte) Event {
 	var h header
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return &UnknownEvent{EventBase: EventBase{Raw: raw}, Err: fmt.Errorf("ariclient: event is not a JSON object: %w", err)}
+		return notJSON(raw, err)
 	}
 	base := EventBase{Type: h.Type, Application: h.Application, AsteriskID: h.AsteriskID, Raw: raw}
 	var tsErr error
@@ -483,4 +563,175 @@ func DecodeEvent(raw []byte) Event {
 	}
 	*ev.Base() = base
 	return ev
+}
+
+// rawHeader holds the header values as sub-slices of the message.
+type rawHeader struct {
+	typ, app, timestamp, asteriskID []byte
+}
+
+// sniffHeader scans the top level of a JSON object for "type",
+// "application", "timestamp" and "asterisk_id" and skips every other
+// value without decoding it. ok is false when the message is not an object
+// as far as this scan can tell, or when a header key is spelled in another
+// case or has a value that is not a plain string (null, a number, escapes):
+// encoding/json has rules for those, so the caller hands such messages to
+// it. Nested values are only skipped, not validated; the caller validates.
+func sniffHeader(raw []byte) (h rawHeader, ok bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return h, false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return h, skipSpace(raw, i+1) == len(raw)
+	}
+	for {
+		ks, ke, esc, next := scanString(raw, i)
+		if next < 0 || esc {
+			return h, false
+		}
+		i = skipSpace(raw, next)
+		if i >= len(raw) || raw[i] != ':' {
+			return h, false
+		}
+		i = skipSpace(raw, i+1)
+		var dst *[]byte
+		switch key := raw[ks:ke]; string(key) {
+		case "type":
+			dst = &h.typ
+		case "application":
+			dst = &h.app
+		case "timestamp":
+			dst = &h.timestamp
+		case "asterisk_id":
+			dst = &h.asteriskID
+		default:
+			if foldsToHeaderKey(key) {
+				return h, false
+			}
+		}
+		if dst != nil {
+			vs, ve, vesc, vnext := scanString(raw, i)
+			if vnext < 0 || vesc {
+				return h, false
+			}
+			*dst = raw[vs:ve]
+			i = vnext
+		} else if i = skipValue(raw, i); i < 0 {
+			return h, false
+		}
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return h, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return h, skipSpace(raw, i+1) == len(raw)
+		default:
+			return h, false
+		}
+	}
+}
+
+// foldsToHeaderKey reports whether key matches a header key only
+// case-insensitively (encoding/json would accept it).
+func foldsToHeaderKey(key []byte) bool {
+	switch len(key) {
+	case 4:
+		return bytes.EqualFold(key, []byte("type"))
+	case 9:
+		return bytes.EqualFold(key, []byte("timestamp"))
+	case 11:
+		return bytes.EqualFold(key, []byte("application")) || bytes.EqualFold(key, []byte("asterisk_id"))
+	}
+	return false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString scans the JSON string starting at b[i] == '"'. It returns the
+// bounds of its contents, whether it holds escapes or bytes outside
+// printable ASCII (then encoding/json must decode it), and the index after the
+// closing quote (next < 0 if b[i] is not a quote or the string is not
+// closed).
+func scanString(b []byte, i int) (start, end int, escaped bool, next int) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, false, -1
+	}
+	start = i + 1
+	for j := start; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return start, j, escaped, j + 1
+		case '\\':
+			escaped = true
+			j++
+		default:
+			if b[j] < 0x20 || b[j] >= 0x80 {
+				// control bytes and non-ASCII: encoding/json rejects
+				// the one and may rewrite the other (invalid UTF-8)
+				escaped = true
+			}
+		}
+	}
+	return 0, 0, false, -1
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or -1.
+// Objects and arrays are skipped by bracket depth, aware of strings.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		_, _, _, next := scanString(b, i)
+		return next
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				_, _, _, next := scanString(b, j)
+				if next < 0 {
+					return -1
+				}
+				j = next - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default: // number, true, false, null
+		j := i
+		for j < len(b) {
+			switch b[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return j
+			}
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
 }

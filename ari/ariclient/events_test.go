@@ -1,6 +1,7 @@
 package ariclient
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +210,86 @@ func TestDialplanStasisApp(t *testing.T) {
 		if app != tt.app || ok != tt.ok || strings.Join(args, ",") != strings.Join(tt.args, ",") {
 			t.Errorf("%+v: got %q %v %v", tt.d, app, args, ok)
 		}
+	}
+}
+
+// The one-pass decoder gives the same result as the reference two-pass one
+// (encoding/json for the header, then the body) on the messages it handles
+// itself, and hands the odd ones to the reference.
+var decodeSeeds = []string{
+	`{"type":"StasisStart","application":"omstil","timestamp":"2026-11-28T03:24:41.123+0100","asterisk_id":"aa:bb","args":["1000"],"channel":` + sampleChannel + `}`,
+	`{"channel":{"id":"c1","name":"type","dialplan":{"app_data":"{\"type\":\"x\"}"}},"type":"StasisEnd","application":"omstil"}`,
+	` { "type" : "ChannelStateChange" , "channel" : { "id" : "c1" } } `,
+	`{"type":"ChannelDestroyed","cause":17,"cause_txt":"User busy","tech_cause":null,"channel":{"id":"a1"}}`,
+	`{"type":"ChannelSomethingNew2030","x":[1,2,{"a":"]"}],"y":true,"z":null,"application":"omstil"}`,
+	`{"type":"Stasis\u0053tart","channel":{"id":"c1"}}`,
+	`{"Type":"StasisEnd","channel":{"id":"c1"}}`,
+	`{"TYPE":"StasisEnd","Application":"x"}`,
+	`{"type":"StasisEnd","type":"StasisStart","args":["a"]}`,
+	`{"type":null,"channel":{"id":"c1"}}`,
+	`{"type":5}`,
+	`{"type":"StasisEnd","application":"om\"stil"}`,
+	`{"type":"StasisEnd","channel":{"id":"c1"}} trailing`,
+	`{"type":"StasisEnd","channel":{"id":"c1"}`,
+	`{"type":"StasisEnd","channel":{"id":"c1"]}`,
+	`{"type":"ChannelSomethingNew2030","x":[1,2}`,
+	`{"type":"ChannelSomethingNew2030","x":tru}`,
+	`{"type":"ChannelSomethingNew2030","x":}`,
+	`{"type":"ChannelSomethingNew2030",}`,
+	`{}`,
+	`[]`,
+	`"type"`,
+	`hello`,
+	``,
+	`{"type":"StasisEnd","timestamp":"yesterday","channel":{"id":"c1"}}`,
+	`{"type":"ChannelDtmfReceived","digit":"5","duration_ms":"long","channel":{"id":"c1"}}`,
+	`{"type":"ChannelUserevent","eventname":"x","userevent":{"a":"b"},"application":"omstil"}`,
+}
+
+func checkSameDecode(t *testing.T, msg string) {
+	t.Helper()
+	got, want := DecodeEvent([]byte(msg)), decodeSlow([]byte(msg))
+	if reflect.TypeOf(got) != reflect.TypeOf(want) {
+		t.Fatalf("%q: got %T, reference %T", msg, got, want)
+	}
+	gu, gok := got.(*UnknownEvent)
+	wu, _ := want.(*UnknownEvent)
+	if gok {
+		if (gu.Err == nil) != (wu.Err == nil) {
+			t.Fatalf("%q: err %v, reference %v", msg, gu.Err, wu.Err)
+		}
+		g, w := *gu.Base(), *wu.Base()
+		if g.Type != w.Type || g.Application != w.Application || g.AsteriskID != w.AsteriskID || !g.Timestamp.Equal(w.Timestamp) || string(g.Raw) != msg {
+			t.Fatalf("%q: base %+v, reference %+v", msg, g, w)
+		}
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\n got %+v\nwant %+v", msg, got, want)
+	}
+}
+
+func TestDecodeMatchesReference(t *testing.T) {
+	for _, msg := range decodeSeeds {
+		checkSameDecode(t, msg)
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, msg := range decodeSeeds {
+		f.Add(msg)
+	}
+	f.Fuzz(func(t *testing.T, msg string) { checkSameDecode(t, msg) })
+}
+
+// A decoder reused for a connection's messages keeps no state that leaks
+// from one message into the next.
+func TestEventDecoderReuse(t *testing.T) {
+	var d eventDecoder
+	a := d.decode([]byte(`{"type":"StasisEnd","application":"omstil","asterisk_id":"aa","channel":{"id":"c1"}}`))
+	b := d.decode([]byte(`{"type":"StasisEnd","application":"omstil-test","channel":{"id":"c2"}}`))
+	c := d.decode([]byte(`{"type":"StasisEnd","application":"omstil","asterisk_id":"aa","channel":{"id":"c3"}}`))
+	if a.Base().Application != "omstil" || b.Base().Application != "omstil-test" || b.Base().AsteriskID != "" || c.Base().Application != "omstil" || c.Base().AsteriskID != "aa" {
+		t.Errorf("got %+v / %+v / %+v", a.Base(), b.Base(), c.Base())
 	}
 }

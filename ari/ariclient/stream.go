@@ -1,6 +1,7 @@
 package ariclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -315,8 +316,12 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 			}
 		}
 	}()
+	var (
+		dec eventDecoder
+		buf bytes.Buffer // reused: each message is then copied out once, at its exact size
+	)
 	for {
-		_, data, err := conn.Read(rctx)
+		data, err := readMessage(rctx, conn, &buf)
 		if err != nil {
 			select {
 			case perr := <-pingDead:
@@ -326,7 +331,7 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 			return err
 		}
 		c.stats.received.Add(1)
-		ev := DecodeEvent(data)
+		ev := dec.decode(data)
 		if u, ok := ev.(*UnknownEvent); ok {
 			if u.Err != nil {
 				c.stats.decodeErrors.Add(1)
@@ -339,4 +344,27 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 		}
 		q.push(ev)
 	}
+}
+
+// maxKeptReadBuffer is the largest read buffer kept between messages; a
+// rare huge event does not pin its memory for the connection's lifetime.
+const maxKeptReadBuffer = 1 << 20
+
+// readMessage reads one message through buf and returns a copy of exactly
+// its size (the event keeps it as Raw). conn.Read would grow a fresh
+// buffer from 512 bytes for every message.
+func readMessage(ctx context.Context, conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := conn.Reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	data := bytes.Clone(buf.Bytes())
+	if buf.Cap() > maxKeptReadBuffer {
+		*buf = bytes.Buffer{}
+	}
+	return data, nil
 }
