@@ -49,6 +49,7 @@ func (p *portPool) open() (*net.UDPConn, int, error) {
 			lastErr = err
 			continue
 		}
+		enableRxTime(conn)
 		p.used[port] = true
 		return conn, port, nil
 	}

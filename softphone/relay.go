@@ -35,6 +35,9 @@ type counters struct {
 	droppedNoPage  atomic.Uint64 // call audio while no page is connected
 	droppedForeign atomic.Uint64 // from an address that is not the call's Asterisk
 	droppedBad     atomic.Uint64 // not RTP, or not PCMU
+	// delay, when set, records each Asterisk → browser packet's time in
+	// the relay (the Manager's histogram, shared by all sessions).
+	delay *delayHist
 }
 
 // downlink is the Asterisk → browser half of a session. It lives as long as
@@ -71,8 +74,10 @@ func (d *downlink) newSource() {
 	d.mu.Unlock()
 }
 
-// forward rewrites p and writes it to the current sink.
-func (d *downlink) forward(p *rtp.Packet) {
+// forward rewrites p and writes it to the current sink. arrived is when
+// the kernel received it (zero: unknown); the time from then to the end of
+// the write is recorded as the relay's delay.
+func (d *downlink) forward(p *rtp.Packet, arrived time.Time) {
 	box := d.sink.Load()
 	if box == nil {
 		d.st.droppedNoPage.Add(1)
@@ -86,6 +91,10 @@ func (d *downlink) forward(p *rtp.Packet) {
 	d.mu.Unlock()
 	if err == nil {
 		d.st.toBrowser.Add(1)
+		if !arrived.IsZero() {
+			// Real time on both sides: the kernel stamps with the wall clock.
+			d.st.delay.observe(time.Since(arrived))
+		}
 	}
 }
 
@@ -171,9 +180,10 @@ func (r *relay) accept(src netip.AddrPort) bool {
 func (r *relay) readAsterisk() {
 	defer close(r.done)
 	buf := make([]byte, 1500)
+	oob := make([]byte, rxOOBSize)
 	var p rtp.Packet
 	for {
-		n, src, err := r.conn.ReadFromUDPAddrPort(buf)
+		n, oobn, _, src, err := r.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -194,7 +204,7 @@ func (r *relay) readAsterisk() {
 		p.Extension, p.Extensions = false, p.Extensions[:0]
 		p.CSRC = p.CSRC[:0]
 		p.Padding, p.PaddingSize, p.Header.PaddingSize = false, 0, 0
-		r.down.forward(&p)
+		r.down.forward(&p, rxTime(oob[:oobn]))
 	}
 }
 
