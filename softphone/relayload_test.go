@@ -1,0 +1,433 @@
+package softphone
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"golang.org/x/net/ipv4"
+)
+
+// relayFrame is the packet interval of a call in each direction (ms).
+const relayFrame = 20
+
+// TestRelayLoad is the relay's load tool: N concurrent calls, each with 50
+// packets a second in both directions, spread evenly over the 20 ms frame,
+// with the wall-clock send time in the first 8 payload bytes.
+//
+// The relay runs in this process; "Asterisk" (the fake externalMedia
+// sockets sending call audio and receiving the agent's) runs in a second
+// process, TestRelayLoadGenerator, started under nice 19, so that the load
+// it makes stands in for the network and a separate Asterisk and does not
+// compete with the relay inside one Go scheduler. The agents' audio is fed
+// in this process, as pion's track readers do, by two goroutines.
+//
+// Reported per direction, both end to end and the relay's own part:
+//
+//   - to the browser: from the generator's sendmmsg to the end of the
+//     track write (a recording stub in place of pion's SRTP write, measured
+//     by BenchmarkTrackWriteSRTP); and "in the relay", from the kernel's
+//     arrival stamp on the call's relay socket (SO_TIMESTAMPNS, so waiting
+//     to be read counts) to the end of the track write;
+//   - to Asterisk: from handing a browser packet to the relay to the
+//     generator's read; and "relay call → kernel arrival", to the kernel's
+//     arrival stamp on the fake Asterisk socket.
+func TestRelayLoad(t *testing.T) {
+	spec := os.Getenv("OMSTIL_RELAY_LOAD")
+	if spec == "" {
+		t.Skip("load tool: set OMSTIL_RELAY_LOAD=250,500,1000 (concurrent calls) and optionally OMSTIL_RELAY_LOAD_SECONDS (default 10)")
+	}
+	seconds := 10
+	if v := os.Getenv("OMSTIL_RELAY_LOAD_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			t.Fatalf("OMSTIL_RELAY_LOAD_SECONDS=%q: want a number >= 2", v)
+		}
+		seconds = n
+	}
+	t.Logf("%6s %-36s %8s %8s %8s %8s %8s %7s", "calls", "direction, measured", "packets", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "lost %")
+	for _, f := range strings.Split(spec, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			t.Fatalf("OMSTIL_RELAY_LOAD: %q is not a number of calls", f)
+		}
+		runRelayLoad(t, n, time.Duration(seconds)*time.Second)
+	}
+}
+
+// latencies summarises a list of delays (ns).
+type latencies struct {
+	N                   int
+	P50, P99, P999, Max float64 // ms
+}
+
+func summarise(list []int64) latencies {
+	slices.Sort(list)
+	q := func(f float64) float64 {
+		if len(list) == 0 {
+			return 0
+		}
+		return float64(list[min(len(list)-1, int(f*float64(len(list))))]) / 1e6
+	}
+	return latencies{N: len(list), P50: q(0.5), P99: q(0.99), P999: q(0.999), Max: q(1)}
+}
+
+// genResult is what the generator process reports.
+type genResult struct {
+	SentDown   int64 // packets sent to the relay after the warm-up
+	Skipped    int64 // ms of sending skipped because the generator was starved
+	Up, UpKern latencies
+	CPU        float64 // cores used by the generator
+}
+
+// wallStamp stamps packets: both processes read the same wall clock.
+func wallStamp() int64 { return time.Now().UnixNano() }
+
+// stampSink stands in for the browser track: it records each packet's
+// delay from its send stamp. The relay calls it from one goroutine at a
+// time (under the downlink lock).
+type stampSink struct {
+	warm *atomic.Int64
+	list []int64
+}
+
+func (s *stampSink) WriteRTP(p *rtp.Packet) error {
+	now := wallStamp()
+	if stamp := int64(binary.BigEndian.Uint64(p.Payload)); stamp >= s.warm.Load() {
+		s.list = append(s.list, now-stamp)
+	}
+	return nil
+}
+
+func runRelayLoad(t *testing.T, n int, dur time.Duration) {
+	m, err := New(Config{PortMin: 50000, PortMax: 50000 + n + 99, LoopbackOnly: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+
+	// The generator process, under nice 19 where nice exists.
+	args := []string{os.Args[0], "-test.run", "^TestRelayLoadGenerator$"}
+	if nice, err := exec.LookPath("nice"); err == nil {
+		args = append([]string{nice, "-n", "19"}, args...)
+	} else {
+		t.Logf("nice not found: the generator runs at normal priority")
+	}
+	gen := exec.Command(args[0], args[1:]...)
+	gen.Env = append(os.Environ(), "OMSTIL_RELAY_GEN="+strconv.Itoa(n))
+	gen.Stderr = os.Stderr
+	in, err := gen.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := gen.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer gen.Process.Kill()
+	out := bufio.NewScanner(outPipe)
+	out.Buffer(make([]byte, 1<<20), 1<<20)
+	line := func(prefix string) string {
+		for out.Scan() {
+			if v, ok := strings.CutPrefix(out.Text(), prefix); ok {
+				return v
+			}
+		}
+		t.Fatalf("generator: no %q line (%v)", prefix, out.Err())
+		return ""
+	}
+	astAddr := line("ADDR ")
+
+	var warm atomic.Int64 // packets stamped before this are not measured
+	warm.Store(math.MaxInt64)
+	var relayMu sync.Mutex
+	var inRelay []int64
+	hist := &delayHist{hook: func(d time.Duration) {
+		if warm.Load() < wallStamp() {
+			relayMu.Lock()
+			inRelay = append(inRelay, int64(d))
+			relayMu.Unlock()
+		}
+	}}
+	type call struct {
+		r    *relay
+		sink *stampSink
+	}
+	calls := make([]call, n)
+	w := bufio.NewWriter(in)
+	for i := range calls {
+		s, err := m.openSession(AgentID(fmt.Sprint("agent-", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &calls[i]
+		c.sink = &stampSink{warm: &warm}
+		s.down.setSink(c.sink)
+		s.st.delay = hist
+		id := CallID(fmt.Sprint("call-", i))
+		addr, err := s.AttachCall(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.r = s.cur.Load()
+		if err := s.SetRemote(id, astAddr); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(w, addr)
+	}
+	// The measurement: one unmeasured second, then dur.
+	start := time.Now().Add(time.Second)
+	stop := start.Add(dur)
+	warm.Store(start.UnixNano())
+	fmt.Fprintf(w, "GO %d %d\n", start.UnixNano(), stop.UnixNano())
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+
+	// The agents' audio, handed to the relays as pion's readers do.
+	var sentUp atomic.Int64
+	var feeders sync.WaitGroup
+	const feederCount = 2
+	for g := range feederCount {
+		feeders.Add(1)
+		go func() {
+			defer feeders.Done()
+			up := pcmu(0, 0, 0, 0xFF)
+			paceSlots(n, g, feederCount, stop, nil, func(seq uint16, mine []int) {
+				for _, i := range mine {
+					up.SSRC, up.SequenceNumber, up.Timestamp = 7, seq, uint32(seq)*160
+					stamp := wallStamp()
+					binary.BigEndian.PutUint64(up.Payload, uint64(stamp))
+					calls[i].r.fromBrowser(up)
+					if stamp >= start.UnixNano() {
+						sentUp.Add(1)
+					}
+				}
+			})
+		}()
+	}
+	time.Sleep(time.Until(start))
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	feeders.Wait()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cores := float64(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / float64(dur)
+
+	var res genResult
+	if err := json.Unmarshal([]byte(line("RESULT ")), &res); err != nil {
+		t.Fatalf("generator result: %v", err)
+	}
+	if err := gen.Wait(); err != nil {
+		t.Fatalf("generator: %v", err)
+	}
+	m.Close() // waits for every relay's reader: the sinks are done
+	relayMu.Lock()
+	defer relayMu.Unlock()
+	var down []int64
+	for _, c := range calls {
+		down = append(down, c.sink.list...)
+	}
+	if res.Skipped > 0 {
+		t.Logf("%6d calls: the generator was starved and skipped %d ms of sending", n, res.Skipped)
+	}
+	lost := func(sent int64, got int) string {
+		return fmt.Sprintf("%.3f", 100*float64(max(0, sent-int64(got)))/float64(max(sent, 1)))
+	}
+	for _, r := range []struct {
+		name string
+		l    latencies
+		lost string
+	}{
+		{"to-browser, send → track write", summarise(down), lost(res.SentDown, len(down))},
+		{"to-browser, in the relay", summarise(inRelay), "-"},
+		{"to-ast, relay call → read", res.Up, lost(sentUp.Load(), res.Up.N)},
+		{"to-ast, relay call → kernel arrival", res.UpKern, "-"},
+	} {
+		t.Logf("%6d %-36s %8d %8.3f %8.3f %8.3f %8.3f %7s", n, r.name, r.l.N, r.l.P50, r.l.P99, r.l.P999, r.l.Max, r.lost)
+	}
+	t.Logf("%6d calls: relay process %.2f cores, generator process %.2f cores (nice 19); loadavg %s", n, cores, res.CPU, loadavg())
+}
+
+// paceSlots calls send every millisecond until stop with the calls of this
+// feeder (i ≡ g mod feeders) whose turn in the 20 ms frame it is, so each
+// call gets one packet per frame. A feeder starved for more than a frame
+// skips ahead (counted in skipped, if not nil) rather than bursting.
+func paceSlots(n, g, feeders int, stop time.Time, skipped *atomic.Int64, send func(seq uint16, mine []int)) {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	mine := make([]int, 0, n/relayFrame+1)
+	var seq uint16
+	t0 := time.Now()
+	next := 0 // the next millisecond to send for; late ticks catch up
+	for range tick.C {
+		if !time.Now().Before(stop) {
+			return
+		}
+		nowMs := int(time.Since(t0) / time.Millisecond)
+		if nowMs-next > relayFrame {
+			if skipped != nil {
+				skipped.Add(int64(nowMs - relayFrame - next))
+			}
+			next = nowMs - relayFrame
+		}
+		for ; next <= nowMs; next++ {
+			slot := next % relayFrame
+			if slot == 0 {
+				seq++
+			}
+			mine = mine[:0]
+			for i := g; i < n; i += feeders {
+				if i%relayFrame == slot {
+					mine = append(mine, i)
+				}
+			}
+			send(seq, mine)
+		}
+	}
+}
+
+// TestRelayLoadGenerator is the "Asterisk" process of TestRelayLoad, not a
+// test of its own: it runs only when TestRelayLoad starts it.
+func TestRelayLoadGenerator(t *testing.T) {
+	v := os.Getenv("OMSTIL_RELAY_GEN")
+	if v == "" {
+		t.Skip("the generator process of TestRelayLoad; it runs only when that test starts it")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("OMSTIL_RELAY_GEN=%q", v)
+	}
+	ast, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ast.Close()
+	ast.SetReadBuffer(8 << 20)
+	ast.SetWriteBuffer(8 << 20)
+	fmt.Printf("ADDR %s\n", ast.LocalAddr())
+
+	in := bufio.NewScanner(os.Stdin)
+	relays := make([]*net.UDPAddr, 0, n)
+	var start, stop int64
+	for in.Scan() {
+		if rest, ok := strings.CutPrefix(in.Text(), "GO "); ok {
+			if _, err := fmt.Sscan(rest, &start, &stop); err != nil {
+				t.Fatalf("GO line %q: %v", rest, err)
+			}
+			break
+		}
+		relays = append(relays, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(in.Text())))
+	}
+	if len(relays) != n || stop == 0 {
+		t.Fatalf("got %d relay addresses of %d and stop %d", len(relays), n, stop)
+	}
+
+	var up, upKern []int64
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		enableRxTime(ast)
+		pc := ipv4.NewPacketConn(ast)
+		msgs := make([]ipv4.Message, 64)
+		for i := range msgs {
+			msgs[i].Buffers = [][]byte{make([]byte, 1500)}
+			msgs[i].OOB = make([]byte, rxOOBSize)
+		}
+		for {
+			k, err := pc.ReadBatch(msgs, 0)
+			if err != nil {
+				return
+			}
+			now := wallStamp()
+			for _, m := range msgs[:k] {
+				if m.N < 12+8 {
+					continue
+				}
+				if stamp := int64(binary.BigEndian.Uint64(m.Buffers[0][12:])); stamp >= start {
+					up = append(up, now-stamp)
+					if at := rxTime(m.OOB[:m.NN]); !at.IsZero() {
+						upKern = append(upKern, at.UnixNano()-stamp)
+					}
+				}
+			}
+		}
+	}()
+
+	var sentDown, skipped atomic.Int64
+	var senders sync.WaitGroup
+	const senderCount = 2
+	stopAt := time.Unix(0, stop)
+	for g := range senderCount {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			pc := ipv4.NewPacketConn(ast)
+			batch := make([]ipv4.Message, 0, n/relayFrame+1)
+			bufs := make([][]byte, n/relayFrame+1)
+			for i := range bufs {
+				bufs[i] = make([]byte, 1500)
+			}
+			down := pcmu(0, 0, 0, 0xFF)
+			paceSlots(n, g, senderCount, stopAt, &skipped, func(seq uint16, mine []int) {
+				batch = batch[:0]
+				for _, i := range mine {
+					down.SSRC, down.SequenceNumber, down.Timestamp = uint32(i+1), seq, uint32(seq)*160
+					k, _ := down.MarshalTo(bufs[len(batch)])
+					batch = append(batch, ipv4.Message{Buffers: [][]byte{bufs[len(batch)][:k]}, Addr: relays[i]})
+				}
+				// The send time goes in just before the system call.
+				stamp := wallStamp()
+				for _, m := range batch {
+					binary.BigEndian.PutUint64(m.Buffers[0][12:], uint64(stamp))
+				}
+				for b := batch; len(b) > 0; {
+					k, err := pc.WriteBatch(b, 0)
+					if err != nil {
+						return
+					}
+					if stamp >= start {
+						sentDown.Add(int64(k))
+					}
+					b = b[k:]
+				}
+			})
+		}()
+	}
+	time.Sleep(time.Until(time.Unix(0, start)))
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	senders.Wait()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	// Let the last packets land before the socket closes.
+	time.Sleep(100 * time.Millisecond)
+	ast.Close()
+	readers.Wait()
+	cpu := after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano()
+	res := genResult{
+		SentDown: sentDown.Load(), Skipped: skipped.Load() / senderCount,
+		Up: summarise(up), UpKern: summarise(upKern),
+		CPU: float64(cpu) / float64(stop-start),
+	}
+	b, _ := json.Marshal(res)
+	fmt.Printf("RESULT %s\n", b)
+}
