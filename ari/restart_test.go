@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -258,5 +260,88 @@ func TestSavedCallbackForGoneQueue(t *testing.T) {
 	}
 	if _, ok := e.call("old-1"); ok {
 		t.Fatal("the dropped request is still a live call")
+	}
+}
+
+// TestRestartDuringConsultation: anna consults bo (his phone rings, or he
+// talks with anna) and omstil restarts. The restarted omstil cannot carry
+// the consultation on (its ring time and state are gone), so it ends it:
+// bo's leg is hung up, the citizen, who was on hold, is back in the
+// conversation with anna without the music, and OMSTIL_CALL no longer
+// names the leg; anna can consult again.
+func TestRestartDuringConsultation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bo   string // how bo's phone behaves
+		up   bool   // bo answered before the restart
+	}{
+		{"colleague talking", "answer", true},
+		{"colleague ringing", "noanswer", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pbx := newAsterisk(t)
+			clock := newShiftedClock(mondayMorning)
+			cfg := config(q1(),
+				agentSpec{"anna", pbx.agent("answer", 1), []queue.QueueID{"q1"}},
+				agentSpec{"bo", pbx.agent(tc.bo, 2), []queue.QueueID{"q2"}})
+			e := start(t, pbx, clock, cfg)
+			id := connectCall(t, e)
+			annaLeg := bridgeOf(t, e, id)
+			e.ready("bo")
+			ctx := context.Background()
+			if err := e.ad.Consult(ctx, "anna", queue.CallID(id), ari.ConsultTarget{Kind: ari.ConsultAgent, To: "bo"}); err != nil {
+				t.Fatal(err)
+			}
+			e.eventually("the citizen is out of the conversation", func() bool { return bridgeOf(t, e, id) == nil })
+			e.eventually("the consultation's leg is on the citizen's channel", func() bool {
+				v, err := e.cli.GetVar(ctx, ariclient.ChannelID(id), "OMSTIL_CALL")
+				return err == nil && strings.Contains(v, "c=")
+			})
+			if tc.up {
+				e.eventually("bo answers", func() bool { return hasEvent(e, id, ari.CallConsultUp, "") })
+			}
+			sim, isSim := pbx.(*simAsterisk)
+			if isSim {
+				e.eventually("the citizen hears music on hold", func() bool { return mohOn(sim, id) })
+			}
+			e.stop()
+
+			e2 := start(t, pbx, clock, cfg)
+			e2.eventually("the conversation is adopted", func() bool { c, _ := e2.call(id); return c.State == "connected" && c.Agent == "anna" })
+			e2.eventually("the citizen is back with anna, bo's leg gone", func() bool { return slices.Equal(bridgeOf(t, e2, id), annaLeg) })
+			if !hasEvent(e2, id, ari.CallConsultEnded, ari.ConsultRestart) {
+				t.Fatalf("no consult-ended %q in %+v", ari.ConsultRestart, e2.sink.events())
+			}
+			e2.eventually("OMSTIL_CALL forgets the leg", func() bool {
+				v, err := e2.cli.GetVar(ctx, ariclient.ChannelID(id), "OMSTIL_CALL")
+				return err == nil && v != "" && !strings.Contains(v, "c=")
+			})
+			e2.eventually("no leg of bo is left", func() bool {
+				chans, err := e2.cli.ListChannels(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// only anna's leg (and its Local ;2 half) is omstil's
+				return !slices.ContainsFunc(chans, func(ch ariclient.Channel) bool {
+					return strings.HasPrefix(string(ch.ID), "omstil-") && !slices.Contains(annaLeg, strings.TrimSuffix(string(ch.ID), ";2"))
+				})
+			})
+			if isSim {
+				leg := agentLeg(t, e2, "anna")
+				sim.inject(t, leg, 700)
+				e2.eventually("the citizen hears anna, without music", func() bool {
+					return sim.level(t, id, 700) > 0.3 && sim.level(t, id, 330) < 0.05
+				})
+			}
+			// anna goes on as usual: she can consult bo again.
+			e2.ready("bo")
+			if err := e2.ad.Consult(ctx, "anna", queue.CallID(id), ari.ConsultTarget{Kind: ari.ConsultAgent, To: "bo"}); err != nil {
+				t.Fatalf("consulting again after the restart: %v", err)
+			}
+			if err := e2.ad.CancelConsult(ctx, "anna", queue.CallID(id)); err != nil {
+				t.Fatal(err)
+			}
+			e2.eventually("the citizen is back with anna", func() bool { return slices.Equal(bridgeOf(t, e2, id), annaLeg) })
+		})
 	}
 }
