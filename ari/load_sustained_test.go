@@ -80,13 +80,15 @@ type sustainResult struct {
 // citizen and replaced by a new call, so n calls stay in the system
 // (waiting, ringing or being bridged). After a warm-up it measures for d:
 // calls completed per second (= new calls per second) and the delay from
-// an agent becoming ready (again) to its next bridge.
+// an agent becoming ready (again) to its next bridge. With rate > 0 the
+// citizens hang up at that many calls per second instead of as soon as
+// they are bridged: an open-loop load at a given call rate.
 //
 // Without media, the simulator does not mix audio: its 20 ms media tick
 // over every channel (Asterisk's work, not omstil's) holds the simulator's
 // one lock for most of each tick at 10 000 channels and would otherwise
 // dominate both the CPU and the delays measured.
-func runSustained(tb testing.TB, n, agents int, d time.Duration, media bool) sustainResult {
+func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media bool) sustainResult {
 	opts := simOptions()
 	if !media {
 		opts.Clock = noMediaClock{}
@@ -135,10 +137,47 @@ func runSustained(tb testing.TB, n, agents int, d time.Duration, media bool) sus
 	arrivals := float64(n) / time.Since(t0).Seconds()
 
 	// the citizens of bridged calls hang up; each is replaced at once.
+	// With a rate, hang-ups are paced at rate per second (the talk time is
+	// then however long a bridged call waits for its turn), otherwise each
+	// bridged call ends as soon as it is bridged.
 	var completed atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	var drivers sync.WaitGroup
-	for p := 0; p < par; p++ {
+	end := func(id queue.CallID) {
+		if err := pbx.sim.HangupFarEnd(string(id), 16); err != nil {
+			tb.Error(err)
+		}
+		completed.Add(1)
+		place()
+	}
+	if rate > 0 {
+		// One pacer ends the calls, evenly spread; when no bridged call is
+		// there to end, the turn is skipped rather than made up later in
+		// a burst that the pacer, not the load, would have made.
+		drivers.Add(1)
+		go func() {
+			defer drivers.Done()
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			start, given := time.Now(), 0
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				for due := int(time.Since(start).Seconds() * float64(rate)); given < due; given++ {
+					select {
+					case id := <-w.bridged:
+						end(id)
+					default:
+						given = due - 1
+					}
+				}
+			}
+		}()
+	}
+	for p := 0; p < par && rate == 0; p++ {
 		drivers.Add(1)
 		go func() {
 			defer drivers.Done()
@@ -147,11 +186,7 @@ func runSustained(tb testing.TB, n, agents int, d time.Duration, media bool) sus
 				case <-ctx.Done():
 					return
 				case id := <-w.bridged:
-					if err := pbx.sim.HangupFarEnd(string(id), 16); err != nil {
-						tb.Error(err)
-					}
-					completed.Add(1)
-					place()
+					end(id)
 				}
 			}
 		}()
@@ -200,6 +235,8 @@ func runSustained(tb testing.TB, n, agents int, d time.Duration, media bool) sus
 // concurrent calls (e.g. 10000) kept in the service, and the delay from
 // agent ready to bridge created meanwhile. OMSTIL_LOAD_AGENTS (default 100)
 // agents serve; OMSTIL_LOAD_SECONDS (default 10) is the measuring window;
+// OMSTIL_LOAD_RATE paces the hang-ups (and so the new calls) at that many
+// calls per second instead of as fast as the service goes;
 // OMSTIL_LOAD_MEDIA=off stops the simulator's audio mixing.
 // It asserts nothing about time.
 func TestLoadSustained(t *testing.T) {
@@ -212,8 +249,12 @@ func TestLoadSustained(t *testing.T) {
 		t.Fatalf("OMSTIL_LOAD=%q: want a positive number", v)
 	}
 	agents, secs := envInt(t, "OMSTIL_LOAD_AGENTS", 100), envInt(t, "OMSTIL_LOAD_SECONDS", 10)
+	rate := 0
+	if os.Getenv("OMSTIL_LOAD_RATE") != "" {
+		rate = envInt(t, "OMSTIL_LOAD_RATE", 0)
+	}
 	media := os.Getenv("OMSTIL_LOAD_MEDIA") != "off"
-	r := runSustained(t, n, agents, time.Duration(secs)*time.Second, media)
+	r := runSustained(t, n, agents, rate, time.Duration(secs)*time.Second, media)
 	t.Logf("GOMAXPROCS %d; simulator media %v; %d concurrent calls, %d agents: first %d calls placed and waiting at %.0f calls/s", runtime.GOMAXPROCS(0), media, r.concurrent, r.agents, r.concurrent, r.arrivals)
 	t.Logf("sustained over %ds: %.0f calls/s completed and replaced (%d calls); agent ready → bridge created p50 %v p99 %v max %v; CPU %v per call (adapter, client and simulator)",
 		secs, r.callsPerSec, r.completed, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(100*time.Microsecond), r.cpuPerCall.Round(time.Microsecond))
