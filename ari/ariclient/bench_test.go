@@ -130,3 +130,33 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		})
 	}
 }
+
+// 16 REST calls in flight at once, as the adapter makes under load; "pool
+// of 2" is Go's default pooling, which re-dials most calls.
+func BenchmarkRESTAnswerParallel(b *testing.B) {
+	for _, bb := range []struct {
+		name string
+		idle int
+	}{{"default pool", 0}, {"pool of 2", 2}} {
+		b.Run(bb.name, func(b *testing.B) {
+			f := newFakeARI(b)
+			cfg := f.config()
+			cfg.MaxIdleConnsPerHost = bb.idle
+			c, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.ReportAllocs()
+			b.SetParallelism(8) // x GOMAXPROCS goroutines
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.Answer(context.Background(), "c1"); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,10 @@ const (
 	DefaultBackoffMin   = 250 * time.Millisecond
 	DefaultBackoffMax   = 10 * time.Second
 	DefaultReadLimit    = 16 << 20
+	// DefaultMaxIdleConnsPerHost is how many idle REST connections to
+	// Asterisk are kept for reuse. Go's default of 2 makes concurrent
+	// calls open (and close) a TCP connection each under load.
+	DefaultMaxIdleConnsPerHost = 64
 )
 
 // maxErrorBody bounds how much of an error response is read.
@@ -68,24 +73,28 @@ type Config struct {
 	// ReadLimit is the largest event message accepted (DefaultReadLimit when
 	// zero). An event larger than this closes the socket, so keep it large.
 	ReadLimit int64
+	// MaxIdleConnsPerHost is how many idle REST connections are kept for
+	// reuse (DefaultMaxIdleConnsPerHost when zero). Set it near the number
+	// of REST calls in flight at peak. Ignored when HTTPClient is set.
+	MaxIdleConnsPerHost int
 	// HTTPClient, if set, is used for REST calls and the WebSocket dial. Its
-	// own Timeout should be zero; Config.Timeout is applied per call.
+	// own Timeout should be zero; Config.Timeout is applied per call. Its
+	// transport's pooling is the caller's (see MaxIdleConnsPerHost).
 	HTTPClient *http.Client
 }
 
 // Client is a thin ARI client: REST calls with per-call timeouts and one
 // event WebSocket with reconnect. It is safe for concurrent use.
 type Client struct {
-	base     *url.URL // scheme://host/path without trailing slash
-	baseURL  string   // base.String()
-	user     string
-	password string
-	apps     []string
-	subAll   bool
-	timeout  time.Duration
-	log      *slog.Logger
-	http     *http.Client
-	wsHTTP   *http.Client // HTTP/1.1 only: a WebSocket upgrade cannot ride HTTP/2
+	base    *url.URL // scheme://host/path without trailing slash
+	baseURL string   // base.String()
+	auth    []string // "Basic …" Authorization header value, built once
+	apps    []string
+	subAll  bool
+	timeout time.Duration
+	log     *slog.Logger
+	http    *http.Client
+	wsHTTP  *http.Client // HTTP/1.1 only: a WebSocket upgrade cannot ride HTTP/2
 
 	onConnect    func(ctx context.Context, reconnected bool)
 	pingInterval time.Duration
@@ -139,8 +148,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base:         u,
-		user:         cfg.User,
-		password:     cfg.Password,
 		apps:         append([]string(nil), cfg.Apps...),
 		subAll:       cfg.SubscribeAll,
 		timeout:      orDuration(cfg.Timeout, DefaultTimeout),
@@ -155,11 +162,18 @@ func New(cfg Config) (*Client, error) {
 		closed:       make(chan struct{}),
 	}
 	c.baseURL = u.String()
+	c.auth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password))}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
 	if c.http == nil {
-		c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		rest := http.DefaultTransport.(*http.Transport).Clone()
+		rest.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
+		if rest.MaxIdleConnsPerHost <= 0 {
+			rest.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+		}
+		rest.MaxIdleConns = max(rest.MaxIdleConns, rest.MaxIdleConnsPerHost)
+		c.http = &http.Client{Transport: rest}
 		ws := http.DefaultTransport.(*http.Transport).Clone()
 		ws.ForceAttemptHTTP2 = false
 		ws.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
@@ -297,10 +311,12 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if err != nil {
 		return fmt.Errorf("ari: %s %s: %w", method, path, err)
 	}
-	req.SetBasicAuth(c.user, c.password)
-	req.Header.Set("Accept", "application/json")
+	// The header values are shared, read-only slices: no per-call
+	// base64 or canonicalisation.
+	req.Header["Authorization"] = c.auth
+	req.Header["Accept"] = jsonMIME
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonMIME
 	}
 	c.stats.restCalls.Add(1)
 	resp, err := c.http.Do(req)
@@ -324,18 +340,35 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 		return nil
 	}
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		c.stats.restErrors.Add(1)
 		return fmt.Errorf("ari: %s %s: read body: %w", method, path, err)
 	}
+	raw := buf.Bytes()
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return fmt.Errorf("ari: %s %s: empty body, want JSON", method, path)
 	}
+	// Unmarshal copies what it keeps (strings, RawMessage), so buf can be
+	// reused.
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("ari: %s %s: decode answer: %w", method, path, err)
 	}
 	return nil
+}
+
+var jsonMIME = []string{"application/json"}
+
+// bodyBuffers holds read buffers for REST answers.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxKeptReadBuffer { // a huge ListChannels answer is not kept
+		return
+	}
+	bodyBuffers.Put(b)
 }
 
 // errorMessage extracts Asterisk's {"message": "..."}; otherwise it returns

@@ -3,7 +3,6 @@ package ariclient
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -268,8 +267,7 @@ func waitFor(ctx context.Context, d time.Duration) bool {
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	hdr := http.Header{}
-	hdr.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.password)))
+	hdr := http.Header{"Authorization": c.auth}
 	conn, resp, err := websocket.Dial(dctx, c.eventsURL(), &websocket.DialOptions{
 		HTTPClient:   c.wsHTTP,
 		HTTPHeader:   hdr,
