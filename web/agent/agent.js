@@ -44,7 +44,9 @@ const st = {
   setup: null,          // GET /agent/setup
   agentState: "logged-out",
   reason: "",
-  call: null,           // {id, queue, caller, waited, phase, hold, muted, attended, start}
+  call: null,           // {id, queue, caller, waited, phase, hold, muted, attended, start, from, consult}
+                        // from: the colleague who consults us (an attended transfer to us)
+                        // consult: {state, with} of our own consultation
   wrapUntil: 0,         // ms since epoch; 0: no wrap-up
   conn: "connecting",   // connecting | ok | lost | stopped
   retryAt: 0,
@@ -113,8 +115,12 @@ function render() {
   $("incall").hidden = !incall;
   $("wrapup").hidden = !st.wrapUntil || !!c;
   if (ringing) {
+    $("incoming-kind").textContent = c.from ? t("ring.consult") : t("ring.title");
+    $("incoming-from").hidden = !c.from;
+    if (c.from) $("incoming-from").textContent = t("ring.from", { name: c.from });
     $("incoming-queue").textContent = c.queueName || c.queue || "–";
     $("incoming-caller").textContent = c.caller || t("call.hidden");
+    $("incoming-waited-label").hidden = $("incoming-waited").hidden = !!c.from;
     $("incoming-waited").textContent = spoken(c.waited + (now - c.seen) / 1000);
   }
   if (incall) {
@@ -130,8 +136,20 @@ function render() {
     if (c.muted) flags.push("🔇 " + t("call.muted"));
     if (c.hold) flags.push("⏸ " + t("call.onhold"));
     $("call-flags").textContent = flags.join(" · ");
-    $("attended").hidden = !c.attended;
-    $("transfer-form").hidden = !!c.attended;
+    // consulted by a colleague: talk or hang up; the call is not ours yet.
+    const consulted = !!c.from;
+    $("call-consult").hidden = !consulted;
+    if (consulted) $("call-consult").textContent = t("consult.talking.from", { name: c.from });
+    hold.hidden = consulted;
+    $("keypad-box").hidden = consulted;
+    $("attended").hidden = !c.attended || consulted;
+    $("transfer-form").hidden = !!c.attended || consulted;
+    if (c.attended) {
+      const cs = c.consult || {};
+      $("attended-text").textContent = cs.state === "ringing" ? t("consult.ringing", { name: cs.with || "" })
+        : cs.state === "up" ? t("consult.up", { name: cs.with || "" }) : t("transfer.talking");
+      $("btn-transfer-complete").disabled = cs.state === "ringing";
+    }
   }
   if (st.wrapUntil) $("wrapup-left").textContent = duration((st.wrapUntil - now) / 1000);
   const busy = !!c;
@@ -301,6 +319,13 @@ async function onMessage(m) {
       await startMedia(m.iceServers || []);
       if (m.call && st.call && st.call.id === m.call) st.call.muted = !!m.muted;
       else if (m.call) adoptCall(m.call, "connected", { muted: !!m.muted });
+      else if (st.call && (st.call.phase === "ringing" || st.call.from)) {
+        // nothing rings or is attached any more (omstil restarted, or it
+        // ended while the page was away); a ring still going on is
+        // replayed right after this message and restores it.
+        st.call = null;
+        ringer.stop();
+      }
       break;
     case "state":
       st.agentState = m.state;
@@ -311,7 +336,7 @@ async function onMessage(m) {
     case "ring": {
       const known = loadCall(m.call);
       st.call = known || { id: m.call, queue: m.queue || "", caller: m.caller || "", waited: m.waited || 0,
-        seen: Date.now(), phase: "ringing", hold: false, muted: false, attended: false, start: 0 };
+        seen: Date.now(), phase: "ringing", hold: false, muted: false, attended: false, start: 0, from: m.from || "" };
       st.call.phase = "ringing";
       st.call.queueName = queueName(st.call.queue);
       saveCall();
@@ -325,6 +350,9 @@ async function onMessage(m) {
       break;
     case "hold":
       if (st.call && st.call.id === m.call) { st.call.hold = !!m.on; saveCall(); }
+      break;
+    case "consult":
+      if (st.call && st.call.id === m.call) onConsult(m);
       break;
     case "ended":
       if (st.call && st.call.id === m.call) endCall(m.reason);
@@ -375,13 +403,43 @@ function adoptCall(id, phase, extra) {
   saveCall();
 }
 
+// onConsult follows an attended transfer: our own consultation of a
+// colleague, or, when we are the colleague, the hand-over of the call.
+function onConsult(m) {
+  const c = st.call;
+  switch (m.state) {
+    case "ringing":
+    case "up":
+      c.attended = true;
+      c.consult = { state: m.state, with: m.with || "" };
+      break;
+    case "ended":
+      c.attended = false;
+      c.consult = null;
+      notice(t("consult.ended." + (m.reason || "cancelled"), { name: m.with || "" }));
+      $("btn-hangup").focus();
+      break;
+    case "taken-over":
+      // the call is ours now: timer from here, hold and transfer work.
+      c.from = "";
+      c.start = Date.now();
+      notice(t("consult.takenover", { name: m.with || "" }));
+      break;
+  }
+  saveCall();
+}
+
 function endCall(reason) {
   const wasConnected = st.call && st.call.phase === "connected";
+  const consulted = st.call && st.call.from;
   st.call = null;
   saveCall();
   ringer.stop();
   if (micTrack) micTrack.enabled = true;
-  if (wasConnected) {
+  if (consulted) {
+    // a colleague's consultation ended: no call of ours, no wrap-up.
+    if (wasConnected) notice(t("consult.over", { name: consulted }));
+  } else if (wasConnected) {
     notice(t("call.ended"));
     if (st.setup && st.setup.wrapUpSeconds > 0) startWrapUp();
   }
