@@ -206,17 +206,26 @@ func (s *Sim) emitBridge(br *bridge, ev Event) {
 }
 
 func (s *Sim) emitTo(subs map[string]int, ev Event) {
-	if _, ok := ev["timestamp"]; !ok {
-		ev["timestamp"] = asteriskTime(s.now())
+	// The body is encoded once, when the first app with a socket needs it.
+	var body []byte
+	send := func(name string) {
+		a := s.apps[name]
+		if a == nil || a.conn == nil {
+			return
+		}
+		if body == nil {
+			body = s.encodeEvent(ev)
+		}
+		s.sendEncoded(a.conn, name, body)
 	}
 	for name, n := range subs {
 		if n > 0 {
-			s.deliver(name, ev)
+			send(name)
 		}
 	}
 	for name, a := range s.apps {
 		if a.subscribeAll && subs[name] <= 0 {
-			s.deliver(name, ev)
+			send(name)
 		}
 	}
 }
@@ -232,16 +241,32 @@ func (s *Sim) deliver(appName string, ev Event) {
 }
 
 func (s *Sim) sendToConn(c *wsConn, appName string, ev Event) {
-	out := make(Event, len(ev)+3)
-	for k, v := range ev {
-		out[k] = v
+	s.sendEncoded(c, appName, s.encodeEvent(ev))
+}
+
+// encodeEvent is ev's JSON object, with a timestamp if it has none.
+func (s *Sim) encodeEvent(ev Event) []byte {
+	if _, ok := ev["timestamp"]; !ok {
+		ev["timestamp"] = asteriskTime(s.now())
 	}
-	if _, ok := out["timestamp"]; !ok {
-		out["timestamp"] = asteriskTime(s.now())
+	return mustJSON(ev)
+}
+
+// sendEncoded queues the event body (a JSON object) for c with the
+// receiving app's "application" and "asterisk_id" added at its end, so an
+// event for several apps is encoded once.
+func (s *Sim) sendEncoded(c *wsConn, appName string, body []byte) {
+	out := make([]byte, 0, len(body)+len(appName)+len(s.opts.AsteriskID)+40)
+	out = append(out, body[:len(body)-1]...) // without the closing brace
+	if len(body) > 2 {
+		out = append(out, ',')
 	}
-	out["application"] = appName
-	out["asterisk_id"] = s.opts.AsteriskID
-	c.enqueue(mustJSON(out))
+	out = append(out, `"application":`...)
+	out = append(out, mustJSON(appName)...)
+	out = append(out, `,"asterisk_id":`...)
+	out = append(out, mustJSON(s.opts.AsteriskID)...)
+	out = append(out, '}')
+	c.enqueue(out)
 	s.stats.EventsSent++
 }
 

@@ -120,15 +120,20 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-s.closeCh:
 			c.close()
 		case <-c.signal:
-			for _, b := range c.take() {
-				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-				err := ws.Write(wctx, websocket.MessageText, b)
-				wcancel()
-				if err != nil {
+			// A reader that takes more than 10 s for 256 events is gone;
+			// one deadline per 256 rather than per event.
+			wctx, wcancel := context.WithCancel(ctx)
+			for i, b := range c.take() {
+				if i%256 == 0 {
+					wcancel()
+					wctx, wcancel = context.WithTimeout(ctx, 10*time.Second)
+				}
+				if err := ws.Write(wctx, websocket.MessageText, b); err != nil {
 					c.close()
 					break
 				}
 			}
+			wcancel()
 			continue
 		}
 		break
