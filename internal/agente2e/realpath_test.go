@@ -546,3 +546,79 @@ func TestRealPathNotYourCall(t *testing.T) {
 		t.Error("the adapter still has the call after the citizen hung up")
 	}
 }
+
+// TestRealPathConsult: an attended transfer between two browser agents.
+// Anna talks to a citizen and consults her colleague Bo: Bo's page rings
+// as a transfer from Anna with the citizen's number and the queue, the
+// citizen hears music on hold; Bo answers and hears Anna; Anna completes:
+// she wraps up, Bo talks with the citizen as the call's agent (hold shown,
+// the engine has him on the call) and hangs up into his own wrap-up, and
+// every relay port is freed.
+func TestRealPathConsult(t *testing.T) {
+	rp := newRealPath(t)
+	anna := rp.page(nil, "anna")
+	bo := rp.page(anna, "bo")
+	rp.logIn(anna, "anna", qBorger)
+	rp.ready(anna, "anna")
+	cit := rp.placeCall("+4512345678")
+	anna.visible("#incoming")
+	rp.answers(anna, "anna", cit)
+	rp.logIn(bo, "bo", qSundhed)
+	rp.ready(bo, "bo")
+
+	anna.do("consult Bo",
+		chromedp.SetValue(chromedp.CSS("#transfer-kind"), "agent"),
+		chromedp.SendKeys(chromedp.CSS("#transfer-to"), string(rp.agent["bo"])),
+		chromedp.Click(chromedp.CSS("#btn-transfer-attended")))
+	bo.visible("#incoming")
+	if from, q, c := bo.text("#incoming-from"), bo.text("#incoming-queue"), bo.text("#incoming-caller"); !strings.Contains(from, "Anna Agent") || q != "Borgerservice" || c != "+4512345678" {
+		t.Errorf("bo's page rings with from %q, queue %q, caller %q", from, q, c)
+	}
+	if k := bo.text("#incoming-kind"); k != "Viderestilling fra kollega" {
+		t.Errorf("bo's ring is titled %q", k)
+	}
+	anna.visible("#attended")
+	rp.eventually("anna's page says Bo is rung", 10*time.Second, func() bool {
+		return strings.Contains(anna.text("#attended-text"), "Ringer til Bo Kollega")
+	})
+	rp.freshAudio("consulting")
+	rp.eventually("the citizen hears music on hold", 10*time.Second, func() bool { return rp.mohLevel(cit) > 0.3 })
+	if a, _ := rp.agentState("bo"); !a.DeviceBusy {
+		t.Error("bo is not marked busy while rung for the transfer")
+	}
+
+	bo.click("#btn-answer")
+	bo.visible("#incall")
+	bo.visible("#call-consult")
+	rp.eventually("anna's page says she talks with Bo", 10*time.Second, func() bool {
+		return strings.Contains(anna.text("#attended-text"), "Du taler med Bo Kollega")
+	})
+	bo.hearsTone() // Anna's fake microphone, through the bridge
+	if l := rp.mohLevel(cit); l < 0.3 {
+		t.Errorf("the citizen does not hear music during the consultation (level %.2f)", l)
+	}
+
+	anna.click("#btn-transfer-complete")
+	anna.visible("#wrapup")
+	rp.eventually("the call is Bo's", 10*time.Second, func() bool {
+		c, ok := rp.call(cit)
+		a, _ := rp.agentState("bo")
+		return ok && c.State == "connected" && c.Agent == rp.agent["bo"] && a.State == queue.OnCall
+	})
+	bo.visible("#btn-hold")
+	rp.eventually("bo's page shows the call as his", 10*time.Second, func() bool {
+		return strings.Contains(bo.text("#notice"), "Samtalen er nu din")
+	})
+	rp.citizenHearsAgent(cit)
+	if l := rp.mohLevel(cit); l > 0.1 {
+		t.Errorf("the citizen still hears music after the transfer (level %.2f)", l)
+	}
+	if rp.phones.Stats().Calls != 1 {
+		t.Errorf("%d relays attached after the transfer, want bo's only", rp.phones.Stats().Calls)
+	}
+
+	bo.click("#btn-hangup")
+	bo.visible("#wrapup")
+	rp.eventually("the citizen is hung up", 10*time.Second, func() bool { _, live := rp.call(cit); return !live })
+	rp.eventually("every relay port is freed", 10*time.Second, func() bool { return rp.phones.Stats().Calls == 0 })
+}
