@@ -253,3 +253,52 @@ func TestSlowPageIsDisconnected(t *testing.T) {
 		t.Errorf("Serve returned %v, want ErrSlowPage", err)
 	}
 }
+
+// TestConsultMessagesReplayed: a colleague's transfer rings with from; the
+// consult messages of an attended transfer reach the page and the latest
+// is replayed to a page that reconnects, until the call ends or another
+// call rings.
+func TestConsultMessagesReplayed(t *testing.T) {
+	m := newTestManager(t, 47240, 47249)
+	m.SetCallControl(newFakeControl())
+	p1 := connectPage(t, m, "bo")
+	s, _ := m.Session("bo")
+	if err := s.Notify(ConsultRingMessage("c1", "Borgerservice", "", "Anna Hansen")); err != nil {
+		t.Fatal(err)
+	}
+	if r := p1.expect("ring"); r.From != "Anna Hansen" || r.Queue != "Borgerservice" || r.Caller != "" || r.Call != "c1" {
+		t.Errorf("consult ring %+v", r)
+	}
+	if _, err := s.AttachCall("c1"); err != nil {
+		t.Fatal(err)
+	}
+	s.Notify(ConnectedMessage("c1"))
+	p1.expect("connected")
+	if err := s.Notify(ConsultMessage("c1", ConsultTakenOver, "", "Anna Hansen")); err != nil {
+		t.Fatal(err)
+	}
+	if c := p1.expect("consult"); c.State != ConsultTakenOver || c.With != "Anna Hansen" || c.Call != "c1" {
+		t.Errorf("consult %+v", c)
+	}
+
+	p2 := connectPage(t, m, "bo")
+	p1.expect("error")
+	p1.ended()
+	if w := p2.welcome; w.Call != "c1" {
+		t.Errorf("welcome %+v", w)
+	}
+	p2.expect("connected")
+	if c := p2.expect("consult"); c.State != ConsultTakenOver {
+		t.Errorf("replayed consult %+v", c)
+	}
+
+	s.Notify(EndedMessage("c1", "agent-hangup"))
+	p2.expect("ended")
+	s.DetachCall("c1")
+	p2.sendJSON(`{"type":"hello"}`)
+	p2.expect("welcome")
+	p2.sendJSON(`{"type":"ping","id":"p"}`)
+	if m := p2.expect("pong"); m.ID != "p" {
+		t.Errorf("after the call ended the page got %+v, want nothing replayed", m)
+	}
+}
