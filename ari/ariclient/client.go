@@ -70,6 +70,19 @@ type Config struct {
 	// BackoffMin and BackoffMax bound the exponential, jittered redial
 	// delay (DefaultBackoffMin, DefaultBackoffMax when zero).
 	BackoffMin, BackoffMax time.Duration
+	// AppCheckInterval is how often, while the socket is open, the client
+	// checks that Asterisk really delivers each app's events to it
+	// (DefaultAppCheckInterval when zero; negative turns the check off).
+	// The first two checks run AppCheckFirst (DefaultAppCheckFirst) and
+	// 5×AppCheckFirst after every connect, because Asterisk handles an old
+	// socket's close asynchronously and can deactivate the app the new
+	// socket has just registered. A lost app closes the socket and redials
+	// (Disconnected with ErrAppLost, then Connected{Reconnected: true} and
+	// OnConnect, as on any reconnect); Stats().AppLost counts it.
+	AppCheckInterval, AppCheckFirst time.Duration
+	// AppCheckTimeout is how long a check waits for its probe event to come
+	// back on the socket (DefaultAppCheckTimeout when zero); it tries twice.
+	AppCheckTimeout time.Duration
 	// ReadLimit is the largest event message accepted (DefaultReadLimit when
 	// zero). An event larger than this closes the socket, so keep it large.
 	ReadLimit int64
@@ -102,6 +115,12 @@ type Client struct {
 	backoffMin   time.Duration
 	backoffMax   time.Duration
 	readLimit    int64
+
+	appCheckInterval time.Duration // < 0: off
+	appCheckFirst    time.Duration
+	appCheckTimeout  time.Duration
+	probe            *probes
+	probeUnsupported atomic.Bool // the server answered POST /events/user with 404/405/501
 
 	connected atomic.Bool
 	running   atomic.Bool
@@ -159,7 +178,12 @@ func New(cfg Config) (*Client, error) {
 		backoffMin:   orDuration(cfg.BackoffMin, DefaultBackoffMin),
 		backoffMax:   orDuration(cfg.BackoffMax, DefaultBackoffMax),
 		readLimit:    cfg.ReadLimit,
-		closed:       make(chan struct{}),
+
+		appCheckInterval: cfg.AppCheckInterval,
+		appCheckFirst:    orDuration(cfg.AppCheckFirst, DefaultAppCheckFirst),
+		appCheckTimeout:  orDuration(cfg.AppCheckTimeout, DefaultAppCheckTimeout),
+		probe:            newProbes(),
+		closed:           make(chan struct{}),
 	}
 	c.baseURL = u.String()
 	c.auth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password))}
@@ -180,6 +204,9 @@ func New(cfg Config) (*Client, error) {
 		c.wsHTTP = &http.Client{Transport: ws}
 	} else {
 		c.wsHTTP = c.http
+	}
+	if c.appCheckInterval == 0 {
+		c.appCheckInterval = DefaultAppCheckInterval
 	}
 	if c.readLimit <= 0 {
 		c.readLimit = DefaultReadLimit

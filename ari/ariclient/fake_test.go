@@ -27,6 +27,9 @@ type fakeARI struct {
 	reqs   []recordedReq
 	answer func(w http.ResponseWriter, r *http.Request) // REST answer; default 204
 	noRead bool                                         // accepted sockets do not read (pings go unanswered)
+	onConn func(*fakeConn)                              // called for every accepted socket
+	onDial func()                                       // called before a socket upgrade is answered
+	last   *fakeConn                                    // the socket accepted last
 
 	conns chan *fakeConn
 }
@@ -72,6 +75,12 @@ func (f *fakeARI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/ari/events" {
+		f.mu.Lock()
+		onDial := f.onDial
+		f.mu.Unlock()
+		if onDial != nil {
+			onDial()
+		}
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"ari"}})
 		if err != nil {
 			return
@@ -79,8 +88,12 @@ func (f *fakeARI) serve(w http.ResponseWriter, r *http.Request) {
 		fc := &fakeConn{c: c, query: r.URL.RawQuery, done: make(chan struct{})}
 		ctx := r.Context()
 		f.mu.Lock()
-		noRead := f.noRead
+		noRead, onConn := f.noRead, f.onConn
+		f.last = fc
 		f.mu.Unlock()
+		if onConn != nil {
+			onConn(fc)
+		}
 		if !noRead {
 			ctx = c.CloseRead(ctx)
 		}
@@ -110,6 +123,13 @@ func (f *fakeARI) setAnswer(a func(w http.ResponseWriter, r *http.Request)) {
 	f.mu.Unlock()
 }
 
+// lastConn is the socket accepted last (nil before the first).
+func (f *fakeARI) lastConn() *fakeConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
+}
+
 func (f *fakeARI) lastReq() recordedReq {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -137,6 +157,9 @@ func (f *fakeARI) config() Config {
 		Apps: []string{"omstil", "omstil-test"}, Timeout: 2 * time.Second,
 		Logger:     testLogger(),
 		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+		// The fake answers every REST call with 204 by default, which the
+		// app check would take for a lost app; tests of the check turn it on.
+		AppCheckInterval: -1,
 	}
 }
 

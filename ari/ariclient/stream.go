@@ -27,7 +27,8 @@ var ErrRunning = errors.New("ariclient: Run already active")
 
 // Stats are the client's counters, cheap to read and safe to export as
 // metrics. Nothing is ever dropped: every received event is either
-// delivered or, at shutdown, counted in Undelivered.
+// delivered, or one of the client's own app-check probes (Probes), or, at
+// shutdown, counted in Undelivered.
 type Stats struct {
 	Received     uint64 // ARI messages read from the socket
 	Delivered    uint64 // events (including Connected/Disconnected) given to the handler
@@ -40,12 +41,16 @@ type Stats struct {
 	DialErrors   uint64 // failed dial attempts
 	RESTCalls    uint64 // REST requests sent
 	RESTErrors   uint64 // REST requests that failed (transport or non-2xx)
+	AppChecks    uint64 // app checks run (see Config.AppCheckInterval)
+	AppLost      uint64 // open sockets closed and redialled because Asterisk no longer had an app active for them
+	Probes       uint64 // probe user events read and consumed by the app check
 }
 
 type counters struct {
 	received, delivered, unknown, decodeErrors, undelivered atomic.Uint64
 	depth, maxDepth                                         atomic.Int64
 	connects, dialErrors, restCalls, restErrors             atomic.Uint64
+	appChecks, appLost, probes                              atomic.Uint64
 }
 
 // Stats returns a snapshot of the client's counters.
@@ -58,6 +63,7 @@ func (c *Client) Stats() Stats {
 		QueueDepth:  s.depth.Load(), MaxQueue: s.maxDepth.Load(),
 		Connects: s.connects.Load(), DialErrors: s.dialErrors.Load(),
 		RESTCalls: s.restCalls.Load(), RESTErrors: s.restErrors.Load(),
+		AppChecks: s.appChecks.Load(), AppLost: s.appLost.Load(), Probes: s.probes.Load(),
 	}
 }
 
@@ -234,19 +240,31 @@ func (c *Client) connectLoop(ctx context.Context, q *eventQueue) {
 		start := time.Now()
 		err = c.readLoop(ctx, conn, q)
 		c.connected.Store(false)
-		conn.CloseNow()
+		// Close fully before dialling again: the close handshake if the
+		// socket is still open, and wait until it is shut (readLoop has
+		// already waited for an app check's own close).
+		conn.Close(websocket.StatusNormalClosure, "")
 		if ctx.Err() != nil {
 			return
 		}
 		q.push(&Disconnected{EventBase: EventBase{Type: TypeDisconnected, Timestamp: time.Now()}, Err: err})
 		// A connection that lived long resets the backoff; one dropped
-		// right away keeps growing it (e.g. a proxy that accepts and closes).
+		// right away keeps growing it (e.g. a proxy that accepts and closes,
+		// or an app that keeps being lost right after each connect).
 		if time.Since(start) > c.backoffMax {
 			attempt = 0
 		}
 		attempt++
 		d := backoff(attempt, c.backoffMin, c.backoffMax, rand.Float64)
-		c.log.Warn("ari: event socket lost", "err", err, "retry_in", d)
+		if errors.Is(err, ErrAppLost) {
+			// Give Asterisk time to finish with the socket just closed,
+			// or its late close deactivates the app again.
+			d = max(d, c.appCheckFirst)
+			n := c.stats.appLost.Add(1)
+			c.log.Warn("ari: Asterisk does not deliver the app's events to the open socket; re-opening it", "err", err, "times", n, "retry_in", d)
+		} else {
+			c.log.Warn("ari: event socket lost", "err", err, "retry_in", d)
+		}
 		if !waitFor(ctx, d) {
 			return
 		}
@@ -291,9 +309,15 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 // event; a pinger closes the connection if pongs stop coming.
 func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQueue) error {
 	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer cancel()
 	pingDead := make(chan error, 1)
-	go func() {
+	appLost := make(chan error, 1)
+	wg.Go(func() {
+		c.watchApps(rctx, func(reason string) { conn.Close(websocket.StatusNormalClosure, reason) }, appLost)
+	})
+	wg.Go(func() {
 		t := time.NewTicker(c.pingInterval)
 		defer t.Stop()
 		for {
@@ -313,7 +337,7 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 				return
 			}
 		}
-	}()
+	})
 	var (
 		dec eventDecoder
 		buf bytes.Buffer // reused: each message is then copied out once, at its exact size
@@ -324,12 +348,19 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 			select {
 			case perr := <-pingDead:
 				return perr
+			case lerr := <-appLost:
+				return lerr
 			default:
 			}
 			return err
 		}
 		c.stats.received.Add(1)
 		ev := dec.decode(data)
+		if name, ok := isProbe(ev); ok {
+			c.stats.probes.Add(1)
+			c.probe.arrived(name)
+			continue
+		}
 		if u, ok := ev.(*UnknownEvent); ok {
 			if u.Err != nil {
 				c.stats.decodeErrors.Add(1)
