@@ -363,6 +363,10 @@ func (a *Adapter) consultOver(c *call, l *leg, reason string, back bool) {
 			a.hangupChannel(string(l.id), l.id, ariclient.ReasonNormal)
 		}
 	}
+	if l.web && !l.answered {
+		// no channel was ever made for it: nothing else forgets it.
+		delete(a.legs, l.id)
+	}
 	if l.web && !l.told {
 		l.told = true
 		agent, cid := l.agent, l.call

@@ -25,13 +25,26 @@ type browserConsult struct {
 	id     string       // the citizen's channel
 	call   queue.CallID // the same, as the call
 	relays map[queue.AgentID]*net.UDPConn
+	proxy  *flakyProxy // between the adapter and the simulator, if any
 }
 
 func newBrowserConsult(t *testing.T, mod func(*ari.Options)) *browserConsult {
 	t.Helper()
+	return newBrowserConsultVia(t, false, mod)
+}
+
+// newBrowserConsultVia is newBrowserConsult, with the adapter reaching the
+// simulator through a flakyProxy (b.proxy) when proxy is set.
+func newBrowserConsultVia(t *testing.T, proxy bool, mod func(*ari.Options)) *browserConsult {
+	t.Helper()
 	pbx := newSimAsterisk(t)
 	t.Cleanup(pbx.close)
 	b := &browserConsult{t: t, pbx: pbx, relays: map[queue.AgentID]*net.UDPConn{}}
+	var via asterisk = pbx
+	if proxy {
+		b.proxy = newFlakyProxy(t, strings.TrimPrefix(pbx.srv.URL, "http://"))
+		via = proxied{pbx, b.proxy}
+	}
 	for _, ag := range []queue.AgentID{"anna", "bo"} {
 		r, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -50,7 +63,7 @@ func newBrowserConsult(t *testing.T, mod func(*ari.Options)) *browserConsult {
 	}
 	cfg.AgentNames = map[queue.AgentID]string{"anna": "Anna Hansen", "bo": "Bo Jensen"}
 	cfg.QueueMedia = map[queue.QueueID]ari.QueueMedia{"q1": {Name: "Borgerservice"}}
-	b.e = startWith(t, pbx, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) {
+	b.e = startWith(t, via, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) {
 		o.WebRTC = b.web
 		if mod != nil {
 			mod(o)
@@ -464,4 +477,30 @@ func TestConsultBrowserChoice(t *testing.T) {
 		}
 		b.backWithAnna(ari.ConsultUnavailable)
 	})
+}
+
+// TestConsultBrowserColleagueSurvivesReconnect: the ARI socket drops while
+// a browser colleague's page rings for a consultation (the colleague has
+// no channel yet). The resync after the reconnect must not take the
+// missing channel for a hang-up: the colleague answers afterwards and
+// talks with the agent.
+func TestConsultBrowserColleagueSurvivesReconnect(t *testing.T) {
+	b := newBrowserConsultVia(t, true, nil)
+	b.consult()
+	b.proxy.setDown(true)
+	b.e.eventually("the adapter notices the lost socket", func() bool { return !b.e.cli.Connected() })
+	b.proxy.setDown(false)
+	b.e.eventually("the adapter is back", func() bool { return b.e.cli.Connected() })
+	// the resync is on the loop before the new connection's events: once
+	// a call placed now waits, it has run.
+	later := b.pbx.placeCall(t, "70102020", "+4587654321")
+	b.e.eventually("a later call is queued", func() bool {
+		c, _ := b.e.call(later)
+		return c.State == "waiting" || c.State == "ringing"
+	})
+	if hasEvent(b.e, b.id, ari.CallConsultEnded, "") {
+		t.Fatalf("the reconnect ended the consultation: %+v", b.e.sink.events())
+	}
+	b.answer()
+	b.hears(b.media("bo"), "anna", 700)
 }

@@ -215,6 +215,11 @@ func (a *Adapter) resync(st asteriskState) {
 	}
 	// 1. What ended while disconnected.
 	for id, l := range a.legs {
+		if l.web && !l.up {
+			// a browser colleague rung for a consultation: it has no
+			// channel until its externalMedia channel enters the app.
+			continue
+		}
 		if _, ok := present[id]; !ok {
 			a.legGone(l, 0)
 		}
