@@ -26,6 +26,10 @@ type browserConsult struct {
 	call   queue.CallID // the same, as the call
 	relays map[queue.AgentID]*net.UDPConn
 	proxy  *flakyProxy // between the adapter and the simulator, if any
+	via    asterisk
+	cfg    ari.RuntimeConfig
+	clock  *shiftedClock
+	mod    func(*ari.Options)
 }
 
 func newBrowserConsult(t *testing.T, mod func(*ari.Options)) *browserConsult {
@@ -63,12 +67,8 @@ func newBrowserConsultVia(t *testing.T, proxy bool, mod func(*ari.Options)) *bro
 	}
 	cfg.AgentNames = map[queue.AgentID]string{"anna": "Anna Hansen", "bo": "Bo Jensen"}
 	cfg.QueueMedia = map[queue.QueueID]ari.QueueMedia{"q1": {Name: "Borgerservice"}}
-	b.e = startWith(t, via, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) {
-		o.WebRTC = b.web
-		if mod != nil {
-			mod(o)
-		}
-	})
+	b.via, b.cfg, b.clock, b.mod = via, cfg, newShiftedClock(mondayMorning), mod
+	b.start()
 	b.e.ready("anna")
 	b.id = pbx.placeCall(t, "70102020", "+4512345678")
 	b.call = queue.CallID(b.id)
@@ -82,6 +82,18 @@ func newBrowserConsultVia(t *testing.T, proxy bool, mod func(*ari.Options)) *bro
 	b.e.eventually("anna talks to the citizen", func() bool { return hasEvent(b.e, b.id, ari.CallBridged, "") })
 	b.e.ready("bo")
 	return b
+}
+
+// start runs a (new) adapter on the same simulator, configuration, pages
+// and clock: a restart of omstil when one ran before (stop it first).
+func (b *browserConsult) start() {
+	b.t.Helper()
+	b.e = startWith(b.t, b.via, b.clock, b.cfg, func(o *ari.Options) {
+		o.WebRTC = b.web
+		if b.mod != nil {
+			b.mod(o)
+		}
+	})
 }
 
 // drain reads a relay socket until it is closed (Asterisk's RTP to it).
@@ -503,4 +515,41 @@ func TestConsultBrowserColleagueSurvivesReconnect(t *testing.T) {
 	}
 	b.answer()
 	b.hears(b.media("bo"), "anna", 700)
+}
+
+// TestRestartDuringBrowserConsultation: omstil restarts while anna
+// consults her browser colleague bo (his page ringing, or talking with
+// her). The restarted omstil ends the consultation: bo's externalMedia
+// channel, if any, is hung up, and the citizen is back with anna, hearing
+// her and no music.
+func TestRestartDuringBrowserConsultation(t *testing.T) {
+	for _, talking := range []bool{false, true} {
+		name := "ringing"
+		if talking {
+			name = "talking"
+		}
+		t.Run(name, func(t *testing.T) {
+			b := newBrowserConsult(t, nil)
+			b.consult()
+			if talking {
+				b.answer()
+			}
+			annaMedia := b.media("anna")
+			b.e.eventually("the citizen hears music on hold", func() bool { return mohOn(b.pbx, b.id) })
+			b.e.stop()
+
+			b.start()
+			e := b.e
+			e.eventually("the conversation is adopted", func() bool { c, _ := e.call(b.id); return c.State == "connected" && c.Agent == "anna" })
+			e.eventually("the citizen is back with anna, bo's media gone", func() bool {
+				br := bridgeOf(t, e, b.id)
+				return len(br) == 2 && slices.Contains(br, annaMedia) && b.media("bo") == ""
+			})
+			if !hasEvent(e, b.id, ari.CallConsultEnded, ari.ConsultRestart) {
+				t.Fatalf("no consult-ended %q in %+v", ari.ConsultRestart, e.sink.events())
+			}
+			b.hears(b.id, "anna", 700)
+			e.eventually("no more music for the citizen", func() bool { return !mohOn(b.pbx, b.id) })
+		})
+	}
 }
