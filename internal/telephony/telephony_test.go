@@ -21,7 +21,7 @@ func testRuntime() config.Runtime {
 			"faxe/sundhed":          {OrgID: 2, DisplayName: "Sundhed", Music: "danish"},
 		},
 		AgentInfo: map[queue.AgentID]config.RuntimeAgent{
-			"7": {OrgID: 1, DeviceKind: config.DeviceWebRTC, UserID: &uid},
+			"7": {OrgID: 1, Name: "Anna Hansen", DeviceKind: config.DeviceWebRTC, UserID: &uid},
 			"8": {OrgID: 2, DeviceKind: config.DeviceEndpoint, DialString: "PJSIP/1001"},
 		},
 		Numbers: map[string]config.RuntimeNumber{
@@ -48,6 +48,9 @@ func TestRuntimeConfig(t *testing.T) {
 	}
 	if d := rc.Devices["8"]; d.Kind != ari.DeviceEndpoint || d.Dial != "PJSIP/1001" {
 		t.Errorf("endpoint agent: %+v", d)
+	}
+	if n, ok := rc.AgentNames["7"]; n != "Anna Hansen" || len(rc.AgentNames) != 1 || !ok {
+		t.Errorf("agent names %v: want Anna Hansen for 7 only (8 has no name)", rc.AgentNames)
 	}
 	if n := rc.Numbers["56205620"]; n.Flow.Name != "b" || n.Org != "2" || rc.Schedules[n.Org] == nil {
 		t.Errorf("number: %+v", n)
