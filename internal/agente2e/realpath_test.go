@@ -548,7 +548,9 @@ func TestRealPathNotYourCall(t *testing.T) {
 }
 
 // TestRealPathConsult: an attended transfer between two browser agents.
-// Anna talks to a citizen and consults her colleague Bo: Bo's page rings
+// Anna talks to a citizen and consults her colleague Bo, who declines
+// (Anna's page says so, the citizen hears her again); she consults him
+// again: Bo's page rings
 // as a transfer from Anna with the citizen's number and the queue, the
 // citizen hears music on hold; Bo answers and hears Anna; Anna completes:
 // she wraps up, Bo talks with the citizen as the call's agent (hold shown,
@@ -566,10 +568,29 @@ func TestRealPathConsult(t *testing.T) {
 	rp.logIn(bo, "bo", qSundhed)
 	rp.ready(bo, "bo")
 
-	anna.do("consult Bo",
-		chromedp.SetValue(chromedp.CSS("#transfer-kind"), "agent"),
-		chromedp.SendKeys(chromedp.CSS("#transfer-to"), string(rp.agent["bo"])),
-		chromedp.Click(chromedp.CSS("#btn-transfer-attended")))
+	consult := func() {
+		anna.do("consult Bo",
+			chromedp.SetValue(chromedp.CSS("#transfer-kind"), "agent"),
+			chromedp.SetValue(chromedp.CSS("#transfer-to"), string(rp.agent["bo"])),
+			chromedp.Click(chromedp.CSS("#btn-transfer-attended")))
+	}
+	// Bo declines first: Anna is told and talks with the citizen again.
+	consult()
+	bo.visible("#incoming")
+	bo.click("#btn-decline")
+	rp.eventually("anna's page says Bo declined", 10*time.Second, func() bool {
+		return strings.Contains(anna.text("#notice"), "Bo Kollega afviste")
+	})
+	anna.visible("#transfer-form")
+	rp.eventually("the citizen is back with anna", 10*time.Second, func() bool {
+		c, _ := rp.call(cit)
+		a, _ := rp.agentState("bo")
+		return c.State == "connected" && c.Agent == rp.agent["anna"] && !a.DeviceBusy
+	})
+	rp.citizenHearsAgent(cit)
+
+	// Again; this time Bo answers.
+	consult()
 	bo.visible("#incoming")
 	if from, q, c := bo.text("#incoming-from"), bo.text("#incoming-queue"), bo.text("#incoming-caller"); !strings.Contains(from, "Anna Agent") || q != "Borgerservice" || c != "+4512345678" {
 		t.Errorf("bo's page rings with from %q, queue %q, caller %q", from, q, c)

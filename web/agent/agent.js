@@ -415,7 +415,7 @@ function onConsult(m) {
       break;
     case "ended":
       c.attended = false;
-      c.consult = null;
+      c.consult = { state: "ended" };
       notice(t("consult.ended." + (m.reason || "cancelled"), { name: m.with || "" }));
       $("btn-hangup").focus();
       break;
@@ -698,7 +698,12 @@ function wire() {
     try {
       await callReq({ type: "transfer", transfer: tr });
       if (!st.call) return;
-      if (mode === "attended") { st.call.attended = true; saveCall(); render(); $("btn-transfer-complete").focus(); }
+      if (mode === "attended") {
+        // the consult messages drive the card; one that ended already
+        // (the colleague could not be rung) may come before this ack.
+        if (!st.call.consult || st.call.consult.state !== "ended") st.call.attended = true;
+        saveCall(); render(); $(st.call.attended ? "btn-transfer-cancel" : "btn-hangup").focus();
+      }
       else if (mode === "cancel") { st.call.attended = false; saveCall(); render(); $("btn-hangup").focus(); }
       else endCall("transferred");
     } catch (e) { showError(e); }
