@@ -118,8 +118,14 @@ func (c *Client) watchApps(ctx context.Context, closeConn func(reason string), l
 		if !waitFor(ctx, d) {
 			return
 		}
-		err := c.checkApps(ctx)
-		if err == nil || ctx.Err() != nil {
+		err := c.CheckApps(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, ErrAppLost) {
+			if err != nil {
+				c.log.Debug("ari: app check inconclusive", "err", err)
+			}
 			continue
 		}
 		lost <- err
@@ -128,21 +134,26 @@ func (c *Client) watchApps(ctx context.Context, closeConn func(reason string), l
 	}
 }
 
-// checkApps checks every configured app; it returns an ErrAppLost error
-// for the first app that Asterisk does not have active for this socket.
-// Inconclusive checks (REST errors, timeouts) are logged and pass.
-func (c *Client) checkApps(ctx context.Context) error {
+// CheckApps checks now that Asterisk delivers every configured app's
+// events to the client's event socket (the check Run repeats on its own,
+// see Config.AppCheckInterval). It returns nil if so, an error wrapping
+// ErrAppLost for the first app that is not, or the REST error if a check
+// could not tell. Good for readiness, and for tests that must not place a
+// call before the app is active. It needs a running Run: without a socket
+// every app is lost.
+func (c *Client) CheckApps(ctx context.Context) error {
 	c.stats.appChecks.Add(1)
+	var inconclusive error
 	for _, app := range c.apps {
 		reason, err := c.checkApp(ctx, app)
 		switch {
 		case reason != "":
 			return fmt.Errorf("%w: %s: %s", ErrAppLost, app, reason)
-		case err != nil && ctx.Err() == nil:
-			c.log.Debug("ari: app check inconclusive", "app", app, "err", err)
+		case err != nil && inconclusive == nil:
+			inconclusive = fmt.Errorf("ariclient: check app %s: %w", app, err)
 		}
 	}
-	return nil
+	return inconclusive
 }
 
 // checkApp returns a non-empty reason if app is lost for this socket, or
