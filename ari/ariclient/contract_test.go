@@ -697,7 +697,10 @@ func contractAgentFails(ext, status string, cause int) func(*testing.T, target) 
 			t.Errorf(";1 cause %d (%s), want 0 (Unknown)", d1.Cause, d1.CauseTxt)
 		}
 		if i2 < i1 {
-			t.Errorf(";2 destroyed before ;1")
+			// Usually ;1 goes first, but the halves are destroyed on
+			// different threads: one run in eleven on 22.10.1 reported
+			// ;2 first. Nothing may depend on the order.
+			t.Logf(";2 destroyed before ;1 (the order is not fixed)")
 		}
 		if d.Cause != cause {
 			t.Errorf(";2 cause %d (%s), want %d", d.Cause, d.CauseTxt, cause)
@@ -981,6 +984,10 @@ func contractExternalMedia(t *testing.T, tg target) {
 	if back == "" {
 		t.Fatalf("externalMedia channel without UNICASTRTP_LOCAL_ADDRESS/PORT: %+v", emCh.ChannelVars)
 	}
+	// Asterisk puts the channel into Stasis a moment after answering the
+	// request; adding it to a bridge before that is a 422 "Channel not in
+	// Stasis application".
+	waitEv(t, e.log, "StasisStart of the externalMedia channel", forChannel[*ariclient.StasisStart](appMain, em1))
 	br := e.createBridge("media")
 	if err := e.c.AddChannel(e.ctx(), br, cz.Inbound, em1); err != nil {
 		t.Fatalf("AddChannel: %v", err)
@@ -1010,6 +1017,7 @@ func contractExternalMedia(t *testing.T, tg target) {
 	}); err != nil {
 		t.Fatalf("ExternalMedia 2: %v", err)
 	}
+	waitEv(t, e.log, "StasisStart of the second externalMedia channel", forChannel[*ariclient.StasisStart](appTest, em2))
 	br2 := e.createBridge("ear")
 	if err := e.c.AddChannel(e.ctx(), br2, cz.Phone, em2); err != nil {
 		t.Fatalf("AddChannel 2: %v", err)
