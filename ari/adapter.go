@@ -203,6 +203,11 @@ type WebRTC interface {
 	// colleague is rung with Ring (RingInfo.From set), gets Attach and
 	// Connected on answer and Ended when the consultation ends.
 	Consult(agent queue.AgentID, u ConsultUpdate)
+	// Reattach, after a restart, opens the agent's relay for call on
+	// exactly relayAddr, where the conversation's externalMedia channel
+	// (made by the previous omstil process) still sends; Connected
+	// follows with Asterisk's RTP address.
+	Reattach(agent queue.AgentID, call queue.CallID, relayAddr string) error
 }
 
 // Options configure an Adapter.

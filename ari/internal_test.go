@@ -115,3 +115,18 @@ func TestPositionMedia(t *testing.T) {
 		}
 	}
 }
+
+func TestUnicastDestination(t *testing.T) {
+	for name, want := range map[string]string{
+		"UnicastRTP/127.0.0.1:40000-0x7f0000000001": "127.0.0.1:40000",
+		"UnicastRTP/[::1]:40002-0x55d0c0a8":         "[::1]:40002",
+		"UnicastRTP/127.0.0.1-0x1":                  "",
+		"PJSIP/1001-00000001":                       "",
+		"UnicastRTP/":                               "",
+	} {
+		got, ok := unicastDestination(name)
+		if got != want || ok != (want != "") {
+			t.Errorf("UnicastDestination(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package ari
 
 import (
 	"context"
+	"errors"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -286,6 +288,9 @@ func (a *Adapter) resync(st asteriskState) {
 		l := &leg{id: other, kind: kind, call: c.id, agent: bn.Agent, up: true}
 		a.legs[other] = l
 		c.leg = l
+		if kind == legMedia {
+			a.reattachMedia(c, l, present[other].Name)
+		}
 		a.handle(queue.AdoptConnected{Call: c.id, Queue: bn.Queue, Agent: bn.Agent, Since: bn.Since})
 		a.callEvent(c, CallAdopted, "connected")
 		if cv.Consult != "" {
@@ -406,4 +411,55 @@ func (a *Adapter) resumeFlow(c *call, step callflow.StepID) {
 		return
 	}
 	c.run, c.step = run, step
+}
+
+// reattachMedia gives a browser agent's adopted conversation its audio
+// back: the externalMedia channel the previous process made still sends to
+// that process's relay address (Asterisk names the channel
+// "UnicastRTP/<destination>-<instance>"), so the relay is opened again on
+// exactly that address and told Asterisk's side, from the channel's
+// UNICASTRTP_LOCAL_* variables. The agent's page gets the call when it
+// reconnects.
+func (a *Adapter) reattachMedia(c *call, l *leg, name string) {
+	relay, ok := unicastDestination(name)
+	if a.opt.WebRTC == nil || !ok {
+		a.log.Warn("ari: resync: a browser agent's conversation has no relay address; the agent will not hear the caller", "call", c.id, "agent", l.agent, "channel", name)
+		return
+	}
+	agent, call, ch := l.agent, c.id, l.id
+	a.job(string(ch), func(ctx context.Context) {
+		if err := a.opt.WebRTC.Reattach(agent, call, relay); err != nil {
+			a.log.Warn("ari: resync: reopening a browser agent's relay failed; the agent will not hear the caller", "call", call, "agent", agent, "relay", relay, "err", err)
+			return
+		}
+		host, err1 := a.cli.GetVar(ctx, ch, "UNICASTRTP_LOCAL_ADDRESS")
+		port, err2 := a.cli.GetVar(ctx, ch, "UNICASTRTP_LOCAL_PORT")
+		var remote string
+		if err1 == nil && err2 == nil && host != "" && port != "" {
+			remote = (&ariclient.Channel{ChannelVars: map[string]string{"UNICASTRTP_LOCAL_ADDRESS": host, "UNICASTRTP_LOCAL_PORT": port}}).ExternalMediaAddr()
+		} else {
+			// Without it the relay latches on Asterisk's first packet.
+			a.log.Info("ari: resync: Asterisk's RTP address of an adopted browser conversation is unknown", "call", call, "err", errors.Join(err1, err2))
+		}
+		if err := a.opt.WebRTC.Connected(agent, call, remote); err != nil {
+			a.log.Debug("ari: resync: telling the browser agent", "call", call, "agent", agent, "err", err)
+		}
+	})
+}
+
+// unicastDestination is the destination host:port in an externalMedia
+// channel's name, "UnicastRTP/127.0.0.1:40000-0x7f…" (chan_rtp).
+func unicastDestination(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "UnicastRTP/")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i <= 0 {
+		return "", false
+	}
+	if _, err := netip.ParseAddrPort(rest[:i]); err != nil {
+		return "", false
+	}
+	return rest[:i], true
 }

@@ -32,6 +32,8 @@ type fakeWebRTC struct {
 	endedBy  map[queue.AgentID][]string
 	consults map[queue.AgentID][]ari.ConsultUpdate
 	noPage   map[queue.AgentID]bool // Ring fails: no page connected
+	// Reattach calls, "agent call relay"
+	reattached []string
 }
 
 func newFakeWebRTC(relay *net.UDPConn) *fakeWebRTC {
@@ -80,6 +82,14 @@ func (f *fakeWebRTC) Ended(agent queue.AgentID, call queue.CallID, reason string
 		delete(f.attached, agent)
 	}
 	f.mu.Unlock()
+}
+
+func (f *fakeWebRTC) Reattach(agent queue.AgentID, call queue.CallID, relayAddr string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reattached = append(f.reattached, fmt.Sprintf("%s %s %s", agent, call, relayAddr))
+	f.attached[agent] = call
+	return nil
 }
 
 func (f *fakeWebRTC) Consult(agent queue.AgentID, u ari.ConsultUpdate) {
@@ -204,4 +214,43 @@ func TestSurprises(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.eventually("desk takes the call once its device is free", func() bool { c, _ := e.call(id); return c.State == "connected" && c.Agent == "desk" })
+}
+
+// TestRestartBrowserConversation: omstil restarts while a browser agent
+// talks with a citizen. The new process opens the agent's relay again on
+// the address the conversation's externalMedia channel still sends to,
+// tells it Asterisk's RTP address, and the agent can go on and hang up.
+func TestRestartBrowserConversation(t *testing.T) {
+	b := newBrowserConsult(t, nil)
+	annaRelay := b.relays["anna"].LocalAddr().String()
+	before := b.web.read(func(f *fakeWebRTC) bool { return f.asterisk["anna"] != "" })
+	if !before {
+		t.Fatal("anna's relay was never told Asterisk's address")
+	}
+	b.web.mu.Lock()
+	astAddr := b.web.asterisk["anna"]
+	b.web.asterisk["anna"] = ""
+	b.web.mu.Unlock()
+	b.e.stop()
+
+	b.start()
+	e := b.e
+	e.eventually("the conversation is adopted", func() bool { c, _ := e.call(b.id); return c.State == "connected" && c.Agent == "anna" })
+	want := fmt.Sprintf("anna %s %s", b.id, annaRelay)
+	e.eventually("anna's relay is reopened where Asterisk sends and given Asterisk's address", func() bool {
+		return b.web.read(func(f *fakeWebRTC) bool {
+			return slices.Contains(f.reattached, want) && f.asterisk["anna"] == astAddr
+		})
+	})
+	if n := b.web.read(func(f *fakeWebRTC) bool { return len(f.reattached) == 1 }); !n {
+		t.Fatalf("Reattach calls %v, want exactly %q", b.web.reattached, want)
+	}
+	b.hears(b.id, "anna", 700)
+	if err := e.ad.Hangup(context.Background(), "anna", b.call); err != nil {
+		t.Fatalf("anna hangs up after the restart: %v", err)
+	}
+	e.eventually("the conversation is recorded", func() bool {
+		_, live := e.call(b.id)
+		return !live && len(find(e.sink, func(x queue.CallCompleted) bool { return string(x.Call) == b.id })) == 1
+	})
 }

@@ -140,6 +140,33 @@ func (m *Manager) Session(agent AgentID) (*Session, bool) {
 	return s, ok
 }
 
+// Reattach takes over a call whose relay a previous omstil process had
+// opened at relayAddr (host:port, the externalMedia channel's
+// destination, which Asterisk keeps sending to): the agent's session is
+// created if the page has not reconnected yet, the relay socket is bound
+// on exactly that address and the call attached, so the conversation's
+// audio reaches the agent's page as soon as it connects. The address must
+// be in the relay range. Reattaching the call that is attached already is
+// a no-op.
+func (m *Manager) Reattach(agent AgentID, call CallID, relayAddr string) error {
+	s, err := m.openSession(agent)
+	if err != nil {
+		return err
+	}
+	got, err := s.attach(call, relayAddr)
+	if err != nil {
+		return err
+	}
+	want, err := netip.ParseAddrPort(relayAddr)
+	if err != nil {
+		return fmt.Errorf("softphone: relay address %q: %w", relayAddr, err)
+	}
+	if a := netip.MustParseAddrPort(got); a.Addr().Unmap() != want.Addr().Unmap() || a.Port() != want.Port() {
+		return fmt.Errorf("softphone: call %s is attached at %s, not %s", call, got, relayAddr)
+	}
+	return nil
+}
+
 // openSession returns agent's session, creating it on first use.
 func (m *Manager) openSession(agent AgentID) (*Session, error) {
 	m.mu.Lock()

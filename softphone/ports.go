@@ -60,6 +60,32 @@ func (p *portPool) open() (*net.UDPConn, int, error) {
 	return nil, 0, err
 }
 
+// openAt binds the relay socket on exactly addr (host:port), which must be
+// the pool's host and a free port of its range: a call's relay taken over
+// by a restarted omstil, where Asterisk still sends to the old address.
+func (p *portPool) openAt(addr string) (*net.UDPConn, int, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("softphone: relay address %q: %w", addr, err)
+	}
+	port := int(ap.Port())
+	if ap.Addr().Unmap() != p.host || port < p.min || port > p.max {
+		return nil, 0, fmt.Errorf("softphone: relay address %s is not in %s:%d-%d", addr, p.host, p.min, p.max)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.used[port] {
+		return nil, 0, fmt.Errorf("softphone: relay port %d is in use by another call", port)
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, uint16(port))))
+	if err != nil {
+		return nil, 0, fmt.Errorf("softphone: relay address %s: %w", addr, err)
+	}
+	enableRxTime(conn)
+	p.used[port] = true
+	return conn, port, nil
+}
+
 // release returns a port to the pool. The caller has closed its socket.
 func (p *portPool) release(port int) {
 	p.mu.Lock()

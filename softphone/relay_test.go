@@ -218,3 +218,58 @@ func TestRelayStripsHeaderExtras(t *testing.T) {
 		t.Error("payload changed")
 	}
 }
+
+// TestReattachAfterRestart: a restarted omstil takes over a call's relay at
+// the address Asterisk still sends to; the call's audio reaches the agent
+// and the agent's reaches Asterisk. Addresses outside the range, or taken
+// by another call, are refused and change nothing.
+func TestReattachAfterRestart(t *testing.T) {
+	// The "old process": a relay at some port of the range.
+	old := newTestManager(t, 47140, 47149)
+	s0, _ := old.openSession("agent-1")
+	addr, err := s0.AttachCall("call-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close() // omstil stops; Asterisk keeps sending to addr
+
+	m := newTestManager(t, 47140, 47149)
+	for _, bad := range []string{"127.0.0.1:47150", "10.0.0.1:47141", "nonsense"} {
+		if err := m.Reattach("agent-2", "call-9", bad); err == nil {
+			t.Errorf("Reattach at %q: want an error", bad)
+		}
+	}
+	if n := m.Stats().Calls; n != 0 {
+		t.Fatalf("refused reattaches left %d relay ports in use", n)
+	}
+	if err := m.Reattach("agent-1", "call-1", addr); err != nil {
+		t.Fatalf("Reattach at %s: %v", addr, err)
+	}
+	if err := m.Reattach("agent-1", "call-1", addr); err != nil {
+		t.Fatalf("Reattach again: %v, want no-op", err)
+	}
+	if err := m.Reattach("agent-3", "call-3", addr); err == nil {
+		t.Fatalf("a second call at the same relay address: want an error")
+	}
+	s, ok := m.Session("agent-1")
+	if !ok {
+		t.Fatal("Reattach did not create the agent's session")
+	}
+	if c, ok := s.Call(); !ok || c != "call-1" {
+		t.Fatalf("attached call = %q, %v", c, ok)
+	}
+	sink := make(sinkChan, 8)
+	s.down.setSink(sink)
+	ast := newFakeAsterisk(t, "127.0.0.1")
+	if err := s.SetRemote("call-1", ast.addr()); err != nil {
+		t.Fatal(err)
+	}
+	ast.send(addr, pcmu(5, 1, 160, 0x42))
+	if p := sink.next(t); p.Payload[0] != 0x42 {
+		t.Fatalf("call audio after the reattach: payload %x", p.Payload[0])
+	}
+	s.cur.Load().fromBrowser(pcmu(7, 1, 160, 0x17))
+	if p, _ := ast.recv(); p.Payload[0] != 0x17 {
+		t.Fatalf("agent audio after the reattach: payload %x", p.Payload[0])
+	}
+}

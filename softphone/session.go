@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 )
@@ -45,6 +46,12 @@ func (s *Session) Agent() AgentID { return s.agent }
 // attached is ErrCallActive. A page need not be connected: audio reaches
 // the next page that connects.
 func (s *Session) AttachCall(call CallID) (relayAddr string, err error) {
+	return s.attach(call, "")
+}
+
+// attach opens call's relay on a free port, or on exactly at when it is
+// not empty.
+func (s *Session) attach(call CallID, at string) (relayAddr string, err error) {
 	if call == "" {
 		return "", fmt.Errorf("softphone: AttachCall: empty call ID")
 	}
@@ -59,7 +66,13 @@ func (s *Session) AttachCall(call CallID) (relayAddr string, err error) {
 		}
 		return "", fmt.Errorf("%w: %s (agent %s has %s)", ErrCallActive, call, s.agent, s.call.call)
 	}
-	conn, port, err := s.m.ports.open()
+	var conn *net.UDPConn
+	var port int
+	if at == "" {
+		conn, port, err = s.m.ports.open()
+	} else {
+		conn, port, err = s.m.ports.openAt(at)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -99,6 +99,13 @@ func (g *PhoneGlue) Attach(agent queue.AgentID, call queue.CallID) (string, erro
 	return s.AttachCall(softphone.CallID(call))
 }
 
+// Reattach implements ari.WebRTC: after a restart the agent's relay is
+// opened again where Asterisk still sends, whether or not the page has
+// reconnected yet.
+func (g *PhoneGlue) Reattach(agent queue.AgentID, call queue.CallID, relayAddr string) error {
+	return g.phones.Reattach(softphone.AgentID(agent), softphone.CallID(call), relayAddr)
+}
+
 // Connected implements ari.WebRTC.
 func (g *PhoneGlue) Connected(agent queue.AgentID, call queue.CallID, asteriskAddr string) error {
 	s, err := g.session(agent)
