@@ -24,6 +24,8 @@ type Manager struct {
 	pcCfg webrtc.Configuration
 	ports *portPool
 	now   func() time.Time // replaced in tests
+	// delay: every relay's time per packet towards the browsers.
+	delay delayHist
 
 	mu       sync.Mutex
 	control  CallControl
@@ -213,6 +215,13 @@ func (m *Manager) Close() error {
 	}
 	return nil
 }
+
+// RelayDelay returns the histogram of how long packets from Asterisk spent
+// in the relays (kernel arrival on the relay socket, waiting to be read
+// included, to the end of the write to the browser's track), over all
+// calls since the Manager started. Empty where the OS gives no receive
+// timestamps (only Linux does here).
+func (m *Manager) RelayDelay() RelayDelay { return m.delay.snapshot() }
 
 // Stats are counters for monitoring.
 type Stats struct {

@@ -31,6 +31,7 @@ type Session struct {
 
 func newSession(m *Manager, agent AgentID, seq uint16, ts uint32) *Session {
 	s := &Session{m: m, agent: agent, log: m.log.With("agent", string(agent))}
+	s.st.delay = &m.delay
 	s.down = newDownlink(m.now, &s.st, seq, ts)
 	return s
 }

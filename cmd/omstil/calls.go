@@ -180,7 +180,7 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 	phones.SetCallControl(glue)
 	ch.feed = server.NewLiveFeed(func(context.Context) (queue.Snapshot, error) { return adapter.Snapshot(), nil })
 
-	if err := telephony.RegisterMetrics(reg, client, adapter); err != nil {
+	if err := telephony.RegisterMetrics(reg, client, adapter, phones); err != nil {
 		return nil, err
 	}
 

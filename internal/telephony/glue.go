@@ -377,7 +377,7 @@ func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.Agen
 }
 
 // RegisterMetrics exports the ARI client's and the engine's figures.
-func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.Adapter) error {
+func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.Adapter, phones *softphone.Manager) error {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
@@ -405,6 +405,10 @@ func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.
 			return float64(n)
 		}),
 		gauge("omstil_calls_in_progress", "Calls omstil is handling.", func() float64 { return float64(len(a.Calls())) }),
+		gauge("omstil_softphone_sessions", "Browser agents with a softphone session.", func() float64 { return float64(phones.Stats().Sessions) }),
+		gauge("omstil_softphone_pages", "Softphone sessions with their page connected.", func() float64 { return float64(phones.Stats().Pages) }),
+		gauge("omstil_softphone_relays", "Calls relayed to browsers (relay ports in use).", func() float64 { return float64(phones.Stats().Calls) }),
+		relayDelayCollector{phones},
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -412,4 +416,24 @@ func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.
 		}
 	}
 	return nil
+}
+
+// relayDelayCollector exports the softphone relays' delay histogram.
+type relayDelayCollector struct{ phones *softphone.Manager }
+
+var relayDelayDesc = prometheus.NewDesc("omstil_softphone_relay_delay_seconds",
+	"Time call audio spends in the softphone relay on its way to the browser: from the kernel's arrival stamp on the relay socket to the end of the write to the browser's track.",
+	nil, nil)
+
+func (relayDelayCollector) Describe(ch chan<- *prometheus.Desc) { ch <- relayDelayDesc }
+
+func (c relayDelayCollector) Collect(ch chan<- prometheus.Metric) {
+	d := c.phones.RelayDelay()
+	buckets := make(map[float64]uint64, len(d.Bounds))
+	var cum uint64
+	for i, b := range d.Bounds {
+		cum += d.Counts[i]
+		buckets[b.Seconds()] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(relayDelayDesc, d.Count(), d.Sum.Seconds(), buckets)
 }
