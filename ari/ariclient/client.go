@@ -26,10 +26,12 @@ const (
 	DefaultBackoffMin   = 250 * time.Millisecond
 	DefaultBackoffMax   = 10 * time.Second
 	DefaultReadLimit    = 16 << 20
-	// DefaultMaxIdleConnsPerHost is how many idle REST connections to
-	// Asterisk are kept for reuse. Go's default of 2 makes concurrent
-	// calls open (and close) a TCP connection each under load.
-	DefaultMaxIdleConnsPerHost = 64
+	// DefaultMaxConnsPerHost is how many REST connections to Asterisk are
+	// open at most, and kept open when idle. Asterisk's HTTP server takes
+	// 100 sessions by default (http.conf sessionlimit), the event socket
+	// and other clients included. Go's defaults (no cap, 2 kept idle) made
+	// a burst of calls dial thousands of connections, and close most.
+	DefaultMaxConnsPerHost = 64
 )
 
 // maxErrorBody bounds how much of an error response is read.
@@ -86,10 +88,13 @@ type Config struct {
 	// ReadLimit is the largest event message accepted (DefaultReadLimit when
 	// zero). An event larger than this closes the socket, so keep it large.
 	ReadLimit int64
-	// MaxIdleConnsPerHost is how many idle REST connections are kept for
-	// reuse (DefaultMaxIdleConnsPerHost when zero). Set it near the number
-	// of REST calls in flight at peak. Ignored when HTTPClient is set.
-	MaxIdleConnsPerHost int
+	// MaxConnsPerHost caps the REST connections to Asterisk and is also how
+	// many are kept open while idle (DefaultMaxConnsPerHost when zero;
+	// negative: no cap, Go's default of 2 kept idle). A call that finds
+	// every connection busy waits for one, within its timeout. Keep it
+	// below Asterisk's http.conf sessionlimit. Ignored when HTTPClient is
+	// set.
+	MaxConnsPerHost int
 	// HTTPClient, if set, is used for REST calls and the WebSocket dial. Its
 	// own Timeout should be zero; Config.Timeout is applied per call. Its
 	// transport's pooling is the caller's (see MaxIdleConnsPerHost).
@@ -192,11 +197,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.http == nil {
 		rest := http.DefaultTransport.(*http.Transport).Clone()
-		rest.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
-		if rest.MaxIdleConnsPerHost <= 0 {
-			rest.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+		switch n := cfg.MaxConnsPerHost; {
+		case n == 0:
+			n = DefaultMaxConnsPerHost
+			fallthrough
+		case n > 0:
+			rest.MaxConnsPerHost = n
+			rest.MaxIdleConnsPerHost = n
+			rest.MaxIdleConns = max(rest.MaxIdleConns, n)
 		}
-		rest.MaxIdleConns = max(rest.MaxIdleConns, rest.MaxIdleConnsPerHost)
 		c.http = &http.Client{Transport: rest}
 		ws := http.DefaultTransport.(*http.Transport).Clone()
 		ws.ForceAttemptHTTP2 = false

@@ -2,6 +2,7 @@ package ariclient
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,19 +15,19 @@ import (
 // Concurrent REST calls reuse their TCP connections: rounds of `workers`
 // calls held open together at the server (so each round needs `workers`
 // connections at once) open about `workers` connections in all with the
-// default pool, while a pool of 2 closes and re-opens most of them every
-// round (Go's default, what the load profile showed as dialConnFor).
+// default pool, while Go's default pooling (2 kept idle) closes and
+// re-opens most of them every round (the load profile's dialConnFor).
 func TestRESTReusesConnections(t *testing.T) {
 	const workers, rounds = 16, 8
 	for _, tt := range []struct {
 		name         string
-		idlePerHost  int
+		maxConns     int
 		atMost       int64 // new connections in all
 		atLeast      int64
 		describeWant string
 	}{
 		{"default pool", 0, 2 * workers, workers, "about one per concurrent call"},
-		{"pool of 2", 2, 1 << 30, workers * (rounds - 1), "most re-opened every round"},
+		{"Go's default pool", -1, 1 << 30, workers * (rounds - 1), "most re-opened every round"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var newConns atomic.Int64
@@ -54,7 +55,7 @@ func TestRESTReusesConnections(t *testing.T) {
 			srv.Start()
 			defer srv.Close()
 			c, err := New(Config{URL: srv.URL + "/ari", User: "u", Password: "p", Apps: []string{"omstil"},
-				Logger: testLogger(), MaxIdleConnsPerHost: tt.idlePerHost})
+				Logger: testLogger(), MaxConnsPerHost: tt.maxConns})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,6 +85,62 @@ func TestRESTReusesConnections(t *testing.T) {
 	}
 }
 
+// A burst of calls larger than MaxConnsPerHost waits for connections
+// instead of dialling one each: Asterisk serves 100 HTTP sessions by
+// default, and the adapter had 8,000 REST calls in flight in the load test.
+func TestRESTCapsConnections(t *testing.T) {
+	const limit, calls = 4, 64
+	var newConns, inFlight, maxInFlight atomic.Int64
+	gate := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+		}
+		<-gate
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			newConns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c, err := New(Config{URL: srv.URL + "/ari", User: "u", Password: "p", Apps: []string{"omstil"},
+		Logger: testLogger(), MaxConnsPerHost: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for range calls {
+		wg.Go(func() {
+			if err := c.Answer(context.Background(), "c1"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	// Polling the server's view of real connections until the cap is
+	// reached, then letting every call through.
+	for deadline := time.Now().Add(10 * time.Second); inFlight.Load() < limit; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d calls reached the server", inFlight.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if maxInFlight.Load() != limit || newConns.Load() != limit {
+		t.Errorf("%d calls: at most %d at once over %d connections; want %d and %d", calls, maxInFlight.Load(), newConns.Load(), limit, limit)
+	}
+}
+
 // A caller's own HTTPClient is used as given.
 func TestCustomHTTPClientKept(t *testing.T) {
 	var used atomic.Bool
@@ -92,7 +149,7 @@ func TestCustomHTTPClientKept(t *testing.T) {
 		return http.DefaultTransport.RoundTrip(r)
 	})}
 	f := newFakeARI(t)
-	c := f.client(t, func(cfg *Config) { cfg.HTTPClient = hc; cfg.MaxIdleConnsPerHost = 3 })
+	c := f.client(t, func(cfg *Config) { cfg.HTTPClient = hc; cfg.MaxConnsPerHost = 3 })
 	if err := c.Answer(context.Background(), "c1"); err != nil {
 		t.Fatal(err)
 	}
@@ -104,3 +161,32 @@ func TestCustomHTTPClientKept(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A call waiting for a free connection is still bounded by its timeout.
+func TestRESTWaitForConnectionTimesOut(t *testing.T) {
+	gate := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-gate
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	defer close(gate) // before srv.Close: let the held call finish
+	c, err := New(Config{URL: srv.URL + "/ari", User: "u", Password: "p", Apps: []string{"omstil"},
+		Logger: testLogger(), MaxConnsPerHost: 1, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	held := make(chan error, 1)
+	go func() { held <- c.Answer(context.Background(), "c1") }()
+	<-arrived // the only connection is busy
+	err = c.Answer(context.Background(), "c2")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second call: %v; want a deadline error", err)
+	}
+	if err := <-held; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("held call: %v; want a deadline error", err)
+	}
+}
