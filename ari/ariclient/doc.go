@@ -23,8 +23,10 @@
 //
 // Every call takes a context and is bounded by Config.Timeout (a shorter
 // context deadline wins). IDs are typed (ChannelID, BridgeID, PlaybackID).
+// At most Config.MaxConnsPerHost (64) REST connections are open, all kept
+// for reuse; a call that finds them busy waits, within its timeout.
 //
-//   - Asterisk: Info, Ping, Applications, GetApplication, Subscribe,
+//   - Asterisk: Info, Ping, Applications, GetApplication, CheckApps, Subscribe,
 //     Unsubscribe, ListEndpoints, GetEndpoint, GetDeviceState,
 //     UpdateDeviceState.
 //   - Channels: ListChannels, GetChannel, Originate(OriginateRequest),
@@ -81,6 +83,14 @@
 //   - Redial with exponential backoff and jitter, Config.BackoffMin (250 ms)
 //     to BackoffMax (10 s); a WebSocket ping every PingInterval (10 s); a
 //     missing pong within PongTimeout (5 s) redials.
+//   - An open socket that Asterisk no longer delivers an app's events to
+//     (Asterisk 22: a new registration lost to an old socket's close) is
+//     found by the app check (1 s and 5 s after each connect, then every
+//     30 s: GET /applications/{app} and a probe user event that must come
+//     back) and re-opened: *Disconnected with ErrAppLost, then
+//     *Connected{Reconnected: true} after OnConnect, as on any reconnect.
+//     Stats().AppLost counts it; probe events are consumed, never
+//     delivered. CheckApps runs the check on demand.
 //   - Connected() and Stats() are safe from any goroutine.
 //
 // Logging: lifecycle at info/warn, unknown types at debug; Raw is never
