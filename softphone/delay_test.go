@@ -7,11 +7,12 @@ import (
 	"time"
 )
 
-// TestRelayDelayObserved: every packet the relay hands to the browser is
-// counted in the delay histogram, measured from the kernel's arrival stamp
+// TestRelayDelayObserved: every packet a sampled relay hands to the browser
+// is counted in the delay histogram, measured from the kernel's arrival stamp
 // (on Linux) to the end of the track write, and the bucket counts add up.
 func TestRelayDelayObserved(t *testing.T) {
 	m := newTestManager(t, 47130, 47139)
+	m.ports.stampEvery = 1
 	s, _ := m.openSession("agent-1")
 	hist := &delayHist{}
 	var seen []time.Duration
