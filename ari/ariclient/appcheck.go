@@ -18,7 +18,7 @@ import (
 const (
 	DefaultAppCheckFirst    = time.Second
 	DefaultAppCheckInterval = 30 * time.Second
-	DefaultAppCheckTimeout  = 5 * time.Second
+	DefaultAppCheckTimeout  = 2 * time.Second
 )
 
 // ErrAppLost is the cause in a *Disconnected event when the client closed

@@ -215,8 +215,9 @@ func TestAppCheckOff(t *testing.T) {
 	c := f.client(t, nil) // the fake's config has it off
 	col := newCollector()
 	runClient(t, c, col.handle)
+	fc := f.nextConn(t)
 	col.waitN(t, 1)
-	f.lastConn().send(t, evJSON("StasisEnd", map[string]any{"channel": map[string]any{"id": "c1"}}))
+	fc.send(t, evJSON("StasisEnd", map[string]any{"channel": map[string]any{"id": "c1"}}))
 	col.waitN(t, 2)
 	if st := c.Stats(); st.AppChecks != 0 || st.RESTCalls != 0 {
 		t.Errorf("stats %+v; want no checks", st)
