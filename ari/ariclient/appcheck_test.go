@@ -111,7 +111,7 @@ func TestAppCheckReopensLostApp(t *testing.T) {
 			var hooks []bool
 			var mu sync.Mutex
 			c := f.client(t, func(cfg *Config) {
-				cfg.AppCheckFirst, cfg.AppCheckInterval, cfg.AppCheckTimeout = 2*time.Millisecond, 5*time.Millisecond, 200*time.Millisecond
+				cfg.AppCheckFirst, cfg.AppCheckInterval, cfg.AppCheckTimeout = 2*time.Millisecond, 5*time.Millisecond, 500*time.Millisecond
 				cfg.OnConnect = func(_ context.Context, re bool) { mu.Lock(); hooks = append(hooks, re); mu.Unlock() }
 			})
 			col := newCollector()
