@@ -37,6 +37,11 @@ const relayFrame = 20
 // compete with the relay inside one Go scheduler. The agents' audio is fed
 // in this process, as pion's track readers do, by two goroutines.
 //
+// With OMSTIL_RELAY_BASELINE set, the relay is replaced by the least a
+// process can do: one plain UDP socket per call, read by its own goroutine
+// (the "in the relay" row is then arrival → read), and the agents' audio
+// sent from it as is: what this machine gives any Go program at that load.
+//
 // Reported per direction, both end to end and the relay's own part:
 //
 //   - to the browser: from the generator's sendmmsg to the end of the
@@ -66,7 +71,7 @@ func TestRelayLoad(t *testing.T) {
 		if err != nil || n < 1 {
 			t.Fatalf("OMSTIL_RELAY_LOAD: %q is not a number of calls", f)
 		}
-		runRelayLoad(t, n, time.Duration(seconds)*time.Second)
+		runRelayLoad(t, n, time.Duration(seconds)*time.Second, os.Getenv("OMSTIL_RELAY_BASELINE") != "")
 	}
 }
 
@@ -114,7 +119,7 @@ func (s *stampSink) WriteRTP(p *rtp.Packet) error {
 	return nil
 }
 
-func runRelayLoad(t *testing.T, n int, dur time.Duration) {
+func runRelayLoad(t *testing.T, n int, dur time.Duration, baseline bool) {
 	m, err := New(Config{PortMin: 50000, PortMax: 50000 + n + 99, LoopbackOnly: true}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -171,18 +176,24 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 		}
 	}}
 	type call struct {
-		r    *relay
+		up   func(*rtp.Packet) // the agent's audio, as pion's reader hands it on
 		sink *stampSink
 	}
 	calls := make([]call, n)
 	w := bufio.NewWriter(in)
+	var bare sync.WaitGroup // the baseline's readers
 	for i := range calls {
+		c := &calls[i]
+		c.sink = &stampSink{warm: &warm}
+		if baseline {
+			addr := bareSocket(t, c.sink, hist, astAddr, &c.up, &bare)
+			fmt.Fprintln(w, addr)
+			continue
+		}
 		s, err := m.openSession(AgentID(fmt.Sprint("agent-", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &calls[i]
-		c.sink = &stampSink{warm: &warm}
 		s.down.setSink(c.sink)
 		s.st.delay = hist
 		id := CallID(fmt.Sprint("call-", i))
@@ -190,7 +201,7 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.r = s.cur.Load()
+		c.up = s.cur.Load().fromBrowser
 		if err := s.SetRemote(id, astAddr); err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +231,7 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 					up.SSRC, up.SequenceNumber, up.Timestamp = 7, seq, uint32(seq)*160
 					stamp := wallStamp()
 					binary.BigEndian.PutUint64(up.Payload, uint64(stamp))
-					calls[i].r.fromBrowser(up)
+					calls[i].up(up)
 					if stamp >= start.UnixNano() {
 						sentUp.Add(1)
 					}
@@ -243,6 +254,8 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 		t.Fatalf("generator: %v", err)
 	}
 	m.Close() // waits for every relay's reader: the sinks are done
+	closeBare()
+	bare.Wait()
 	relayMu.Lock()
 	defer relayMu.Unlock()
 	var down []int64
@@ -267,7 +280,11 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration) {
 	} {
 		t.Logf("%6d %-36s %8d %8.3f %8.3f %8.3f %8.3f %7s", n, r.name, r.l.N, r.l.P50, r.l.P99, r.l.P999, r.l.Max, r.lost)
 	}
-	t.Logf("%6d calls: relay process %.2f cores, generator process %.2f cores (nice 19); loadavg %s", n, cores, res.CPU, loadavg())
+	what := "relay"
+	if baseline {
+		what = "baseline (no relay)"
+	}
+	t.Logf("%6d calls: %s process %.2f cores, generator process %.2f cores (nice 19); loadavg %s", n, what, cores, res.CPU, loadavg())
 }
 
 // paceSlots calls send every millisecond until stop with the calls of this
@@ -433,4 +450,64 @@ func TestRelayLoadGenerator(t *testing.T) {
 	}
 	b, _ := json.Marshal(res)
 	fmt.Printf("RESULT %s\n", b)
+}
+
+// bareSockets of the baseline, closed by closeBare.
+var (
+	bareMu    sync.Mutex
+	bareConns []*net.UDPConn
+)
+
+func closeBare() {
+	bareMu.Lock()
+	defer bareMu.Unlock()
+	for _, c := range bareConns {
+		c.Close()
+	}
+	bareConns = nil
+}
+
+// bareSocket is the baseline's stand-in for a call's relay: a UDP socket
+// (every one with receive stamps), read by one goroutine that records the
+// delays as the relay's reader would, and *up set to send the agent's
+// audio from it to astAddr.
+func bareSocket(t *testing.T, sink *stampSink, hist *delayHist, astAddr string, up *func(*rtp.Packet), wg *sync.WaitGroup) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enableRxTime(c)
+	bareMu.Lock()
+	bareConns = append(bareConns, c)
+	bareMu.Unlock()
+	to := netip.MustParseAddrPort(astAddr)
+	out := make([]byte, 1500)
+	*up = func(p *rtp.Packet) {
+		if k, err := p.MarshalTo(out); err == nil {
+			c.WriteToUDPAddrPort(out[:k], to)
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 1500)
+		oob := make([]byte, rxOOBSize)
+		var p rtp.Packet
+		for {
+			n, oobn, _, _, err := c.ReadMsgUDPAddrPort(buf, oob)
+			if err != nil {
+				return
+			}
+			if p.Unmarshal(buf[:n]) != nil {
+				continue
+			}
+			arrived := rxTime(oob[:oobn])
+			sink.WriteRTP(&p)
+			if !arrived.IsZero() {
+				hist.observe(time.Since(arrived))
+			}
+		}
+	}()
+	return c.LocalAddr().String()
 }
