@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -204,8 +203,7 @@ func BenchmarkReadyToBridge(b *testing.B) {
 func startQuiet(tb testing.TB, pbx *simAsterisk, cfg ari.RuntimeConfig, sink ari.EventSink) (*ari.Adapter, func()) {
 	u, user, pass := pbx.url()
 	quiet := slog.New(slog.DiscardHandler)
-	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"}, Logger: quiet,
-		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}}})
+	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"}, Logger: quiet})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -172,6 +172,7 @@ func (s *Sim) routesARI(mux *http.ServeMux) {
 	h("GET /ari/asterisk/ping", func(w http.ResponseWriter, r *http.Request, p params) {
 		writeJSON(w, 200, map[string]string{"asterisk_id": s.opts.AsteriskID, "ping": "pong", "timestamp": asteriskTime(s.now())})
 	})
+	h("POST /ari/events/user/{eventName}", s.userEventHandler)
 	h("GET /ari/applications", func(w http.ResponseWriter, r *http.Request, p params) {
 		out := []Application{}
 		for _, a := range s.sortedApps() {
