@@ -397,6 +397,7 @@ func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.
 		counter("omstil_ari_rest_calls_total", "ARI REST calls.", func() float64 { return float64(client.Stats().RESTCalls) }),
 		counter("omstil_ari_rest_errors_total", "ARI REST calls that failed.", func() float64 { return float64(client.Stats().RESTErrors) }),
 		counter("omstil_ari_connects_total", "ARI event socket connections.", func() float64 { return float64(client.Stats().Connects) }),
+		counter("omstil_ari_app_lost_total", "Times Asterisk had dropped omstil's Stasis app while the event socket stayed open (found by the app check; the socket is then re-opened).", func() float64 { return float64(client.Stats().AppLost) }),
 		gauge("omstil_calls_waiting", "Callers waiting in all queues.", func() float64 {
 			n := 0
 			for _, q := range a.Snapshot().Queues {
