@@ -73,6 +73,9 @@ type sustainResult struct {
 	completed          int
 	p50, p99, max      time.Duration
 	cpuPerCall         time.Duration
+	simPerCall         time.Duration // the simulator's process (0: in this one)
+	// ARI REST calls made and events received per completed call
+	restPerCall, eventsPerCall float64
 }
 
 // runSustained keeps n calls in the service: n calls wait, agents agents
@@ -88,12 +91,15 @@ type sustainResult struct {
 // over every channel (Asterisk's work, not omstil's) holds the simulator's
 // one lock for most of each tick at 10 000 channels and would otherwise
 // dominate both the CPU and the delays measured.
-func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media bool) sustainResult {
+func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media, separate bool) sustainResult {
 	opts := simOptions()
 	if !media {
 		opts.Clock = noMediaClock{}
 	}
-	pbx := newSimAsteriskWith(nil, opts)
+	var pbx loadPBX = inProcessPBX{newSimAsteriskWith(nil, opts)}
+	if separate {
+		pbx = startSimProcess(tb, media)
+	}
 	defer pbx.close()
 	w := &sustainWatch{readyAt: map[queue.AgentID]time.Time{}, bridged: make(chan queue.CallID, 4*n+agents)}
 	var specs []agentSpec
@@ -101,13 +107,13 @@ func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media boo
 		specs = append(specs, agentSpec{"a" + strconv.Itoa(i), "Local/1" + fmt.Sprintf("%05d", i) + "@omstil-test-agents", []queue.QueueID{"q1"}})
 	}
 	cfg := config([]queue.QueueConfig{{ID: "q1", RingTimeout: 30 * time.Second, MaxParallelOffers: 1}}, specs...)
-	ad, stop := startQuiet(tb, pbx, cfg, w)
+	ad, cli, stop := startQuiet(tb, pbx, cfg, w)
 	defer stop()
 
 	var seq atomic.Int64
 	place := func() {
 		i := seq.Add(1)
-		if _, err := pbx.sim.PlaceCall(arisim.Call{Number: "70102020", CallerID: fmt.Sprintf("+45%08d", i)}); err != nil {
+		if err := pbx.place(arisim.Call{Number: "70102020", CallerID: fmt.Sprintf("+45%08d", i)}); err != nil {
 			tb.Error(err)
 		}
 	}
@@ -144,7 +150,7 @@ func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media boo
 	ctx, cancel := context.WithCancel(context.Background())
 	var drivers sync.WaitGroup
 	end := func(id queue.CallID) {
-		if err := pbx.sim.HangupFarEnd(string(id), 16); err != nil {
+		if err := pbx.hangup(string(id)); err != nil {
 			tb.Error(err)
 		}
 		completed.Add(1)
@@ -205,10 +211,10 @@ func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media boo
 	w.mu.Lock()
 	w.measuring = true
 	w.mu.Unlock()
-	c0, m0, cpu0 := time.Now(), completed.Load(), cpuTime()
+	c0, m0, cpu0, st0, sim0 := time.Now(), completed.Load(), cpuTime(), cli.Stats(), pbx.simCPU()
 	timer := time.NewTimer(d)
 	<-timer.C
-	c1, m1, cpu1 := time.Now(), completed.Load(), cpuTime()
+	c1, m1, cpu1, st1, sim1 := time.Now(), completed.Load(), cpuTime(), cli.Stats(), pbx.simCPU()
 	w.mu.Lock()
 	w.measuring = false
 	lat := slices.Clone(w.lat)
@@ -227,7 +233,10 @@ func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media boo
 		concurrent: n, agents: agents, arrivals: arrivals, completed: done,
 		callsPerSec: float64(done) / c1.Sub(c0).Seconds(),
 		p50:         lat[len(lat)/2], p99: lat[len(lat)*99/100], max: lat[len(lat)-1],
-		cpuPerCall: (cpu1 - cpu0) / time.Duration(max(done, 1)),
+		cpuPerCall:    (cpu1 - cpu0) / time.Duration(max(done, 1)),
+		simPerCall:    (sim1 - sim0) / time.Duration(max(done, 1)),
+		restPerCall:   float64(st1.RESTCalls-st0.RESTCalls) / float64(max(done, 1)),
+		eventsPerCall: float64(st1.Received-st0.Received) / float64(max(done, 1)),
 	}
 }
 
@@ -237,7 +246,9 @@ func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media boo
 // agents serve; OMSTIL_LOAD_SECONDS (default 10) is the measuring window;
 // OMSTIL_LOAD_RATE paces the hang-ups (and so the new calls) at that many
 // calls per second instead of as fast as the service goes;
-// OMSTIL_LOAD_MEDIA=off stops the simulator's audio mixing.
+// OMSTIL_LOAD_MEDIA=off stops the simulator's audio mixing;
+// OMSTIL_LOAD_SIM=process runs the simulator in a process of its own, as
+// Asterisk is, so that omstil's CPU and heap are measured apart from it.
 // It asserts nothing about time.
 func TestLoadSustained(t *testing.T) {
 	v := os.Getenv("OMSTIL_LOAD")
@@ -254,10 +265,15 @@ func TestLoadSustained(t *testing.T) {
 		rate = envInt(t, "OMSTIL_LOAD_RATE", 0)
 	}
 	media := os.Getenv("OMSTIL_LOAD_MEDIA") != "off"
-	r := runSustained(t, n, agents, rate, time.Duration(secs)*time.Second, media)
+	separate := os.Getenv("OMSTIL_LOAD_SIM") == "process"
+	r := runSustained(t, n, agents, rate, time.Duration(secs)*time.Second, media, separate)
 	t.Logf("GOMAXPROCS %d; simulator media %v; %d concurrent calls, %d agents: first %d calls placed and waiting at %.0f calls/s", runtime.GOMAXPROCS(0), media, r.concurrent, r.agents, r.concurrent, r.arrivals)
-	t.Logf("sustained over %ds: %.0f calls/s completed and replaced (%d calls); agent ready → bridge created p50 %v p99 %v max %v; CPU %v per call (adapter, client and simulator)",
-		secs, r.callsPerSec, r.completed, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(100*time.Microsecond), r.cpuPerCall.Round(time.Microsecond))
+	cpu := fmt.Sprintf("CPU %v per call (adapter, client and simulator)", r.cpuPerCall.Round(time.Microsecond))
+	if separate {
+		cpu = fmt.Sprintf("CPU per call: omstil's process %v (adapter, client, load driver), the simulator's process %v", r.cpuPerCall.Round(time.Microsecond), r.simPerCall.Round(time.Microsecond))
+	}
+	t.Logf("sustained over %ds: %.0f calls/s completed and replaced (%d calls); agent ready → bridge created p50 %v p99 %v max %v; %s; per call %.1f REST calls, %.1f events",
+		secs, r.callsPerSec, r.completed, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(100*time.Microsecond), cpu, r.restPerCall, r.eventsPerCall)
 }
 
 // noMediaClock is real time, except that the simulator's 20 ms media tick

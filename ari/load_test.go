@@ -99,7 +99,7 @@ func runLoad(tb testing.TB, n int, oneByOne bool) loadResult {
 		agents = append(agents, agentSpec{"a" + strconv.Itoa(i), "Local/1" + fmt.Sprintf("%05d", i) + "@omstil-test-agents", []queue.QueueID{"q1"}})
 	}
 	cfg := config([]queue.QueueConfig{{ID: "q1", RingTimeout: 30 * time.Second, MaxParallelOffers: 1}}, agents...)
-	ad, stop := startQuiet(tb, pbx, cfg, w)
+	ad, _, stop := startQuiet(tb, pbx, cfg, w)
 	defer stop()
 
 	t0 := time.Now()
@@ -200,7 +200,9 @@ func BenchmarkReadyToBridge(b *testing.B) {
 }
 
 // startQuiet runs an adapter with no logging and sink as its event log.
-func startQuiet(tb testing.TB, pbx *simAsterisk, cfg ari.RuntimeConfig, sink ari.EventSink) (*ari.Adapter, func()) {
+func startQuiet(tb testing.TB, pbx interface {
+	url() (string, string, string)
+}, cfg ari.RuntimeConfig, sink ari.EventSink) (*ari.Adapter, *ariclient.Client, func()) {
 	u, user, pass := pbx.url()
 	quiet := slog.New(slog.DiscardHandler)
 	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"}, Logger: quiet})
@@ -224,7 +226,7 @@ func startQuiet(tb testing.TB, pbx *simAsterisk, cfg ari.RuntimeConfig, sink ari
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return ad, func() {
+	return ad, cli, func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			tb.Error(err)
