@@ -3,6 +3,7 @@ package ari_test
 import (
 	"context"
 	"encoding/binary"
+	"github.com/omstil/omstil/internal/g711"
 	"math"
 	"net"
 	"slices"
@@ -228,7 +229,7 @@ func sendTone(c *net.UDPConn, addr string, hz int, stop <-chan struct{}) {
 		binary.BigEndian.PutUint32(pkt[4:], uint32(n*160))
 		for i := range 160 {
 			s := 8000 * math.Sin(2*math.Pi*float64(hz)*float64(n*160+i)/8000)
-			pkt[12+i] = ulaw(int(s))
+			pkt[12+i] = g711.EncodeUlaw(int16(s))
 		}
 		if _, err := c.WriteToUDP(pkt, to); err != nil {
 			return
@@ -242,23 +243,6 @@ func sendTone(c *net.UDPConn, addr string, hz int, stop <-chan struct{}) {
 }
 
 // ulaw encodes a 16-bit sample as G.711 µ-law.
-func ulaw(s int) byte {
-	const bias, clip = 0x84, 32635
-	sign := 0
-	if s < 0 {
-		sign, s = 0x80, -s
-	}
-	if s > clip {
-		s = clip
-	}
-	s += bias
-	exp := 7
-	for mask := 0x4000; s&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (s >> (exp + 3)) & 0x0f
-	return ^byte(sign | exp<<4 | mant)
-}
 
 // TestConsultBrowserColleague: a browser agent consults a browser
 // colleague. The colleague's page rings as a transfer from the agent, no

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/omstil/omstil/internal/g711"
 	"math"
 	"time"
 )
@@ -120,7 +121,7 @@ func decodeWAV(b []byte) ([]float64, int, error) {
 	case format == 6 && bits == 8:
 		sample = func(s []byte) float64 { return float64(alaw(s[0])) / 32768 }
 	case format == 7 && bits == 8:
-		sample = func(s []byte) float64 { return float64(ulaw(s[0])) / 32768 }
+		sample = func(s []byte) float64 { return float64(g711.DecodeUlaw(s[0])) / 32768 }
 	default:
 		return nil, 0, fmt.Errorf("%w: WAV encoding %d with %d bits (want PCM, float, A-law or µ-law)", ErrAudioFormat, format, bits)
 	}
@@ -144,15 +145,6 @@ func decodeWAV(b []byte) ([]float64, int, error) {
 		out[i] = v
 	}
 	return out, int(rate), nil
-}
-
-func ulaw(u byte) int16 {
-	u = ^u
-	t := (int(u&0x0F)<<3 + 0x84) << ((u & 0x70) >> 4)
-	if u&0x80 != 0 {
-		return int16(0x84 - t)
-	}
-	return int16(t - 0x84)
 }
 
 func alaw(a byte) int16 {

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/omstil/omstil/internal/g711"
 	"io"
 	"log/slog"
 	"math"
@@ -1124,7 +1125,7 @@ func readRTPUntilTone(t *testing.T, c *net.UDPConn, hz float64, limit time.Durat
 		}
 		pkts = append(pkts, p)
 		for _, b := range p.payload {
-			pcm = append(pcm, float64(ulawToLinear(b)))
+			pcm = append(pcm, float64(g711.DecodeUlaw(b)))
 		}
 		if len(pcm) >= 800 {
 			lvl := toneLevel(pcm[len(pcm)-800:], hz)
@@ -1189,7 +1190,7 @@ func sendToneRTP(c *net.UDPConn, to *net.UDPAddr, hz float64, stop <-chan struct
 		pkt[4], pkt[5], pkt[6], pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
 		for i := range 160 {
 			s := 8000 * math.Sin(2*math.Pi*hz*float64(int(ts)+i)/8000)
-			pkt[12+i] = linearToUlaw(int16(s))
+			pkt[12+i] = g711.EncodeUlaw(int16(s))
 		}
 		if _, err := c.WriteToUDP(pkt, to); err != nil {
 			return n
@@ -1220,48 +1221,7 @@ func toneLevel(x []float64, hz float64) float64 {
 	return 2 * power / (n * energy)
 }
 
-// G.711 µ-law, written from the ITU-T G.711 definition.
-func ulawToLinear(u byte) int16 {
-	u = ^u
-	sign := u & 0x80
-	exp := (u >> 4) & 0x07
-	mant := u & 0x0f
-	v := (int32(mant)<<3 + 0x84) << exp
-	v -= 0x84
-	if sign != 0 {
-		return int16(-v)
-	}
-	return int16(v)
-}
-
-func linearToUlaw(s int16) byte {
-	const bias, clip = 0x84, 32635
-	v := int32(s)
-	sign := byte(0)
-	if v < 0 {
-		v = -v
-		sign = 0x80
-	}
-	if v > clip {
-		v = clip
-	}
-	v += bias
-	exp := byte(7)
-	for mask := int32(0x4000); v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := byte(v>>(exp+3)) & 0x0f
-	return ^(sign | exp<<4 | mant)
-}
-
-func TestULawRoundTrip(t *testing.T) {
-	for _, s := range []int16{0, 1, -1, 100, -100, 1000, -1000, 8000, -8000, 32000, -32000} {
-		got := ulawToLinear(linearToUlaw(s))
-		tol := int32(math.Abs(float64(s)))/16 + 8
-		if d := int32(got) - int32(s); d < -tol || d > tol {
-			t.Errorf("µ-law round trip of %d gave %d", s, got)
-		}
-	}
+func TestToneLevel(t *testing.T) {
 	x := make([]float64, 800)
 	for i := range x {
 		x[i] = math.Sin(2 * math.Pi * 1000 * float64(i) / 8000)

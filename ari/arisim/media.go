@@ -3,6 +3,7 @@ package arisim
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/omstil/omstil/internal/g711"
 	"math"
 	"net"
 	"strconv"
@@ -470,48 +471,6 @@ func (g *toneGen) frame() []int16 {
 	return out
 }
 
-// --- G.711 µ-law ----------------------------------------------------------------
-
-var ulawDecode [256]int16
-var ulawEncode [65536]byte
-
-func init() {
-	for i := 0; i < 256; i++ {
-		u := ^byte(i)
-		exp := (u >> 4) & 7
-		mant := int32(u & 0x0f)
-		v := ((mant << 3) + 0x84) << exp
-		v -= 0x84
-		if u&0x80 != 0 {
-			v = -v
-		}
-		ulawDecode[i] = int16(v)
-	}
-	for i := 0; i < 65536; i++ {
-		ulawEncode[i] = linearToUlaw(int16(uint16(i)))
-	}
-}
-
-func linearToUlaw(sample int16) byte {
-	const bias, clip = 0x84, 32635
-	v := int32(sample)
-	sign := byte(0)
-	if v < 0 {
-		v = -v
-		sign = 0x80
-	}
-	if v > clip {
-		v = clip
-	}
-	v += bias
-	exp := byte(7)
-	for mask := int32(0x4000); exp > 0 && v&mask == 0; mask >>= 1 {
-		exp--
-	}
-	mant := byte(v>>(exp+3)) & 0x0f
-	return ^(sign | exp<<4 | mant)
-}
-
 // --- externalMedia RTP ------------------------------------------------------------
 
 type externalMedia struct {
@@ -541,7 +500,7 @@ func (e *externalMedia) packet(w []int16) []byte {
 		if w != nil {
 			v = w[i]
 		}
-		pkt[12+i] = ulawEncode[uint16(v)]
+		pkt[12+i] = g711.EncodeUlaw(v)
 	}
 	e.seq++
 	e.ts += frameSamples
@@ -595,7 +554,7 @@ func (s *Sim) readRTP(ch *channel, e *externalMedia) {
 			m := min(len(payload), frameSamples)
 			f := make([]int16, frameSamples)
 			for i := 0; i < m; i++ {
-				f[i] = ulawDecode[payload[i]]
+				f[i] = g711.DecodeUlaw(payload[i])
 			}
 			payload = payload[m:]
 			e.rx = append(e.rx, f)

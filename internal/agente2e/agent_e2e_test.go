@@ -3,6 +3,7 @@ package agente2e
 import (
 	"context"
 	"fmt"
+	"github.com/omstil/omstil/internal/g711"
 	"math"
 	"net"
 	"net/http/httptest"
@@ -109,7 +110,7 @@ func (c *citizen) read() {
 			if b != 0xFF {
 				silent = false
 			}
-			if v := abs(ulawDecode(b)); v > peak {
+			if v := abs(int(g711.DecodeUlaw(b))); v > peak {
 				peak = v
 			}
 		}
@@ -138,7 +139,7 @@ func (c *citizen) sendTone(ctx context.Context, addr string) {
 	for {
 		payload := make([]byte, 160)
 		for i := range payload {
-			payload[i] = ulawEncode(int(8000 * math.Sin(2*math.Pi*440*float64(n)/8000)))
+			payload[i] = g711.EncodeUlaw(int16(8000 * math.Sin(2*math.Pi*440*float64(n)/8000)))
 			n++
 		}
 		pkt.Payload = payload
@@ -159,34 +160,6 @@ func abs(v int) int {
 		return -v
 	}
 	return v
-}
-
-// G.711 µ-law, as in ITU-T G.711.
-func ulawEncode(s int) byte {
-	const bias, clip = 0x84, 32635
-	sign := 0
-	if s < 0 {
-		s, sign = -s, 0x80
-	}
-	if s > clip {
-		s = clip
-	}
-	s += bias
-	exp := 7
-	for mask := 0x4000; s&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (s >> (exp + 3)) & 0x0F
-	return ^byte(sign | exp<<4 | mant)
-}
-
-func ulawDecode(u byte) int {
-	u = ^u
-	t := (int(u&0x0F)<<3 + 0x84) << ((u & 0x70) >> 4)
-	if u&0x80 != 0 {
-		return 0x84 - t
-	}
-	return t - 0x84
 }
 
 // trackingListener remembers accepted connections so a test can cut them.
