@@ -1,11 +1,13 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -37,6 +39,17 @@ type AgentDirectory interface {
 	// SetAgentQueues logs the agent in to exactly these queues (IDs from
 	// AgentSetup.Queues). A *config.ValidationError is shown to the agent.
 	SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error
+	// Colleagues lists the other agents of the agent's organisation that
+	// a call can be handed to, with their state now.
+	Colleagues(ctx context.Context, agent softphone.AgentID) ([]Colleague, error)
+}
+
+// Colleague is another agent the page offers as a transfer target.
+type Colleague struct {
+	ID, Name string
+	// State: "ready", "paused", "busy" (ringing, on a call, wrap-up, or
+	// consulted) or "logged-out".
+	State string
 }
 
 // AgentSetup is what the agent page shows besides calls: the queues the
@@ -83,6 +96,12 @@ type pauseReasonJSON struct {
 	Label string `json:"label"`
 }
 
+type colleagueJSON struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
 type agentQueuesRequest struct {
 	Queues []string `json:"queues"`
 }
@@ -111,6 +130,7 @@ func (s *Server) registerAgentPages() {
 	g := e.Group("/agent", s.authenticate)
 	g.GET("/setup", agent, s.agentSetup)
 	g.PUT("/queues", agent, s.agentQueues)
+	g.GET("/colleagues", agent, s.agentColleagues)
 	g.GET("/ws", agent, s.agentSocket)
 }
 
@@ -165,6 +185,44 @@ func (s *Server) agentSetup(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+}
+
+// agentColleagues lists the transfer targets among the agent's colleagues:
+// ready ones first, then by name.
+func (s *Server) agentColleagues(c *gin.Context) {
+	id, err := s.agentID(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := []colleagueJSON{}
+	if dir := s.agentOptions().Directory; dir != nil {
+		list, err := dir.Colleagues(c.Request.Context(), id)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		for _, co := range list {
+			out = append(out, colleagueJSON{ID: co.ID, Name: co.Name, State: co.State})
+		}
+	}
+	slices.SortFunc(out, func(a, b colleagueJSON) int {
+		return cmp.Or(cmp.Compare(stateRank(a.State), stateRank(b.State)), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+}
+
+func stateRank(s string) int {
+	switch s {
+	case "ready":
+		return 0
+	case "paused":
+		return 1
+	case "busy":
+		return 2
+	}
+	return 3
 }
 
 func (s *Server) agentQueues(c *gin.Context) {

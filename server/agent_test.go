@@ -51,6 +51,23 @@ func (d *fakeDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID)
 	}, nil
 }
 
+func (d *fakeDirectory) Colleagues(ctx context.Context, agent softphone.AgentID) ([]server.Colleague, error) {
+	all := []server.Colleague{
+		{ID: "agent-anna", Name: "Anna", State: "ready"},
+		{ID: "agent-eva", Name: "Eva", State: "busy"},
+		{ID: "agent-bo", Name: "Bo", State: "paused"},
+		{ID: "agent-cy", Name: "Cy", State: "ready"},
+		{ID: "agent-di", Name: "Di", State: "logged-out"},
+	}
+	var out []server.Colleague
+	for _, c := range all {
+		if c.ID != string(agent) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 func (d *fakeDirectory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
 	for _, q := range queues {
 		if q != "borgerservice" && q != "skat" {
@@ -411,6 +428,10 @@ func TestAgentSetupAndQueues(t *testing.T) {
 		{"unknown field", "PUT", "/agent/queues", `{"queue":["skat"]}`, anna, "", 400, ``},
 		{"choose a queue", "PUT", "/agent/queues", `{"queues":["skat"]}`, anna, "", 204, ``},
 		{"setup shows the choice", "GET", "/agent/setup", "", anna, "", 200, `{"id":"skat","name":"Skat","selected":true}`},
+		{"colleagues need a session", "GET", "/agent/colleagues", "", nil, "", 401, `"unauthorized"`},
+		// ready first, then paused, busy, logged out; not anna herself
+		{"colleagues", "GET", "/agent/colleagues", "", anna, "", 200,
+			`[{"id":"agent-cy","name":"Cy","state":"ready"},{"id":"agent-bo","name":"Bo","state":"paused"},{"id":"agent-eva","name":"Eva","state":"busy"},{"id":"agent-di","name":"Di","state":"logged-out"}]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

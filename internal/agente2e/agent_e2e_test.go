@@ -57,6 +57,10 @@ func (d *directory) AgentSetup(ctx context.Context, agent softphone.AgentID) (se
 	}, nil
 }
 
+func (d *directory) Colleagues(ctx context.Context, agent softphone.AgentID) ([]server.Colleague, error) {
+	return nil, nil
+}
+
 func (d *directory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
 	d.mu.Lock()
 	d.chosen = queues

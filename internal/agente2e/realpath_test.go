@@ -569,9 +569,16 @@ func TestRealPathConsult(t *testing.T) {
 	rp.ready(bo, "bo")
 
 	consult := func() {
+		// Anna picks Bo from the list of colleagues (GET /agent/colleagues,
+		// served from the engine's state): he is there, ready.
+		boOption := `#transfer-agent option[value="` + string(rp.agent["bo"]) + `"]`
+		anna.do("choose a colleague", chromedp.SetValue(chromedp.CSS("#transfer-kind"), "agent"))
+		anna.eval(`document.getElementById("transfer-kind").dispatchEvent(new Event("change")) && true`)
+		rp.eventually("Bo is in anna's colleague list, ready", 10*time.Second, func() bool {
+			return anna.eval(`(document.querySelector('` + boOption + `') || {}).textContent === "Bo Kollega – klar"`)
+		})
 		anna.do("consult Bo",
-			chromedp.SetValue(chromedp.CSS("#transfer-kind"), "agent"),
-			chromedp.SetValue(chromedp.CSS("#transfer-to"), string(rp.agent["bo"])),
+			chromedp.SetValue(chromedp.CSS("#transfer-agent"), string(rp.agent["bo"])),
 			chromedp.Click(chromedp.CSS("#btn-transfer-attended")))
 	}
 	// Bo declines first: Anna is told and talks with the citizen again.

@@ -331,6 +331,47 @@ func (d AgentDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID)
 	return setup, nil
 }
 
+// Colleagues lists the other agents of the agent's organisation that omstil
+// can ring (a browser softphone or a phone), with their state in the
+// engine.
+func (d AgentDirectory) Colleagues(ctx context.Context, agent softphone.AgentID) ([]server.Colleague, error) {
+	rt, me, err := d.runtimeAgent(agent)
+	if err != nil {
+		return nil, err
+	}
+	states := map[queue.AgentID]queue.AgentSnapshot{}
+	for _, as := range d.Adapter.Snapshot().Agents {
+		states[as.ID] = as
+	}
+	var out []server.Colleague
+	for id, a := range rt.AgentInfo {
+		if id == queue.AgentID(agent) || a.OrgID != me.OrgID {
+			continue
+		}
+		if a.DeviceKind != config.DeviceWebRTC && a.DialString == "" {
+			continue // nothing to ring
+		}
+		name := a.Name
+		if name == "" {
+			name = string(id)
+		}
+		out = append(out, server.Colleague{ID: string(id), Name: name, State: colleagueState(states[id])})
+	}
+	return out, nil
+}
+
+func colleagueState(as queue.AgentSnapshot) string {
+	switch {
+	case as.ID == "" || as.State == queue.LoggedOut:
+		return "logged-out"
+	case as.State == queue.Ready && !as.DeviceBusy:
+		return "ready"
+	case as.State == queue.Paused:
+		return "paused"
+	}
+	return "busy"
+}
+
 func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
 	rt, _, err := d.runtimeAgent(agent)
 	if err != nil {

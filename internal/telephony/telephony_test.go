@@ -117,3 +117,23 @@ func TestRestartStoreRoundTrip(t *testing.T) {
 		t.Fatalf("after restart: %+v", cbs)
 	}
 }
+
+func TestColleagueState(t *testing.T) {
+	for _, c := range []struct {
+		as   queue.AgentSnapshot
+		want string
+	}{
+		{queue.AgentSnapshot{}, "logged-out"}, // not in the engine at all
+		{queue.AgentSnapshot{ID: "a", State: queue.LoggedOut}, "logged-out"},
+		{queue.AgentSnapshot{ID: "a", State: queue.Ready}, "ready"},
+		{queue.AgentSnapshot{ID: "a", State: queue.Ready, DeviceBusy: true}, "busy"}, // consulted, or its phone in use
+		{queue.AgentSnapshot{ID: "a", State: queue.Paused}, "paused"},
+		{queue.AgentSnapshot{ID: "a", State: queue.Ringing}, "busy"},
+		{queue.AgentSnapshot{ID: "a", State: queue.OnCall}, "busy"},
+		{queue.AgentSnapshot{ID: "a", State: queue.WrapUp}, "busy"},
+	} {
+		if got := colleagueState(c.as); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.as, got, c.want)
+		}
+	}
+}

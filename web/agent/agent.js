@@ -162,6 +162,43 @@ function reasonLabel(id) {
   return r ? r.label : id;
 }
 
+// syncTransferKind shows the colleague list for a transfer to a colleague
+// and the free field (with the queues as suggestions) otherwise.
+function syncTransferKind() {
+  const kind = $("transfer-kind").value, agent = kind === "agent";
+  $("transfer-agent").hidden = $("transfer-agent-label").hidden = !agent;
+  $("transfer-to").hidden = $("transfer-to-label").hidden = agent;
+  if (kind === "queue") $("transfer-to").setAttribute("list", "transfer-queues");
+  else $("transfer-to").removeAttribute("list");
+  if (agent) loadColleagues();
+}
+
+// loadColleagues fills the colleague list: name and state now, ready ones
+// first (the server's order); those logged out cannot be chosen.
+async function loadColleagues() {
+  const sel = $("transfer-agent");
+  try {
+    const r = await fetch("/agent/colleagues", { headers: { Accept: "application/json" } });
+    if (!r.ok) throw new Error(t("transfer.nocolleagues") + " (" + r.status + ")");
+    const list = await r.json();
+    const keep = sel.value;
+    sel.replaceChildren();
+    for (const c of list) {
+      const o = new Option(c.name + " – " + t("colleague." + c.state), c.id);
+      o.disabled = c.state === "logged-out";
+      sel.append(o);
+    }
+    if (!list.length) {
+      const o = new Option(t("transfer.nocolleagues"), "");
+      o.disabled = true;
+      sel.append(o);
+    }
+    const ready = list.find((c) => c.state === "ready");
+    if (keep && list.some((c) => c.id === keep)) sel.value = keep;
+    else sel.value = ready ? ready.id : "";
+  } catch (e) { showError(e); }
+}
+
 function renderSetup() {
   const s = st.setup;
   $("agent-name").textContent = s.name;
@@ -688,10 +725,11 @@ function wire() {
     render();
   });
   const transfer = async (mode) => {
-    const to = $("transfer-to").value.trim();
+    const field = $("transfer-kind").value === "agent" ? $("transfer-agent") : $("transfer-to");
+    const to = field.value.trim();
     if (!to && (mode === "blind" || mode === "attended")) {
       notice(t("transfer.missing"));
-      $("transfer-to").focus();
+      field.focus();
       return;
     }
     const tr = mode === "complete" || mode === "cancel" ? { mode } : { kind: $("transfer-kind").value, to, mode };
@@ -709,6 +747,8 @@ function wire() {
     } catch (e) { showError(e); }
     render();
   };
+  $("transfer-kind").addEventListener("change", syncTransferKind);
+  $("transfer-agent").addEventListener("focus", loadColleagues);
   $("transfer-form").addEventListener("submit", (ev) => { ev.preventDefault(); ringer.unlock(); transfer("blind"); });
   on("btn-transfer-attended", () => transfer("attended"));
   on("btn-transfer-complete", () => transfer("complete"));
