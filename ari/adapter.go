@@ -11,6 +11,7 @@ package ari
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -210,6 +211,34 @@ type WebRTC interface {
 	Reattach(agent queue.AgentID, call queue.CallID, relayAddr string) error
 }
 
+// Reasons of a Refusal: a word each, for the agent page to say in the
+// agent's language.
+const (
+	RefusedBusy        = "busy"          // the colleague is on a call, ringing or consulted
+	RefusedNotReady    = "not-ready"     // the colleague is paused or logged out
+	RefusedUnreachable = "unreachable"   // the colleague has no device omstil can ring
+	RefusedSelf        = "self"          // an agent cannot transfer to itself
+	RefusedUnknown     = "unknown-queue" // no such queue
+	RefusedNoFreeAgent = "no-free-agent" // nobody in the queue can take it now
+	RefusedConsulting  = "consulting"    // a consultation is going on: complete or cancel it first
+	RefusedNotAnswered = "not-answered"  // the consulted party has not answered yet
+	RefusedNoRoute     = "no-route"      // numbers cannot be dialled (no trunk configured)
+	RefusedAnswered    = "answered"      // already answered: hang up instead
+	RefusedState       = "state"         // the engine does not allow it now
+)
+
+// Refusal is a refused request: Reason is one of the Refused* words,
+// Detail says it in English with the names involved. errors.Is(r,
+// ErrRefused) holds.
+type Refusal struct{ Reason, Detail string }
+
+func (r *Refusal) Error() string        { return "ari: request refused: " + r.Detail }
+func (r *Refusal) Is(target error) bool { return target == ErrRefused }
+
+func refuse(reason, format string, args ...any) error {
+	return &Refusal{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
 // Options configure an Adapter.
 type Options struct {
 	Client *ariclient.Client
@@ -272,7 +301,8 @@ var (
 	ErrUnknownAgent = errors.New("ari: unknown agent")
 	// ErrBadReason: the pause reason is not in the list.
 	ErrBadReason = errors.New("ari: pause reason not allowed")
-	// ErrRefused: the engine refused the request (Detail in the message).
+	// ErrRefused: the request was refused; errors.As gives a *Refusal
+	// with the reason.
 	ErrRefused = errors.New("ari: request refused")
 	// ErrNoSuchCall: the agent has no such call.
 	ErrNoSuchCall = errors.New("ari: no such call for this agent")

@@ -386,7 +386,7 @@ func (a *Adapter) Decline(ctx context.Context, agent queue.AgentID, call queue.C
 	return a.doErr(ctx, func() error {
 		if l := a.consultedLeg(agent, call); l != nil {
 			if l.answered {
-				return fmt.Errorf("%w: already answered; hang up instead", ErrRefused)
+				return refuse(RefusedAnswered, "already answered; hang up instead")
 			}
 			l.told = true // the page declined: it knows
 			a.consultOver(a.calls[call], l, ConsultDeclined, true)
@@ -492,7 +492,7 @@ func (a *Adapter) SendDTMF(ctx context.Context, agent queue.AgentID, id queue.Ca
 }
 
 // errConsulting refuses a blind transfer during a consultation.
-var errConsulting = fmt.Errorf("%w: a consultation is going on; complete or cancel it", ErrRefused)
+var errConsulting = refuse(RefusedConsulting, "a consultation is going on; complete or cancel it")
 
 // leaveAgent ends the agent's side of a connected citizen's call that is
 // transferred away: the engine's CallEnded (wrap-up), the agent's leg (a
@@ -528,7 +528,7 @@ func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, id q
 			return errConsulting
 		}
 		if _, ok := a.cfg.queues[to]; !ok {
-			return fmt.Errorf("%w: unknown queue %s", ErrRefused, to)
+			return refuse(RefusedUnknown, "unknown queue %s", to)
 		}
 		a.leaveAgent(c)
 		// the engine forgets an ended call; the citizen joins again.

@@ -56,7 +56,7 @@ func (a *Adapter) Consult(ctx context.Context, agent queue.AgentID, call queue.C
 func (a *Adapter) CompleteConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
 	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
 		if !c.consult.up {
-			return fmt.Errorf("%w: the consulted party has not answered", ErrRefused)
+			return refuse(RefusedNotAnswered, "the consulted party has not answered")
 		}
 		a.completeConsult(c)
 		return nil
@@ -96,14 +96,14 @@ func (a *Adapter) reachable(d Device) bool {
 // it already.
 func (a *Adapter) consultable(id queue.AgentID) error {
 	if a.consulted[id] != nil {
-		return fmt.Errorf("%w: agent %s is busy with another transfer", ErrRefused, id)
+		return refuse(RefusedBusy, "agent %s is busy with another transfer", id)
 	}
 	if a.agentState[id] != queue.Ready {
-		return fmt.Errorf("%w: agent %s is not ready (%s)", ErrRefused, id, a.agentState[id])
+		return refuse(RefusedNotReady, "agent %s is not ready (%s)", id, a.agentState[id])
 	}
 	for _, ag := range a.eng.Snapshot().Agents {
 		if ag.ID == id && ag.DeviceBusy {
-			return fmt.Errorf("%w: agent %s is busy", ErrRefused, id)
+			return refuse(RefusedBusy, "agent %s is busy", id)
 		}
 	}
 	return nil
@@ -115,7 +115,7 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 		return ErrNoSuchCall
 	}
 	if c.consult != nil {
-		return fmt.Errorf("%w: a consultation is already going on", ErrRefused)
+		return refuse(RefusedConsulting, "a consultation is already going on")
 	}
 	l := &leg{id: ariclient.ChannelID(a.newID()), kind: legConsult, call: c.id}
 	r := ariclient.OriginateRequest{Timeout: a.opt.ConsultRing}
@@ -134,9 +134,9 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 		case !a.cfg.agents[target]:
 			return fmt.Errorf("%w: %s", ErrUnknownAgent, target)
 		case target == agent:
-			return fmt.Errorf("%w: an agent cannot consult itself", ErrRefused)
+			return refuse(RefusedSelf, "an agent cannot consult itself")
 		case !ok || !a.reachable(dev):
-			return fmt.Errorf("%w: agent %s has no phone omstil can reach", ErrRefused, target)
+			return refuse(RefusedUnreachable, "agent %s has no phone omstil can reach", target)
 		}
 		if err := a.consultable(target); err != nil {
 			return err
@@ -153,10 +153,10 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 		r.Endpoint = a.dialString(t.To)
 		r.CallerID = a.opt.CallerID
 		if r.Endpoint == "" || t.To == "" {
-			return fmt.Errorf("%w: consulting a number needs a number and Options.CallbackEndpoint", ErrRefused)
+			return refuse(RefusedNoRoute, "consulting a number needs a number and Options.CallbackEndpoint")
 		}
 	default:
-		return fmt.Errorf("%w: consult target kind %q", ErrRefused, t.Kind)
+		return refuse(RefusedState, "consult target kind %q", t.Kind)
 	}
 	a.legs[l.id] = l
 	c.consult = l
@@ -286,7 +286,7 @@ func (a *Adapter) holdCitizen(c *call) {
 // page omstil can ring.
 func (a *Adapter) consultQueueAgent(q queue.QueueID, not queue.AgentID) (queue.AgentID, error) {
 	if _, ok := a.cfg.queues[q]; !ok {
-		return "", fmt.Errorf("%w: unknown queue %s", ErrRefused, q)
+		return "", refuse(RefusedUnknown, "unknown queue %s", q)
 	}
 	var free []queue.AgentSnapshot
 	for _, ag := range a.eng.Snapshot().Agents {
@@ -296,7 +296,7 @@ func (a *Adapter) consultQueueAgent(q queue.QueueID, not queue.AgentID) (queue.A
 		}
 	}
 	if len(free) == 0 {
-		return "", fmt.Errorf("%w: no ready agent with a phone in queue %s", ErrRefused, q)
+		return "", refuse(RefusedNoFreeAgent, "no ready agent omstil can ring in queue %s", q)
 	}
 	slices.SortFunc(free, func(x, y queue.AgentSnapshot) int { return cmp.Or(x.Since.Compare(y.Since), cmp.Compare(x.ID, y.ID)) })
 	return free[0].ID, nil

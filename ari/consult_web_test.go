@@ -3,6 +3,7 @@ package ari_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"github.com/omstil/omstil/internal/g711"
 	"math"
 	"net"
@@ -456,9 +457,19 @@ func TestConsultBrowserChoice(t *testing.T) {
 		if err := b.e.ad.SetAgentState(ctx, "bo", queue.Paused, "frokost", nil); err != nil {
 			t.Fatal(err)
 		}
-		for _, target := range []ari.ConsultTarget{{Kind: ari.ConsultAgent, To: "bo"}, {Kind: ari.ConsultQueue, To: "q2"}} {
-			if err := b.e.ad.Consult(ctx, "anna", b.call, target); err == nil {
-				t.Fatalf("consulting %+v (paused) was accepted", target)
+		for _, tc := range []struct {
+			target ari.ConsultTarget
+			reason string
+		}{
+			{ari.ConsultTarget{Kind: ari.ConsultAgent, To: "bo"}, ari.RefusedNotReady},
+			{ari.ConsultTarget{Kind: ari.ConsultQueue, To: "q2"}, ari.RefusedNoFreeAgent},
+			{ari.ConsultTarget{Kind: ari.ConsultAgent, To: "anna"}, ari.RefusedSelf},
+			{ari.ConsultTarget{Kind: ari.ConsultQueue, To: "nope"}, ari.RefusedUnknown},
+		} {
+			err := b.e.ad.Consult(ctx, "anna", b.call, tc.target)
+			var r *ari.Refusal
+			if !errors.Is(err, ari.ErrRefused) || !errors.As(err, &r) || r.Reason != tc.reason {
+				t.Fatalf("consulting %+v: %v, want a refusal %q", tc.target, err, tc.reason)
 			}
 		}
 		if c, _ := b.e.call(b.id); c.State != "connected" || !slices.Contains(bridgeOf(t, b.e, b.id), b.media("anna")) {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -612,7 +611,7 @@ func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason s
 		}
 		in = queue.AgentLogout{Agent: agent}
 	default:
-		return fmt.Errorf("%w: state %s cannot be chosen", ErrRefused, state)
+		return refuse(RefusedState, "state %s cannot be chosen", state)
 	}
 	return a.feed(in)
 }
@@ -620,7 +619,7 @@ func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason s
 func (a *Adapter) feed(in queue.Input) error {
 	outs := a.handle(in)
 	if why, ok := ignored(outs, in); ok {
-		return fmt.Errorf("%w: %s", ErrRefused, why)
+		return refuse(RefusedState, "%s", why)
 	}
 	return nil
 }

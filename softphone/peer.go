@@ -289,7 +289,7 @@ func (p *peer) control(m *Message, call func(context.Context, CallControl) error
 	case err == nil:
 		p.ack(m)
 	case errors.As(err, &ce):
-		p.fail(m, ce.Code, "%s", ce.Message)
+		p.send(Message{Type: "error", ID: m.ID, Code: ce.Code, Message: ce.Message, Reason: ce.Reason})
 	default:
 		p.s.log.Warn("softphone: call control failed", "type", m.Type, "call", m.Call, "err", err)
 		p.fail(m, CodeFailed, "%s failed", m.Type)

@@ -83,7 +83,10 @@ type Transfer struct {
 // ControlError is an error the adapter wants the page to see.
 type ControlError struct {
 	Code    string // machine-readable, e.g. "not-your-call"
-	Message string // for the agent
+	Message string // for the agent, in English
+	// Reason, with Code "refused": why, as a word the page translates
+	// (e.g. "busy", "not-ready"; see ari.Refused*).
+	Reason string
 }
 
 func (e *ControlError) Error() string { return "softphone: " + e.Code + ": " + e.Message }

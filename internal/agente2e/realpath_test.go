@@ -565,21 +565,31 @@ func TestRealPathConsult(t *testing.T) {
 	cit := rp.placeCall("+4512345678")
 	anna.visible("#incoming")
 	rp.answers(anna, "anna", cit)
+	// Anna picks Bo from the list of colleagues (GET /agent/colleagues,
+	// served from the engine's state), shown with his state now.
+	boOption := `#transfer-agent option[value="` + string(rp.agent["bo"]) + `"]`
+	chooseBo := func(state string) {
+		anna.do("choose a colleague", chromedp.SetValue(chromedp.CSS("#transfer-kind"), "agent"))
+		anna.eval(`document.getElementById("transfer-kind").dispatchEvent(new Event("change")) && true`)
+		rp.eventually("Bo is in anna's colleague list: "+state, 10*time.Second, func() bool {
+			return anna.eval(`(document.querySelector('` + boOption + `') || {}).textContent === "Bo Kollega – ` + state + `"`)
+		})
+		anna.do("choose Bo", chromedp.SetValue(chromedp.CSS("#transfer-agent"), string(rp.agent["bo"])))
+	}
 	rp.logIn(bo, "bo", qSundhed)
+	// Logged in but paused: consulting Bo is refused, and Anna reads why
+	// in Danish; the conversation goes on.
+	chooseBo("pause")
+	anna.click("#btn-transfer-attended")
+	rp.eventually("anna is told Bo is not ready", 10*time.Second, func() bool {
+		return strings.Contains(anna.text("#notice"), "Kollegaen er ikke klar")
+	})
+	anna.visible("#transfer-form")
 	rp.ready(bo, "bo")
 
 	consult := func() {
-		// Anna picks Bo from the list of colleagues (GET /agent/colleagues,
-		// served from the engine's state): he is there, ready.
-		boOption := `#transfer-agent option[value="` + string(rp.agent["bo"]) + `"]`
-		anna.do("choose a colleague", chromedp.SetValue(chromedp.CSS("#transfer-kind"), "agent"))
-		anna.eval(`document.getElementById("transfer-kind").dispatchEvent(new Event("change")) && true`)
-		rp.eventually("Bo is in anna's colleague list, ready", 10*time.Second, func() bool {
-			return anna.eval(`(document.querySelector('` + boOption + `') || {}).textContent === "Bo Kollega – klar"`)
-		})
-		anna.do("consult Bo",
-			chromedp.SetValue(chromedp.CSS("#transfer-agent"), string(rp.agent["bo"])),
-			chromedp.Click(chromedp.CSS("#btn-transfer-attended")))
+		chooseBo("klar")
+		anna.click("#btn-transfer-attended")
 	}
 	// Bo declines first: Anna is told and talks with the citizen again.
 	consult()

@@ -49,7 +49,12 @@ func controlErr(err error) error {
 	case errors.Is(err, ari.ErrNoSuchCall):
 		return &softphone.ControlError{Code: "not-your-call", Message: "this call is not offered to you or has ended"}
 	case errors.Is(err, ari.ErrRefused):
-		return &softphone.ControlError{Code: "refused", Message: err.Error()}
+		ce := &softphone.ControlError{Code: "refused", Message: err.Error()}
+		var r *ari.Refusal
+		if errors.As(err, &r) {
+			ce.Message, ce.Reason = r.Detail, r.Reason
+		}
+		return ce
 	}
 	return err
 }

@@ -2,6 +2,9 @@ package telephony
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"github.com/omstil/omstil/softphone"
 	"log/slog"
 	"testing"
 	"time"
@@ -135,5 +138,18 @@ func TestColleagueState(t *testing.T) {
 		if got := colleagueState(c.as); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.as, got, c.want)
 		}
+	}
+}
+
+// TestControlErrRefusal: a refusal reaches the page with its reason word
+// (translated there) and the English detail.
+func TestControlErrRefusal(t *testing.T) {
+	err := controlErr(fmt.Errorf("wrapped: %w", &ari.Refusal{Reason: ari.RefusedBusy, Detail: "agent bo is busy"}))
+	var ce *softphone.ControlError
+	if !errors.As(err, &ce) || ce.Code != "refused" || ce.Reason != "busy" || ce.Message != "agent bo is busy" {
+		t.Fatalf("controlErr = %#v", err)
+	}
+	if err := controlErr(ari.ErrNoSuchCall); !errors.As(err, &ce) || ce.Code != "not-your-call" || ce.Reason != "" {
+		t.Fatalf("controlErr(ErrNoSuchCall) = %#v", err)
 	}
 }

@@ -16,6 +16,9 @@ function t(key, args) {
   return s;
 }
 
+// has reports whether a text exists for key.
+function has(key) { return !!(strings.da[key] || (strings[lang] && strings[lang][key])); }
+
 function applyTexts() {
   document.documentElement.lang = lang;
   document.title = t("title");
@@ -276,7 +279,8 @@ function failPending(reason) {
 
 function showError(e) {
   if (!e) return;
-  if (e.code === "failed") notice(t("error.failed"));
+  if (e.code === "refused" && e.reason && has("refused." + e.reason)) notice(t("refused." + e.reason));
+  else if (e.code === "failed") notice(t("error.failed"));
   else if (e.code === "unavailable") notice(t("error.unavailable"));
   else notice(t("error.generic", { message: e.message || e.code }));
 }
