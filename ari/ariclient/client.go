@@ -51,6 +51,11 @@ type Config struct {
 	// SubscribeAll asks Asterisk for all events, not only those of channels,
 	// bridges and endpoints the apps are subscribed to.
 	SubscribeAll bool
+	// RESTOverWebSocket sends REST calls as RESTRequest messages on the
+	// event socket instead of HTTP requests while the socket is up (ARI's
+	// REST over WebSocket: Asterisk 20.12, 21.7, 22.2 or later). Calls made
+	// while the socket is down use HTTP.
+	RESTOverWebSocket bool
 	// Timeout bounds every REST call (DefaultTimeout when zero). A shorter
 	// deadline on the call's context wins.
 	Timeout time.Duration
@@ -127,6 +132,9 @@ type Client struct {
 	probe            *probes
 	probeUnsupported atomic.Bool // the server answered POST /events/user with 404/405/501
 
+	restOverWS bool
+	rws        restWS
+
 	connected atomic.Bool
 	running   atomic.Bool
 	stats     counters
@@ -183,6 +191,7 @@ func New(cfg Config) (*Client, error) {
 		backoffMin:   orDuration(cfg.BackoffMin, DefaultBackoffMin),
 		backoffMax:   orDuration(cfg.BackoffMax, DefaultBackoffMax),
 		readLimit:    cfg.ReadLimit,
+		restOverWS:   cfg.RESTOverWebSocket,
 
 		appCheckInterval: cfg.AppCheckInterval,
 		appCheckFirst:    orDuration(cfg.AppCheckFirst, DefaultAppCheckFirst),
@@ -335,13 +344,28 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return fmt.Errorf("ari: %s %s: encode body: %w", method, path, err)
 		}
-		rd = bytes.NewReader(b)
+		payload = b
+	}
+	c.stats.restCalls.Add(1)
+	if c.restOverWS {
+		if a, ok := c.rws.call(ctx, method, path, q, payload); ok {
+			c.stats.restOnSocket.Add(1)
+			if a.err != nil {
+				c.stats.restErrors.Add(1)
+				return fmt.Errorf("ari: %s %s: %w", method, path, a.err)
+			}
+			return c.answer(method, path, a.status, a.body, out)
+		}
+	}
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path, q), rd)
 	if err != nil {
@@ -354,7 +378,6 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if body != nil {
 		req.Header["Content-Type"] = jsonMIME
 	}
-	c.stats.restCalls.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.stats.restErrors.Add(1)
@@ -367,14 +390,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return fmt.Errorf("ari: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		c.stats.restErrors.Add(1)
+	if (resp.StatusCode < 200 || resp.StatusCode > 299) || out == nil {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return &Error{Method: method, Path: path, Status: resp.StatusCode, Message: errorMessage(raw)}
-	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		return nil
+		return c.answer(method, path, resp.StatusCode, raw, out)
 	}
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	defer putBodyBuffer(buf)
@@ -383,12 +401,27 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		c.stats.restErrors.Add(1)
 		return fmt.Errorf("ari: %s %s: read body: %w", method, path, err)
 	}
-	raw := buf.Bytes()
+	// Unmarshal copies what it keeps (strings, RawMessage), so buf can be
+	// reused.
+	return c.answer(method, path, resp.StatusCode, buf.Bytes(), out)
+}
+
+// answer turns a REST answer, over HTTP or the event socket, into out or
+// an error.
+func (c *Client) answer(method, path string, status int, raw []byte, out any) error {
+	if status < 200 || status > 299 {
+		c.stats.restErrors.Add(1)
+		if len(raw) > maxErrorBody {
+			raw = raw[:maxErrorBody]
+		}
+		return &Error{Method: method, Path: path, Status: status, Message: errorMessage(raw)}
+	}
+	if out == nil {
+		return nil
+	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return fmt.Errorf("ari: %s %s: empty body, want JSON", method, path)
 	}
-	// Unmarshal copies what it keeps (strings, RawMessage), so buf can be
-	// reused.
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("ari: %s %s: decode answer: %w", method, path, err)
 	}

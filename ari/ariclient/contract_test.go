@@ -51,6 +51,9 @@ type target struct {
 	url, user, pass string
 	rtpHost         string
 	real            bool
+	// restWS: the clients send REST calls over the event socket
+	// (Config.RESTOverWebSocket).
+	restWS bool
 }
 
 func contractTarget(t *testing.T) target {
@@ -113,6 +116,7 @@ func newEnvNoWait(t *testing.T, tg target, mod func(*ariclient.Config)) *env {
 		URL: tg.url, User: tg.user, Password: tg.pass,
 		Apps: []string{appMain, appTest}, Timeout: 5 * time.Second, Logger: discardLogger(),
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		RESTOverWebSocket: tg.restWS,
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -411,8 +415,20 @@ func TestContract(t *testing.T) {
 		{"AppLostToOldSocketComesBack", contractAppLost},
 		{"ExternalMediaRTP", contractExternalMedia},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, tg) })
+	// Every contract twice: REST over HTTP, and over the event socket
+	// (ARI's RESTRequest/RESTResponse).
+	for _, restWS := range []bool{false, true} {
+		tg := tg
+		tg.restWS = restWS
+		name := "HTTP"
+		if restWS {
+			name = "RESTOverWebSocket"
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) { tt.run(t, tg) })
+			}
+		})
 	}
 }
 
@@ -442,6 +458,9 @@ func contractInfo(t *testing.T, tg target) {
 	}
 	if !e.c.Connected() {
 		t.Fatal("Connected() false")
+	}
+	if st := e.c.Stats(); tg.restWS != (st.RESTOnSocket > 0) || st.RESTOnSocket > st.RESTCalls {
+		t.Fatalf("REST over the socket %v: %d of %d calls went over the socket", tg.restWS, st.RESTOnSocket, st.RESTCalls)
 	}
 }
 

@@ -40,6 +40,7 @@ type Stats struct {
 	Connects     uint64 // successful socket connections
 	DialErrors   uint64 // failed dial attempts
 	RESTCalls    uint64 // REST requests sent
+	RESTOnSocket uint64 // of those, sent over the event socket (Config.RESTOverWebSocket)
 	RESTErrors   uint64 // REST requests that failed (transport or non-2xx)
 	AppChecks    uint64 // app checks run (see Config.AppCheckInterval)
 	AppLost      uint64 // open sockets closed and redialled because Asterisk no longer had an app active for them
@@ -47,10 +48,10 @@ type Stats struct {
 }
 
 type counters struct {
-	received, delivered, unknown, decodeErrors, undelivered atomic.Uint64
-	depth, maxDepth                                         atomic.Int64
-	connects, dialErrors, restCalls, restErrors             atomic.Uint64
-	appChecks, appLost, probes                              atomic.Uint64
+	received, delivered, unknown, decodeErrors, undelivered   atomic.Uint64
+	depth, maxDepth                                           atomic.Int64
+	connects, dialErrors, restCalls, restErrors, restOnSocket atomic.Uint64
+	appChecks, appLost, probes                                atomic.Uint64
 }
 
 // Stats returns a snapshot of the client's counters.
@@ -62,7 +63,7 @@ func (c *Client) Stats() Stats {
 		Undelivered: s.undelivered.Load(),
 		QueueDepth:  s.depth.Load(), MaxQueue: s.maxDepth.Load(),
 		Connects: s.connects.Load(), DialErrors: s.dialErrors.Load(),
-		RESTCalls: s.restCalls.Load(), RESTErrors: s.restErrors.Load(),
+		RESTCalls: s.restCalls.Load(), RESTErrors: s.restErrors.Load(), RESTOnSocket: s.restOnSocket.Load(),
 		AppChecks: s.appChecks.Load(), AppLost: s.appLost.Load(), Probes: s.probes.Load(),
 	}
 }
@@ -342,6 +343,10 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 		dec eventDecoder
 		buf bytes.Buffer // reused: each message is then copied out once, at its exact size
 	)
+	if c.restOverWS {
+		c.rws.attach(conn)
+		defer c.rws.detach(conn)
+	}
 	for {
 		data, err := readMessage(rctx, conn, &buf)
 		if err != nil {
@@ -354,8 +359,13 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 			}
 			return err
 		}
-		c.stats.received.Add(1)
 		ev := dec.decode(data)
+		if r, ok := ev.(*RESTResponse); ok && c.restOverWS {
+			// the answer to a REST call sent on this socket, not an event
+			c.rws.deliver(r)
+			continue
+		}
+		c.stats.received.Add(1)
 		if name, ok := isProbe(ev); ok {
 			c.stats.probes.Add(1)
 			c.probe.arrived(name)

@@ -56,6 +56,9 @@ type Sim struct {
 	log   *slog.Logger
 	clock Clock
 
+	restOnce sync.Once
+	restMux  http.Handler // ARI for REST requests over event sockets
+
 	mu        sync.Mutex
 	devStates map[string]string // device → last DeviceStateChanged state sent
 	closed    bool
@@ -256,6 +259,13 @@ func (s *Sim) encodeEvent(ev Event) []byte {
 // receiving app's "application" and "asterisk_id" added at its end, so an
 // event for several apps is encoded once.
 func (s *Sim) sendEncoded(c *wsConn, appName string, body []byte) {
+	c.enqueue(s.withApp(appName, body))
+	s.stats.EventsSent++
+}
+
+// withApp is the JSON object body with the receiving app's "application"
+// and "asterisk_id" added at its end.
+func (s *Sim) withApp(appName string, body []byte) []byte {
 	out := make([]byte, 0, len(body)+len(appName)+len(s.opts.AsteriskID)+40)
 	out = append(out, body[:len(body)-1]...) // without the closing brace
 	if len(body) > 2 {
@@ -265,9 +275,7 @@ func (s *Sim) sendEncoded(c *wsConn, appName string, body []byte) {
 	out = append(out, mustJSON(appName)...)
 	out = append(out, `,"asterisk_id":`...)
 	out = append(out, mustJSON(s.opts.AsteriskID)...)
-	out = append(out, '}')
-	c.enqueue(out)
-	s.stats.EventsSent++
+	return append(out, '}')
 }
 
 // appActive reports whether a WebSocket currently holds the app.

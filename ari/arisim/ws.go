@@ -104,13 +104,15 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer close(readDone)
 		for {
-			// Asterisk accepts REST requests over the socket; the simulator
-			// reads and ignores client messages (pings are answered by the
+			// REST requests over the socket are answered on it; other
+			// client messages are ignored (pings are answered by the
 			// library while reading).
-			if _, _, err := ws.Read(ctx); err != nil {
+			_, data, err := ws.Read(ctx)
+			if err != nil {
 				c.close()
 				return
 			}
+			s.handleSocketMessage(c, data)
 		}
 	}()
 

@@ -1,0 +1,127 @@
+package ariclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// errSocketGone fails REST calls in flight over the event socket when it
+// closes; whether Asterisk carried them out is unknown, as with an HTTP
+// connection that breaks.
+var errSocketGone = errors.New("ariclient: event socket closed before the answer")
+
+// restWS carries REST calls over the event socket as ARI's RESTRequest /
+// RESTResponse messages (Asterisk 20.12, 21.7, 22.2 and later) when
+// Config.RESTOverWebSocket is set: no HTTP request, headers or connection
+// per call. While the socket is down, calls go over HTTP.
+type restWS struct {
+	mu      sync.Mutex
+	conn    *websocket.Conn
+	next    uint64
+	pending map[string]chan restAnswer
+}
+
+type restAnswer struct {
+	status int
+	body   []byte
+	err    error
+}
+
+// restRequest is ARI's RESTRequest message.
+type restRequest struct {
+	Type          string `json:"type"`
+	TransactionID string `json:"transaction_id"`
+	RequestID     string `json:"request_id"`
+	Method        string `json:"method"`
+	URI           string `json:"uri"`
+	ContentType   string `json:"content_type,omitempty"`
+	MessageBody   string `json:"message_body,omitempty"`
+}
+
+func (w *restWS) attach(conn *websocket.Conn) {
+	w.mu.Lock()
+	w.conn = conn
+	w.mu.Unlock()
+}
+
+// detach fails every call in flight on conn.
+func (w *restWS) detach(conn *websocket.Conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != conn {
+		return
+	}
+	w.conn = nil
+	for id, ch := range w.pending {
+		ch <- restAnswer{err: errSocketGone}
+		delete(w.pending, id)
+	}
+}
+
+// call sends one request and waits for its answer. ok is false when no
+// socket is up: the caller uses HTTP.
+func (w *restWS) call(ctx context.Context, method, path string, q url.Values, body []byte) (a restAnswer, ok bool) {
+	w.mu.Lock()
+	conn := w.conn
+	if conn == nil {
+		w.mu.Unlock()
+		return a, false
+	}
+	w.next++
+	id := strconv.FormatUint(w.next, 10)
+	if w.pending == nil {
+		w.pending = map[string]chan restAnswer{}
+	}
+	ch := make(chan restAnswer, 1)
+	w.pending[id] = ch
+	w.mu.Unlock()
+	forget := func() {
+		w.mu.Lock()
+		delete(w.pending, id)
+		w.mu.Unlock()
+	}
+
+	uri := strings.TrimPrefix(path, "/")
+	if len(q) > 0 {
+		uri += "?" + q.Encode()
+	}
+	req := restRequest{Type: "RESTRequest", TransactionID: id, RequestID: id, Method: method, URI: uri}
+	if body != nil {
+		req.ContentType, req.MessageBody = "application/json", string(body)
+	}
+	msg, err := json.Marshal(req)
+	if err != nil {
+		forget()
+		return restAnswer{err: err}, true
+	}
+	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
+		forget()
+		return restAnswer{err: err}, true
+	}
+	select {
+	case a = <-ch:
+		return a, true
+	case <-ctx.Done():
+		forget()
+		return restAnswer{err: ctx.Err()}, true
+	}
+}
+
+// deliver hands a RESTResponse to its caller; an answer nobody waits for
+// any more (timed out) is dropped.
+func (w *restWS) deliver(r *RESTResponse) {
+	w.mu.Lock()
+	ch := w.pending[r.RequestID]
+	delete(w.pending, r.RequestID)
+	w.mu.Unlock()
+	if ch != nil {
+		ch <- restAnswer{status: r.StatusCode, body: []byte(r.MessageBody)}
+	}
+}
