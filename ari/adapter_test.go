@@ -295,7 +295,7 @@ func TestRestartKeepsCallers(t *testing.T) {
 	pbx := newAsterisk(t)
 	restartKeepsCallers(t, pbx)
 	if sim, ok := pbx.(*simAsterisk); ok {
-		if n := sim.getVars.Load(); n != 0 {
+		if n := sim.sim.Stats().VarReads; n != 0 {
 			t.Fatalf("%d GetVar requests, want none: the channel list carries OMSTIL_CALL", n)
 		}
 	}
@@ -312,7 +312,7 @@ func TestRestartKeepsCallersGetVar(t *testing.T) {
 	t.Cleanup(pbx.close)
 	restartKeepsCallers(t, pbx)
 	// 50 waiting callers and 5 citizens in conversations.
-	if n := pbx.getVars.Load(); n < 55 {
+	if n := pbx.sim.Stats().VarReads; n < 55 {
 		t.Fatalf("%d GetVar requests, want one per unknown citizen (55)", n)
 	}
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,9 +61,8 @@ var logOnce sync.Once
 // ---- simulator ----
 
 type simAsterisk struct {
-	sim     *arisim.Sim
-	srv     *httptest.Server
-	getVars atomic.Int64 // GET /channels/{id}/variable requests served
+	sim *arisim.Sim
+	srv *httptest.Server
 }
 
 // simOptions are the simulator's options for the tests: short sounds, and
@@ -77,20 +74,14 @@ func simOptions() arisim.Options {
 
 func newSimAsterisk(t testing.TB) *simAsterisk { return newSimAsteriskWith(t, simOptions()) }
 
-// newSimAsteriskWith runs the simulator with opts and counts the GetVar
-// requests it serves.
+// newSimAsteriskWith runs the simulator with opts.
 func newSimAsteriskWith(t testing.TB, opts arisim.Options) *simAsterisk {
 	if t != nil {
 		logOnce.Do(func() { t.Log("OMSTIL_TEST_ARI_URL not set: running against the ARI simulator") })
 	}
 	s := &simAsterisk{sim: arisim.New(opts)}
 	h := s.sim.Handler()
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/ari/channels/") && strings.HasSuffix(r.URL.Path, "/variable") {
-			s.getVars.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
+	s.srv = httptest.NewServer(h)
 	return s
 }
 
@@ -396,7 +387,8 @@ func startWith(t *testing.T, pbx asterisk, clock queue.Clock, cfg ari.RuntimeCon
 	t.Helper()
 	u, user, pass := pbx.url()
 	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"},
-		Logger: slog.New(slog.DiscardHandler), BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+		Logger: slog.New(slog.DiscardHandler), BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
+		RESTOverWebSocket: testREST(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,3 +545,20 @@ var (
 	mondayEvening = time.Date(2026, 3, 2, 20, 0, 0, 0, callflow.Location())
 	christmasDay  = time.Date(2026, 12, 25, 10, 0, 0, 0, callflow.Location())
 )
+
+// testREST is how the adapter tests' clients send REST calls:
+// OMSTIL_TEST_ARI_REST=websocket (on the event socket) or auto; HTTP by
+// default.
+func testREST(tb testing.TB) ariclient.RESTTransport {
+	switch v := os.Getenv("OMSTIL_TEST_ARI_REST"); v {
+	case "", "http":
+		return ariclient.RESTHTTP
+	case "websocket":
+		return ariclient.RESTWebSocket
+	case "auto":
+		return ariclient.RESTAuto
+	default:
+		tb.Fatalf("OMSTIL_TEST_ARI_REST=%q: want http, websocket or auto", v)
+		return ariclient.RESTHTTP
+	}
+}

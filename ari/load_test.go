@@ -205,7 +205,8 @@ func startQuiet(tb testing.TB, pbx interface {
 }, cfg ari.RuntimeConfig, sink ari.EventSink) (*ari.Adapter, *ariclient.Client, func()) {
 	u, user, pass := pbx.url()
 	quiet := slog.New(slog.DiscardHandler)
-	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"}, Logger: quiet})
+	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil"}, Logger: quiet,
+		RESTOverWebSocket: testREST(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -28,6 +28,10 @@ type Settings struct {
 	ARIUser     string // OMSTIL_ARI_USER
 	ARIPassword Secret // OMSTIL_ARI_PASSWORD or OMSTIL_ARI_PASSWORD_FILE
 	ARIApp      string // OMSTIL_ARI_APP
+	// ARIREST is how REST calls reach Asterisk (OMSTIL_ARI_REST): "http",
+	// "websocket" (on the event socket: Asterisk 20.12/21.7/22.2+) or
+	// "auto" (the socket when Asterisk is new enough).
+	ARIREST string
 
 	AdminPassword Secret // OMSTIL_ADMIN_PASSWORD(_FILE): first start only
 
@@ -160,6 +164,8 @@ var settingDefs = []settingDef{
 		secretSetter(func(s *Settings) *Secret { return &s.ARIPassword })},
 	{"ari-app", "OMSTIL_ARI_APP", "omstil", "name of the Stasis application", false,
 		stringSetter(func(s *Settings) *string { return &s.ARIApp })},
+	{"ari-rest", "OMSTIL_ARI_REST", "auto", "how REST calls reach Asterisk: http, websocket (on the event socket, Asterisk 20.12/21.7/22.2+) or auto", false,
+		stringSetter(func(s *Settings) *string { return &s.ARIREST })},
 	{"admin-password", "OMSTIL_ADMIN_PASSWORD", "", "password of the first admin, used only when no admin exists", true,
 		secretSetter(func(s *Settings) *Secret { return &s.AdminPassword })},
 	{"log-format", "OMSTIL_LOG_FORMAT", "text", "log format: text or json", false,
@@ -301,6 +307,11 @@ func (s Settings) Validate() error {
 	}
 	if s.ARIApp == "" || strings.ContainsAny(s.ARIApp, ",/ ?&") {
 		errs = append(errs, fmt.Errorf("OMSTIL_ARI_APP: %q is not a valid application name", s.ARIApp))
+	}
+	switch s.ARIREST {
+	case "http", "websocket", "auto":
+	default:
+		errs = append(errs, fmt.Errorf("OMSTIL_ARI_REST: %q is not http, websocket or auto", s.ARIREST))
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("OMSTIL_LOG_FORMAT: %q is not text or json", s.LogFormat))

@@ -53,9 +53,11 @@ type Config struct {
 	SubscribeAll bool
 	// RESTOverWebSocket sends REST calls as RESTRequest messages on the
 	// event socket instead of HTTP requests while the socket is up (ARI's
-	// REST over WebSocket: Asterisk 20.12, 21.7, 22.2 or later). Calls made
-	// while the socket is down use HTTP.
-	RESTOverWebSocket bool
+	// REST over WebSocket: Asterisk 20.12, 21.7, 22.2 or later): RESTHTTP
+	// (the zero value) never, RESTWebSocket always, RESTAuto when the
+	// Asterisk behind the socket is new enough (GET /asterisk/info after
+	// every connect). Calls made while the socket is down use HTTP.
+	RESTOverWebSocket RESTTransport
 	// Timeout bounds every REST call (DefaultTimeout when zero). A shorter
 	// deadline on the call's context wins.
 	Timeout time.Duration
@@ -132,7 +134,8 @@ type Client struct {
 	probe            *probes
 	probeUnsupported atomic.Bool // the server answered POST /events/user with 404/405/501
 
-	restOverWS bool
+	restMode   RESTTransport
+	restOverWS atomic.Bool // REST calls go over the socket while it is up
 	rws        restWS
 
 	connected atomic.Bool
@@ -178,6 +181,11 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("ariclient: invalid app name %q", a)
 		}
 	}
+	switch cfg.RESTOverWebSocket {
+	case RESTHTTP, RESTWebSocket, RESTAuto:
+	default:
+		return nil, fmt.Errorf("ariclient: Config.RESTOverWebSocket %d is not a RESTTransport", cfg.RESTOverWebSocket)
+	}
 	c := &Client{
 		base:         u,
 		apps:         append([]string(nil), cfg.Apps...),
@@ -191,7 +199,7 @@ func New(cfg Config) (*Client, error) {
 		backoffMin:   orDuration(cfg.BackoffMin, DefaultBackoffMin),
 		backoffMax:   orDuration(cfg.BackoffMax, DefaultBackoffMax),
 		readLimit:    cfg.ReadLimit,
-		restOverWS:   cfg.RESTOverWebSocket,
+		restMode:     cfg.RESTOverWebSocket,
 
 		appCheckInterval: cfg.AppCheckInterval,
 		appCheckFirst:    orDuration(cfg.AppCheckFirst, DefaultAppCheckFirst),
@@ -353,7 +361,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		payload = b
 	}
 	c.stats.restCalls.Add(1)
-	if c.restOverWS {
+	if c.restOverWS.Load() {
 		if a, ok := c.rws.call(ctx, method, path, q, payload); ok {
 			c.stats.restOnSocket.Add(1)
 			if a.err != nil {

@@ -116,7 +116,7 @@ func newEnvNoWait(t *testing.T, tg target, mod func(*ariclient.Config)) *env {
 		URL: tg.url, User: tg.user, Password: tg.pass,
 		Apps: []string{appMain, appTest}, Timeout: 5 * time.Second, Logger: discardLogger(),
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-		RESTOverWebSocket: tg.restWS,
+		RESTOverWebSocket: map[bool]ariclient.RESTTransport{false: ariclient.RESTHTTP, true: ariclient.RESTWebSocket}[tg.restWS],
 	}
 	if mod != nil {
 		mod(&cfg)

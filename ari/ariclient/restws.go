@@ -12,6 +12,64 @@ import (
 	"github.com/coder/websocket"
 )
 
+// RESTTransport says how REST calls travel (Config.RESTOverWebSocket).
+type RESTTransport int
+
+// REST transports.
+const (
+	// RESTHTTP: an HTTP request per call.
+	RESTHTTP RESTTransport = iota
+	// RESTWebSocket: RESTRequest messages on the event socket.
+	RESTWebSocket
+	// RESTAuto: on the socket when Asterisk is 20.12, 21.7, 22.2 or later.
+	RESTAuto
+)
+
+// RESTOverWebSocketSupported reports whether an Asterisk of this version
+// (AsteriskInfo.System.Version, e.g. "22.10.1") takes REST requests on
+// the event socket: 20.12, 21.7, 22.2 and every later major version.
+// Certified and development versions it cannot read count as no.
+func RESTOverWebSocketSupported(version string) bool {
+	v, _, _ := strings.Cut(version, " ")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	switch {
+	case major >= 23:
+		return true
+	case major == 22:
+		return minor >= 2
+	case major == 21:
+		return minor >= 7
+	case major == 20:
+		return minor >= 12
+	}
+	return false
+}
+
+// detectREST decides RESTAuto for this connection from Asterisk's
+// version; until it knows, calls go over HTTP.
+func (c *Client) detectREST(ctx context.Context) {
+	info, err := c.Info(ctx)
+	if err != nil || info.System == nil {
+		if ctx.Err() == nil {
+			c.log.Info("ari: cannot tell whether Asterisk takes REST calls on the event socket; using HTTP", "err", err)
+		}
+		return
+	}
+	on := RESTOverWebSocketSupported(info.System.Version)
+	if on != c.restOverWS.Load() {
+		c.log.Info("ari: REST calls", "over_event_socket", on, "asterisk", info.System.Version)
+	}
+	c.restOverWS.Store(on)
+}
+
 // errSocketGone fails REST calls in flight over the event socket when it
 // closes; whether Asterisk carried them out is unknown, as with an HTTP
 // connection that breaks.

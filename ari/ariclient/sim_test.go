@@ -42,3 +42,48 @@ func TestSimUnknownEventTypesSurvive(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestRESTTransportAuto: RESTAuto asks Asterisk's version after the socket
+// is up and, for one that takes REST on the socket (the simulator says
+// 22.10.1), sends the calls there; a socket that closes fails the calls in
+// flight and the next ones go over HTTP until it is back.
+func TestRESTTransportAuto(t *testing.T) {
+	sim := arisim.New(arisim.Options{User: "omstil", Password: "pw", Logger: discardLogger()})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	tg := target{name: "simulator", url: srv.URL + "/ari", user: "omstil", pass: "pw", rtpHost: "127.0.0.1"}
+	e := newEnv(t, tg, func(c *ariclient.Config) { c.RESTOverWebSocket = ariclient.RESTAuto })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		before := e.c.Stats().RESTOnSocket
+		if _, err := e.c.Ping(e.ctx()); err != nil {
+			t.Fatal(err)
+		}
+		if e.c.Stats().RESTOnSocket > before {
+			break // the version check switched the calls to the socket
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("RESTAuto never sent a call over the socket of a 22.10.1")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cz := e.placeCitizen("1010", "4512345610")
+	if err := e.c.Answer(e.ctx(), cz.Inbound); err != nil {
+		t.Fatalf("answer over the socket: %v", err)
+	}
+	if _, err := e.c.GetChannel(e.ctx(), "no-such-channel"); !ariclient.IsNotFound(err) {
+		t.Fatalf("a 404 over the socket: %v, want IsNotFound", err)
+	}
+}
+
+func TestRESTOverWebSocketSupported(t *testing.T) {
+	for v, want := range map[string]bool{
+		"22.10.1": true, "22.2.0": true, "22.1.1": false, "21.7.0": true, "21.6.9": false,
+		"20.12.0": true, "20.11.3": false, "23.0.0-rc1": true, "18.26.0": false,
+		"certified-20.7-cert2": false, "GIT-master-abc": false, "": false, "22.10.1 (omstil arisim)": true,
+	} {
+		if got := ariclient.RESTOverWebSocketSupported(v); got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
+	}
+}

@@ -343,9 +343,13 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 		dec eventDecoder
 		buf bytes.Buffer // reused: each message is then copied out once, at its exact size
 	)
-	if c.restOverWS {
-		c.rws.attach(conn)
-		defer c.rws.detach(conn)
+	c.rws.attach(conn)
+	defer c.rws.detach(conn)
+	switch c.restMode {
+	case RESTWebSocket:
+		c.restOverWS.Store(true)
+	case RESTAuto:
+		wg.Go(func() { c.detectREST(rctx) })
 	}
 	for {
 		data, err := readMessage(rctx, conn, &buf)
@@ -360,7 +364,7 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 			return err
 		}
 		ev := dec.decode(data)
-		if r, ok := ev.(*RESTResponse); ok && c.restOverWS {
+		if r, ok := ev.(*RESTResponse); ok && c.restMode != RESTHTTP {
 			// the answer to a REST call sent on this socket, not an event
 			c.rws.deliver(r)
 			continue

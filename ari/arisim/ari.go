@@ -624,6 +624,7 @@ func (s *Sim) moveHandler(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (s *Sim) getVarHandler(w http.ResponseWriter, r *http.Request, p params) {
+	s.stats.VarReads++
 	name := p.get("variable")
 	if name == "" {
 		writeError(w, 400, "Variable name is required")

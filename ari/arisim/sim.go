@@ -86,6 +86,7 @@ type Stats struct {
 	EventsSent      int64
 	RTPSent         int64
 	RTPReceived     int64
+	VarReads        int64 // GET /channels/{id}/variable requests served, over HTTP or the event socket
 }
 
 type app struct {
