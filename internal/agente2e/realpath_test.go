@@ -515,9 +515,13 @@ func TestRealPathNotYourCall(t *testing.T) {
 	bo.visible("#incoming")
 	bo.click("#btn-answer")
 	bo.visible("#notice")
-	if got := bo.text("#notice"); !strings.Contains(got, "not offered to you") {
-		t.Errorf("bo's page says %q, want that the call is not offered to him", got)
+	if got := bo.text("#notice"); !strings.Contains(got, "Opkaldet er ikke til dig") {
+		t.Errorf("bo's page says %q, want that the call is not his", got)
 	}
+	// and it stops ringing for a call that is not his
+	rp.eventually("bo's page drops the ring", 10*time.Second, func() bool {
+		return bo.eval(`document.getElementById("incoming").hidden || getComputedStyle(document.getElementById("incoming")).display === "none"`)
+	})
 	rp.ringingAt(cit, "anna")
 	if _, attached := boSession.Call(); attached {
 		t.Error("a relay was attached to bo's session")

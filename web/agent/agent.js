@@ -280,6 +280,7 @@ function failPending(reason) {
 function showError(e) {
   if (!e) return;
   if (e.code === "refused" && e.reason && has("refused." + e.reason)) notice(t("refused." + e.reason));
+  else if (e.code === "not-your-call") notice(t("error.not-your-call"));
   else if (e.code === "failed") notice(t("error.failed"));
   else if (e.code === "unavailable") notice(t("error.unavailable"));
   else notice(t("error.generic", { message: e.message || e.code }));
@@ -691,7 +692,15 @@ function wire() {
     try {
       await callReq({ type: "answer" });
       if (st.call) adoptCall(st.call.id, "connected");
-    } catch (e) { showError(e); }
+    } catch (e) {
+      showError(e);
+      if (e && e.code === "not-your-call") {
+        // someone else has it, or it ended: stop ringing for it
+        st.call = null;
+        saveCall();
+        ringer.stop();
+      }
+    }
     render();
   });
   on("btn-decline", async () => {
