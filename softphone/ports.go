@@ -36,14 +36,6 @@ func newPortPool(host netip.Addr, min, max int) *portPool {
 // defaultStampEvery: one call in eight is sampled for the relay delay.
 const defaultStampEvery = 8
 
-// stamp enables receive timestamps on the sampled sockets. Under p.mu.
-func (p *portPool) stamp(c *net.UDPConn) {
-	if p.opened%max(p.stampEvery, 1) == 0 {
-		enableRxTime(c)
-	}
-	p.opened++
-}
-
 // open binds a UDP socket on a free port of the range.
 func (p *portPool) open() (*net.UDPConn, int, error) {
 	p.mu.Lock()
@@ -59,14 +51,12 @@ func (p *portPool) open() (*net.UDPConn, int, error) {
 		if p.used[port] {
 			continue
 		}
-		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, uint16(port))))
+		conn, err := p.bindLocked(port)
 		if err != nil {
 			// Someone outside omstil holds it; skip it this round.
 			lastErr = err
 			continue
 		}
-		p.stamp(conn)
-		p.used[port] = true
 		return conn, port, nil
 	}
 	err := fmt.Errorf("%w in %d-%d on %s (%d of %d in use by calls)", ErrNoPorts, p.min, p.max, p.host, len(p.used), size)
@@ -93,13 +83,26 @@ func (p *portPool) openAt(addr string) (*net.UDPConn, int, error) {
 	if p.used[port] {
 		return nil, 0, fmt.Errorf("softphone: relay port %d is in use by another call", port)
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, uint16(port))))
+	conn, err := p.bindLocked(port)
 	if err != nil {
 		return nil, 0, fmt.Errorf("softphone: relay address %s: %w", addr, err)
 	}
-	p.stamp(conn)
-	p.used[port] = true
 	return conn, port, nil
+}
+
+// bindLocked binds host:port, samples it for receive timestamps and marks
+// the port used. Under p.mu.
+func (p *portPool) bindLocked(port int) (*net.UDPConn, error) {
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, uint16(port))))
+	if err != nil {
+		return nil, err
+	}
+	if p.opened%max(p.stampEvery, 1) == 0 {
+		enableRxTime(conn)
+	}
+	p.opened++
+	p.used[port] = true
+	return conn, nil
 }
 
 // release returns a port to the pool. The caller has closed its socket.
