@@ -404,6 +404,13 @@ func TestBridgeTwoAgentsIsolated(t *testing.T) {
 			t.Fatalf("bo's call got %#x", p.Payload[0])
 		}
 	}
+	// The relay counts a packet after the track write returns, which may
+	// be just after the page has it: wait for the count, then compare.
+	for deadline := time.Now().Add(waitFor); sa.Stats().ToBrowser < n || sb.Stats().ToBrowser < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			break
+		}
+	}
 	if sa.Stats().ToBrowser != n || sb.Stats().ToBrowser != n {
 		t.Errorf("stats anna %+v bo %+v", sa.Stats(), sb.Stats())
 	}
