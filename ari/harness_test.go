@@ -550,15 +550,13 @@ var (
 // OMSTIL_TEST_ARI_REST=websocket (on the event socket) or auto; HTTP by
 // default.
 func testREST(tb testing.TB) ariclient.RESTTransport {
-	switch v := os.Getenv("OMSTIL_TEST_ARI_REST"); v {
-	case "", "http":
-		return ariclient.RESTHTTP
-	case "websocket":
-		return ariclient.RESTWebSocket
-	case "auto":
-		return ariclient.RESTAuto
-	default:
-		tb.Fatalf("OMSTIL_TEST_ARI_REST=%q: want http, websocket or auto", v)
+	v := os.Getenv("OMSTIL_TEST_ARI_REST")
+	if v == "" {
 		return ariclient.RESTHTTP
 	}
+	t, err := ariclient.ParseRESTTransport(v)
+	if err != nil {
+		tb.Fatalf("OMSTIL_TEST_ARI_REST: %v", err)
+	}
+	return t
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,6 +25,20 @@ const (
 	// RESTAuto: on the socket when Asterisk is 20.12, 21.7, 22.2 or later.
 	RESTAuto
 )
+
+// ParseRESTTransport reads a transport by name: "http", "websocket" or
+// "auto" (the OMSTIL_ARI_REST setting).
+func ParseRESTTransport(name string) (RESTTransport, error) {
+	switch name {
+	case "http":
+		return RESTHTTP, nil
+	case "websocket":
+		return RESTWebSocket, nil
+	case "auto":
+		return RESTAuto, nil
+	}
+	return RESTHTTP, fmt.Errorf("ariclient: REST transport %q is not http, websocket or auto", name)
+}
 
 // RESTOverWebSocketSupported reports whether an Asterisk of this version
 // (AsteriskInfo.System.Version, e.g. "22.10.1") takes REST requests on

@@ -87,3 +87,16 @@ func TestRESTOverWebSocketSupported(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRESTTransport(t *testing.T) {
+	for name, want := range map[string]ariclient.RESTTransport{"http": ariclient.RESTHTTP, "websocket": ariclient.RESTWebSocket, "auto": ariclient.RESTAuto} {
+		if got, err := ariclient.ParseRESTTransport(name); err != nil || got != want {
+			t.Errorf("%q: %v, %v; want %v", name, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "WebSocket", "ws"} {
+		if _, err := ariclient.ParseRESTTransport(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -126,7 +126,10 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 		ch.closers = append(ch.closers, stop)
 		ariURL, ariUser, ariPass = url, "omstil", pass
 	}
-	rest := map[string]ariclient.RESTTransport{"http": ariclient.RESTHTTP, "websocket": ariclient.RESTWebSocket, "auto": ariclient.RESTAuto}[s.ARIREST]
+	rest, err := ariclient.ParseRESTTransport(s.ARIREST)
+	if err != nil {
+		return nil, fmt.Errorf("OMSTIL_ARI_REST: %w", err)
+	}
 	client, err := ariclient.New(ariclient.Config{
 		URL: ariURL, User: ariUser, Password: ariPass, Apps: []string{s.ARIApp},
 		Logger: log.With("part", "ari"), RESTOverWebSocket: rest,
