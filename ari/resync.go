@@ -434,10 +434,8 @@ func (a *Adapter) reattachMedia(c *call, l *leg, name string) {
 		}
 		host, err1 := a.cli.GetVar(ctx, ch, "UNICASTRTP_LOCAL_ADDRESS")
 		port, err2 := a.cli.GetVar(ctx, ch, "UNICASTRTP_LOCAL_PORT")
-		var remote string
-		if err1 == nil && err2 == nil && host != "" && port != "" {
-			remote = (&ariclient.Channel{ChannelVars: map[string]string{"UNICASTRTP_LOCAL_ADDRESS": host, "UNICASTRTP_LOCAL_PORT": port}}).ExternalMediaAddr()
-		} else {
+		remote := ariclient.UnicastRTPAddr(host, port)
+		if err1 != nil || err2 != nil || remote == "" {
 			// Without it the relay latches on Asterisk's first packet.
 			a.log.Info("ari: resync: Asterisk's RTP address of an adopted browser conversation is unknown", "call", call, "err", errors.Join(err1, err2))
 		}

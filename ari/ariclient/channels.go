@@ -378,12 +378,18 @@ func (c *Client) ExternalMedia(ctx context.Context, r ExternalMediaRequest) (*Ch
 // ExternalMediaAddr returns UNICASTRTP_LOCAL_ADDRESS:UNICASTRTP_LOCAL_PORT of
 // an externalMedia channel, or "" if the variables are missing.
 func (ch *Channel) ExternalMediaAddr() string {
-	a, p := ch.ChannelVars["UNICASTRTP_LOCAL_ADDRESS"], ch.ChannelVars["UNICASTRTP_LOCAL_PORT"]
-	if a == "" || p == "" {
+	return UnicastRTPAddr(ch.ChannelVars["UNICASTRTP_LOCAL_ADDRESS"], ch.ChannelVars["UNICASTRTP_LOCAL_PORT"])
+}
+
+// UnicastRTPAddr joins the values of an externalMedia channel's
+// UNICASTRTP_LOCAL_ADDRESS and UNICASTRTP_LOCAL_PORT into host:port
+// (an IPv6 address in brackets); "" if either is empty.
+func UnicastRTPAddr(addr, port string) string {
+	if addr == "" || port == "" {
 		return ""
 	}
-	if strings.Contains(a, ":") && !strings.HasPrefix(a, "[") {
-		return "[" + a + "]:" + p
+	if strings.Contains(addr, ":") && !strings.HasPrefix(addr, "[") {
+		return "[" + addr + "]:" + port
 	}
-	return a + ":" + p
+	return addr + ":" + port
 }
