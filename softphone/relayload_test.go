@@ -182,11 +182,14 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, baseline bool) {
 	calls := make([]call, n)
 	w := bufio.NewWriter(in)
 	var bare sync.WaitGroup // the baseline's readers
+	var bareConns []*net.UDPConn
 	for i := range calls {
 		c := &calls[i]
 		c.sink = &stampSink{warm: &warm}
 		if baseline {
-			addr := bareSocket(t, c.sink, hist, astAddr, &c.up, &bare)
+			conn := bareSocket(t, c.sink, hist, astAddr, &c.up, &bare)
+			bareConns = append(bareConns, conn)
+			addr := conn.LocalAddr().String()
 			fmt.Fprintln(w, addr)
 			continue
 		}
@@ -254,7 +257,9 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, baseline bool) {
 		t.Fatalf("generator: %v", err)
 	}
 	m.Close() // waits for every relay's reader: the sinks are done
-	closeBare()
+	for _, c := range bareConns {
+		c.Close()
+	}
 	bare.Wait()
 	relayMu.Lock()
 	defer relayMu.Unlock()
@@ -452,35 +457,17 @@ func TestRelayLoadGenerator(t *testing.T) {
 	fmt.Printf("RESULT %s\n", b)
 }
 
-// bareSockets of the baseline, closed by closeBare.
-var (
-	bareMu    sync.Mutex
-	bareConns []*net.UDPConn
-)
-
-func closeBare() {
-	bareMu.Lock()
-	defer bareMu.Unlock()
-	for _, c := range bareConns {
-		c.Close()
-	}
-	bareConns = nil
-}
-
 // bareSocket is the baseline's stand-in for a call's relay: a UDP socket
 // (every one with receive stamps), read by one goroutine that records the
 // delays as the relay's reader would, and *up set to send the agent's
 // audio from it to astAddr.
-func bareSocket(t *testing.T, sink *stampSink, hist *delayHist, astAddr string, up *func(*rtp.Packet), wg *sync.WaitGroup) string {
+func bareSocket(t *testing.T, sink *stampSink, hist *delayHist, astAddr string, up *func(*rtp.Packet), wg *sync.WaitGroup) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	enableRxTime(c)
-	bareMu.Lock()
-	bareConns = append(bareConns, c)
-	bareMu.Unlock()
 	to := netip.MustParseAddrPort(astAddr)
 	out := make([]byte, 1500)
 	*up = func(p *rtp.Packet) {
@@ -509,5 +496,5 @@ func bareSocket(t *testing.T, sink *stampSink, hist *delayHist, astAddr string, 
 			}
 		}
 	}()
-	return c.LocalAddr().String()
+	return c
 }
