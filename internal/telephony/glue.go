@@ -452,10 +452,7 @@ func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.
 			return float64(n)
 		}),
 		gauge("omstil_calls_in_progress", "Calls omstil is handling.", func() float64 { return float64(len(a.Calls())) }),
-		gauge("omstil_softphone_sessions", "Browser agents with a softphone session.", func() float64 { return float64(phones.Stats().Sessions) }),
-		gauge("omstil_softphone_pages", "Softphone sessions with their page connected.", func() float64 { return float64(phones.Stats().Pages) }),
-		gauge("omstil_softphone_relays", "Calls relayed to browsers (relay ports in use).", func() float64 { return float64(phones.Stats().Calls) }),
-		relayDelayCollector{phones},
+		softphoneCollector{phones},
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -465,16 +462,30 @@ func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.
 	return nil
 }
 
-// relayDelayCollector exports the softphone relays' delay histogram.
-type relayDelayCollector struct{ phones *softphone.Manager }
+// softphoneCollector exports the softphone bridge's gauges and its relays'
+// delay histogram, from one Stats per scrape.
+type softphoneCollector struct{ phones *softphone.Manager }
 
-var relayDelayDesc = prometheus.NewDesc("omstil_softphone_relay_delay_seconds",
-	"Time call audio spends in the softphone relay on its way to the browser: from the kernel's arrival stamp on the relay socket to the end of the write to the browser's track.",
-	nil, nil)
+var (
+	sessionsDesc   = prometheus.NewDesc("omstil_softphone_sessions", "Browser agents with a softphone session.", nil, nil)
+	pagesDesc      = prometheus.NewDesc("omstil_softphone_pages", "Softphone sessions with their page connected.", nil, nil)
+	relaysDesc     = prometheus.NewDesc("omstil_softphone_relays", "Calls relayed to browsers (relay ports in use).", nil, nil)
+	relayDelayDesc = prometheus.NewDesc("omstil_softphone_relay_delay_seconds",
+		"Time call audio spends in the softphone relay on its way to the browser: from the kernel's arrival stamp on the relay socket to the end of the write to the browser's track.",
+		nil, nil)
+)
 
-func (relayDelayCollector) Describe(ch chan<- *prometheus.Desc) { ch <- relayDelayDesc }
+func (softphoneCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{sessionsDesc, pagesDesc, relaysDesc, relayDelayDesc} {
+		ch <- d
+	}
+}
 
-func (c relayDelayCollector) Collect(ch chan<- prometheus.Metric) {
+func (c softphoneCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.phones.Stats()
+	ch <- prometheus.MustNewConstMetric(sessionsDesc, prometheus.GaugeValue, float64(st.Sessions))
+	ch <- prometheus.MustNewConstMetric(pagesDesc, prometheus.GaugeValue, float64(st.Pages))
+	ch <- prometheus.MustNewConstMetric(relaysDesc, prometheus.GaugeValue, float64(st.Calls))
 	d := c.phones.RelayDelay()
 	buckets := make(map[float64]uint64, len(d.Bounds))
 	var cum uint64
