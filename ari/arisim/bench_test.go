@@ -141,3 +141,88 @@ func BenchmarkMediaTick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInboundCallREST is BenchmarkInboundCall with the answer and
+// hangup sent as RESTRequests over the event socket (ARI REST over
+// WebSocket), each waited for as its RESTResponse arrives.
+func BenchmarkInboundCallREST(b *testing.B) {
+	s := New(Options{ChannelVars: []string{"OMSTIL_CALL"}})
+	srv := httptest.NewServer(s.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ari/events?api_key=omstil:omstil&app=omstil", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	responses := make(chan struct{}, 16)
+	go func() {
+		for {
+			_, data, err := ws.Read(ctx)
+			if err != nil {
+				return
+			}
+			if strings.Contains(string(data), `"RESTResponse"`) {
+				responses <- struct{}{}
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		cancel()
+		ws.CloseNow()
+		s.Close()
+		srv.Close()
+	})
+	rest := func(i int, method, uri string) {
+		msg := fmt.Sprintf(`{"type":"RESTRequest","transaction_id":"t%d","request_id":"r%d","method":%q,"uri":%q}`, i, i, method, uri)
+		if err := ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-responses:
+		case <-time.After(30 * time.Second):
+			b.Fatalf("no RESTResponse to %s %s", method, uri)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ch, err := s.PlaceCall(Call{Number: "1000", CallerID: "12345678"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rest(i, "POST", "channels/"+ch.ID+"/answer")
+		rest(i, "POST", "channels/"+ch.ID+"/variable?variable=OMSTIL_CALL&value=c1")
+		rest(i, "DELETE", "channels/"+ch.ID)
+	}
+}
+
+// BenchmarkCallEvents measures the events of one call without any I/O: an
+// inbound call enters Stasis, is answered, gets a variable, enters and
+// leaves a bridge and hangs up (StasisStart, ChannelVarset,
+// ChannelStateChange, ChannelEnteredBridge/LeftBridge,
+// ChannelHangupRequest, StasisEnd, ChannelDestroyed), each encoded for the
+// app's socket.
+func BenchmarkCallEvents(b *testing.B) {
+	s := New(Options{Clock: NewFakeClock(t0), ChannelVars: []string{"OMSTIL_CALL"}})
+	defer s.Close()
+	c := &wsConn{apps: []string{"omstil"}, signal: make(chan struct{}, 1), done: make(chan struct{})}
+	s.mu.Lock()
+	s.apps["omstil"] = &app{name: "omstil", conn: c}
+	br, _ := s.createBridge("mixing", "", "")
+	s.mu.Unlock()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.mu.Lock()
+		snap, err := s.placeCallLocked(Call{Number: "1000", CallerID: "12345678"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ch := s.channels[snap.ID]
+		s.answer(ch)
+		s.setVar(ch, "OMSTIL_CALL", "c1", true)
+		s.addToBridge(br, ch)
+		s.hangup(ch, causeNormal, Event{"cause": softhangupExplicit, "soft": true})
+		s.mu.Unlock()
+		c.take()
+	}
+}
