@@ -69,7 +69,7 @@ func (e *Engine) firstOfferable(q *queue) *call {
 	for _, m := range q.ready {
 		minTier = min(minTier, m.tier)
 	}
-	items := q.waiting.items
+	items := q.waiting.all()
 	for i := 0; i < len(items); i++ {
 		c := items[i]
 		if c.maxTier < minTier {

@@ -250,7 +250,7 @@ func (e *Engine) SetQueue(cfg QueueConfig) error {
 	if replan {
 		// every call of a queue follows the same escalation plan (dispatch
 		// relies on it): replay the new plan from each call's join.
-		for _, c := range q.waiting.items {
+		for _, c := range q.waiting.all() {
 			c.escIdx, c.relax, c.maxTier, c.escAt = 0, 0, 0, 0
 			if len(cfg.Escalation) == 0 {
 				c.maxTier = noTierLimit
@@ -381,8 +381,8 @@ func (e *Engine) settleConfig() {
 	dying := e.dying
 	e.dying = nil
 	for _, q := range dying {
-		for len(q.waiting.items) > 0 {
-			c := q.waiting.items[0]
+		for q.waiting.len() > 0 {
+			c := q.waiting.all()[0]
 			if c.state == callCallback {
 				e.withdrawAll(c, EndReconfigured)
 				q.waiting.remove(c)
@@ -595,8 +595,8 @@ func (e *Engine) setReady(m *member, ready bool) {
 
 // leaveEmpty overflows the callers of a queue whose last agent logged out.
 func (e *Engine) leaveEmpty(q *queue) {
-	for i := 0; i < len(q.waiting.items); {
-		c := q.waiting.items[i]
+	for i := 0; i < q.waiting.len(); {
+		c := q.waiting.all()[i]
 		if c.state != callWaiting {
 			i++
 			continue

@@ -238,12 +238,12 @@ func (e *Engine) check() error {
 				return fmt.Errorf("queue %s: ready set index broken", qid)
 			}
 		}
-		for i := 1; i < len(q.waiting.items); i++ {
-			if !before(q.waiting.items[i-1], q.waiting.items[i]) {
+		for i := 1; i < q.waiting.len(); i++ {
+			if !before(q.waiting.all()[i-1], q.waiting.all()[i]) {
 				return fmt.Errorf("queue %s: waiting list out of order at %d", qid, i)
 			}
 		}
-		for _, c := range q.waiting.items {
+		for _, c := range q.waiting.all() {
 			if e.calls[c.id] != c {
 				return fmt.Errorf("queue %s: waiting call %s is not known", qid, c.id)
 			}

@@ -85,7 +85,7 @@ func (e *Engine) Snapshot() Snapshot {
 			OverflowedToday: q.st.overflowed,
 			CallbacksToday:  q.st.callbacks,
 		}
-		for i, c := range q.waiting.items {
+		for i, c := range q.waiting.all() {
 			w := WaitingCall{
 				Call: c.id, Position: i + 1, Priority: c.priority, JoinedAt: c.joinedAt,
 				Waited: e.now.Sub(c.joinedAt), Callback: c.state == callCallback, Ringing: len(c.offers),
