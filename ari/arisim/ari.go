@@ -481,7 +481,7 @@ func (s *Sim) hangupHandler(w http.ResponseWriter, r *http.Request, p params) {
 		cause = n
 	}
 	noContent(w)
-	s.hangup(ch, cause, Event{"cause": softhangupExplicit, "soft": true})
+	s.hangup(ch, cause, softHangupReq(softhangupExplicit))
 }
 
 func (s *Sim) dtmfHandler(w http.ResponseWriter, r *http.Request, p params) {
@@ -520,7 +520,7 @@ func (s *Sim) sendDTMF(ch *channel, digits string, beforeMS, betweenMS, duration
 			if ch.gone {
 				return
 			}
-			s.emitChannel(ch, Event{"type": "ChannelDtmfReceived", "digit": strings.ToUpper(digit), "duration_ms": durationMS, "channel": ch.snapshot()})
+			s.emitChannel(ch, simEvent{typ: "ChannelDtmfReceived", strs: [3]kv{{"digit", strings.ToUpper(digit)}}, durationMS: durationMS, hasDur: true, channel: ch})
 		}))
 		at += msDur(betweenMS)
 	}
@@ -616,7 +616,7 @@ func (s *Sim) moveHandler(w http.ResponseWriter, r *http.Request, p params) {
 	args := splitArgs(p.get("appArgs"))
 	noContent(w)
 	if !s.appActive(to) {
-		s.deliver(ch.stasisApp, Event{"type": "ApplicationMoveFailed", "channel": ch.snapshot(), "destination": to, "args": args})
+		s.deliver(ch.stasisApp, simEvent{typ: "ApplicationMoveFailed", channel: ch, strs: [3]kv{{"destination", to}}, args: args, hasArgs: true})
 		return
 	}
 	s.leaveStasis(ch)
@@ -757,7 +757,7 @@ func (s *Sim) externalMediaHandler(w http.ResponseWriter, r *http.Request, p par
 		if ch.gone {
 			return
 		}
-		s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "", "forward": "", "dialstring": ch.dial.dialstr, "peer": ch.snapshot()})
+		s.emitChannel(ch, dialEvent("", ch))
 		s.remoteAnswered(ch)
 	}))
 	s.mediaAdd(ch)

@@ -221,7 +221,7 @@ func BenchmarkCallEvents(b *testing.B) {
 		s.answer(ch)
 		s.setVar(ch, "OMSTIL_CALL", "c1", true)
 		s.addToBridge(br, ch)
-		s.hangup(ch, causeNormal, Event{"cause": softhangupExplicit, "soft": true})
+		s.hangup(ch, causeNormal, softHangupReq(softhangupExplicit))
 		s.mu.Unlock()
 		c.take()
 	}

@@ -18,14 +18,19 @@ type bridge struct {
 	frameTick uint64
 }
 
-func (b *bridge) snapshot() Bridge {
-	tech := "simple_bridge"
-	typ := "mixing"
-	if b.holding {
-		tech, typ = "holding_bridge", "holding"
-	} else if len(b.channels) > 2 {
-		tech = "softmix"
+// kind is the bridge's technology and bridge_type.
+func (b *bridge) kind() (tech, typ string) {
+	switch {
+	case b.holding:
+		return "holding_bridge", "holding"
+	case len(b.channels) > 2:
+		return "softmix", "mixing"
 	}
+	return "simple_bridge", "mixing"
+}
+
+func (b *bridge) snapshot() Bridge {
+	tech, typ := b.kind()
 	ids := make([]string, 0, len(b.channels))
 	for _, ch := range b.channels {
 		ids = append(ids, ch.id)
@@ -65,7 +70,7 @@ func (s *Sim) createBridge(typ, id, name string) (*bridge, *ariError) {
 	}
 	b := &bridge{seq: s.nextNameSeq(), id: id, name: name, holding: holding, created: s.now(), subs: map[string]int{}}
 	s.bridges[id] = b
-	s.emitTo(nil, Event{"type": "BridgeCreated", "bridge": b.snapshot()})
+	s.emitTo(nil, &simEvent{typ: "BridgeCreated", bridge: b})
 	return b, nil
 }
 
@@ -73,8 +78,8 @@ func (s *Sim) createBridge(typ, id, name string) (*bridge, *ariError) {
 // the bridge: the Stasis apps of the channels in it. An app subscribed only
 // to the channel (e.g. the one that originated it) gets nothing (seen on
 // Asterisk 22.10.1).
-func (s *Sim) emitBridgeChannel(b *bridge, ch *channel, ev Event) {
-	s.emitTo(b.subs, ev)
+func (s *Sim) emitBridgeChannel(b *bridge, ch *channel, typ string) {
+	s.emitTo(b.subs, &simEvent{typ: typ, bridge: b, channel: ch})
 }
 
 func (s *Sim) addToBridge(b *bridge, ch *channel) {
@@ -89,7 +94,7 @@ func (s *Sim) addToBridge(b *bridge, ch *channel) {
 	if ch.stasisApp != "" {
 		s.subscribe(b.subs, ch.stasisApp)
 	}
-	s.emitBridgeChannel(b, ch, Event{"type": "ChannelEnteredBridge", "bridge": b.snapshot(), "channel": ch.snapshot()})
+	s.emitBridgeChannel(b, ch, "ChannelEnteredBridge")
 	s.mediaAdd(ch)
 }
 
@@ -101,7 +106,7 @@ func (s *Sim) removeFromBridge(b *bridge, ch *channel) {
 		}
 	}
 	ch.bridge = nil
-	s.emitBridgeChannel(b, ch, Event{"type": "ChannelLeftBridge", "bridge": b.snapshot(), "channel": ch.snapshot()})
+	s.emitBridgeChannel(b, ch, "ChannelLeftBridge")
 	if ch.stasisApp != "" {
 		s.unsubscribe(b.subs, ch.stasisApp)
 	}
@@ -120,5 +125,5 @@ func (s *Sim) destroyBridge(b *bridge) {
 		s.finishPlayback(p, "done")
 	}
 	delete(s.bridges, b.id)
-	s.emitTo(b.subs, Event{"type": "BridgeDestroyed", "bridge": b.snapshot()})
+	s.emitTo(b.subs, &simEvent{typ: "BridgeDestroyed", bridge: b})
 }

@@ -129,7 +129,7 @@ func (s *Sim) newChannel(kind chanKind, name, id string) *channel {
 	}
 	s.channels[id] = ch
 	s.stats.ChannelsCreated++
-	s.emitTo(nil, Event{"type": "ChannelCreated", "channel": ch.snapshot()})
+	s.emitTo(nil, &simEvent{typ: "ChannelCreated", channel: ch})
 	return ch
 }
 
@@ -142,7 +142,7 @@ func (s *Sim) setState(ch *channel, state string) {
 		return
 	}
 	ch.state = state
-	s.emitChannel(ch, Event{"type": "ChannelStateChange", "channel": ch.snapshot()})
+	s.emitChannel(ch, simEvent{typ: "ChannelStateChange", channel: ch})
 	s.deviceChanged(ch)
 	if ch.ext != nil {
 		s.mediaAdd(ch)
@@ -160,16 +160,16 @@ func (s *Sim) setDialplan(ch *channel, context, exten string, prio int64, app, d
 	if old.AppName != "" && old.Context == context && old.Exten == exten && old.Priority == prio {
 		return
 	}
-	s.emitChannel(ch, Event{
-		"type": "ChannelDialplan", "channel": ch.snapshot(),
-		"dialplan_app": app, "dialplan_app_data": data,
+	s.emitChannel(ch, simEvent{
+		typ: "ChannelDialplan", channel: ch,
+		strs: [3]kv{{"dialplan_app", app}, {"dialplan_app_data", data}},
 	})
 }
 
 func (s *Sim) setVar(ch *channel, name, value string, event bool) {
 	ch.vars[name] = value
 	if event {
-		s.emitChannel(ch, Event{"type": "ChannelVarset", "variable": name, "value": value, "channel": ch.snapshot()})
+		s.emitChannel(ch, simEvent{typ: "ChannelVarset", strs: [3]kv{{"variable", name}, {"value", value}}, channel: ch})
 	}
 }
 
@@ -199,10 +199,7 @@ func (s *Sim) enterStasis(ch *channel, appName string, args []string) bool {
 	ch.stasisApp = appName
 	ch.stasisArgs = args
 	s.subscribe(ch.subs, appName)
-	if args == nil {
-		args = []string{}
-	}
-	s.deliver(appName, Event{"type": "StasisStart", "timestamp": asteriskTime(s.now()), "args": args, "channel": ch.snapshot()})
+	s.deliver(appName, simEvent{typ: "StasisStart", args: args, hasArgs: true, channel: ch})
 	return true
 }
 
@@ -223,8 +220,7 @@ func (s *Sim) leaveStasis(ch *channel) {
 func (s *Sim) endStasis(ch *channel) {
 	appName := ch.stasisApp
 	ch.stasisApp = ""
-	ev := Event{"type": "StasisEnd", "timestamp": asteriskTime(s.now()), "channel": ch.snapshot()}
-	s.deliver(appName, ev)
+	s.deliver(appName, simEvent{typ: "StasisEnd", channel: ch})
 	s.unsubscribe(ch.subs, appName)
 	s.setVar(ch, "STASISSTATUS", "SUCCESS", true)
 	if ch.preStasis.AppName != "" {
@@ -237,7 +233,7 @@ func (s *Sim) endStasis(ch *channel) {
 // still subscribed (originating apps; not the app a dialplan channel
 // entered, which unsubscribed at StasisEnd). The other half of a Local pair
 // follows.
-func (s *Sim) hangup(ch *channel, cause int, req Event) {
+func (s *Sim) hangup(ch *channel, cause int, req hangupReq) {
 	s.endChannel(ch, cause, req, false)
 }
 
@@ -253,15 +249,13 @@ func (s *Sim) hangup(ch *channel, cause int, req Event) {
 // after Congestion()) or else C. A ;1 that is still being dialled instead
 // gets Dial NOANSWER and ChannelDestroyed{C}. A ;2 is destroyed with an
 // empty dialplan application.
-func (s *Sim) endChannel(ch *channel, cause int, req Event, reqAfterStasis bool) {
+func (s *Sim) endChannel(ch *channel, cause int, req hangupReq, reqAfterStasis bool) {
 	if ch.gone {
 		return
 	}
 	emitReq := func() {
-		if req != nil {
-			req["type"] = "ChannelHangupRequest"
-			req["channel"] = ch.snapshot()
-			s.emitChannel(ch, req)
+		if req.send {
+			s.emitChannel(ch, simEvent{typ: "ChannelHangupRequest", cause: req.cause, hasCause: true, soft: req.soft, channel: ch})
 		}
 	}
 	if !reqAfterStasis {
@@ -286,14 +280,12 @@ func (s *Sim) endChannel(ch *channel, cause int, req Event, reqAfterStasis bool)
 		p = nil
 	}
 	if p != nil {
-		s.emitChannel(p, Event{"type": "ChannelHangupRequest", "cause": cause, "channel": p.snapshot()})
+		s.emitChannel(p, simEvent{typ: "ChannelHangupRequest", cause: cause, hasCause: true, channel: p})
 	}
 	if ch.kind == kindLocal2 {
 		ch.dp.AppName, ch.dp.AppData = "", ""
 	}
-	s.emitChannel(ch, Event{
-		"type": "ChannelDestroyed", "cause": cause, "cause_txt": causeTxt(cause), "channel": ch.snapshot(),
-	})
+	s.emitChannel(ch, simEvent{typ: "ChannelDestroyed", cause: cause, hasCause: true, causeTxt: true, channel: ch})
 	delete(s.channels, ch.id)
 	if ch.ext != nil {
 		ch.ext.conn.Close()
@@ -310,13 +302,27 @@ func (s *Sim) endChannel(ch *channel, cause int, req Event, reqAfterStasis bool)
 		}
 		if p.dial != nil && !p.dial.answered && p.kind == kindLocal1 {
 			// The dialled half is gone before answering: ast_dial gives up.
-			s.emitChannel(p, Event{"type": "Dial", "dialstatus": "NOANSWER", "forward": "", "dialstring": p.dial.dialstr, "peer": p.snapshot()})
-			s.endChannel(p, pc, nil, false)
+			s.emitChannel(p, dialEvent("NOANSWER", p))
+			s.endChannel(p, pc, hangupReq{}, false)
 		} else {
-			s.endChannel(p, pc, Event{"cause": causeNormal, "soft": true}, true)
+			s.endChannel(p, pc, softHangupReq(causeNormal), true)
 		}
 	}
 	delete(s.mediaSet, ch)
+}
+
+// hangupReq is the ChannelHangupRequest that starts a hangup, if send.
+type hangupReq struct {
+	send  bool
+	soft  bool
+	cause int
+}
+
+func softHangupReq(cause int) hangupReq { return hangupReq{send: true, soft: true, cause: cause} }
+
+// dialEvent is the Dial event of the dialling channel ch.
+func dialEvent(status string, ch *channel) simEvent {
+	return simEvent{typ: "Dial", strs: [3]kv{{"dialstatus", status}, {"forward", ""}, {"dialstring", ch.dial.dialstr}}, peer: ch}
 }
 
 // --- answering and the modelled dialplan ------------------------------------
@@ -344,10 +350,10 @@ func (s *Sim) remoteAnswered(ch *channel) {
 		d.timeout.Stop()
 	}
 	s.setState(ch, "Up")
-	s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "ANSWER", "forward": "", "dialstring": d.dialstr, "peer": ch.snapshot()})
+	s.emitChannel(ch, dialEvent("ANSWER", ch))
 	if d.app != "" {
 		if !s.enterStasis(ch, d.app, d.appArgs) {
-			s.hangup(ch, causeNormal, nil)
+			s.hangup(ch, causeNormal, hangupReq{})
 		}
 		return
 	}
@@ -360,7 +366,7 @@ func (s *Sim) remoteRinging(ch *channel) {
 		return
 	}
 	s.setState(ch, "Ringing")
-	s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "RINGING", "forward": "", "dialstring": ch.dial.dialstr, "peer": ch.snapshot()})
+	s.emitChannel(ch, dialEvent("RINGING", ch))
 }
 
 // remoteFailed: the far end of a dialling channel refused the call.
@@ -370,18 +376,18 @@ func (s *Sim) remoteFailed(ch *channel, cause int) {
 	}
 	status := map[int]string{causeBusy: "BUSY", causeCongestion: "CONGESTION"}[cause]
 	if status != "" {
-		s.emitChannel(ch, Event{"type": "Dial", "dialstatus": status, "forward": "", "dialstring": ch.dial.dialstr, "peer": ch.snapshot()})
+		s.emitChannel(ch, dialEvent(status, ch))
 		if ch.kind == kindLocal1 {
 			// ast_dial hangs up the originated half with no cause of its
 			// own: ChannelDestroyed cause 0 "Unknown" on Asterisk 22.10.1;
 			// the ;2 half that ran Busy()/Congestion() keeps 17/34.
-			s.hangup(ch, causeUnknown, nil)
+			s.hangup(ch, causeUnknown, hangupReq{})
 			return
 		}
-		s.hangup(ch, cause, nil)
+		s.hangup(ch, cause, hangupReq{})
 		return
 	}
-	s.hangup(ch, cause, Event{"cause": cause})
+	s.hangup(ch, cause, hangupReq{send: true, cause: cause})
 }
 
 var (
@@ -414,7 +420,7 @@ func (s *Sim) runDialplan(ch *channel, context, exten string, prio int64) {
 	}
 	if !dialplanExists(context, exten) || prio != 1 {
 		s.setDialplan(ch, context, exten, prio, "", "")
-		s.hangup(ch, causeNormal, nil)
+		s.hangup(ch, causeNormal, hangupReq{})
 		return
 	}
 	switch context {
@@ -425,7 +431,7 @@ func (s *Sim) runDialplan(ch *channel, context, exten string, prio int64) {
 			s.setState(ch, "Ring")
 		}
 		if !s.enterStasis(ch, inboundApp, []string{exten}) {
-			s.hangup(ch, causeNormal, nil)
+			s.hangup(ch, causeNormal, hangupReq{})
 		}
 	case agentsCtx:
 		s.runAgent(ch, exten)
@@ -489,7 +495,7 @@ func (s *Sim) indicateFailure(ch *channel, cause int) {
 		s.remoteFailed(ch.peer, cause)
 		return
 	}
-	s.hangup(ch, cause, nil)
+	s.hangup(ch, cause, hangupReq{})
 }
 
 // --- originate --------------------------------------------------------------
@@ -628,17 +634,17 @@ func (s *Sim) startDial(ch *channel, timeout time.Duration) {
 		// event: ;2 then ;1 are destroyed with cause 0 and no hangup
 		// request (Asterisk 22.10.1).
 		two.peer = nil
-		s.hangup(two, causeUnknown, nil)
-		s.hangup(ch, causeUnknown, nil)
+		s.hangup(two, causeUnknown, hangupReq{})
+		s.hangup(ch, causeUnknown, hangupReq{})
 		return
 	}
-	s.emitChannel(ch, Event{"type": "Dial", "dialstatus": "", "forward": "", "dialstring": d.dialstr, "peer": ch.snapshot()})
+	s.emitChannel(ch, dialEvent("", ch))
 	if timeout > 0 {
 		d.timeout = s.after(timeout, func() {
 			if ch.gone || d.answered {
 				return
 			}
-			s.hangup(ch, causeNoAnswer, nil)
+			s.hangup(ch, causeNoAnswer, hangupReq{})
 		})
 	}
 	switch ch.kind {

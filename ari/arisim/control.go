@@ -113,7 +113,7 @@ func (s *Sim) placeCallLocked(c Call) (Channel, error) {
 	}
 	ch.dp = DialplanCEP{Context: inboundCtx, Exten: c.Number, Priority: 1}
 	if !s.enterStasis(ch, c.App, []string{c.Number}) {
-		s.hangup(ch, causeNormal, nil)
+		s.hangup(ch, causeNormal, hangupReq{})
 		return ch.snapshot(), ErrAppNotActive
 	}
 	return ch.snapshot(), nil
@@ -155,7 +155,7 @@ func (s *Sim) HangupFarEnd(channelID string, cause int) error {
 	if cause == 0 {
 		cause = causeNormal
 	}
-	s.hangup(ch, cause, Event{"cause": cause})
+	s.hangup(ch, cause, hangupReq{send: true, cause: cause})
 	return nil
 }
 
@@ -362,10 +362,10 @@ func (g *Generator) placeLocked() {
 		}
 		switch {
 		case !talkStart.IsZero() && talk > 0 && now.Sub(talkStart) >= talk:
-			s.hangup(ch, causeNormal, Event{"cause": causeNormal})
+			s.hangup(ch, causeNormal, hangupReq{send: true, cause: causeNormal})
 			return
 		case talkStart.IsZero() && patience > 0 && now.Sub(start) >= patience:
-			s.hangup(ch, causeNormal, Event{"cause": causeNormal})
+			s.hangup(ch, causeNormal, hangupReq{send: true, cause: causeNormal})
 			return
 		}
 		ch.addTimer(s.after(time.Second, check))

@@ -127,11 +127,14 @@ func (s *Sim) deviceChanged(ch *channel) {
 		return
 	}
 	s.devStates[dev] = state
-	ev := Event{"type": "DeviceStateChanged", "timestamp": asteriskTime(s.now()),
-		"device_state": map[string]string{"name": dev, "state": state}}
-	for name, a := range s.apps {
-		if a.devices[dev] || a.subscribeAll {
-			s.deliver(name, ev)
+	ev := simEvent{typ: "DeviceStateChanged", device: kv{dev, state}}
+	var body []byte // one encoding (and timestamp) for every app
+	for _, a := range s.apps {
+		if (a.devices[dev] || a.subscribeAll) && a.conn != nil {
+			if body == nil {
+				body = s.encode(&ev)
+			}
+			s.sendBody(a, body)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
@@ -34,6 +35,7 @@ func newHarness(t *testing.T, fake bool, opts Options) *harness {
 		opts.Clock = h.clock
 	}
 	h.sim = New(opts)
+	checkEvents(t, h.sim)
 	h.srv = httptest.NewServer(h.sim.Handler())
 	t.Cleanup(func() {
 		h.sim.Close()
@@ -124,6 +126,9 @@ func (h *harness) connect(app string, subscribeAll bool) *evConn {
 			}
 			var ev Event
 			_ = json.Unmarshal(b, &ev)
+			if !jsontext.Value(b).IsValid() {
+				h.t.Errorf("not strictly valid JSON: %s", b)
+			}
 			c.raws <- b
 			c.evs <- ev
 		}

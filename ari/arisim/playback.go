@@ -28,7 +28,7 @@ func (p *playback) snapshot() Playback {
 }
 
 func (s *Sim) emitPlayback(p *playback, typ string) {
-	ev := Event{"type": typ, "playback": p.snapshot()}
+	ev := simEvent{typ: typ, playback: p}
 	if p.br != nil {
 		s.emitBridge(p.br, ev)
 		return

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -47,17 +48,30 @@ func (s *Sim) handleSocketMessage(c *wsConn, data []byte) {
 		return
 	}
 	status, body := s.serveSocketREST(rq)
-	out := map[string]any{
-		"type": "RESTResponse", "transaction_id": rq.TransactionID, "request_id": rq.RequestID,
-		"status_code": status, "reason_phrase": http.StatusText(status), "uri": rq.URI,
-	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		out["content_type"] = "application/json"
-		out["message_body"] = string(bytes.TrimSpace(body))
-	}
 	// Not counted in Stats().EventsSent (s.mu is not held here): an
 	// answer, not an event.
-	c.enqueue(s.withApp(c.apps[0], mustJSON(out)))
+	c.enqueue(restResponse(rq, status, bytes.TrimSpace(body), c.apps[0], s.opts.AsteriskID))
+}
+
+// restResponse is the RESTResponse message for rq with the receiving app's
+// members.
+func restResponse(rq restRequest, status int, body []byte, appName, asteriskID string) []byte {
+	b := make([]byte, 0, 200+len(body)+len(rq.URI))
+	b = append(b, `{"type":"RESTResponse","transaction_id":`...)
+	b = appendString(b, rq.TransactionID)
+	b = append(b, `,"request_id":`...)
+	b = appendString(b, rq.RequestID)
+	b = append(b, `,"status_code":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"reason_phrase":`...)
+	b = appendString(b, http.StatusText(status))
+	b = append(b, `,"uri":`...)
+	b = appendString(b, rq.URI)
+	if len(body) > 0 {
+		b = append(b, `,"content_type":"application/json","message_body":`...)
+		b = appendString(b, body)
+	}
+	return append(b, appSuffix(appName, asteriskID)...)
 }
 
 func (s *Sim) serveSocketREST(rq restRequest) (int, []byte) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -78,6 +79,11 @@ type Sim struct {
 	gens      map[*Generator]struct{}
 	stats     Stats
 	wg        sync.WaitGroup
+
+	evBuf []byte // encode's scratch
+	// evCheck, set by tests, sees every simEvent with its time and JSON
+	// (without the closing brace) as it is encoded.
+	evCheck func(ev simEvent, now time.Time, body []byte)
 }
 
 // Stats counts what the simulator did; see Sim.Stats.
@@ -94,6 +100,7 @@ type app struct {
 	conn         *wsConn // nil while no WebSocket holds the app
 	subscribeAll bool
 	devices      map[string]bool // deviceState subscriptions
+	suffix       []byte          // appSuffix(name, AsteriskID), made on first use
 }
 
 // New returns a running simulator. Serve it with Handler and stop it with
@@ -117,6 +124,14 @@ func New(opts Options) *Sim {
 	if opts.DefaultSoundLength <= 0 {
 		opts.DefaultSoundLength = 2 * time.Second
 	}
+	// A variable named twice is reported once (channelvars is an object).
+	var vars []string
+	for _, v := range opts.ChannelVars {
+		if !slices.Contains(vars, v) {
+			vars = append(vars, v)
+		}
+	}
+	opts.ChannelVars = vars
 	now := opts.Clock.Now()
 	s := &Sim{
 		opts:      opts,
@@ -201,82 +216,90 @@ func (s *Sim) nextNameSeq() int {
 // --- events ---------------------------------------------------------------
 
 // emitChannel sends ev to every app subscribed to ch and to subscribeAll apps.
-func (s *Sim) emitChannel(ch *channel, ev Event) {
-	s.emitTo(ch.subs, ev)
+func (s *Sim) emitChannel(ch *channel, ev simEvent) {
+	s.emitTo(ch.subs, &ev)
 }
 
-func (s *Sim) emitBridge(br *bridge, ev Event) {
-	s.emitTo(br.subs, ev)
+func (s *Sim) emitBridge(br *bridge, ev simEvent) {
+	s.emitTo(br.subs, &ev)
 }
 
-func (s *Sim) emitTo(subs map[string]int, ev Event) {
+func (s *Sim) emitTo(subs map[string]int, ev *simEvent) {
 	// The body is encoded once, when the first app with a socket needs it.
 	var body []byte
-	send := func(name string) {
-		a := s.apps[name]
-		if a == nil || a.conn == nil {
-			return
-		}
-		if body == nil {
-			body = s.encodeEvent(ev)
-		}
-		s.sendEncoded(a.conn, name, body)
-	}
 	for name, n := range subs {
-		if n > 0 {
-			send(name)
+		if a := s.apps[name]; n > 0 && a != nil && a.conn != nil {
+			if body == nil {
+				body = s.encode(ev)
+			}
+			s.sendBody(a, body)
 		}
 	}
 	for name, a := range s.apps {
-		if a.subscribeAll && subs[name] <= 0 {
-			send(name)
+		if a.subscribeAll && a.conn != nil && subs[name] <= 0 {
+			if body == nil {
+				body = s.encode(ev)
+			}
+			s.sendBody(a, body)
 		}
 	}
 }
 
 // deliver sends ev to one app's current WebSocket. Asterisk drops events for
 // an app that has no WebSocket; so does the simulator.
-func (s *Sim) deliver(appName string, ev Event) {
+func (s *Sim) deliver(appName string, ev simEvent) {
 	a := s.apps[appName]
 	if a == nil || a.conn == nil {
 		return
 	}
-	s.sendToConn(a.conn, appName, ev)
+	s.sendBody(a, s.encode(&ev))
 }
 
-func (s *Sim) sendToConn(c *wsConn, appName string, ev Event) {
-	s.sendEncoded(c, appName, s.encodeEvent(ev))
+// encode is ev's JSON object without its closing brace, with the current
+// time as timestamp. It is valid until the next encode.
+func (s *Sim) encode(ev *simEvent) []byte {
+	now := s.now()
+	s.evBuf = ev.appendOpen(s.evBuf[:0], now)
+	if s.evCheck != nil {
+		s.evCheck(*ev, now, s.evBuf)
+	}
+	return s.evBuf
 }
 
-// encodeEvent is ev's JSON object, with a timestamp if it has none.
-func (s *Sim) encodeEvent(ev Event) []byte {
+// deliverEvent sends an Event map (EmitEvent, ChannelUserevent) to one
+// app's current WebSocket, with a timestamp if it has none.
+func (s *Sim) deliverEvent(appName string, ev Event) {
+	a := s.apps[appName]
+	if a == nil || a.conn == nil {
+		return
+	}
 	if _, ok := ev["timestamp"]; !ok {
 		ev["timestamp"] = asteriskTime(s.now())
 	}
-	return mustJSON(ev)
+	body := mustJSON(ev)
+	s.sendBody(a, body[:len(body)-1])
 }
 
-// sendEncoded queues the event body (a JSON object) for c with the
-// receiving app's "application" and "asterisk_id" added at its end, so an
-// event for several apps is encoded once.
-func (s *Sim) sendEncoded(c *wsConn, appName string, body []byte) {
-	c.enqueue(s.withApp(appName, body))
+// sendBody queues the event body (a JSON object without its closing
+// brace) for a's socket with the app's "application" and "asterisk_id"
+// added at its end, so an event for several apps is encoded once.
+func (s *Sim) sendBody(a *app, body []byte) {
+	if a.suffix == nil {
+		a.suffix = appSuffix(a.name, s.opts.AsteriskID)
+	}
+	out := make([]byte, len(body), len(body)+len(a.suffix))
+	copy(out, body)
+	a.conn.enqueue(append(out, a.suffix...))
 	s.stats.EventsSent++
 }
 
-// withApp is the JSON object body with the receiving app's "application"
-// and "asterisk_id" added at its end.
-func (s *Sim) withApp(appName string, body []byte) []byte {
-	out := make([]byte, 0, len(body)+len(appName)+len(s.opts.AsteriskID)+40)
-	out = append(out, body[:len(body)-1]...) // without the closing brace
-	if len(body) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, `"application":`...)
-	out = append(out, mustJSON(appName)...)
-	out = append(out, `,"asterisk_id":`...)
-	out = append(out, mustJSON(s.opts.AsteriskID)...)
-	return append(out, '}')
+// appSuffix closes an event for app: ,"application":…,"asterisk_id":…}.
+func appSuffix(appName, asteriskID string) []byte {
+	b := append([]byte(nil), `,"application":`...)
+	b = appendString(b, appName)
+	b = append(b, `,"asterisk_id":`...)
+	b = appendString(b, asteriskID)
+	return append(b, '}')
 }
 
 // appActive reports whether a WebSocket currently holds the app.
@@ -390,7 +413,7 @@ func (s *Sim) registerConn(c *wsConn) {
 			s.apps[name] = a
 		}
 		if a.conn != nil && a.conn != c {
-			s.sendToConn(a.conn, name, Event{"type": "ApplicationReplaced"})
+			s.sendBody(a, s.encode(&simEvent{typ: "ApplicationReplaced"}))
 			s.log.Info("app replaced by a new websocket", "app", name)
 		}
 		a.conn = c
@@ -424,12 +447,12 @@ func (s *Sim) EmitEvent(appName string, ev Event) error {
 		if !s.appActive(appName) {
 			return fmt.Errorf("arisim: app %q has no websocket", appName)
 		}
-		s.deliver(appName, ev)
+		s.deliverEvent(appName, ev)
 		return nil
 	}
 	for name, a := range s.apps {
 		if a.conn != nil {
-			s.deliver(name, ev)
+			s.deliverEvent(name, ev)
 		}
 	}
 	return nil

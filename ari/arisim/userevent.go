@@ -64,6 +64,6 @@ func (s *Sim) userEventHandler(w http.ResponseWriter, r *http.Request, p params)
 	}
 	user["eventname"] = name
 	ev["userevent"] = user
-	s.deliver(appName, ev)
+	s.deliverEvent(appName, ev)
 	w.WriteHeader(http.StatusNoContent)
 }

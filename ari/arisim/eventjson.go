@@ -1,0 +1,316 @@
+package arisim
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// The simulator's own events are built as simEvent values and written as
+// JSON by hand, not as Event maps through encoding/json: the simulator runs
+// in the same process as omstil's load test, where reflection, key sorting
+// and the maps' allocations cost more than the service under test
+// (Asterisk does this in C, in a process of its own). The JSON is the same
+// object encoding/json makes of the equivalent Event (simEvent.event); the
+// package's tests check every event they cause against it.
+
+// kv is one string member of an event.
+type kv struct{ k, v string }
+
+// simEvent is one event the simulator produces. Members that are set are
+// written in this order: type, timestamp, the strings, cause, cause_txt,
+// soft, duration_ms, args, device_state, bridge, playback, peer, channel.
+type simEvent struct {
+	typ        string
+	strs       [3]kv // members with a key, in order
+	cause      int
+	hasCause   bool
+	causeTxt   bool // cause_txt from cause
+	soft       bool
+	durationMS int
+	hasDur     bool
+	args       []string
+	hasArgs    bool // args, [] when nil
+	device     kv   // device_state {name, state} when device.k is set
+	bridge     *bridge
+	playback   *playback
+	peer       *channel
+	channel    *channel
+}
+
+// event is e as the equivalent Event map: the reference the hand-written
+// JSON must equal.
+func (e *simEvent) event(timestamp string) Event {
+	ev := Event{"type": e.typ, "timestamp": timestamp}
+	for _, m := range e.strs {
+		if m.k != "" {
+			ev[m.k] = m.v
+		}
+	}
+	if e.hasCause {
+		ev["cause"] = e.cause
+	}
+	if e.causeTxt {
+		ev["cause_txt"] = causeTxt(e.cause)
+	}
+	if e.soft {
+		ev["soft"] = true
+	}
+	if e.hasDur {
+		ev["duration_ms"] = e.durationMS
+	}
+	if e.hasArgs {
+		args := e.args
+		if args == nil {
+			args = []string{}
+		}
+		ev["args"] = args
+	}
+	if e.device.k != "" {
+		ev["device_state"] = map[string]string{"name": e.device.k, "state": e.device.v}
+	}
+	if e.bridge != nil {
+		ev["bridge"] = e.bridge.snapshot()
+	}
+	if e.playback != nil {
+		ev["playback"] = e.playback.snapshot()
+	}
+	if e.peer != nil {
+		ev["peer"] = e.peer.snapshot()
+	}
+	if e.channel != nil {
+		ev["channel"] = e.channel.snapshot()
+	}
+	return ev
+}
+
+// appendOpen appends the event's JSON object without its closing brace, so
+// that the receiving app's members can follow.
+func (e *simEvent) appendOpen(b []byte, now time.Time) []byte {
+	b = append(b, `{"type":`...)
+	b = appendString(b, e.typ)
+	b = append(b, `,"timestamp":"`...)
+	b = appendTime(b, now)
+	b = append(b, '"')
+	for _, m := range e.strs {
+		if m.k != "" {
+			b = appendKey(b, m.k)
+			b = appendString(b, m.v)
+		}
+	}
+	if e.hasCause {
+		b = append(b, `,"cause":`...)
+		b = strconv.AppendInt(b, int64(e.cause), 10)
+	}
+	if e.causeTxt {
+		b = append(b, `,"cause_txt":`...)
+		b = appendString(b, causeTxt(e.cause))
+	}
+	if e.soft {
+		b = append(b, `,"soft":true`...)
+	}
+	if e.hasDur {
+		b = append(b, `,"duration_ms":`...)
+		b = strconv.AppendInt(b, int64(e.durationMS), 10)
+	}
+	if e.hasArgs {
+		b = append(b, `,"args":`...)
+		b = appendStrings(b, e.args)
+	}
+	if e.device.k != "" {
+		b = append(b, `,"device_state":{"name":`...)
+		b = appendString(b, e.device.k)
+		b = append(b, `,"state":`...)
+		b = appendString(b, e.device.v)
+		b = append(b, '}')
+	}
+	if e.bridge != nil {
+		b = append(b, `,"bridge":`...)
+		b = e.bridge.appendJSON(b)
+	}
+	if e.playback != nil {
+		b = append(b, `,"playback":`...)
+		b = e.playback.appendJSON(b)
+	}
+	if e.peer != nil {
+		b = append(b, `,"peer":`...)
+		b = e.peer.appendJSON(b)
+	}
+	if e.channel != nil {
+		b = append(b, `,"channel":`...)
+		b = e.channel.appendJSON(b)
+	}
+	return b
+}
+
+// appendJSON writes ch.snapshot() as encoding/json would, from the live
+// channel.
+func (ch *channel) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, ch.id)
+	b = append(b, `,"name":`...)
+	b = appendString(b, ch.name)
+	b = append(b, `,"state":`...)
+	b = appendString(b, ch.state)
+	b = append(b, `,"protocol_id":"","caller":`...)
+	b = appendCallerID(b, ch.caller)
+	b = append(b, `,"connected":`...)
+	b = appendCallerID(b, ch.connected)
+	b = append(b, `,"accountcode":"","dialplan":{"context":`...)
+	b = appendString(b, ch.dp.Context)
+	b = append(b, `,"exten":`...)
+	b = appendString(b, ch.dp.Exten)
+	b = append(b, `,"priority":`...)
+	b = strconv.AppendInt(b, ch.dp.Priority, 10)
+	b = append(b, `,"app_name":`...)
+	b = appendString(b, ch.dp.AppName)
+	b = append(b, `,"app_data":`...)
+	b = appendString(b, ch.dp.AppData)
+	b = append(b, `},"creationtime":"`...)
+	b = appendTime(b, ch.created)
+	b = append(b, `","language":"en"`...)
+	if len(ch.ariVars) > 0 {
+		b = append(b, `,"channelvars":{`...)
+		for i, k := range ch.ariVars {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, ch.vars[k])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendCallerID(b []byte, c CallerID) []byte {
+	b = append(b, `{"name":`...)
+	b = appendString(b, c.Name)
+	b = append(b, `,"number":`...)
+	b = appendString(b, c.Number)
+	return append(b, '}')
+}
+
+// appendJSON writes b.snapshot() as encoding/json would.
+func (br *bridge) appendJSON(b []byte) []byte {
+	tech, typ := br.kind()
+	b = append(b, `{"id":`...)
+	b = appendString(b, br.id)
+	b = append(b, `,"technology":`...)
+	b = appendString(b, tech)
+	b = append(b, `,"bridge_type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"bridge_class":"stasis","creator":"Stasis","name":`...)
+	b = appendString(b, br.name)
+	b = append(b, `,"channels":[`...)
+	for i, ch := range br.channels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, ch.id)
+	}
+	b = append(b, `],"creationtime":"`...)
+	b = appendTime(b, br.created)
+	return append(b, `","video_mode":"talker"}`...)
+}
+
+// appendJSON writes p.snapshot() as encoding/json would.
+func (p *playback) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, p.id)
+	b = append(b, `,"media_uri":`...)
+	b = appendString(b, p.medias[p.idx])
+	if p.idx < len(p.medias)-1 && p.medias[p.idx+1] != "" {
+		b = append(b, `,"next_media_uri":`...)
+		b = appendString(b, p.medias[p.idx+1])
+	}
+	b = append(b, `,"target_uri":`...)
+	b = appendString(b, p.target)
+	b = append(b, `,"language":`...)
+	b = appendString(b, p.language)
+	b = append(b, `,"state":`...)
+	b = appendString(b, p.state)
+	return append(b, '}')
+}
+
+// appendKey appends ,"k": for a key that needs no escaping.
+func appendKey(b []byte, k string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, k...)
+	return append(b, '"', ':')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendTime appends asteriskTime(t) without quotes.
+func appendTime(b []byte, t time.Time) []byte {
+	return t.AppendFormat(b, "2006-01-02T15:04:05.000-0700")
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string the way jansson writes it: only
+// '"', '\\' and control characters are escaped (not <, >, & as
+// encoding/json does; the decoded value is the same). Invalid UTF-8 becomes
+// U+FFFD, as with encoding/json.
+func appendString[S ~string | ~[]byte](b []byte, s S) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
+	if b, ok := any(s).([]byte); ok {
+		return utf8.DecodeRune(b)
+	}
+	return utf8.DecodeRuneInString(string(s))
+}
