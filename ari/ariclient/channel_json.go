@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // channelPlain is Channel without its UnmarshalJSON: what encoding/json
@@ -13,9 +15,9 @@ type channelPlain Channel
 // UnmarshalJSON decodes a Channel. A channel is in nearly every event and
 // most REST answers, and encoding/json's reflection over its fields was
 // most of the client's decoding time, so the usual shape is decoded by
-// hand: an object of known keys with plain ASCII strings, an integer
-// priority and string channel variables. Anything else (escapes,
-// non-ASCII, null, numbers where strings belong, a key in another case,
+// hand: an object of known keys with strings jsontext unquotes, an integer
+// priority and string channel variables. Anything else (strings that
+// are not valid UTF-8, null, numbers where strings belong, a key in another case,
 // a Channel that already holds variables) is left to encoding/json, so
 // the result is always what encoding/json gives (FuzzChannelJSON checks
 // this).
@@ -157,14 +159,27 @@ func fastCallerID(val []byte, id *CallerID) bool {
 	})
 }
 
-// fastStringField stores a plain JSON string (no escapes, printable
-// ASCII only) in dst.
+// fastStringField stores a JSON string in dst. Plain printable ASCII is
+// taken as it stands; a string with escapes or other bytes (Danish
+// letters in a caller's name, "&" escaped as \u0026 by Go encoders) is
+// unquoted by jsontext, and one it refuses (invalid UTF-8 or escapes,
+// control bytes), which encoding/json rewrites or rejects, is left to
+// encoding/json.
 func fastStringField(val []byte, dst *string) bool {
 	s, e, esc, next := scanString(val, 0)
-	if next != len(val) || esc {
+	if next != len(val) {
 		return false
 	}
-	*dst = fastString(val[s:e])
+	if !esc {
+		*dst = fastString(val[s:e])
+		return true
+	}
+	var tmp [128]byte
+	u, err := jsontext.AppendUnquote(tmp[:0], val)
+	if err != nil {
+		return false
+	}
+	*dst = string(u)
 	return true
 }
 
