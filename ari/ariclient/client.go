@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Defaults used when the corresponding Config field is zero.
@@ -430,7 +432,8 @@ func (c *Client) answer(method, path string, status int, raw []byte, out any) er
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return fmt.Errorf("ari: %s %s: empty body, want JSON", method, path)
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
+	// JSON v2 in encoding/json's semantics, as the events (decode).
+	if err := jsonv2.Unmarshal(raw, out, jsonV1); err != nil {
 		return fmt.Errorf("ari: %s %s: decode answer: %w", method, path, err)
 	}
 	return nil

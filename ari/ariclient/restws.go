@@ -2,7 +2,6 @@ package ariclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // RESTTransport says how REST calls travel (Config.RESTOverWebSocket).
@@ -118,6 +118,32 @@ type restRequest struct {
 	MessageBody   string `json:"message_body,omitempty"`
 }
 
+// appendJSON appends the message as encoding/json would encode it (the
+// same keys, order and omitted empty fields), without reflection.
+func (r *restRequest) appendJSON(b []byte) ([]byte, error) {
+	var err error
+	field := func(key, val string) {
+		if err != nil {
+			return
+		}
+		b = append(b, key...)
+		b, err = jsontext.AppendQuote(b, val)
+	}
+	b = append(b, '{')
+	field(`"type":`, r.Type)
+	field(`,"transaction_id":`, r.TransactionID)
+	field(`,"request_id":`, r.RequestID)
+	field(`,"method":`, r.Method)
+	field(`,"uri":`, r.URI)
+	if r.ContentType != "" {
+		field(`,"content_type":`, r.ContentType)
+	}
+	if r.MessageBody != "" {
+		field(`,"message_body":`, r.MessageBody)
+	}
+	return append(b, '}'), err
+}
+
 func (w *restWS) attach(conn *websocket.Conn) {
 	w.mu.Lock()
 	w.conn = conn
@@ -169,12 +195,17 @@ func (w *restWS) call(ctx context.Context, method, path string, q url.Values, bo
 	if body != nil {
 		req.ContentType, req.MessageBody = "application/json", string(body)
 	}
-	msg, err := json.Marshal(req)
+	msg, err := req.appendJSON(nil)
 	if err != nil {
 		forget()
 		return restAnswer{err: err}, true
 	}
-	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
+	// Written without ctx: the library would register and remove a cancel
+	// callback per message. A write cannot block for long: a peer that
+	// stops reading stops answering pings too, and the pinger closes the
+	// socket after the pong timeout, which fails the write. The wait for
+	// the answer below keeps to ctx.
+	if err := conn.Write(context.Background(), websocket.MessageText, msg); err != nil {
 		forget()
 		return restAnswer{err: err}, true
 	}

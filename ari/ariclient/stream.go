@@ -313,6 +313,12 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
+	// Messages are read without a context: the library would register and
+	// remove a cancel callback for every message (allocations on the
+	// busiest path). Cancelling closes the connection once instead, which
+	// ends the read just the same.
+	stopClose := context.AfterFunc(rctx, func() { conn.CloseNow() })
+	defer stopClose()
 	pingDead := make(chan error, 1)
 	appLost := make(chan error, 1)
 	wg.Go(func() {
@@ -352,7 +358,7 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 		wg.Go(func() { c.detectREST(rctx) })
 	}
 	for {
-		data, err := readMessage(rctx, conn, &buf)
+		data, err := readMessage(conn, &buf)
 		if err != nil {
 			select {
 			case perr := <-pingDead:
@@ -396,8 +402,8 @@ const maxKeptReadBuffer = 1 << 20
 // readMessage reads one message through buf and returns a copy of exactly
 // its size (the event keeps it as Raw). conn.Read would grow a fresh
 // buffer from 512 bytes for every message.
-func readMessage(ctx context.Context, conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
-	_, r, err := conn.Reader(ctx)
+func readMessage(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := conn.Reader(context.Background())
 	if err != nil {
 		return nil, err
 	}
