@@ -22,11 +22,19 @@ type params struct {
 
 func readParams(r *http.Request) params {
 	p := params{q: r.URL.Query()}
-	if r.Body != nil {
-		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if len(b) > 0 {
-			_ = json.Unmarshal(b, &p.body)
-		}
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return p
+	}
+	var b []byte
+	if n := r.ContentLength; n > 0 && n <= 1<<20 {
+		b = make([]byte, n)
+		n, _ := io.ReadFull(r.Body, b)
+		b = b[:n]
+	} else {
+		b, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	}
+	if len(b) > 0 {
+		_ = json.Unmarshal(b, &p.body)
 	}
 	return p
 }

@@ -3,11 +3,12 @@ package arisim
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // restRequest is ARI's RESTRequest message (REST over the event socket,
@@ -30,7 +31,10 @@ type restRequest struct {
 // restHandler is the simulator's ARI as an http.Handler, made once for the
 // requests that come over event sockets.
 func (s *Sim) restHandler() http.Handler {
-	s.restOnce.Do(func() { s.restMux = s.Handler() })
+	s.restOnce.Do(func() {
+		s.restMux = s.Handler()
+		s.socketHeader = http.Header{"Authorization": {basicAuth(s.opts.User, s.opts.Password)}}
+	})
 	return s.restMux
 }
 
@@ -76,32 +80,112 @@ func restResponse(rq restRequest, status int, body []byte, appName, asteriskID s
 
 func (s *Sim) serveSocketREST(rq restRequest) (int, []byte) {
 	if rq.Method == "" || rq.URI == "" {
-		return http.StatusBadRequest, mustJSON(map[string]string{"message": "Empty or missing 'method' or 'uri' property."})
+		return http.StatusBadRequest, []byte(`{"message":"Empty or missing 'method' or 'uri' property."}`)
 	}
 	target := "/ari/" + strings.TrimPrefix(rq.URI, "/")
-	var extra []string
-	for _, q := range rq.QueryStrings {
-		extra = append(extra, url.QueryEscape(q.Name)+"="+url.QueryEscape(q.Value))
-	}
-	if len(extra) > 0 {
+	if len(rq.QueryStrings) > 0 {
+		var b strings.Builder
+		b.WriteString(target)
+		sep := byte('?')
 		if strings.Contains(target, "?") {
-			target += "&" + strings.Join(extra, "&")
-		} else {
-			target += "?" + strings.Join(extra, "&")
+			sep = '&'
 		}
+		for _, q := range rq.QueryStrings {
+			b.WriteByte(sep)
+			b.WriteString(url.QueryEscape(q.Name))
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(q.Value))
+			sep = '&'
+		}
+		target = b.String()
 	}
 	if rq.MessageBody != "" && rq.ContentType == "" {
-		return http.StatusBadRequest, mustJSON(map[string]string{"message": "No 'content_type' for 'message_body'."})
+		return http.StatusBadRequest, []byte(`{"message":"No 'content_type' for 'message_body'."}`)
 	}
-	req, err := http.NewRequest(rq.Method, target, strings.NewReader(rq.MessageBody))
+	h := s.restHandler() // first: it makes s.socketHeader
+	req, ok := s.socketRequest(rq.Method, target, rq.ContentType, rq.MessageBody)
+	if !ok {
+		return http.StatusBadRequest, []byte(`{"message":"Bad request"}`)
+	}
+	w := restWriterPool.Get().(*restWriter)
+	h.ServeHTTP(w, req)
+	code := w.code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	body := append([]byte(nil), w.body...)
+	w.reset()
+	restWriterPool.Put(w)
+	return code, body
+}
+
+// socketRequest is the request http.NewRequest(method, target, body)
+// makes, with the ARI credentials and the content type set, built
+// without NewRequest's extra copies: a REST request on the socket goes
+// through the same ServeMux and handlers as over HTTP. ok is false where
+// NewRequest fails.
+func (s *Sim) socketRequest(method, target, contentType, body string) (*http.Request, bool) {
+	if !validMethod(method) {
+		return nil, false
+	}
+	u, err := url.Parse(target)
 	if err != nil {
-		return http.StatusBadRequest, mustJSON(map[string]string{"message": "Bad request"})
+		return nil, false
 	}
-	if rq.ContentType != "" {
-		req.Header.Set("Content-Type", rq.ContentType)
+	header := s.socketHeader
+	if contentType != "" {
+		header = http.Header{"Authorization": header["Authorization"], "Content-Type": {contentType}}
 	}
-	req.SetBasicAuth(s.opts.User, s.opts.Password)
-	rec := httptest.NewRecorder()
-	s.restHandler().ServeHTTP(rec, req)
-	return rec.Code, rec.Body.Bytes()
+	req := &http.Request{
+		Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: header, Body: http.NoBody, Host: u.Host,
+	}
+	if body != "" {
+		req.Body = io.NopCloser(strings.NewReader(body))
+		req.ContentLength = int64(len(body))
+	}
+	return req, true
+}
+
+// validMethod is net/http's check of a request method: a token.
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// restWriter records a handler's answer to a REST request on the socket.
+type restWriter struct {
+	header http.Header
+	code   int
+	body   []byte
+}
+
+var restWriterPool = sync.Pool{New: func() any { return &restWriter{header: http.Header{}} }}
+
+func (w *restWriter) Header() http.Header { return w.header }
+
+func (w *restWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *restWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+func (w *restWriter) reset() {
+	clear(w.header)
+	w.code = 0
+	w.body = w.body[:0]
 }

@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,8 +58,10 @@ type Sim struct {
 	log   *slog.Logger
 	clock Clock
 
-	restOnce sync.Once
-	restMux  http.Handler // ARI for REST requests over event sockets
+	restOnce     sync.Once
+	restMux      http.Handler // ARI for REST requests over event sockets
+	socketHeader http.Header  // their header: the ARI credentials; read only
+	authValue    string       // basicAuth(User, Password)
 
 	mu        sync.Mutex
 	devStates map[string]string // device → last DeviceStateChanged state sent
@@ -149,7 +152,13 @@ func New(opts Options) *Sim {
 		gens:      map[*Generator]struct{}{},
 		mediaSet:  map[*channel]struct{}{},
 	}
+	s.authValue = basicAuth(opts.User, opts.Password)
 	return s
+}
+
+// basicAuth is the Authorization header value of http.Request.SetBasicAuth.
+func basicAuth(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
 // Close hangs nothing up but stops timers, media, generators and closes all
@@ -470,6 +479,9 @@ func (s *Sim) Handler() http.Handler {
 }
 
 func (s *Sim) authorized(r *http.Request) bool {
+	if h := r.Header["Authorization"]; len(h) > 0 && h[0] == s.authValue {
+		return true // what BasicAuth would decode to the credentials, without decoding
+	}
 	if u, p, ok := r.BasicAuth(); ok {
 		return u == s.opts.User && p == s.opts.Password
 	}
