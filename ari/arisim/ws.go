@@ -98,8 +98,10 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(1 << 20)
 	s.log.Info("websocket connected", "apps", appParam, "remote", r.RemoteAddr)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	// Reads and writes use no cancellable context: coder/websocket would
+	// register a context.AfterFunc per message. A write deadline is one
+	// timer per connection instead, and shutdown closes the connection,
+	// which ends the read.
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -107,7 +109,7 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 			// REST requests over the socket are answered on it; other
 			// client messages are ignored (pings are answered by the
 			// library while reading).
-			_, data, err := ws.Read(ctx)
+			_, data, err := ws.Read(context.Background())
 			if err != nil {
 				c.close()
 				return
@@ -116,26 +118,27 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	// A reader that takes more than 10 s for 256 events is gone; one
+	// deadline per 256 rather than per event.
+	deadline := time.AfterFunc(time.Hour, func() { ws.CloseNow() })
+	deadline.Stop()
+	defer deadline.Stop()
 	for {
 		select {
 		case <-c.done:
 		case <-s.closeCh:
 			c.close()
 		case <-c.signal:
-			// A reader that takes more than 10 s for 256 events is gone;
-			// one deadline per 256 rather than per event.
-			wctx, wcancel := context.WithCancel(ctx)
 			for i, b := range c.take() {
 				if i%256 == 0 {
-					wcancel()
-					wctx, wcancel = context.WithTimeout(ctx, 10*time.Second)
+					deadline.Reset(10 * time.Second)
 				}
-				if err := ws.Write(wctx, websocket.MessageText, b); err != nil {
+				if err := ws.Write(context.Background(), websocket.MessageText, b); err != nil {
 					c.close()
 					break
 				}
 			}
-			wcancel()
+			deadline.Stop()
 			continue
 		}
 		break
@@ -144,7 +147,6 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.unregisterConn(c)
 	s.mu.Unlock()
 	ws.Close(websocket.StatusNormalClosure, "")
-	cancel()
 	<-readDone
 	s.log.Info("websocket closed", "apps", appParam)
 }
