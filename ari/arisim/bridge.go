@@ -2,14 +2,13 @@ package arisim
 
 import (
 	"strings"
-	"time"
 )
 
 type bridge struct {
 	seq       int
 	id, name  string
 	holding   bool
-	created   time.Time
+	created   string // creationtime, asteriskTime of the creation
 	channels  []*channel
 	subs      map[string]int
 	moh       *toneGen
@@ -38,7 +37,7 @@ func (b *bridge) snapshot() Bridge {
 	return Bridge{
 		ID: b.id, Technology: tech, BridgeType: typ, BridgeClass: "stasis",
 		Creator: "Stasis", Name: b.name, Channels: ids,
-		Creationtime: asteriskTime(b.created), VideoMode: "talker",
+		Creationtime: b.created, VideoMode: "talker",
 	}
 }
 
@@ -68,7 +67,7 @@ func (s *Sim) createBridge(typ, id, name string) (*bridge, *ariError) {
 	if id == "" {
 		id = newUUID(s)
 	}
-	b := &bridge{seq: s.nextNameSeq(), id: id, name: name, holding: holding, created: s.now(), subs: map[string]int{}}
+	b := &bridge{seq: s.nextNameSeq(), id: id, name: name, holding: holding, created: asteriskTime(s.now()), subs: map[string]int{}}
 	s.bridges[id] = b
 	s.emitTo(nil, &simEvent{typ: "BridgeCreated", bridge: b})
 	return b, nil

@@ -26,7 +26,7 @@ type channel struct {
 	caller      CallerID
 	connected   CallerID
 	dp          DialplanCEP
-	created     time.Time
+	created     string // creationtime, asteriskTime of the creation
 	vars        map[string]string
 	ariVars     []string // variables reported in "channelvars"
 	peer        *channel // the other half of a Local pair
@@ -96,7 +96,7 @@ func (ch *channel) snapshot() Channel {
 		Connected:    ch.connected,
 		Accountcode:  "",
 		Dialplan:     ch.dp,
-		Creationtime: asteriskTime(ch.created),
+		Creationtime: ch.created,
 		Language:     "en",
 	}
 	if len(ch.ariVars) > 0 {
@@ -121,7 +121,7 @@ func (s *Sim) newChannel(kind chanKind, name, id string) *channel {
 		name:    name,
 		kind:    kind,
 		state:   "Down",
-		created: s.now(),
+		created: asteriskTime(s.now()),
 		vars:    map[string]string{},
 		subs:    map[string]int{},
 		dp:      DialplanCEP{Context: "default", Exten: "s", Priority: 1},
@@ -134,7 +134,9 @@ func (s *Sim) newChannel(kind chanKind, name, id string) *channel {
 }
 
 func (s *Sim) channelName(prefix string) string {
-	return fmt.Sprintf("%s-%08x", prefix, s.nameSeq+1)
+	b := make([]byte, 0, len(prefix)+9)
+	b = append(append(b, prefix...), '-')
+	return string(appendHex(b, uint64(s.nameSeq+1), 8))
 }
 
 func (s *Sim) setState(ch *channel, state string) {

@@ -86,11 +86,11 @@ func (e *simEvent) event(timestamp string) Event {
 
 // appendOpen appends the event's JSON object without its closing brace, so
 // that the receiving app's members can follow.
-func (e *simEvent) appendOpen(b []byte, now time.Time) []byte {
+func (e *simEvent) appendOpen(b []byte, timestamp []byte) []byte {
 	b = append(b, `{"type":`...)
 	b = appendString(b, e.typ)
 	b = append(b, `,"timestamp":"`...)
-	b = appendTime(b, now)
+	b = append(b, timestamp...)
 	b = append(b, '"')
 	for _, m := range e.strs {
 		if m.k != "" {
@@ -167,7 +167,7 @@ func (ch *channel) appendJSON(b []byte) []byte {
 	b = append(b, `,"app_data":`...)
 	b = appendString(b, ch.dp.AppData)
 	b = append(b, `},"creationtime":"`...)
-	b = appendTime(b, ch.created)
+	b = append(b, ch.created...)
 	b = append(b, `","language":"en"`...)
 	if len(ch.ariVars) > 0 {
 		b = append(b, `,"channelvars":{`...)
@@ -211,7 +211,7 @@ func (br *bridge) appendJSON(b []byte) []byte {
 		b = appendString(b, ch.id)
 	}
 	b = append(b, `],"creationtime":"`...)
-	b = appendTime(b, br.created)
+	b = append(b, br.created...)
 	return append(b, `","video_mode":"talker"}`...)
 }
 
@@ -258,6 +258,23 @@ func appendTime(b []byte, t time.Time) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// appendHex appends v in lower-case hex, zero-padded to at least width
+// digits (fmt's %0*x).
+func appendHex(b []byte, v uint64, width int) []byte {
+	var buf [16]byte
+	i := len(buf)
+	for v > 0 || i == len(buf) {
+		i--
+		buf[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+	for len(buf)-i < width {
+		b = append(b, '0')
+		width--
+	}
+	return append(b, buf[i:]...)
+}
 
 // appendString appends s as a JSON string the way jansson writes it: only
 // '"', '\\' and control characters are escaped (not <, >, & as

@@ -2,6 +2,7 @@ package arisim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -132,7 +133,7 @@ func TestEventJSONMatchesReference(t *testing.T) {
 		events = append(events, simEvent{typ: "PlaybackContinuing", playback: pb}, simEvent{typ: "ApplicationReplaced"})
 
 		for _, ev := range events {
-			body := append(ev.appendOpen(nil, clock.Now()), appSuffix("omstil<&>", "02:42:ac:11:00:02")...)
+			body := append(ev.appendOpen(nil, appendTime(nil, clock.Now())), appSuffix("omstil<&>", "02:42:ac:11:00:02")...)
 			ref := ev.event(asteriskTime(clock.Now()))
 			ref["application"], ref["asterisk_id"] = "omstil<&>", "02:42:ac:11:00:02"
 			sameJSON(t, body, ref)
@@ -162,5 +163,15 @@ func TestRESTResponseMatchesReference(t *testing.T) {
 	}
 	if !strings.Contains(string(restResponse(restRequest{}, 204, nil, "a", "b")), `"status_code":204`) {
 		t.Error("status_code is not a number")
+	}
+}
+
+func TestAppendHexMatchesFmt(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0xf, 0x10, 0xdeadbeef, 0x123456789, 1<<64 - 1} {
+		for _, w := range []int{0, 1, 4, 8, 12, 20} {
+			if got, want := string(appendHex([]byte("x"), v, w)), fmt.Sprintf("x%0*x", w, v); got != want {
+				t.Errorf("appendHex(%#x, %d) = %s, want %s", v, w, got, want)
+			}
+		}
 	}
 }

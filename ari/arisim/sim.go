@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,7 +84,10 @@ type Sim struct {
 	stats     Stats
 	wg        sync.WaitGroup
 
-	evBuf []byte // encode's scratch
+	evBuf   []byte // encode's scratch
+	tsBuf   []byte // the timestamp of tsMilli in tsLoc, formatted
+	tsMilli int64
+	tsLoc   *time.Location
 	// evCheck, set by tests, sees every simEvent with its time and JSON
 	// (without the closing brace) as it is encoded.
 	evCheck func(ev simEvent, now time.Time, body []byte)
@@ -214,7 +218,10 @@ func (s *Sim) now() time.Time { return s.clock.Now() }
 // newUniqueID returns an id shaped like Asterisk's uniqueid ("1764320000.42").
 func (s *Sim) newUniqueID() string {
 	s.idSeq++
-	return fmt.Sprintf("%d.%d", s.idBase, s.idSeq)
+	b := make([]byte, 0, 24)
+	b = strconv.AppendInt(b, s.idBase, 10)
+	b = append(b, '.')
+	return string(strconv.AppendInt(b, int64(s.idSeq), 10))
 }
 
 func (s *Sim) nextNameSeq() int {
@@ -268,7 +275,12 @@ func (s *Sim) deliver(appName string, ev simEvent) {
 // time as timestamp. It is valid until the next encode.
 func (s *Sim) encode(ev *simEvent) []byte {
 	now := s.now()
-	s.evBuf = ev.appendOpen(s.evBuf[:0], now)
+	if ms := now.UnixMilli(); ms != s.tsMilli || now.Location() != s.tsLoc || s.tsBuf == nil {
+		// Events come in bursts within a millisecond: format once.
+		s.tsBuf = appendTime(s.tsBuf[:0], now)
+		s.tsMilli, s.tsLoc = ms, now.Location()
+	}
+	s.evBuf = ev.appendOpen(s.evBuf[:0], s.tsBuf)
 	if s.evCheck != nil {
 		s.evCheck(*ev, now, s.evBuf)
 	}
