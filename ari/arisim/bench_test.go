@@ -202,13 +202,27 @@ func BenchmarkInboundCallREST(b *testing.B) {
 // ChannelHangupRequest, StasisEnd, ChannelDestroyed), each encoded for the
 // app's socket.
 func BenchmarkCallEvents(b *testing.B) {
+	for _, waiting := range []int{0, 10000} {
+		b.Run(fmt.Sprintf("waiting=%d", waiting), func(b *testing.B) { benchCallEvents(b, waiting) })
+	}
+}
+
+// benchCallEvents runs BenchmarkCallEvents with other calls waiting in
+// Stasis meanwhile (as in omstil's load test).
+func benchCallEvents(b *testing.B, waiting int) {
 	s := New(Options{Clock: NewFakeClock(t0), ChannelVars: []string{"OMSTIL_CALL"}})
 	defer s.Close()
 	c := &wsConn{apps: []string{"omstil"}, signal: make(chan struct{}, 1), done: make(chan struct{})}
 	s.mu.Lock()
 	s.apps["omstil"] = &app{name: "omstil", conn: c}
 	br, _ := s.createBridge("mixing", "", "")
+	for i := 0; i < waiting; i++ {
+		if _, err := s.placeCallLocked(Call{Number: "1000", CallerID: "12345678"}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	s.mu.Unlock()
+	c.take()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

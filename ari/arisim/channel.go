@@ -21,6 +21,7 @@ const (
 type channel struct {
 	seq         int
 	id, name    string
+	device      string // deviceOf(kind, name)
 	kind        chanKind
 	state       string
 	caller      CallerID
@@ -119,6 +120,7 @@ func (s *Sim) newChannel(kind chanKind, name, id string) *channel {
 		seq:     s.nextNameSeq(),
 		id:      id,
 		name:    name,
+		device:  deviceOf(kind, name),
 		kind:    kind,
 		state:   "Down",
 		created: asteriskTime(s.now()),
@@ -143,7 +145,7 @@ func (s *Sim) setState(ch *channel, state string) {
 	if ch.state == state || ch.gone {
 		return
 	}
-	ch.state = state
+	s.setChanState(ch, state)
 	s.emitChannel(ch, simEvent{typ: "ChannelStateChange", channel: ch})
 	s.deviceChanged(ch)
 	if ch.ext != nil {
@@ -263,6 +265,7 @@ func (s *Sim) endChannel(ch *channel, cause int, req hangupReq, reqAfterStasis b
 	if !reqAfterStasis {
 		emitReq()
 	}
+	s.countDevice(ch, -1)
 	ch.gone = true
 	defer s.deviceChanged(ch)
 	ch.hangupCause = cause
@@ -593,7 +596,7 @@ func (s *Sim) originate(r originateReq) (*channel, *ariError) {
 		two := s.newChannel(kindLocal2, base+";2", r.otherID)
 		ch.peer, two.peer = two, ch
 		two.dp = DialplanCEP{Context: context, Exten: exten, Priority: 1}
-		two.state = "Ring" // created ringing: no ChannelStateChange to Ring
+		s.setChanState(two, "Ring") // created ringing: no ChannelStateChange to Ring
 		ch.dp = DialplanCEP{Context: context, Exten: exten, Priority: 1}
 	default:
 		return nil, errAllocFailed

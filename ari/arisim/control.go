@@ -106,7 +106,7 @@ func (s *Sim) placeCallLocked(c Call) (Channel, error) {
 	}
 	ch := s.newChannel(kindPJSIP, s.channelName("PJSIP/"+c.Trunk), c.ChannelID)
 	ch.caller = CallerID{Name: c.CallerName, Number: c.CallerID}
-	ch.state = "Ring"
+	s.setChanState(ch, "Ring")
 	if c.ToneHz > 0 {
 		ch.farEnd.tone = newToneGen(strconv.FormatFloat(c.ToneHz, 'f', -1, 64))
 		s.mediaAdd(ch)

@@ -84,38 +84,75 @@ func (a *app) deviceNames() []string {
 
 // deviceOf is the device of a PJSIP channel: "PJSIP/demo-anna-0000001a" →
 // "PJSIP/demo-anna".
-func deviceOf(ch *channel) string {
-	if ch.kind != kindPJSIP {
+func deviceOf(kind chanKind, name string) string {
+	if kind != kindPJSIP {
 		return ""
 	}
-	i := strings.LastIndex(ch.name, "-")
+	i := strings.LastIndex(name, "-")
 	if i <= 0 {
 		return ""
 	}
-	return ch.name[:i]
+	return name[:i]
 }
 
-// deviceState computes a device's state from its live channels.
-func (s *Sim) deviceState(device string) string {
-	state := "NOT_INUSE"
-	for _, ch := range s.channels {
-		if ch.gone || deviceOf(ch) != device {
-			continue
-		}
-		switch ch.state {
-		case "Up":
-			return "INUSE"
-		case "Ringing", "Ring":
-			state = "RINGING"
-		}
+// devUse counts a device's live channels that are Up and that ring.
+type devUse struct{ up, ringing int }
+
+// countDevice adds (sign 1) or removes (sign -1) ch's state to its
+// device's counts. Every change of a live channel's state, and its end,
+// goes through it (setChanState, endChannel), so deviceState needs no scan
+// of all channels (trunk calls share one device).
+func (s *Sim) countDevice(ch *channel, sign int) {
+	if ch.device == "" {
+		return
 	}
-	return state
+	u := s.devUse[ch.device]
+	switch ch.state {
+	case "Up":
+		u.up += sign
+	case "Ringing", "Ring":
+		u.ringing += sign
+	default:
+		return
+	}
+	if u == (devUse{}) {
+		delete(s.devUse, ch.device)
+		return
+	}
+	if s.devUse == nil {
+		s.devUse = map[string]devUse{}
+	}
+	s.devUse[ch.device] = u
+}
+
+// setChanState sets ch's state, keeping the device counts.
+func (s *Sim) setChanState(ch *channel, state string) {
+	if !ch.gone {
+		s.countDevice(ch, -1)
+	}
+	ch.state = state
+	if !ch.gone {
+		s.countDevice(ch, 1)
+	}
+}
+
+// deviceState is a device's state from its live channels: any Up →
+// INUSE, else any ringing → RINGING, else NOT_INUSE.
+func (s *Sim) deviceState(device string) string {
+	u := s.devUse[device]
+	switch {
+	case u.up > 0:
+		return "INUSE"
+	case u.ringing > 0:
+		return "RINGING"
+	}
+	return "NOT_INUSE"
 }
 
 // deviceChanged sends DeviceStateChanged for ch's device to the apps
 // subscribed to it when the device's state differs from the last one sent.
 func (s *Sim) deviceChanged(ch *channel) {
-	dev := deviceOf(ch)
+	dev := ch.device
 	if dev == "" {
 		return
 	}

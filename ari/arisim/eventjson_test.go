@@ -47,6 +47,39 @@ func checkEvents(t testing.TB, s *Sim) {
 	defer s.mu.Unlock()
 	s.evCheck = func(ev simEvent, now time.Time, body []byte) {
 		sameJSON(t, append(append([]byte(nil), body...), '}'), ev.event(asteriskTime(now)))
+		checkDeviceCounts(t, s)
+	}
+}
+
+// checkDeviceCounts compares deviceState, kept by counts, with a scan of
+// every live channel (how it was computed before).
+func checkDeviceCounts(t testing.TB, s *Sim) {
+	scan := map[string]string{}
+	for dev := range s.devUse {
+		scan[dev] = "NOT_INUSE"
+	}
+	for _, ch := range s.channels {
+		if dev := deviceOf(ch.kind, ch.name); dev != "" {
+			if _, ok := scan[dev]; !ok {
+				scan[dev] = "NOT_INUSE"
+			}
+			if ch.gone {
+				continue
+			}
+			switch ch.state {
+			case "Up":
+				scan[dev] = "INUSE"
+			case "Ringing", "Ring":
+				if scan[dev] != "INUSE" {
+					scan[dev] = "RINGING"
+				}
+			}
+		}
+	}
+	for dev, want := range scan {
+		if got := s.deviceState(dev); got != want {
+			t.Errorf("device %s: state %s from counts %+v, %s from the channels", dev, got, s.devUse[dev], want)
+		}
 	}
 }
 

@@ -66,6 +66,7 @@ type Sim struct {
 
 	mu        sync.Mutex
 	devStates map[string]string // device → last DeviceStateChanged state sent
+	devUse    map[string]devUse // device → its live channels' states, see countDevice
 	closed    bool
 	closeCh   chan struct{}
 	started   time.Time
