@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // --- request and response helpers -------------------------------------------
@@ -92,9 +93,18 @@ func (p params) variables() (map[string]string, *ariError) {
 	return out, nil
 }
 
+var modelBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
+	buf := modelBufs.Get().(*[]byte)
+	defer modelBufs.Put(buf)
+	if b, ok := appendModel((*buf)[:0], v); ok {
+		*buf = append(b, '\n')
+		_, _ = w.Write(*buf)
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
 }
 

@@ -331,3 +331,118 @@ func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
 	}
 	return utf8.DecodeRuneInString(string(s))
 }
+
+// appendModel writes the REST answers that are frequent (a channel,
+// bridge or playback; {"message": …} and {"value": …}) by hand, as
+// encoding/json would; ok is false for any other value.
+func appendModel(b []byte, v any) ([]byte, bool) {
+	switch m := v.(type) {
+	case Channel:
+		return appendChannelModel(b, &m), true
+	case Bridge:
+		return appendBridgeModel(b, &m), true
+	case Playback:
+		return appendPlaybackModel(b, &m), true
+	case map[string]string:
+		if len(m) != 1 {
+			return b, false
+		}
+		for k, v := range m {
+			b = append(b, '{')
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, v)
+			b = append(b, '}')
+		}
+		return b, true
+	}
+	return b, false
+}
+
+func appendChannelModel(b []byte, c *Channel) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, c.ID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, c.Name)
+	b = append(b, `,"state":`...)
+	b = appendString(b, c.State)
+	b = append(b, `,"protocol_id":`...)
+	b = appendString(b, c.ProtocolID)
+	b = append(b, `,"caller":`...)
+	b = appendCallerID(b, c.Caller)
+	b = append(b, `,"connected":`...)
+	b = appendCallerID(b, c.Connected)
+	b = append(b, `,"accountcode":`...)
+	b = appendString(b, c.Accountcode)
+	b = append(b, `,"dialplan":{"context":`...)
+	b = appendString(b, c.Dialplan.Context)
+	b = append(b, `,"exten":`...)
+	b = appendString(b, c.Dialplan.Exten)
+	b = append(b, `,"priority":`...)
+	b = strconv.AppendInt(b, c.Dialplan.Priority, 10)
+	b = append(b, `,"app_name":`...)
+	b = appendString(b, c.Dialplan.AppName)
+	b = append(b, `,"app_data":`...)
+	b = appendString(b, c.Dialplan.AppData)
+	b = append(b, `},"creationtime":`...)
+	b = appendString(b, c.Creationtime)
+	b = append(b, `,"language":`...)
+	b = appendString(b, c.Language)
+	if len(c.Channelvars) > 0 {
+		b = append(b, `,"channelvars":{`...)
+		for i, k := range sortedKeys(c.Channelvars) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, c.Channelvars[k])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendBridgeModel(b []byte, br *Bridge) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, br.ID)
+	b = append(b, `,"technology":`...)
+	b = appendString(b, br.Technology)
+	b = append(b, `,"bridge_type":`...)
+	b = appendString(b, br.BridgeType)
+	b = append(b, `,"bridge_class":`...)
+	b = appendString(b, br.BridgeClass)
+	b = append(b, `,"creator":`...)
+	b = appendString(b, br.Creator)
+	b = append(b, `,"name":`...)
+	b = appendString(b, br.Name)
+	b = append(b, `,"channels":`...)
+	if br.Channels == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendStrings(b, br.Channels)
+	}
+	b = append(b, `,"creationtime":`...)
+	b = appendString(b, br.Creationtime)
+	b = append(b, `,"video_mode":`...)
+	b = appendString(b, br.VideoMode)
+	return append(b, '}')
+}
+
+func appendPlaybackModel(b []byte, p *Playback) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, p.ID)
+	b = append(b, `,"media_uri":`...)
+	b = appendString(b, p.MediaURI)
+	if p.NextMediaURI != "" {
+		b = append(b, `,"next_media_uri":`...)
+		b = appendString(b, p.NextMediaURI)
+	}
+	b = append(b, `,"target_uri":`...)
+	b = appendString(b, p.TargetURI)
+	b = append(b, `,"language":`...)
+	b = appendString(b, p.Language)
+	b = append(b, `,"state":`...)
+	b = appendString(b, p.State)
+	return append(b, '}')
+}

@@ -208,3 +208,35 @@ func TestAppendHexMatchesFmt(t *testing.T) {
 		}
 	}
 }
+
+// TestRESTModelsMatchEncodingJSON: the REST answers written by hand equal
+// encoding/json's encoding of the same value.
+func TestRESTModelsMatchEncodingJSON(t *testing.T) {
+	var values []any
+	for i, str := range trickyStrings {
+		values = append(values,
+			Channel{ID: str, Name: str, State: "Up", Caller: CallerID{str, str}, Connected: CallerID{Number: str},
+				Dialplan: DialplanCEP{str, str, int64(i - 5), str, str}, Creationtime: str, Language: "en"},
+			Channel{ID: "x", Channelvars: map[string]string{"B": str, "A": "", str: "v", "UNICASTRTP_LOCAL_PORT": "4000"}},
+			Bridge{ID: str, Technology: "simple_bridge", Name: str, Channels: []string{str, "b"}},
+			Bridge{ID: str, Channels: []string{}},
+			Bridge{ID: str},
+			Playback{ID: str, MediaURI: str, NextMediaURI: str, TargetURI: str, Language: str, State: str},
+			map[string]string{"message": str},
+			map[string]string{"value": str},
+			map[string]string{str: str},
+		)
+	}
+	for _, v := range values {
+		b, ok := appendModel(nil, v)
+		if !ok {
+			t.Fatalf("appendModel(%T) not handled", v)
+		}
+		sameJSON(t, b, v)
+	}
+	for _, v := range []any{map[string]string{}, map[string]string{"a": "1", "b": "2"}, []Channel{}, map[string]any{"x": 1}} {
+		if _, ok := appendModel(nil, v); ok {
+			t.Errorf("appendModel(%#v) handled; encoding/json should", v)
+		}
+	}
+}
