@@ -2,6 +2,7 @@ package ari
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +98,57 @@ func TestWorkersOrderPerKey(t *testing.T) {
 	if n := len(got["0"]) + len(got["1"]) + len(got["2"]) + len(got["3"]) + len(got["4"]) + len(got["5"]) + len(got["6"]); n != 200 {
 		t.Fatalf("%d jobs ran, want 200", n)
 	}
+}
+
+// TestWorkersParkAndReuse: a goroutine whose key has no more jobs parks
+// and takes the next key; close ends the parked ones, and work handed out
+// after close still runs.
+func TestWorkersParkAndReuse(t *testing.T) {
+	w := newWorkers()
+	parked := func() int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.parked
+	}
+	waitParked := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for parked() != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d goroutines parked, want %d", parked(), n)
+			}
+			runtime.Gosched()
+		}
+	}
+	release := make(chan struct{})
+	for i := range 10 {
+		w.enqueue(fmt.Sprint("k", i), func() { <-release })
+	}
+	close(release)
+	w.wait()
+	waitParked(10)
+
+	inJob := make(chan int)
+	cont := make(chan struct{})
+	w.enqueue("x", func() { inJob <- parked(); <-cont })
+	if got := <-inJob; got != 9 {
+		t.Fatalf("while x runs %d goroutines are parked, want 9 (x runs on a parked one)", got)
+	}
+	close(cont)
+	w.wait()
+	waitParked(10)
+
+	w.close()
+	if n := parked(); n != 0 {
+		t.Fatalf("after close %d goroutines parked", n)
+	}
+	ran := false
+	w.enqueue("late", func() { ran = true })
+	w.wait()
+	if !ran {
+		t.Fatal("a job enqueued after close did not run")
+	}
+	w.close() // twice is fine
 }
 
 func TestPositionMedia(t *testing.T) {

@@ -253,7 +253,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	<-evDone
 	// Jobs already handed out finish (each has its REST timeout); results
 	// posted to the stopped loop are dropped.
-	a.work.wait()
+	a.work.close()
 	a.cancelJobs()
 	return err
 }
