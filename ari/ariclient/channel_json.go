@@ -118,7 +118,7 @@ func decodeChannelFast(data []byte, c *Channel) bool {
 				case "priority":
 					return fastInt(v, &c.Dialplan.Priority)
 				}
-				return !foldsToChannelKey(k)
+				return !foldsToChannelKey(k) && json.Valid(v)
 			})
 		case "creationtime":
 			var s string
@@ -143,7 +143,7 @@ func decodeChannelFast(data []byte, c *Channel) bool {
 				return true
 			})
 		}
-		return !foldsToChannelKey(key)
+		return !foldsToChannelKey(key) && json.Valid(val)
 	})
 }
 
@@ -155,7 +155,7 @@ func fastCallerID(val []byte, id *CallerID) bool {
 		case "number":
 			return fastStringField(v, &id.Number)
 		}
-		return !foldsToChannelKey(k)
+		return !foldsToChannelKey(k) && json.Valid(v)
 	})
 }
 

@@ -528,6 +528,13 @@ func (d *eventDecoder) decode(raw []byte) Event {
 	}
 	base.Type = kind.name
 	ev := kind.mk()
+	if fb, ok := ev.(fastBody); ok {
+		if decodeBodyFast(raw, fb) {
+			*ev.Base() = base
+			return ev
+		}
+		ev = kind.mk() // not the usual shape: start again
+	}
 	// JSON v2 (go-json-experiment, what Go's encoding/json/v2 comes from)
 	// with encoding/json's semantics: half the time and a fraction of the
 	// allocations of encoding/json on ARI's events.

@@ -244,6 +244,45 @@ var decodeSeeds = []string{
 	`{"type":"StasisEnd","timestamp":"yesterday","channel":{"id":"c1"}}`,
 	`{"type":"ChannelDtmfReceived","digit":"5","duration_ms":"long","channel":{"id":"c1"}}`,
 	`{"type":"ChannelUserevent","eventname":"x","userevent":{"a":"b"},"application":"omstil"}`,
+	// the types decoded by hand (events_fast.go), usual and odd shapes
+	`{"type":"StasisStart","args":[],"channel":{"id":"c1"},"replace_channel":{"id":"c0"}}`,
+	`{"type":"StasisStart","args":null,"channel":{"id":"c1"},"replace_channel":null}`,
+	`{"type":"StasisStart","args":["a",1],"channel":{"id":"c1"}}`,
+	`{"type":"StasisStart","args":["a\u0026b","æ"],"channel":{"id":"c1","caller":{"name":"Søren \"S\"","number":"+4512"}}}`,
+	`{"type":"StasisStart","Args":["x"],"channel":{"id":"c1"}}`,
+	`{"type":"StasisStart","channel":{"id":"c1"},"channel":{"name":"PJSIP/1"}}`,
+	`{"type":"StasisStart","channel":{"id":"c1","future_field":[1,{"a":2}]},"new_top":{"x":[true]}}`,
+	`{"type":"StasisStart","channel":{"id":"c1","future_field":[1,,2]}}`,
+	`{"type":"StasisStart","channel":{"id":"c1"},"new_top":tru}`,
+	`{"type":"StasisStart","channel":{"id":"c1"},"new_top":[1,2}`,
+	`{"type":"StasisEnd","channel":null}`,
+	`{"type":"StasisEnd","channel":"c1"}`,
+	`{"type":"ChannelCreated","channel":{"id":"c1","state":"Ring"}}`,
+	`{"type":"ChannelConnectedLine","channel":{"id":"c1","connected":{"name":"","number":"1001"}}}`,
+	`{"type":"ChannelDestroyed","cause":16,"cause_txt":"Normal Clearing","channel":{"id":"a1"}}`,
+	`{"type":"ChannelDestroyed","cause":16.0,"channel":{"id":"a1"}}`,
+	`{"type":"ChannelDestroyed","cause":-1,"tech_cause":99999999999999999999,"channel":{"id":"a1"}}`,
+	`{"type":"ChannelHangupRequest","cause":32,"soft":true,"channel":{"id":"a1"}}`,
+	`{"type":"ChannelHangupRequest","soft":1,"channel":{"id":"a1"}}`,
+	`{"type":"ChannelHangupRequest","soft":null,"channel":{"id":"a1"}}`,
+	`{"type":"ChannelVarset","variable":"OMSTIL_CALL","value":"j=1\u0026p=0\u0026q=borger","channel":{"id":"a1","channelvars":{"OMSTIL_CALL":"j=1&p=0"}}}`,
+	`{"type":"ChannelVarset","variable":"GLOBAL","value":"1"}`,
+	`{"type":"ChannelVarset","variable":"X","value":null,"channel":null}`,
+	`{"type":"ChannelVarset","variable":"X","value":"\ud800","channel":{"id":"a1"}}`,
+	`{"type":"ChannelVarset","variable":"X","value":"\u00e6\n","channel":{"id":"a1"}}`,
+	`{"type":"ChannelDialplan","dialplan_app":"Stasis","dialplan_app_data":"omstil,1000","channel":{"id":"a1"}}`,
+	`{"type":"ChannelEnteredBridge","bridge":{"id":"b1","technology":"simple_bridge","bridge_type":"mixing","bridge_class":"stasis","creator":"Stasis","name":"omstil:call=1\u0026agent=2","channels":["a1","a2"],"creationtime":"2026-11-28T03:24:41.123+0100","video_mode":"none"},"channel":{"id":"a1"}}`,
+	`{"type":"ChannelEnteredBridge","bridge":{"id":"b1","channels":[]}}`,
+	`{"type":"ChannelEnteredBridge","bridge":{"id":"b1","channels":null,"bridgevars":{"a":"b"}}}`,
+	`{"type":"ChannelEnteredBridge","bridge":{"id":"b1","channels":["a1"],"creationtime":5}}`,
+	`{"type":"ChannelEnteredBridge","bridge":{"id":"b1","Channels":["a1"]}}`,
+	`{"type":"ChannelLeftBridge","bridge":{"id":"b1","channels":["a2"]},"channel":{"id":"a1"}}`,
+	`{"type":"BridgeCreated","bridge":{"id":"b1","channels":[],"future":{"deep":[1,2,3]}}}`,
+	`{"type":"BridgeDestroyed","bridge":{"id":"b1","channels":[]}}`,
+	`{"type":"BridgeDestroyed","bridge":[]}`,
+	`{"type":"Dial","caller":{"id":"a1"},"peer":{"id":"a2"},"dialstring":"1001@agents","dialstatus":""}`,
+	`{"type":"Dial","peer":{"id":"a2"},"forward":"x","forwarded":{"id":"a3"},"dialstatus":"ANSWER"}`,
+	`{"type":"Dial","caller":null,"peer":{"id":"a2"},"dialstatus":"BUSY"}`,
 }
 
 func checkSameDecode(t *testing.T, msg string) {
@@ -291,5 +330,29 @@ func TestEventDecoderReuse(t *testing.T) {
 	c := d.decode([]byte(`{"type":"StasisEnd","application":"omstil","asterisk_id":"aa","channel":{"id":"c3"}}`))
 	if a.Base().Application != "omstil" || b.Base().Application != "omstil-test" || b.Base().AsteriskID != "" || c.Base().Application != "omstil" || c.Base().AsteriskID != "aa" {
 		t.Errorf("got %+v / %+v / %+v", a.Base(), b.Base(), c.Base())
+	}
+}
+
+// TestFastBodyTakesUsualEvents: the usual shapes of the hand-decoded types
+// do not fall back to JSON v2 (which would be correct, but slow).
+func TestFastBodyTakesUsualEvents(t *testing.T) {
+	for _, msg := range []string{
+		decodeSeeds[0],
+		`{"type":"ChannelVarset","variable":"OMSTIL_CALL","value":"j=1\u0026p=0","channel":{"id":"a1","channelvars":{"OMSTIL_CALL":"j=1&p=0"}},"application":"omstil","timestamp":"2026-11-28T03:24:41.123+0100","asterisk_id":"aa"}`,
+		`{"type":"ChannelEnteredBridge","bridge":{"id":"b1","technology":"simple_bridge","bridge_type":"mixing","bridge_class":"stasis","creator":"Stasis","name":"x","channels":["a1","a2"],"creationtime":"2026-11-28T03:24:41.123+0100","video_mode":"none"},"channel":{"id":"a1"}}`,
+		`{"type":"Dial","caller":{"id":"a1"},"peer":{"id":"a2"},"dialstring":"1001@agents","dialstatus":"ANSWER"}`,
+		`{"type":"ChannelDestroyed","cause":16,"cause_txt":"Normal Clearing","tech_cause":0,"channel":{"id":"a1"}}`,
+	} {
+		h, ok := sniffHeader([]byte(msg))
+		if !ok {
+			t.Fatalf("%s: header not sniffed", msg)
+		}
+		fb, ok := eventKinds[string(h.typ)].mk().(fastBody)
+		if !ok {
+			t.Fatalf("%s: type not decoded by hand", h.typ)
+		}
+		if !decodeBodyFast([]byte(msg), fb) {
+			t.Errorf("%s: fell back to JSON v2", msg)
+		}
 	}
 }
