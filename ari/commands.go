@@ -220,8 +220,22 @@ func (a *Adapter) bridgeChannels(c *call, agent queue.AgentID, q queue.QueueID, 
 	c.bridge = id
 	name := encodeBridgeName(bridgeName{Call: c.id, Agent: agent, Queue: q, Since: a.now()})
 	citizen := c.ch
-	a.job(string(c.id), func(ctx context.Context) {
+	// The bridge is created on a worker of its own, while the call's
+	// earlier jobs (stopping the citizen's music) run: one round trip to
+	// Asterisk less before the two talk. The channels are added in the
+	// call's order, once both are done.
+	created := make(chan error, 1)
+	a.job(string(id), func(ctx context.Context) {
 		_, err := a.cli.CreateBridge(ctx, ariclient.CreateBridgeRequest{Type: "mixing", ID: id, Name: name})
+		created <- err
+	})
+	a.job(string(c.id), func(ctx context.Context) {
+		var err error
+		select {
+		case err = <-created:
+		case <-ctx.Done(): // stopping: the create job may never run
+			err = ctx.Err()
+		}
 		if err == nil {
 			err = a.cli.AddChannel(ctx, id, citizen, other)
 		}
