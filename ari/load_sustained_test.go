@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -215,6 +216,10 @@ func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media, se
 	timer := time.NewTimer(d)
 	<-timer.C
 	c1, m1, cpu1, st1, sim1 := time.Now(), completed.Load(), cpuTime(), cli.Stats(), pbx.simCPU()
+	if path := os.Getenv("OMSTIL_LOAD_HEAP"); path != "" {
+		// what the process holds with n calls in it (after the window)
+		writeHeapProfile(tb, path)
+	}
 	w.mu.Lock()
 	w.measuring = false
 	lat := slices.Clone(w.lat)
@@ -248,7 +253,8 @@ func runSustained(tb testing.TB, n, agents, rate int, d time.Duration, media, se
 // calls per second instead of as fast as the service goes;
 // OMSTIL_LOAD_MEDIA=off stops the simulator's audio mixing;
 // OMSTIL_LOAD_SIM=process runs the simulator in a process of its own, as
-// Asterisk is, so that omstil's CPU and heap are measured apart from it.
+// Asterisk is, so that omstil's CPU and heap are measured apart from it;
+// OMSTIL_LOAD_HEAP=<file> writes the live heap at the end of the window.
 // It asserts nothing about time.
 func TestLoadSustained(t *testing.T) {
 	v := os.Getenv("OMSTIL_LOAD")
@@ -274,6 +280,19 @@ func TestLoadSustained(t *testing.T) {
 	}
 	t.Logf("sustained over %ds: %.0f calls/s completed and replaced (%d calls); agent ready → bridge created p50 %v p99 %v max %v; %s; per call %.1f REST calls, %.1f events",
 		secs, r.callsPerSec, r.completed, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(100*time.Microsecond), cpu, r.restPerCall, r.eventsPerCall)
+}
+
+// writeHeapProfile writes the live heap (after a collection) to path.
+func writeHeapProfile(tb testing.TB, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // noMediaClock is real time, except that the simulator's 20 ms media tick
