@@ -510,6 +510,12 @@ func intern(cache *string, b []byte) string {
 // are the same as encoding/json's.
 func (d *eventDecoder) decode(raw []byte) Event {
 	h, ok := sniffHeader(raw)
+	return d.decodeSniffed(raw, h, ok)
+}
+
+// decodeSniffed is decode with sniffHeader's result for raw (h may point
+// into another buffer with the same bytes).
+func (d *eventDecoder) decodeSniffed(raw []byte, h rawHeader, ok bool) Event {
 	if !ok {
 		return decodeSlow(raw)
 	}

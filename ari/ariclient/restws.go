@@ -218,6 +218,51 @@ func (w *restWS) call(ctx context.Context, method, path string, q url.Values, bo
 	}
 }
 
+// take hands the RESTResponse message raw to its caller without
+// decoding it into an event (nor keeping raw, which is the read buffer):
+// the request ID, the status and the body unquoted once into its own
+// bytes. false means "not the usual shape": decode it as an event.
+func (w *restWS) take(raw []byte) bool {
+	var (
+		id     []byte
+		status int64
+		body   []byte
+		seen   bool
+	)
+	ok := fastObject(raw, func(k, v []byte) bool {
+		switch string(k) {
+		case "request_id":
+			s, e, esc, next := scanString(v, 0)
+			if next != len(v) || esc {
+				return false
+			}
+			id = v[s:e]
+		case "status_code":
+			seen = true
+			return fastInt(v, &status)
+		case "message_body":
+			if string(v) == "null" {
+				return true
+			}
+			var err error
+			body, err = jsontext.AppendUnquote(nil, v)
+			return err == nil
+		}
+		return true
+	})
+	if !ok || id == nil || !seen {
+		return false
+	}
+	w.mu.Lock()
+	ch := w.pending[string(id)]
+	delete(w.pending, string(id))
+	w.mu.Unlock()
+	if ch != nil {
+		ch <- restAnswer{status: int(status), body: body}
+	}
+	return true
+}
+
 // deliver hands a RESTResponse to its caller; an answer nobody waits for
 // any more (timed out) is dropped.
 func (w *restWS) deliver(r *RESTResponse) {

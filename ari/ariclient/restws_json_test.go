@@ -53,3 +53,60 @@ func validUTF8All(ss ...string) bool {
 	}
 	return true
 }
+
+// TestRESTWSTake: an answer on the socket goes to the call waiting for its
+// request ID with the status and the unquoted body; messages that are not
+// the usual shape are left to the event decoder.
+func TestRESTWSTake(t *testing.T) {
+	w := &restWS{pending: map[string]chan restAnswer{}}
+	wait := func(id string) chan restAnswer {
+		ch := make(chan restAnswer, 1)
+		w.pending[id] = ch
+		return ch
+	}
+	ch := wait("7")
+	msg := `{"type":"RESTResponse","transaction_id":"7","request_id":"7","status_code":200,"reason_phrase":"OK","uri":"channels/c1","content_type":"application/json","message_body":"{\"id\":\"c1\",\"caller\":{\"name\":\"S\u00f8ren\"}}","application":"omstil"}`
+	if !w.take([]byte(msg)) {
+		t.Fatal("usual answer not taken")
+	}
+	a := <-ch
+	if a.status != 200 || string(a.body) != `{"id":"c1","caller":{"name":"Søren"}}` {
+		t.Fatalf("answer %d %q", a.status, a.body)
+	}
+	if _, still := w.pending["7"]; still {
+		t.Fatal("the answered call is still pending")
+	}
+
+	ch = wait("8")
+	if !w.take([]byte(`{"type":"RESTResponse","request_id":"8","status_code":204,"reason_phrase":"No Content","uri":"channels/c1/answer"}`)) {
+		t.Fatal("answer without body not taken")
+	}
+	if a := <-ch; a.status != 204 || len(a.body) != 0 {
+		t.Fatalf("answer %d %q", a.status, a.body)
+	}
+
+	// an answer nobody waits for (timed out) is dropped
+	if !w.take([]byte(`{"type":"RESTResponse","request_id":"99","status_code":200}`)) {
+		t.Fatal("late answer not taken")
+	}
+	for _, odd := range []string{
+		`{"type":"RESTResponse","status_code":200}`,
+		`{"type":"RESTResponse","request_id":"9"}`,
+		`{"type":"RESTResponse","request_id":"9","status_code":"200"}`,
+		`{"type":"RESTResponse","request_id":"9","status_code":200,"message_body":"\ud800"}`,
+		`{"type":"RESTResponse","request_id":"9","status_code":200,"message_body":5}`,
+		`{"type":"RESTResponse","request_id":"\u0039","status_code":200}`,
+		`{"type":"RESTResponse","request_id":"9","status_code":200`,
+	} {
+		ch := wait("9")
+		if w.take([]byte(odd)) {
+			t.Errorf("%s: taken", odd)
+		}
+		select {
+		case a := <-ch:
+			t.Errorf("%s: delivered %+v", odd, a)
+		default:
+		}
+		delete(w.pending, "9")
+	}
+}

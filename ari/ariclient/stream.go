@@ -369,7 +369,11 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 			}
 			return err
 		}
-		ev := dec.decode(data)
+		h, sniffed := sniffHeader(data)
+		if sniffed && c.restMode != RESTHTTP && string(h.typ) == "RESTResponse" && c.rws.take(data) {
+			continue // the answer to a REST call sent on this socket
+		}
+		ev := dec.decodeSniffed(bytes.Clone(data), h, sniffed) // the event keeps its own copy as Raw
 		if r, ok := ev.(*RESTResponse); ok && c.restMode != RESTHTTP {
 			// the answer to a REST call sent on this socket, not an event
 			c.rws.deliver(r)
@@ -399,9 +403,9 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 // rare huge event does not pin its memory for the connection's lifetime.
 const maxKeptReadBuffer = 1 << 20
 
-// readMessage reads one message through buf and returns a copy of exactly
-// its size (the event keeps it as Raw). conn.Read would grow a fresh
-// buffer from 512 bytes for every message.
+// readMessage reads one message into buf and returns buf's bytes, valid
+// until the next read (an event takes an exact-size copy as Raw). conn.Read
+// would grow a fresh buffer from 512 bytes for every message.
 func readMessage(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
 	_, r, err := conn.Reader(context.Background())
 	if err != nil {
@@ -411,9 +415,9 @@ func readMessage(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, err
 	}
-	data := bytes.Clone(buf.Bytes())
+	data := buf.Bytes()
 	if buf.Cap() > maxKeptReadBuffer {
-		*buf = bytes.Buffer{}
+		*buf = bytes.Buffer{} // data keeps the big array until it is dropped
 	}
 	return data, nil
 }
