@@ -417,6 +417,16 @@ func startWith(t *testing.T, pbx asterisk, clock queue.Clock, cfg ari.RuntimeCon
 	}
 	// the app is registered once the socket is up.
 	e.eventually("the event socket connects", func() bool { return cli.Connected() })
+	// Connected is not enough on a real Asterisk: a socket opened while the
+	// previous test's is still closing can lose the app (see
+	// docs/ari-client.md, "The app check"); a call placed then never
+	// reaches omstil. The client repairs that on its own within a second
+	// or so; the test waits until the app's events do arrive.
+	e.eventually("Asterisk delivers the app's events", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return cli.CheckApps(ctx) == nil
+	})
 	t.Cleanup(e.stop)
 	return e
 }
