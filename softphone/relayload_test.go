@@ -41,6 +41,10 @@ const relayFrame = 20
 // process can do: one plain UDP socket per call, read by its own goroutine
 // (the "in the relay" row is then arrival → read), and the agents' audio
 // sent from it as is: what this machine gives any Go program at that load.
+// OMSTIL_RELAY_BASELINE=batch is the same with one socket for every call:
+// Asterisk's packets read in batches (recvmmsg) and told apart by SSRC,
+// the agents' audio queued and sent in batches (sendmmsg), to see what a
+// relay built that way could reach.
 //
 // Reported per direction, both end to end and the relay's own part:
 //
@@ -71,7 +75,7 @@ func TestRelayLoad(t *testing.T) {
 		if err != nil || n < 1 {
 			t.Fatalf("OMSTIL_RELAY_LOAD: %q is not a number of calls", f)
 		}
-		runRelayLoad(t, n, time.Duration(seconds)*time.Second, os.Getenv("OMSTIL_RELAY_BASELINE") != "")
+		runRelayLoad(t, n, time.Duration(seconds)*time.Second, os.Getenv("OMSTIL_RELAY_BASELINE"))
 	}
 }
 
@@ -119,7 +123,8 @@ func (s *stampSink) WriteRTP(p *rtp.Packet) error {
 	return nil
 }
 
-func runRelayLoad(t *testing.T, n int, dur time.Duration, baseline bool) {
+func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
+	baseline, batched := mode != "", mode == "batch"
 	m, err := New(Config{PortMin: 50000, PortMax: 50000 + n + 99, LoopbackOnly: true}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -183,9 +188,20 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, baseline bool) {
 	w := bufio.NewWriter(in)
 	var bare sync.WaitGroup // the baseline's readers
 	var bareConns []*net.UDPConn
+	var shared *batchSocket
+	if batched {
+		shared = newBatchSocket(t, n, hist, astAddr, &bare)
+		bareConns = append(bareConns, shared.conn)
+	}
 	for i := range calls {
 		c := &calls[i]
 		c.sink = &stampSink{warm: &warm}
+		if batched {
+			shared.sinks[i] = c.sink
+			c.up = shared.send
+			fmt.Fprintln(w, shared.conn.LocalAddr().String())
+			continue
+		}
 		if baseline {
 			conn := bareSocket(t, c.sink, hist, astAddr, &c.up, &bare)
 			bareConns = append(bareConns, conn)
@@ -257,6 +273,9 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, baseline bool) {
 		t.Fatalf("generator: %v", err)
 	}
 	m.Close() // waits for every relay's reader: the sinks are done
+	if shared != nil {
+		shared.stop()
+	}
 	for _, c := range bareConns {
 		c.Close()
 	}
@@ -286,7 +305,10 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, baseline bool) {
 		t.Logf("%6d %-36s %8d %8.3f %8.3f %8.3f %8.3f %7s", n, r.name, r.l.N, r.l.P50, r.l.P99, r.l.P999, r.l.Max, r.lost)
 	}
 	what := "relay"
-	if baseline {
+	switch {
+	case batched:
+		what = "batched baseline (one socket, recvmmsg/sendmmsg, no relay)"
+	case baseline:
 		what = "baseline (no relay)"
 	}
 	t.Logf("%6d calls: %s process %.2f cores, generator process %.2f cores (nice 19); loadavg %s", n, what, cores, res.CPU, loadavg())
@@ -498,3 +520,106 @@ func bareSocket(t *testing.T, sink *stampSink, hist *delayHist, astAddr string, 
 	}()
 	return c
 }
+
+// batchSocket is the batched baseline: one UDP socket for every call. One
+// goroutine reads Asterisk's packets in batches and hands each to its
+// call's sink (the generator numbers the calls in the SSRC); the agents'
+// audio is queued by send and written in batches by another goroutine.
+type batchSocket struct {
+	conn  *net.UDPConn
+	sinks []*stampSink
+	to    *net.UDPAddr
+
+	mu     sync.Mutex
+	queue  [][]byte
+	wake   chan struct{}
+	closed chan struct{}
+	wg     *sync.WaitGroup
+}
+
+func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sync.WaitGroup) *batchSocket {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadBuffer(8 << 20)
+	c.SetWriteBuffer(8 << 20)
+	enableRxTime(c)
+	b := &batchSocket{
+		conn: c, sinks: make([]*stampSink, n), to: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(astAddr)),
+		wake: make(chan struct{}, 1), closed: make(chan struct{}), wg: wg,
+	}
+	wg.Add(2)
+	go func() { // Asterisk's packets
+		defer wg.Done()
+		pc := ipv4.NewPacketConn(c)
+		msgs := make([]ipv4.Message, 64)
+		for i := range msgs {
+			msgs[i].Buffers = [][]byte{make([]byte, 1500)}
+			msgs[i].OOB = make([]byte, rxOOBSize)
+		}
+		var p rtp.Packet
+		for {
+			k, err := pc.ReadBatch(msgs, 0)
+			if err != nil {
+				return
+			}
+			for _, m := range msgs[:k] {
+				if p.Unmarshal(m.Buffers[0][:m.N]) != nil || p.SSRC < 1 || int(p.SSRC) > len(b.sinks) {
+					continue
+				}
+				b.sinks[p.SSRC-1].WriteRTP(&p)
+				if at := rxTime(m.OOB[:m.NN]); !at.IsZero() {
+					hist.observe(time.Since(at))
+				}
+			}
+		}
+	}()
+	go func() { // the agents' audio
+		defer wg.Done()
+		pc := ipv4.NewPacketConn(c)
+		var batch []ipv4.Message
+		var out [][]byte
+		for {
+			select {
+			case <-b.wake:
+			case <-b.closed:
+				return
+			}
+			b.mu.Lock()
+			out, b.queue = b.queue, out[:0]
+			b.mu.Unlock()
+			batch = batch[:0]
+			for _, buf := range out {
+				batch = append(batch, ipv4.Message{Buffers: [][]byte{buf}, Addr: b.to})
+			}
+			for m := batch; len(m) > 0; {
+				k, err := pc.WriteBatch(m, 0)
+				if err != nil {
+					return
+				}
+				m = m[k:]
+			}
+		}
+	}()
+	return b
+}
+
+// send queues one packet of an agent's audio (as the relay would from
+// pion's track reader).
+func (b *batchSocket) send(p *rtp.Packet) {
+	buf, err := p.Marshal()
+	if err != nil {
+		return
+	}
+	b.mu.Lock()
+	b.queue = append(b.queue, buf)
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *batchSocket) stop() { close(b.closed) }
