@@ -41,6 +41,16 @@ type Config struct {
 	// LoopbackOnly makes pion gather 127.0.0.1 candidates only. For tests.
 	LoopbackOnly bool
 
+	// SharedPort relays the audio of every browser call through one UDP
+	// socket on RelayHost:PortMin, read and written in batches, instead of
+	// a socket per call: far fewer system calls, so several times the calls
+	// per core (docs/performance.md). Calls are told apart by Asterisk's
+	// RTP address for each (the externalMedia channel's
+	// UNICASTRTP_LOCAL_ADDRESS/PORT), so omstil must see that address
+	// unchanged: no NAT between Asterisk and omstil. Keep it (and PortMin)
+	// unchanged across a restart, as the port range.
+	SharedPort bool
+
 	// RelayHost is the IP address the relay sockets bind to, and so the
 	// address Asterisk sends the call's RTP to (ARI externalMedia
 	// external_host). Default DefaultRelayHost.

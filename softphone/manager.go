@@ -23,6 +23,7 @@ type Manager struct {
 	api   *webrtc.API
 	pcCfg webrtc.Configuration
 	ports *portPool
+	mux   *mux             // the shared relay socket (Config.SharedPort), or nil
 	now   func() time.Time // replaced in tests
 	// delay: every relay's time per packet towards the browsers.
 	delay delayHist
@@ -58,6 +59,14 @@ func New(cfg Config, logger *slog.Logger) (*Manager, error) {
 		m.pcCfg.ICEServers = append(m.pcCfg.ICEServers, webrtc.ICEServer{
 			URLs: s.URLs, Username: s.Username, Credential: s.Credential,
 		})
+	}
+	if cfg.SharedPort {
+		at := netip.AddrPortFrom(netip.MustParseAddr(cfg.RelayHost), uint16(cfg.PortMin)).String()
+		conn, _, err := m.ports.openAt(at)
+		if err != nil {
+			return nil, fmt.Errorf("softphone: shared relay port: %w", err)
+		}
+		m.mux = newMux(conn, logger)
 	}
 	return m, nil
 }
@@ -213,6 +222,9 @@ func (m *Manager) Close() error {
 	for _, s := range sessions {
 		s.close(ErrClosed, CodeShutdown, "omstil is stopping")
 	}
+	if m.mux != nil {
+		m.mux.close()
+	}
 	return nil
 }
 
@@ -244,8 +256,15 @@ func (m *Manager) Stats() Stats {
 	}
 	m.mu.Unlock()
 	st := Stats{Sessions: len(list), Calls: m.ports.inUse()}
+	if m.mux != nil {
+		st.Calls = 0 // the one port is not a call; each attached call counts below
+		st.DroppedOther += m.mux.foreign.Load()
+	}
 	for _, s := range list {
 		one := s.Stats()
+		if _, ok := s.Call(); ok && m.mux != nil {
+			st.Calls++
+		}
 		st.Pages += one.Pages
 		st.ToBrowser += one.ToBrowser
 		st.ToAsterisk += one.ToAsterisk

@@ -103,7 +103,8 @@ func (d *downlink) forward(p *rtp.Packet, arrived time.Time) {
 // from it to Asterisk.
 type relay struct {
 	call  CallID
-	conn  *net.UDPConn
+	conn  *net.UDPConn // nil on the shared socket
+	mux   *mux         // the shared socket (Config.SharedPort), or nil
 	port  int
 	addr  string // host:port given to ARI as external_host
 	down  *downlink
@@ -136,6 +137,20 @@ func newRelay(call CallID, conn *net.UDPConn, port int, down *downlink, st *coun
 	return r
 }
 
+// newSharedRelay is a call's relay on the shared socket: the mux reads for
+// it once SetRemote has told which of Asterisk's addresses is the call's.
+func newSharedRelay(call CallID, mx *mux, down *downlink, st *counters,
+	now func() time.Time, log *slog.Logger, ssrc uint32, seq uint16, ts uint32) *relay {
+	r := &relay{
+		call: call, mux: mx, addr: mx.addr,
+		down: down, st: st, now: now, log: log, ssrc: ssrc,
+		done: make(chan struct{}),
+		up:   newRewriter(seq, ts),
+	}
+	close(r.done)
+	return r
+}
+
 // setRemote tells the relay Asterisk's RTP address for this call (the
 // externalMedia channel's UNICASTRTP_LOCAL_ADDRESS:UNICASTRTP_LOCAL_PORT).
 // Browser audio goes there until Asterisk's first packet arrives; from then
@@ -150,6 +165,20 @@ func (r *relay) setRemote(addr string) error {
 		return fmt.Errorf("softphone: Asterisk RTP address %q has no port", addr)
 	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if r.mux != nil {
+		// the shared socket tells calls apart by this exact address: no
+		// latching on a first packet
+		if ap.Addr().IsUnspecified() {
+			return fmt.Errorf("softphone: Asterisk RTP address %q: the shared relay port needs Asterisk's own address", addr)
+		}
+		if err := r.mux.register(ap, r); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.expectIP, r.target, r.latched = ap.Addr(), ap, true
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !ap.Addr().IsUnspecified() {
@@ -181,7 +210,7 @@ func (r *relay) readAsterisk() {
 	defer close(r.done)
 	buf := make([]byte, 1500)
 	oob := make([]byte, rxOOBSize)
-	var p rtp.Packet
+	var scratch relayScratch
 	for {
 		n, oobn, _, src, err := r.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
@@ -195,17 +224,27 @@ func (r *relay) readAsterisk() {
 			r.st.droppedForeign.Add(1)
 			continue
 		}
-		if err := p.Unmarshal(buf[:n]); err != nil || p.PayloadType != payloadPCMU || p.Version != 2 {
-			r.st.droppedBad.Add(1)
-			continue
-		}
-		// The browser negotiated plain PCMU: no header extensions, no
-		// contributing sources, no padding.
-		p.Extension, p.Extensions = false, p.Extensions[:0]
-		p.CSRC = p.CSRC[:0]
-		p.Padding, p.PaddingSize, p.Header.PaddingSize = false, 0, 0
-		r.down.forward(&p, rxTime(oob[:oobn]))
+		r.fromAsterisk(buf[:n], rxTime(oob[:oobn]), &scratch)
 	}
+}
+
+// relayScratch is a reader's packet, reused from one packet to the next.
+type relayScratch struct{ p rtp.Packet }
+
+// fromAsterisk passes one packet of the call's audio from Asterisk to the
+// session's downlink; b is only read before it returns.
+func (r *relay) fromAsterisk(b []byte, arrived time.Time, s *relayScratch) {
+	p := &s.p
+	if err := p.Unmarshal(b); err != nil || p.PayloadType != payloadPCMU || p.Version != 2 {
+		r.st.droppedBad.Add(1)
+		return
+	}
+	// The browser negotiated plain PCMU: no header extensions, no
+	// contributing sources, no padding.
+	p.Extension, p.Extensions = false, p.Extensions[:0]
+	p.CSRC = p.CSRC[:0]
+	p.Padding, p.PaddingSize, p.Header.PaddingSize = false, 0, 0
+	r.down.forward(p, arrived)
 }
 
 // fromBrowser sends one packet of the agent's audio to Asterisk. p is
@@ -228,16 +267,22 @@ func (r *relay) fromBrowser(p *rtp.Packet) {
 	p.Padding, p.PaddingSize, p.Header.PaddingSize = false, 0, 0
 	p.Extension, p.Extensions = false, nil
 	p.CSRC = nil
+	dst := r.buf
+	var pooled *[]byte
+	if r.mux != nil { // the writer sends it later, from its own buffer
+		pooled = bufPool.Get().(*[]byte)
+		dst = *pooled
+	}
 	hl := p.Header.MarshalSize()
-	if hl+len(p.Payload) > len(r.buf) {
+	if hl+len(p.Payload) > len(dst) {
 		r.st.droppedBad.Add(1)
 		return
 	}
-	if _, err := p.Header.MarshalTo(r.buf); err != nil {
+	if _, err := p.Header.MarshalTo(dst); err != nil {
 		r.st.droppedBad.Add(1)
 		return
 	}
-	body := r.buf[hl : hl+len(p.Payload)]
+	body := dst[hl : hl+len(p.Payload)]
 	if r.muted.Load() {
 		for i := range body {
 			body[i] = silencePCMU
@@ -245,7 +290,12 @@ func (r *relay) fromBrowser(p *rtp.Packet) {
 	} else {
 		copy(body, p.Payload)
 	}
-	if _, err := r.conn.WriteToUDPAddrPort(r.buf[:hl+len(body)], r.target); err != nil {
+	if r.mux != nil {
+		r.mux.send(pooled, hl+len(body), r.target)
+		r.st.toAsterisk.Add(1)
+		return
+	}
+	if _, err := r.conn.WriteToUDPAddrPort(dst[:hl+len(body)], r.target); err != nil {
 		r.log.Debug("softphone: relay write", "call", r.call, "err", err)
 		return
 	}
@@ -254,6 +304,10 @@ func (r *relay) fromBrowser(p *rtp.Packet) {
 
 // close stops the relay and waits for its reader.
 func (r *relay) close() {
+	if r.mux != nil {
+		r.mux.unregister(r)
+		return
+	}
 	r.conn.Close()
 	<-r.done
 }

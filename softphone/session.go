@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 )
@@ -67,6 +68,18 @@ func (s *Session) attach(call CallID, at string) (relayAddr string, err error) {
 		}
 		return "", fmt.Errorf("%w: %s (agent %s has %s)", ErrCallActive, call, s.agent, s.call.call)
 	}
+	if mx := s.m.mux; mx != nil {
+		if at != "" && !sameAddr(at, mx.addr) {
+			return "", fmt.Errorf("softphone: relay address %s is not the shared relay port %s", at, mx.addr)
+		}
+		s.down.newSource()
+		r := newSharedRelay(call, mx, s.down, &s.st, s.m.now, s.log,
+			rand.Uint32(), uint16(rand.Uint32()), rand.Uint32())
+		s.call = r
+		s.cur.Store(r)
+		s.log.Info("softphone: call attached", "call", call, "relay", r.addr)
+		return r.addr, nil
+	}
 	var conn *net.UDPConn
 	var port int
 	if at == "" {
@@ -121,7 +134,16 @@ func (s *Session) DetachCall(call CallID) error {
 
 func (s *Session) closeRelay(r *relay) {
 	r.close()
-	s.m.ports.release(r.port)
+	if r.mux == nil {
+		s.m.ports.release(r.port)
+	}
+}
+
+// sameAddr reports whether two host:port strings are the same address.
+func sameAddr(a, b string) bool {
+	x, err1 := netip.ParseAddrPort(a)
+	y, err2 := netip.ParseAddrPort(b)
+	return err1 == nil && err2 == nil && x.Addr().Unmap() == y.Addr().Unmap() && x.Port() == y.Port()
 }
 
 // Call returns the attached call, if any.

@@ -1,0 +1,195 @@
+package softphone
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/ipv4"
+)
+
+// mux is the shared relay socket (Config.SharedPort): one UDP socket for
+// the audio of every browser call. Asterisk sends each call's RTP to it
+// from that externalMedia channel's own RTP address
+// (UNICASTRTP_LOCAL_ADDRESS:UNICASTRTP_LOCAL_PORT), which tells the calls
+// apart; the agents' audio goes back from it to that address. Packets are
+// read in batches (recvmmsg on Linux) and written in batches (sendmmsg):
+// with a socket per call, every packet cost a system call each way, which
+// is what limits the number of calls on a small machine (see
+// docs/performance.md).
+type mux struct {
+	conn *net.UDPConn
+	pc   *ipv4.PacketConn
+	addr string
+	log  *slog.Logger
+
+	foreign atomic.Uint64 // packets from an address no call has
+	// system calls and packets each way, for the load tool
+	reads, readPkts, writes, writePkts atomic.Uint64
+
+	mu    sync.RWMutex
+	calls map[netip.AddrPort]*relay
+
+	wmu   sync.Mutex
+	queue []outPacket
+	wake  chan struct{}
+
+	closed chan struct{}
+	done   sync.WaitGroup
+}
+
+type outPacket struct {
+	buf *[]byte
+	n   int
+	to  netip.AddrPort
+}
+
+// muxBatch is how many packets one system call reads or writes at most.
+const muxBatch = 64
+
+// bufPool holds packet buffers on their way to the writer.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
+
+func newMux(conn *net.UDPConn, log *slog.Logger) *mux {
+	conn.SetReadBuffer(4 << 20)
+	conn.SetWriteBuffer(4 << 20)
+	enableRxTime(conn)
+	m := &mux{
+		conn: conn, pc: ipv4.NewPacketConn(conn), addr: conn.LocalAddr().String(), log: log,
+		calls: map[netip.AddrPort]*relay{}, wake: make(chan struct{}, 1), closed: make(chan struct{}),
+	}
+	m.done.Add(2)
+	go m.read()
+	go m.write()
+	return m
+}
+
+// register routes packets from Asterisk's address ap to r. Another call's
+// registration for the same address is an error: Asterisk gives every
+// externalMedia channel a port of its own.
+func (m *mux) register(ap netip.AddrPort, r *relay) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if other := m.calls[ap]; other != nil && other != r {
+		return fmt.Errorf("softphone: Asterisk address %s already belongs to call %s", ap, other.call)
+	}
+	m.calls[ap] = r
+	return nil
+}
+
+// unregister removes every route to r.
+func (m *mux) unregister(r *relay) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ap, x := range m.calls {
+		if x == r {
+			delete(m.calls, ap)
+		}
+	}
+}
+
+func (m *mux) read() {
+	defer m.done.Done()
+	msgs := make([]ipv4.Message, muxBatch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 1500)}
+		msgs[i].OOB = make([]byte, rxOOBSize)
+	}
+	var scratch relayScratch
+	for {
+		k, err := m.pc.ReadBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			m.log.Debug("softphone: shared relay read", "err", err)
+			continue
+		}
+		m.reads.Add(1)
+		m.readPkts.Add(uint64(k))
+		m.mu.RLock()
+		for i := range msgs[:k] {
+			msg := &msgs[i]
+			ua, ok := msg.Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			src := ua.AddrPort()
+			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+			r := m.calls[src]
+			if r == nil {
+				m.foreign.Add(1)
+				continue
+			}
+			r.fromAsterisk(msg.Buffers[0][:msg.N], rxTime(msg.OOB[:msg.NN]), &scratch)
+		}
+		m.mu.RUnlock()
+	}
+}
+
+// send queues n bytes of *buf for Asterisk's address to; the writer puts
+// buf back in bufPool.
+func (m *mux) send(buf *[]byte, n int, to netip.AddrPort) {
+	m.wmu.Lock()
+	m.queue = append(m.queue, outPacket{buf, n, to})
+	m.wmu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (m *mux) write() {
+	defer m.done.Done()
+	var (
+		out   []outPacket
+		batch []ipv4.Message
+		addrs []net.UDPAddr
+	)
+	for {
+		select {
+		case <-m.wake:
+		case <-m.closed:
+			return
+		}
+		m.wmu.Lock()
+		out, m.queue = m.queue, out[:0]
+		m.wmu.Unlock()
+		for start := 0; start < len(out); start += muxBatch {
+			part := out[start:min(start+muxBatch, len(out))]
+			batch, addrs = batch[:0], addrs[:0]
+			for _, o := range part {
+				addrs = append(addrs, net.UDPAddr{IP: o.to.Addr().AsSlice(), Port: int(o.to.Port())})
+			}
+			for i, o := range part {
+				batch = append(batch, ipv4.Message{Buffers: [][]byte{(*o.buf)[:o.n]}, Addr: &addrs[i]})
+			}
+			for b := batch; len(b) > 0; {
+				k, err := m.pc.WriteBatch(b, 0)
+				if err != nil {
+					if !errors.Is(err, net.ErrClosed) {
+						m.log.Debug("softphone: shared relay write", "err", err)
+					}
+					break
+				}
+				m.writes.Add(1)
+				m.writePkts.Add(uint64(k))
+				b = b[k:]
+			}
+			for _, o := range part {
+				bufPool.Put(o.buf)
+			}
+		}
+		clear(out)
+	}
+}
+
+func (m *mux) close() {
+	close(m.closed)
+	m.conn.Close()
+	m.done.Wait()
+}
