@@ -42,6 +42,7 @@ type Settings struct {
 	RTPPortMin int    // OMSTIL_RTP_PORT_MIN
 	RTPPortMax int    // OMSTIL_RTP_PORT_MAX
 	RTPHost    string // OMSTIL_RTP_HOST: the address Asterisk sends RTP to
+	RTPShared  bool   // OMSTIL_RTP_SHARED: one relay port (OMSTIL_RTP_PORT_MIN) for every call
 	ICEServers string // OMSTIL_ICE_SERVERS: comma-separated stun:/turn: URLs
 	PublicIP   string // OMSTIL_PUBLIC_IP: 1:1 NAT address announced to browsers
 
@@ -134,6 +135,21 @@ func secretSetter(f func(*Settings) *Secret) func(*Settings, string) error {
 	return func(s *Settings, v string) error { *f(s) = Secret(v); return nil }
 }
 
+func boolSetter(name string, f func(*Settings) *bool) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		if v == "" {
+			*f(s) = false
+			return nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not true or false", name, v)
+		}
+		*f(s) = b
+		return nil
+	}
+}
+
 func intSetter(name string, f func(*Settings) *int) func(*Settings, string) error {
 	return func(s *Settings, v string) error {
 		if v == "" {
@@ -178,6 +194,8 @@ var settingDefs = []settingDef{
 		intSetter("OMSTIL_RTP_PORT_MAX", func(s *Settings) *int { return &s.RTPPortMax })},
 	{"rtp-host", "OMSTIL_RTP_HOST", "127.0.0.1", "address Asterisk sends softphone RTP to", false,
 		stringSetter(func(s *Settings) *string { return &s.RTPHost })},
+	{"rtp-shared", "OMSTIL_RTP_SHARED", "false", "relay every browser call's audio through one UDP port (OMSTIL_RTP_PORT_MIN), in batches; needs no NAT between Asterisk and omstil", false,
+		boolSetter("OMSTIL_RTP_SHARED", func(s *Settings) *bool { return &s.RTPShared })},
 	{"ice-servers", "OMSTIL_ICE_SERVERS", "", "comma-separated STUN/TURN URLs for browsers behind NAT", false,
 		stringSetter(func(s *Settings) *string { return &s.ICEServers })},
 	{"public-ip", "OMSTIL_PUBLIC_IP", "", "public address announced to browsers (1:1 NAT)", false,

@@ -23,6 +23,18 @@ func TestLoadSettingsDefaults(t *testing.T) {
 	if len(rest) != 1 || rest[0] != "serve" {
 		t.Fatalf("rest = %v", rest)
 	}
+	if s.RTPShared {
+		t.Error("the shared relay port is on by default")
+	}
+	for v, want := range map[string]bool{"true": true, "1": true, "false": false, "": false} {
+		s, _, err := LoadSettings("omstil", nil, envMap(map[string]string{"OMSTIL_RTP_SHARED": v}), io.Discard)
+		if err != nil || s.RTPShared != want {
+			t.Errorf("OMSTIL_RTP_SHARED=%q: %v, %v; want %v", v, s.RTPShared, err, want)
+		}
+	}
+	if s, _, err := LoadSettings("omstil", []string{"--rtp-shared=true"}, envMap(nil), io.Discard); err != nil || !s.RTPShared {
+		t.Errorf("--rtp-shared=true: %v, %v", s.RTPShared, err)
+	}
 }
 
 func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
@@ -63,6 +75,7 @@ func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
 		"OMSTIL_ARI_USER":    {"OMSTIL_ARI_URL": "http://a:8088/ari"},
 		"OMSTIL_RTP_PORT":    {"OMSTIL_RTP_PORT_MIN": "30000", "OMSTIL_RTP_PORT_MAX": "20000"},
 		"OMSTIL_RTP_PORT_MI": {"OMSTIL_RTP_PORT_MIN": "lots"},
+		"OMSTIL_RTP_SHARED":  {"OMSTIL_RTP_SHARED": "sometimes"},
 		"OMSTIL_ICE_SERVERS": {"OMSTIL_ICE_SERVERS": "http://stun.example"},
 		"OMSTIL_DEMO_CALLS":  {"OMSTIL_DEMO_CALLS_PER_MINUTE": "6abc"},
 		"_FILE":              {"OMSTIL_ARI_PASSWORD_FILE": "/nonexistent/pw"},

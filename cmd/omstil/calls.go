@@ -141,7 +141,7 @@ func startCallHandling(ctx context.Context, s config.Settings, st *config.Store,
 	ch.closers = append(ch.closers, func() { client.Close() })
 
 	phones, err := softphone.New(softphone.Config{
-		PortMin: s.RTPPortMin, PortMax: s.RTPPortMax, RelayHost: s.RTPHost,
+		PortMin: s.RTPPortMin, PortMax: s.RTPPortMax, RelayHost: s.RTPHost, SharedPort: s.RTPShared,
 		PublicIP: s.PublicIP, ICEServers: iceServers(s.ICEServerList()),
 	}, log.With("part", "softphone"))
 	if err != nil {
