@@ -25,6 +25,7 @@ import (
 	"math"
 	"net"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -414,6 +415,7 @@ func TestContract(t *testing.T) {
 		{"ReconnectKeepsChannel", contractReconnect},
 		{"AppLostToOldSocketComesBack", contractAppLost},
 		{"ExternalMediaRTP", contractExternalMedia},
+		{"ExternalMediaSharedDestination", contractExternalMediaShared},
 	}
 	// Every contract twice: REST over HTTP, and over the event socket
 	// (ARI's RESTRequest/RESTResponse).
@@ -1074,6 +1076,90 @@ func contractExternalMedia(t *testing.T, tg target) {
 	if n := <-sent; n == 0 {
 		t.Error("no RTP sent")
 	}
+}
+
+// contractExternalMediaShared: what omstil's shared relay port
+// (softphone.Config.SharedPort) relies on. Two externalMedia channels
+// send to the same external_host; each has an RTP address of its own
+// (UNICASTRTP_LOCAL_ADDRESS/PORT) and sends from exactly it, so the one
+// socket tells them apart; RTP sent from that socket to one channel's
+// address is taken (strict RTP is satisfied: it comes from where the
+// channel sends to). The two are bridged: a tone sent into the first
+// comes out of the second, from the second's address.
+func contractExternalMediaShared(t *testing.T, tg target) {
+	e := newEnv(t, tg, nil)
+	shared := listenUDP(t, tg.rtpHost)
+	var ids [2]ariclient.ChannelID
+	var backs [2]string
+	for i := range ids {
+		ids[i] = ariclient.ChannelID(e.id(fmt.Sprint("sh", i)))
+		e.track(ids[i])
+		ch, err := e.c.ExternalMedia(e.ctx(), ariclient.ExternalMediaRequest{
+			ChannelID: ids[i], App: appMain, ExternalHost: shared.LocalAddr().String(), Format: "ulaw",
+		})
+		if err != nil {
+			t.Fatalf("ExternalMedia %d: %v", i, err)
+		}
+		if backs[i] = ch.ExternalMediaAddr(); backs[i] == "" {
+			t.Fatalf("externalMedia channel %d without UNICASTRTP_LOCAL_ADDRESS/PORT", i)
+		}
+		waitEv(t, e.log, "StasisStart of an externalMedia channel", forChannel[*ariclient.StasisStart](appMain, ids[i]))
+	}
+	if backs[0] == backs[1] {
+		t.Fatalf("both externalMedia channels have the RTP address %s", backs[0])
+	}
+	br := e.createBridge("shared")
+	if err := e.c.AddChannel(e.ctx(), br, ids[0], ids[1]); err != nil {
+		t.Fatalf("AddChannel: %v", err)
+	}
+	for _, id := range ids {
+		waitEv(t, e.log, "externalMedia entered bridge", forChannel[*ariclient.ChannelEnteredBridge](appMain, id))
+	}
+	to0, err := net.ResolveUDPAddr("udp", backs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	// sent from the shared socket, which is also where channel 1 sends:
+	// read below on a second handle of the same socket
+	go func() { sent <- sendToneRTP(shared, to0, 1200, stop) }()
+	defer func() {
+		close(stop)
+		if n := <-sent; n == 0 {
+			t.Error("no RTP sent")
+		}
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	buf := make([]byte, 2048)
+	var pcm []float64
+	best := 0.0
+	for time.Now().Before(deadline) {
+		shared.SetReadDeadline(deadline)
+		n, from, err := shared.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			break
+		}
+		p, ok := parseRTP(slices.Clone(buf[:n]))
+		if !ok {
+			t.Fatalf("not an RTP packet from %s", from)
+		}
+		src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port()).String()
+		if src != backs[1] {
+			continue // the mix for channel 0 (nothing but our own tone is in the bridge)
+		}
+		for _, b := range p.payload {
+			pcm = append(pcm, float64(g711.DecodeUlaw(b)))
+		}
+		if len(pcm) >= 800 {
+			lvl := toneLevel(pcm[len(pcm)-800:], 1200)
+			best = max(best, lvl)
+			if lvl > 0.5 {
+				return
+			}
+		}
+	}
+	t.Fatalf("no 1200 Hz tone from channel 1's address %s within 3 s (best level %.2f, %d samples)", backs[1], best, len(pcm))
 }
 
 func listenUDP(t *testing.T, host string) *net.UDPConn {
