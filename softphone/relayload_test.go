@@ -41,7 +41,9 @@ const relayFrame = 20
 // process can do: one plain UDP socket per call, read by its own goroutine
 // (the "in the relay" row is then arrival → read), and the agents' audio
 // sent from it as is: what this machine gives any Go program at that load.
-// OMSTIL_RELAY_BASELINE=batch is the same with one socket for every call:
+// OMSTIL_RELAY_SHARED=1 runs the relay on one shared port
+// (Config.SharedPort); each call's "Asterisk" then sends from a loopback
+// address of its own. OMSTIL_RELAY_BASELINE=batch is the same with one socket for every call:
 // Asterisk's packets read in batches (recvmmsg) and told apart by SSRC,
 // the agents' audio queued and sent in batches (sendmmsg), to see what a
 // relay built that way could reach.
@@ -125,7 +127,8 @@ func (s *stampSink) WriteRTP(p *rtp.Packet) error {
 
 func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
 	baseline, batched := mode != "", mode == "batch"
-	m, err := New(Config{PortMin: 50000, PortMax: 50000 + n + 99, LoopbackOnly: true}, nil)
+	sharedPort := os.Getenv("OMSTIL_RELAY_SHARED") != ""
+	m, err := New(Config{PortMin: 50000, PortMax: 50000 + n + 99, LoopbackOnly: true, SharedPort: sharedPort}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +146,11 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
 	}
 	gen := exec.Command(args[0], args[1:]...)
 	gen.Env = append(os.Environ(), "OMSTIL_RELAY_GEN="+strconv.Itoa(n))
+	if sharedPort {
+		// every call's "Asterisk" has an address of its own, as every
+		// externalMedia channel has
+		gen.Env = append(gen.Env, "OMSTIL_RELAY_GEN_SPREAD=1")
+	}
 	gen.Stderr = os.Stderr
 	in, err := gen.StdinPipe()
 	if err != nil {
@@ -221,7 +229,11 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
 			t.Fatal(err)
 		}
 		c.up = s.cur.Load().fromBrowser
-		if err := s.SetRemote(id, astAddr); err != nil {
+		remote := astAddr
+		if sharedPort {
+			remote = spreadAddr(i, netip.MustParseAddrPort(astAddr).Port()).String()
+		}
+		if err := s.SetRemote(id, remote); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintln(w, addr)
@@ -305,6 +317,13 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
 		t.Logf("%6d %-36s %8d %8.3f %8.3f %8.3f %8.3f %7s", n, r.name, r.l.N, r.l.P50, r.l.P99, r.l.P999, r.l.Max, r.lost)
 	}
 	what := "relay"
+	if sharedPort {
+		what = "relay on one shared port"
+		x := m.mux
+		t.Logf("%6d calls: shared port: %.1f packets per read (%d reads), %.1f per write (%d writes)", n,
+			float64(x.readPkts.Load())/float64(max(x.reads.Load(), 1)), x.reads.Load(),
+			float64(x.writePkts.Load())/float64(max(x.writes.Load(), 1)), x.writes.Load())
+	}
 	switch {
 	case batched:
 		what = "batched baseline (one socket, recvmmsg/sendmmsg, no relay)"
@@ -363,14 +382,19 @@ func TestRelayLoadGenerator(t *testing.T) {
 	if err != nil || n < 1 {
 		t.Fatalf("OMSTIL_RELAY_GEN=%q", v)
 	}
-	ast, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	// Bound to every address, so that with OMSTIL_RELAY_GEN_SPREAD each
+	// call's packets can come from (and its agent's audio go to) an
+	// address of its own on 127/8 (spreadAddr), from this one socket.
+	spread := os.Getenv("OMSTIL_RELAY_GEN_SPREAD") != ""
+	ast, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4zero})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ast.Close()
 	ast.SetReadBuffer(8 << 20)
 	ast.SetWriteBuffer(8 << 20)
-	fmt.Printf("ADDR %s\n", ast.LocalAddr())
+	astPort := uint16(ast.LocalAddr().(*net.UDPAddr).Port)
+	fmt.Printf("ADDR 127.0.0.1:%d\n", astPort)
 
 	in := bufio.NewScanner(os.Stdin)
 	relays := make([]*net.UDPAddr, 0, n)
@@ -420,6 +444,13 @@ func TestRelayLoadGenerator(t *testing.T) {
 		}
 	}()
 
+	var srcOOB [][]byte // per call: IP_PKTINFO with the call's source address
+	if spread {
+		for i := range n {
+			cm := ipv4.ControlMessage{Src: spreadAddr(i, astPort).Addr().AsSlice()}
+			srcOOB = append(srcOOB, cm.Marshal())
+		}
+	}
 	var sentDown, skipped atomic.Int64
 	var senders sync.WaitGroup
 	const senderCount = 2
@@ -440,7 +471,11 @@ func TestRelayLoadGenerator(t *testing.T) {
 				for _, i := range mine {
 					down.SSRC, down.SequenceNumber, down.Timestamp = uint32(i+1), seq, uint32(seq)*160
 					k, _ := down.MarshalTo(bufs[len(batch)])
-					batch = append(batch, ipv4.Message{Buffers: [][]byte{bufs[len(batch)][:k]}, Addr: relays[i]})
+					msg := ipv4.Message{Buffers: [][]byte{bufs[len(batch)][:k]}, Addr: relays[i]}
+					if spread {
+						msg.OOB = srcOOB[i]
+					}
+					batch = append(batch, msg)
 				}
 				// The send time goes in just before the system call.
 				stamp := wallStamp()
@@ -623,3 +658,9 @@ func (b *batchSocket) send(p *rtp.Packet) {
 }
 
 func (b *batchSocket) stop() { close(b.closed) }
+
+// spreadAddr is call i's "Asterisk" address with OMSTIL_RELAY_SHARED: a
+// loopback address of its own (127.1.x.y, all routed to lo), port port.
+func spreadAddr(i int, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(i / 250), byte(i%250 + 1)}), port)
+}

@@ -64,7 +64,11 @@ var (
 // queues, users anna and bo with webrtc agents, a flow and a number), then
 // starts the simulator, the ARI client and adapter, the softphone bridge
 // and the HTTP server.
-func newRealPath(t *testing.T) *realPath {
+func newRealPath(t *testing.T) *realPath { return newRealPathWith(t, false) }
+
+// newRealPathWith is newRealPath with the softphone relay on one shared
+// port (softphone.Config.SharedPort) when shared is true.
+func newRealPathWith(t *testing.T, shared bool) *realPath {
 	t.Helper()
 	browsertest.Chromium(t) // skip, or fail in CI, before building anything
 	ctx := context.Background()
@@ -133,7 +137,7 @@ func newRealPath(t *testing.T) *realPath {
 	client, err := ariclient.New(ariclient.Config{URL: simSrv.URL + "/ari", User: "omstil", Password: "omstil", Apps: []string{"omstil"}, Logger: quiet})
 	must("ari client", err)
 	t.Cleanup(func() { client.Close() })
-	rp.phones, err = softphone.New(softphone.Config{LoopbackOnly: true, PortMin: 46300, PortMax: 46399}, quiet)
+	rp.phones, err = softphone.New(softphone.Config{LoopbackOnly: true, PortMin: 46300, PortMax: 46399, SharedPort: shared}, quiet)
 	must("softphone", err)
 	t.Cleanup(func() { rp.phones.Close() })
 
@@ -560,8 +564,17 @@ func TestRealPathNotYourCall(t *testing.T) {
 // she wraps up, Bo talks with the citizen as the call's agent (hold shown,
 // the engine has him on the call) and hangs up into his own wrap-up, and
 // every relay port is freed.
+//
+// It runs twice: with a relay socket per call, and with every call on one
+// shared relay port (softphone.Config.SharedPort), where Anna's, Bo's and
+// the consultation's audio must still each reach only the right page.
 func TestRealPathConsult(t *testing.T) {
-	rp := newRealPath(t)
+	t.Run("port per call", func(t *testing.T) { testRealPathConsult(t, false) })
+	t.Run("shared port", func(t *testing.T) { testRealPathConsult(t, true) })
+}
+
+func testRealPathConsult(t *testing.T, shared bool) {
+	rp := newRealPathWith(t, shared)
 	anna := rp.page(nil, "anna")
 	bo := rp.page(anna, "bo")
 	rp.logIn(anna, "anna", qBorger)
