@@ -139,12 +139,11 @@ func TestWebRTCAgent(t *testing.T) {
 	e.eventually("the browser's media is bridged with the citizen", func() bool {
 		return slices.ContainsFunc(e.sink.events(), func(ev ari.CallEvent) bool { return ev.Kind == ari.CallBridged && string(ev.Call) == id })
 	})
-	web.mu.Lock()
-	addr := web.connected
-	web.mu.Unlock()
-	if addr == "" {
-		t.Fatal("Connected was not given Asterisk's RTP address")
-	}
+	// Connected follows externalMedia's answer, which may come after the
+	// channel's StasisStart and so after the bridge.
+	e.eventually("Connected is given Asterisk's RTP address", func() bool {
+		return web.read(func(f *fakeWebRTC) bool { return f.connected != "" })
+	})
 	_ = relay.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 1500)
 	n, _, err := relay.ReadFromUDP(buf)
