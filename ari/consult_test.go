@@ -86,11 +86,15 @@ func TestAttendedTransfer(t *testing.T) {
 			if err := e.ad.Consult(ctx, "anna", queue.CallID(id), tc.target(pbx)); err != nil {
 				t.Fatalf("consult: %v", err)
 			}
-			if err := e.ad.Consult(ctx, "anna", queue.CallID(id), tc.target(pbx)); err == nil {
-				t.Fatal("a second consultation was accepted")
-			}
-			if err := e.ad.TransferToNumber(ctx, "anna", queue.CallID(id), "12345678"); err == nil {
-				t.Fatal("a blind transfer during a consultation was accepted")
+			// (a busy number can end the consultation before the next line
+			// runs; then a second one is rightly accepted)
+			if tc.finish != "none" {
+				if err := e.ad.Consult(ctx, "anna", queue.CallID(id), tc.target(pbx)); err == nil {
+					t.Fatal("a second consultation was accepted")
+				}
+				if err := e.ad.TransferToNumber(ctx, "anna", queue.CallID(id), "12345678"); err == nil {
+					t.Fatal("a blind transfer during a consultation was accepted")
+				}
 			}
 			if tc.finish == "none" {
 				// the busy answer can come back before a poll sees the

@@ -409,12 +409,16 @@ func startWith(t *testing.T, pbx asterisk, clock queue.Clock, cfg ari.RuntimeCon
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	go func() { e.done <- e.ad.Run(ctx) }()
+	// The configuration before Run, as cmd/omstil does: the first resync
+	// (adopted calls, saved callbacks) needs the queues. Loaded after Run,
+	// a saved callback met an empty configuration when the socket was
+	// faster and was dropped (TestSavedCallbackForGoneQueue, under load).
 	if err := e.ad.Reload(context.Background(), cfg); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	go func() { e.done <- e.ad.Run(ctx) }()
 	// the app is registered once the socket is up.
 	e.eventually("the event socket connects", func() bool { return cli.Connected() })
 	// Connected is not enough on a real Asterisk: a socket opened while the
