@@ -138,20 +138,7 @@ func TestSharedPortReattach(t *testing.T) {
 		t.Fatalf("Reattach at %s: %v", addr, err)
 	}
 	s, _ := m.Session("anna")
-	sink := make(sinkChan, 4)
-	s.down.setSink(sink)
-	ast := newFakeAsterisk(t, "127.0.0.1")
-	if err := s.SetRemote("call-1", ast.addr()); err != nil {
-		t.Fatal(err)
-	}
-	ast.send(addr, pcmu(5, 1, 160, 0x42))
-	if p := sink.next(t); p.Payload[0] != 0x42 {
-		t.Fatalf("call audio after the reattach: payload %x", p.Payload[0])
-	}
-	s.cur.Load().fromBrowser(pcmu(7, 1, 160, 0x17))
-	if p, _ := ast.recv(); p.Payload[0] != 0x17 {
-		t.Fatalf("agent audio after the reattach: payload %x", p.Payload[0])
-	}
+	checkReattachedAudio(t, s, "call-1", addr)
 }
 
 // TestSharedPortInUse: a shared port someone else holds is a clear error

@@ -258,10 +258,17 @@ func TestReattachAfterRestart(t *testing.T) {
 	if c, ok := s.Call(); !ok || c != "call-1" {
 		t.Fatalf("attached call = %q, %v", c, ok)
 	}
+	checkReattachedAudio(t, s, "call-1", addr)
+}
+
+// checkReattachedAudio: once SetRemote names a fake Asterisk, audio flows
+// both ways through the relay of call, reattached at addr.
+func checkReattachedAudio(t *testing.T, s *Session, call CallID, addr string) {
+	t.Helper()
 	sink := make(sinkChan, 8)
 	s.down.setSink(sink)
 	ast := newFakeAsterisk(t, "127.0.0.1")
-	if err := s.SetRemote("call-1", ast.addr()); err != nil {
+	if err := s.SetRemote(call, ast.addr()); err != nil {
 		t.Fatal(err)
 	}
 	ast.send(addr, pcmu(5, 1, 160, 0x42))

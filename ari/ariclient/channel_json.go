@@ -205,6 +205,36 @@ func fastInt(val []byte, dst *int64) bool {
 	return true
 }
 
+// fastArray calls f for each (trimmed) element of the JSON array in data.
+// It returns false if data is not an array or f returns false.
+func fastArray(data []byte, f func(elem []byte) bool) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return skipSpace(data, i+1) == len(data)
+	}
+	for {
+		e := skipValue(data, i)
+		if e < 0 || !f(data[i:e]) {
+			return false
+		}
+		if i = skipSpace(data, e); i >= len(data) {
+			return false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case ']':
+			return skipSpace(data, i+1) == len(data)
+		default:
+			return false
+		}
+	}
+}
+
 // fastObject calls f for each key and (trimmed) value of the JSON object
 // in data; keys must be plain strings. It returns false if data is not
 // such an object or f returns false.

@@ -95,43 +95,22 @@ func fastStrings[S ~string](val []byte, dst *[]S) bool {
 		*dst = nil
 		return true
 	}
-	i := skipSpace(val, 0)
-	if i >= len(val) || val[i] != '[' {
-		return false
-	}
 	out := (*dst)[:0]
 	if out == nil {
 		out = []S{}
 	}
-	i = skipSpace(val, i+1)
-	if i < len(val) && val[i] == ']' {
-		*dst = out
-		return skipSpace(val, i+1) == len(val)
-	}
-	for {
-		_, _, _, next := scanString(val, i)
-		if next < 0 {
-			return false
-		}
+	ok := fastArray(val, func(elem []byte) bool {
 		var s string
-		if !fastStringField(val[i:next], &s) {
+		if !fastStringField(elem, &s) {
 			return false
 		}
 		out = append(out, S(s))
-		i = skipSpace(val, next)
-		if i >= len(val) {
-			return false
-		}
-		switch val[i] {
-		case ',':
-			i = skipSpace(val, i+1)
-		case ']':
-			*dst = out
-			return skipSpace(val, i+1) == len(val)
-		default:
-			return false
-		}
+		return true
+	})
+	if ok {
+		*dst = out
 	}
+	return ok
 }
 
 // fastBridge decodes a Bridge without variables (those go the slow way).
