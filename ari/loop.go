@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -212,7 +213,11 @@ func New(opt Options) (*Adapter, error) {
 		opt: opt, cli: opt.Client, app: opt.App, log: opt.Logger.With("component", "ari"),
 		clock: opt.Clock, sink: opt.Events, work: newWorkers(),
 		in: make(chan func(), 4096), stop: make(chan struct{}),
-		idBase: "omstil-" + strconv.FormatInt(opt.Clock.Now().UnixMilli(), 36),
+		// Unique per adapter: the start time (wall clock, not opt.Clock,
+		// which tests fix) and a random part, so that two processes, or a
+		// test's adapter and the one before it, never name a bridge or a
+		// channel alike in the same Asterisk.
+		idBase: "omstil-" + strconv.FormatInt(time.Now().UnixMilli(), 36) + strconv.FormatUint(uint64(rand.Uint32()), 36),
 		eng:    queue.New(queue.Options{Location: opt.Location}),
 		calls:  map[queue.CallID]*call{}, byChan: map[ariclient.ChannelID]*call{},
 		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{}, consulted: map[queue.AgentID]*leg{},
