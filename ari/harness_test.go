@@ -148,50 +148,75 @@ func (s *simAsterisk) close() {
 // them up in close(): the next test's adapter would adopt them otherwise.
 type realAsterisk struct {
 	u, user, pass string
-	cli           *ariclient.Client
-	cancel        context.CancelFunc
-	done          chan struct{}
+	*farEnd
+
+	n      int
+	placed []string // citizen (;2) ids
+}
+
+// farEnd is the tests' own ARI connection (app omstil-test), one for the
+// whole test binary: a new socket per test registered the app while the
+// previous test's socket was still being closed, and Asterisk 22.10.1
+// then loses the app (docs/ari-client.md, "The app check"), so a call
+// placed at once never entered it.
+type farEnd struct {
+	cli *ariclient.Client
 
 	mu      sync.Mutex
-	n       int
-	placed  []string                              // citizen (;2) ids
 	entered map[ariclient.ChannelID]chan struct{} // closed on the ;1 half's StasisStart
 }
 
+var (
+	farOnce   sync.Once
+	theFarEnd *farEnd
+	farErr    error
+)
+
+// sharedFarEnd connects the far end on first use and waits until
+// Asterisk delivers its app's events.
+func sharedFarEnd(u, user, pass string) (*farEnd, error) {
+	farOnce.Do(func() {
+		cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil-test"}})
+		if err != nil {
+			farErr = err
+			return
+		}
+		f := &farEnd{cli: cli, entered: map[ariclient.ChannelID]chan struct{}{}}
+		go cli.Run(context.Background(), func(ctx context.Context, ev ariclient.Event) {
+			if ev, ok := ev.(*ariclient.StasisStart); ok {
+				f.mu.Lock()
+				if ch, ok := f.entered[ev.Channel.ID]; ok {
+					close(ch)
+					delete(f.entered, ev.Channel.ID)
+				}
+				f.mu.Unlock()
+			}
+		})
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err := cli.CheckApps(ctx)
+			cancel()
+			if err == nil && cli.Connected() {
+				break
+			}
+			if time.Now().After(deadline) {
+				farErr = fmt.Errorf("omstil-test app did not connect: %v", err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		theFarEnd = f
+	})
+	return theFarEnd, farErr
+}
+
 func newRealAsterisk(t *testing.T, u, user, pass string) *realAsterisk {
-	cli, err := ariclient.New(ariclient.Config{URL: u, User: user, Password: pass, Apps: []string{"omstil-test"}})
+	f, err := sharedFarEnd(u, user, pass)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &realAsterisk{u: u, user: user, pass: pass, cli: cli, cancel: cancel, done: make(chan struct{}),
-		entered: map[ariclient.ChannelID]chan struct{}{}}
-	up := make(chan struct{}, 1)
-	go func() {
-		defer close(r.done)
-		_ = cli.Run(ctx, func(ctx context.Context, ev ariclient.Event) {
-			switch ev := ev.(type) {
-			case *ariclient.Connected:
-				select {
-				case up <- struct{}{}:
-				default:
-				}
-			case *ariclient.StasisStart:
-				r.mu.Lock()
-				if ch, ok := r.entered[ev.Channel.ID]; ok {
-					close(ch)
-					delete(r.entered, ev.Channel.ID)
-				}
-				r.mu.Unlock()
-			}
-		})
-	}()
-	select {
-	case <-up:
-	case <-time.After(10 * time.Second):
-		t.Fatal("omstil-test app did not connect")
-	}
-	return r
+	return &realAsterisk{u: u, user: user, pass: pass, farEnd: f}
 }
 
 func (r *realAsterisk) url() (string, string, string) { return r.u, r.user, r.pass }
@@ -291,9 +316,7 @@ func (r *realAsterisk) close() {
 			}
 		}
 	}
-	r.cancel()
-	<-r.done
-	r.cli.Close()
+	// the far end's connection stays for the next test
 }
 
 // ---- the adapter under test ----
