@@ -243,7 +243,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.run = true
 	a.runMu.Unlock()
 
-	evCtx, cancelEv := context.WithCancel(ctx)
+	// The event socket outlives ctx until the jobs handed out are done:
+	// with REST on the socket (ARI's RESTRequest) they need it, and one of
+	// them may be storing a caller's place (OMSTIL_CALL) for the next
+	// omstil.
+	evCtx, cancelEv := context.WithCancel(context.Background())
 	evDone := make(chan struct{})
 	go func() {
 		defer close(evDone)
@@ -254,11 +258,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}()
 	err := a.loop(ctx)
 	close(a.stop)
+	// Jobs already handed out finish (each has its REST timeout); results
+	// posted to the stopped loop are dropped. Then the socket closes.
+	a.work.close()
 	cancelEv()
 	<-evDone
-	// Jobs already handed out finish (each has its REST timeout); results
-	// posted to the stopped loop are dropped.
-	a.work.close()
 	a.cancelJobs()
 	return err
 }
