@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -207,6 +208,11 @@ func (w *restWS) call(ctx context.Context, method, path string, q url.Values, bo
 	// the answer below keeps to ctx.
 	if err := conn.Write(context.Background(), websocket.MessageText, msg); err != nil {
 		forget()
+		if errors.Is(err, net.ErrClosed) {
+			// the socket closed before the request went out (a frame
+			// cut short is not carried out either): HTTP instead
+			return restAnswer{}, false
+		}
 		return restAnswer{err: err}, true
 	}
 	select {

@@ -1,9 +1,15 @@
 package ariclient
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/coder/websocket"
 )
 
 // FuzzRESTRequestJSON: the hand-written encoding of a RESTRequest is the
@@ -108,5 +114,34 @@ func TestRESTWSTake(t *testing.T) {
 		default:
 		}
 		delete(w.pending, "9")
+	}
+}
+
+// TestRESTWSClosedSocketFallsBack: a request that cannot be written
+// because the socket has just closed is not an error but goes over HTTP
+// (call says not ok): nothing reached Asterisk.
+func TestRESTWSClosedSocketFallsBack(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.Read(r.Context()) // until the client goes
+	}))
+	defer srv.Close()
+	conn, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.CloseNow()
+	w := &restWS{}
+	w.attach(conn)
+	a, ok := w.call(context.Background(), "POST", "/channels/c1/answer", nil, nil)
+	if ok {
+		t.Fatalf("call on a closed socket = %+v, ok; want not ok (use HTTP)", a)
+	}
+	if len(w.pending) != 0 {
+		t.Fatalf("%d requests left pending", len(w.pending))
 	}
 }
