@@ -185,24 +185,31 @@ func (a *Adapter) attachAgent(c *call, l *leg) {
 	m := &leg{id: ariclient.ChannelID(a.newID()), kind: legMedia, call: c.id, agent: l.agent}
 	a.legs[m.id] = m
 	c.leg = m
-	agent, cid := l.agent, c.id
+	a.openBrowserMedia(m, l.agent, c.id, argMedia, "browser")
+}
+
+// openBrowserMedia opens agent's relay for call and makes leg m the
+// externalMedia channel to it (data is its Stasis argument); once the
+// channel is in the app it is bridged like any leg. On failure the leg is
+// gone. what names the side in the log.
+func (a *Adapter) openBrowserMedia(m *leg, agent queue.AgentID, cid queue.CallID, data, what string) {
 	a.job(string(m.id), func(ctx context.Context) {
 		relay, err := a.opt.WebRTC.Attach(agent, cid)
 		if err != nil {
-			a.log.Warn("ari: browser relay failed", "agent", agent, "call", cid, "err", err)
+			a.log.Warn("ari: "+what+": relay failed", "agent", agent, "call", cid, "err", err)
 			a.post(func() { a.legGone(m, 0) })
 			return
 		}
 		ch, err := a.cli.ExternalMedia(ctx, ariclient.ExternalMediaRequest{
-			ChannelID: m.id, App: a.app, ExternalHost: relay, Format: "ulaw", Data: argMedia,
+			ChannelID: m.id, App: a.app, ExternalHost: relay, Format: "ulaw", Data: data,
 		})
 		if err != nil {
-			a.log.Warn("ari: externalMedia failed", "agent", agent, "call", cid, "err", err)
+			a.log.Warn("ari: "+what+": externalMedia failed", "agent", agent, "call", cid, "err", err)
 			a.post(func() { a.legGone(m, 0) })
 			return
 		}
 		if err := a.opt.WebRTC.Connected(agent, cid, ch.ExternalMediaAddr()); err != nil {
-			a.log.Warn("ari: browser connect failed", "agent", agent, "call", cid, "err", err)
+			a.log.Warn("ari: "+what+": telling the page failed", "agent", agent, "call", cid, "err", err)
 		}
 	})
 }

@@ -240,26 +240,7 @@ func (a *Adapter) answerColleague(l *leg) error {
 		return nil
 	}
 	l.answered = true
-	agent, cid, id := l.agent, l.call, l.id
-	a.job(string(id), func(ctx context.Context) {
-		relay, err := a.opt.WebRTC.Attach(agent, cid)
-		if err != nil {
-			a.log.Warn("ari: consult: the colleague's relay failed", "agent", agent, "call", cid, "err", err)
-			a.post(func() { a.legGone(l, 0) })
-			return
-		}
-		ch, err := a.cli.ExternalMedia(ctx, ariclient.ExternalMediaRequest{
-			ChannelID: id, App: a.app, ExternalHost: relay, Format: "ulaw", Data: argConsult,
-		})
-		if err != nil {
-			a.log.Warn("ari: consult: externalMedia for the colleague failed", "agent", agent, "call", cid, "err", err)
-			a.post(func() { a.legGone(l, 0) })
-			return
-		}
-		if err := a.opt.WebRTC.Connected(agent, cid, ch.ExternalMediaAddr()); err != nil {
-			a.log.Warn("ari: consult: telling the colleague's page failed", "agent", agent, "call", cid, "err", err)
-		}
-	})
+	a.openBrowserMedia(l, l.agent, l.call, argConsult, "consult: the colleague's side")
 	return nil
 }
 
@@ -398,13 +379,19 @@ func (a *Adapter) unholdCitizen(c *call) {
 	if c.state != stConnected || c.bridge == "" {
 		return
 	}
+	a.citizenBackInBridge(c, "hold")
+}
+
+// citizenBackInBridge stops the citizen's music and adds it to the
+// conversation's bridge again. what names the reason in the log.
+func (a *Adapter) citizenBackInBridge(c *call, what string) {
 	b, ch := c.bridge, c.ch
 	a.job(string(c.id), func(ctx context.Context) {
 		if err := a.cli.StopMOH(ctx, ch); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Debug("ari: hold: stop music", "call", c.id, "err", err)
+			a.log.Debug("ari: "+what+": stop music", "call", c.id, "err", err)
 		}
 		if err := a.cli.AddChannel(ctx, b, ch); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Warn("ari: hold: putting the citizen back failed", "call", c.id, "err", err)
+			a.log.Warn("ari: "+what+": putting the citizen back into the conversation failed", "call", c.id, "err", err)
 		}
 	})
 }

@@ -371,15 +371,7 @@ func (a *Adapter) endConsultAfterRestart(c *call, leg ariclient.ChannelID, prese
 	if inConv {
 		return
 	}
-	b, ch := c.bridge, c.ch
-	a.job(string(c.id), func(ctx context.Context) {
-		if err := a.cli.StopMOH(ctx, ch); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Debug("ari: resync: stop music", "call", c.id, "err", err)
-		}
-		if err := a.cli.AddChannel(ctx, b, ch); err != nil && !ariclient.IsNotFound(err) {
-			a.log.Warn("ari: resync: putting the citizen back into the conversation failed", "call", c.id, "err", err)
-		}
-	})
+	a.citizenBackInBridge(c, "resync")
 }
 
 func (a *Adapter) adoptChannel(ch ariclient.Channel) *call {
