@@ -259,24 +259,23 @@ func (w *restWS) take(raw []byte) bool {
 	if !ok || id == nil || !seen {
 		return false
 	}
-	w.mu.Lock()
-	ch := w.pending[string(id)]
-	delete(w.pending, string(id))
-	w.mu.Unlock()
-	if ch != nil {
-		ch <- restAnswer{status: int(status), body: body}
-	}
+	w.answer(string(id), restAnswer{status: int(status), body: body})
 	return true
 }
 
-// deliver hands a RESTResponse to its caller; an answer nobody waits for
-// any more (timed out) is dropped.
-func (w *restWS) deliver(r *RESTResponse) {
+// answer hands a to the call waiting for request id; an answer nobody
+// waits for any more (timed out) is dropped.
+func (w *restWS) answer(id string, a restAnswer) {
 	w.mu.Lock()
-	ch := w.pending[r.RequestID]
-	delete(w.pending, r.RequestID)
+	ch := w.pending[id]
+	delete(w.pending, id)
 	w.mu.Unlock()
 	if ch != nil {
-		ch <- restAnswer{status: r.StatusCode, body: []byte(r.MessageBody)}
+		ch <- a
 	}
+}
+
+// deliver hands a decoded RESTResponse to its caller.
+func (w *restWS) deliver(r *RESTResponse) {
+	w.answer(r.RequestID, restAnswer{status: r.StatusCode, body: []byte(r.MessageBody)})
 }
