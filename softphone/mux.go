@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/rtp"
 	"golang.org/x/net/ipv4"
 )
 
@@ -99,7 +100,7 @@ func (m *mux) read() {
 		msgs[i].Buffers = [][]byte{make([]byte, 1500)}
 		msgs[i].OOB = make([]byte, rxOOBSize)
 	}
-	var scratch relayScratch
+	var p rtp.Packet
 	for {
 		k, err := m.pc.ReadBatch(msgs, 0)
 		if err != nil {
@@ -125,7 +126,7 @@ func (m *mux) read() {
 				m.foreign.Add(1)
 				continue
 			}
-			r.fromAsterisk(msg.Buffers[0][:msg.N], rxTime(msg.OOB[:msg.NN]), &scratch)
+			r.fromAsterisk(msg.Buffers[0][:msg.N], rxTime(msg.OOB[:msg.NN]), &p)
 		}
 		m.mu.RUnlock()
 	}

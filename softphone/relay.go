@@ -123,31 +123,26 @@ type relay struct {
 	buf      []byte
 }
 
-func newRelay(call CallID, conn *net.UDPConn, port int, down *downlink, st *counters,
+// newRelay is call's relay on its own socket conn (bound on port), read
+// by the relay's reader, or, with conn nil, on the shared socket mx, read
+// by the mux once SetRemote has told which of Asterisk's addresses is the
+// call's.
+func newRelay(call CallID, conn *net.UDPConn, port int, mx *mux, down *downlink, st *counters,
 	now func() time.Time, log *slog.Logger, ssrc uint32, seq uint16, ts uint32) *relay {
 	r := &relay{
-		call: call, conn: conn, port: port,
-		addr: conn.LocalAddr().String(),
+		call: call, conn: conn, port: port, mux: mx,
 		down: down, st: st, now: now, log: log, ssrc: ssrc,
 		done: make(chan struct{}),
 		up:   newRewriter(seq, ts),
 		buf:  make([]byte, 1500),
 	}
-	go r.readAsterisk()
-	return r
-}
-
-// newSharedRelay is a call's relay on the shared socket: the mux reads for
-// it once SetRemote has told which of Asterisk's addresses is the call's.
-func newSharedRelay(call CallID, mx *mux, down *downlink, st *counters,
-	now func() time.Time, log *slog.Logger, ssrc uint32, seq uint16, ts uint32) *relay {
-	r := &relay{
-		call: call, mux: mx, addr: mx.addr,
-		down: down, st: st, now: now, log: log, ssrc: ssrc,
-		done: make(chan struct{}),
-		up:   newRewriter(seq, ts),
+	if conn == nil {
+		r.addr = mx.addr
+		close(r.done)
+		return r
 	}
-	close(r.done)
+	r.addr = conn.LocalAddr().String()
+	go r.readAsterisk()
 	return r
 }
 
@@ -210,7 +205,7 @@ func (r *relay) readAsterisk() {
 	defer close(r.done)
 	buf := make([]byte, 1500)
 	oob := make([]byte, rxOOBSize)
-	var scratch relayScratch
+	var p rtp.Packet
 	for {
 		n, oobn, _, src, err := r.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
@@ -224,17 +219,14 @@ func (r *relay) readAsterisk() {
 			r.st.droppedForeign.Add(1)
 			continue
 		}
-		r.fromAsterisk(buf[:n], rxTime(oob[:oobn]), &scratch)
+		r.fromAsterisk(buf[:n], rxTime(oob[:oobn]), &p)
 	}
 }
 
-// relayScratch is a reader's packet, reused from one packet to the next.
-type relayScratch struct{ p rtp.Packet }
-
 // fromAsterisk passes one packet of the call's audio from Asterisk to the
-// session's downlink; b is only read before it returns.
-func (r *relay) fromAsterisk(b []byte, arrived time.Time, s *relayScratch) {
-	p := &s.p
+// session's downlink; b is only read before it returns. p is the reader's
+// packet, reused from one packet to the next.
+func (r *relay) fromAsterisk(b []byte, arrived time.Time, p *rtp.Packet) {
 	if err := p.Unmarshal(b); err != nil || p.PayloadType != payloadPCMU || p.Version != 2 {
 		r.st.droppedBad.Add(1)
 		return

@@ -68,30 +68,23 @@ func (s *Session) attach(call CallID, at string) (relayAddr string, err error) {
 		}
 		return "", fmt.Errorf("%w: %s (agent %s has %s)", ErrCallActive, call, s.agent, s.call.call)
 	}
-	if mx := s.m.mux; mx != nil {
+	var conn *net.UDPConn
+	var port int
+	switch mx := s.m.mux; {
+	case mx != nil:
 		if at != "" && !sameAddr(at, mx.addr) {
 			return "", fmt.Errorf("softphone: relay address %s is not the shared relay port %s", at, mx.addr)
 		}
-		s.down.newSource()
-		r := newSharedRelay(call, mx, s.down, &s.st, s.m.now, s.log,
-			rand.Uint32(), uint16(rand.Uint32()), rand.Uint32())
-		s.call = r
-		s.cur.Store(r)
-		s.log.Info("softphone: call attached", "call", call, "relay", r.addr)
-		return r.addr, nil
-	}
-	var conn *net.UDPConn
-	var port int
-	if at == "" {
+	case at == "":
 		conn, port, err = s.m.ports.open()
-	} else {
+	default:
 		conn, port, err = s.m.ports.openAt(at)
 	}
 	if err != nil {
 		return "", err
 	}
 	s.down.newSource()
-	r := newRelay(call, conn, port, s.down, &s.st, s.m.now, s.log,
+	r := newRelay(call, conn, port, s.m.mux, s.down, &s.st, s.m.now, s.log,
 		rand.Uint32(), uint16(rand.Uint32()), rand.Uint32())
 	s.call = r
 	s.cur.Store(r)
