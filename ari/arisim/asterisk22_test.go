@@ -78,11 +78,7 @@ func TestBridgeEventsGoToTheBridgeSubscribersOnly(t *testing.T) {
 func TestSoundExists(t *testing.T) {
 	h := newHarness(t, true, Options{SoundExists: func(name string) bool { return !strings.Contains(name, "missing") }})
 	app := h.connect("omstil", false)
-	call, err := h.sim.PlaceCall(Call{Number: "1000", CallerID: "1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.expect("StasisStart")
+	call := h.callInApp(app, Call{Number: "1000", CallerID: "1"})
 	h.must(204, "POST", "/ari/channels/"+call.ID+"/answer", nil)
 	app.collect()
 	h.must(201, "POST", "/ari/channels/"+call.ID+"/play/p1?media=sound:http://omstil/media/missing.wav", nil)
@@ -119,11 +115,7 @@ func TestChannelVarsInEverySnapshot(t *testing.T) {
 func TestBridgePlayPathIDAndHoldWithoutEvents(t *testing.T) {
 	h := newHarness(t, true, Options{})
 	app := h.connect("omstil", false)
-	call, err := h.sim.PlaceCall(Call{Number: "1000", CallerID: "1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.expect("StasisStart")
+	call := h.callInApp(app, Call{Number: "1000", CallerID: "1"})
 	h.must(204, "POST", "/ari/channels/"+call.ID+"/answer", nil)
 	h.must(200, "POST", "/ari/bridges?bridgeId=h&type=holding", nil)
 	h.must(204, "POST", "/ari/bridges/h/addChannel?channel="+call.ID, nil)

@@ -104,6 +104,17 @@ type evConn struct {
 	raws chan []byte
 }
 
+// callInApp places call and waits for its StasisStart on app's socket.
+func (h *harness) callInApp(app *evConn, call Call) Channel {
+	h.t.Helper()
+	ch, err := h.sim.PlaceCall(call)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	app.expect("StasisStart")
+	return ch
+}
+
 func (h *harness) connect(app string, subscribeAll bool) *evConn {
 	h.t.Helper()
 	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/ari/events?api_key=omstil:omstil&app=" + app

@@ -41,11 +41,7 @@ func (c *evConn) rest(id, method, uri, body string) Event {
 func TestRESTOverWebSocket(t *testing.T) {
 	h := newHarness(t, true, Options{})
 	omstil := h.connect("omstil", false)
-	ch, err := h.sim.PlaceCall(Call{Number: "1000", CallerID: "12345678"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	omstil.expect("StasisStart")
+	ch := h.callInApp(omstil, Call{Number: "1000", CallerID: "12345678"})
 
 	r := omstil.rest("1", "POST", "channels/"+ch.ID+"/answer", "")
 	if r["request_id"] != "1" || r["transaction_id"] != "t1" || r["status_code"] != float64(204) || r["message_body"] != nil || r["uri"] != "channels/"+ch.ID+"/answer" {

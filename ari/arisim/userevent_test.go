@@ -9,11 +9,7 @@ import "testing"
 func TestUserEvent(t *testing.T) {
 	h := newHarness(t, true, Options{})
 	omstil := h.connect("omstil", false)
-	ch, err := h.sim.PlaceCall(Call{Number: "1000", CallerID: "12345678"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	omstil.expect("StasisStart")
+	ch := h.callInApp(omstil, Call{Number: "1000", CallerID: "12345678"})
 
 	h.must(204, "POST", "/ari/events/user/probe-1?application=omstil&source=channel:"+ch.ID, map[string]any{"variables": map[string]any{"k": "v"}})
 	ev := omstil.expect("ChannelUserevent")[0]
