@@ -83,6 +83,20 @@ func TestHold(t *testing.T) {
 	}
 }
 
+// restartOnHold restarts omstil while the citizen of call id, anna's, is
+// out of the bridge with music (checked on the simulator) and waits until
+// the new adapter has adopted the conversation.
+func restartOnHold(t *testing.T, e *env, pbx asterisk, clock *shiftedClock, cfg ari.RuntimeConfig, id string) *env {
+	t.Helper()
+	if sim, isSim := pbx.(*simAsterisk); isSim {
+		e.eventually("the citizen hears music on hold", func() bool { return mohOn(sim, id) })
+	}
+	e.stop()
+	e2 := start(t, pbx, clock, cfg)
+	e2.eventually("the conversation is adopted", func() bool { c, _ := e2.call(id); return c.State == "connected" && c.Agent == "anna" })
+	return e2
+}
+
 // TestHoldAcrossRestart: a citizen on hold when omstil restarts is adopted
 // as on hold, so the agent's unhold brings it back into the conversation.
 func TestHoldAcrossRestart(t *testing.T) {
@@ -95,19 +109,12 @@ func TestHoldAcrossRestart(t *testing.T) {
 		t.Fatalf("hold: %v", err)
 	}
 	e.eventually("the citizen is out of the bridge", func() bool { return !inConversation(t, e, id) })
-	sim, isSim := pbx.(*simAsterisk)
-	if isSim {
-		e.eventually("the citizen hears music on hold", func() bool { return mohOn(sim, id) })
-	}
-	e.stop()
-
-	e2 := start(t, pbx, clock, cfg)
-	e2.eventually("the conversation is adopted", func() bool { c, _ := e2.call(id); return c.State == "connected" && c.Agent == "anna" })
+	e2 := restartOnHold(t, e, pbx, clock, cfg, id)
 	if err := e2.ad.Hold(context.Background(), "anna", queue.CallID(id), false); err != nil {
 		t.Fatalf("unhold: %v", err)
 	}
 	e2.eventually("the citizen is back in the bridge", func() bool { return inConversation(t, e2, id) })
-	if isSim {
+	if sim, isSim := pbx.(*simAsterisk); isSim {
 		leg := agentLeg(t, e2, "anna")
 		sim.inject(t, leg, 700)
 		e2.eventually("the citizen hears the agent, without music", func() bool {

@@ -300,14 +300,7 @@ func TestRestartDuringConsultation(t *testing.T) {
 			if tc.up {
 				e.eventually("bo answers", func() bool { return hasEvent(e, id, ari.CallConsultUp, "") })
 			}
-			sim, isSim := pbx.(*simAsterisk)
-			if isSim {
-				e.eventually("the citizen hears music on hold", func() bool { return mohOn(sim, id) })
-			}
-			e.stop()
-
-			e2 := start(t, pbx, clock, cfg)
-			e2.eventually("the conversation is adopted", func() bool { c, _ := e2.call(id); return c.State == "connected" && c.Agent == "anna" })
+			e2 := restartOnHold(t, e, pbx, clock, cfg, id)
 			e2.eventually("the citizen is back with anna, bo's leg gone", func() bool { return slices.Equal(bridgeOf(t, e2, id), annaLeg) })
 			if !hasEvent(e2, id, ari.CallConsultEnded, ari.ConsultRestart) {
 				t.Fatalf("no consult-ended %q in %+v", ari.ConsultRestart, e2.sink.events())
@@ -326,7 +319,7 @@ func TestRestartDuringConsultation(t *testing.T) {
 					return strings.HasPrefix(string(ch.ID), "omstil-") && !slices.Contains(annaLeg, strings.TrimSuffix(string(ch.ID), ";2"))
 				})
 			})
-			if isSim {
+			if sim, isSim := pbx.(*simAsterisk); isSim {
 				leg := agentLeg(t, e2, "anna")
 				sim.inject(t, leg, 700)
 				e2.eventually("the citizen hears anna, without music", func() bool {

@@ -259,6 +259,19 @@ func (rp *realPath) answers(h *harness, user, ch string) {
 }
 
 // placeCall: a citizen calls the number, sending citizenHz.
+// annaRings opens Anna's and Bo's pages, logs Anna in to Borgerservice,
+// makes her ready and has a citizen call; it returns when Anna's page
+// rings.
+func (rp *realPath) annaRings() (anna, bo *harness, citizen string) {
+	anna = rp.page(nil, "anna")
+	bo = rp.page(anna, "bo")
+	rp.logIn(anna, "anna", qBorger)
+	rp.ready(anna, "anna")
+	citizen = rp.placeCall("+4512345678")
+	anna.visible("#incoming")
+	return anna, bo, citizen
+}
+
 func (rp *realPath) placeCall(caller string) string {
 	rp.t.Helper()
 	ch, err := rp.sim.PlaceCall(arisim.Call{Number: inboundNumber, CallerID: caller, ToneHz: citizenHz})
@@ -502,13 +515,7 @@ func TestRealPathCall(t *testing.T) {
 // hangs up.
 func TestRealPathNotYourCall(t *testing.T) {
 	rp := newRealPath(t)
-	anna := rp.page(nil, "anna")
-	bo := rp.page(anna, "bo")
-	rp.logIn(anna, "anna", qBorger)
-	rp.ready(anna, "anna")
-
-	cit := rp.placeCall("+4512345678")
-	anna.visible("#incoming")
+	anna, bo, cit := rp.annaRings()
 	boSession, ok := rp.phones.Session(softphone.AgentID(rp.agent["bo"]))
 	if !ok {
 		t.Fatal("bo has no softphone session")
@@ -575,12 +582,7 @@ func TestRealPathConsult(t *testing.T) {
 
 func testRealPathConsult(t *testing.T, shared bool) {
 	rp := newRealPathWith(t, shared)
-	anna := rp.page(nil, "anna")
-	bo := rp.page(anna, "bo")
-	rp.logIn(anna, "anna", qBorger)
-	rp.ready(anna, "anna")
-	cit := rp.placeCall("+4512345678")
-	anna.visible("#incoming")
+	anna, bo, cit := rp.annaRings()
 	rp.answers(anna, "anna", cit)
 	// Anna picks Bo from the list of colleagues (GET /agent/colleagues,
 	// served from the engine's state), shown with his state now.
