@@ -47,32 +47,9 @@ func TestRESTReusesConnections(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusNoContent)
 			}))
-			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-				if s == http.StateNew {
-					newConns.Add(1)
-				}
-			}
-			srv.Start()
-			defer srv.Close()
-			c, err := New(Config{URL: srv.URL + "/ari", User: "u", Password: "p", Apps: []string{"omstil"},
-				Logger: testLogger(), MaxConnsPerHost: tt.maxConns})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := poolClient(t, srv, &newConns, tt.maxConns)
 			for range rounds {
-				var wg sync.WaitGroup
-				errs := make(chan error, workers)
-				for range workers {
-					wg.Go(func() {
-						if err := c.Answer(context.Background(), "c1"); err != nil {
-							errs <- err
-						}
-					})
-				}
-				wg.Wait()
-				close(errs)
-				for err := range errs {
+				for err := range answerAtOnce(c, workers, nil) {
 					t.Fatal(err)
 				}
 			}
@@ -100,39 +77,18 @@ func TestRESTCapsConnections(t *testing.T) {
 		<-gate
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			newConns.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	c, err := New(Config{URL: srv.URL + "/ari", User: "u", Password: "p", Apps: []string{"omstil"},
-		Logger: testLogger(), MaxConnsPerHost: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var wg sync.WaitGroup
-	errs := make(chan error, calls)
-	for range calls {
-		wg.Go(func() {
-			if err := c.Answer(context.Background(), "c1"); err != nil {
-				errs <- err
+	c := poolClient(t, srv, &newConns, limit)
+	errs := answerAtOnce(c, calls, func() {
+		// Polling the server's view of real connections until the cap is
+		// reached, then letting every call through.
+		for deadline := time.Now().Add(10 * time.Second); inFlight.Load() < limit; {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d calls reached the server", inFlight.Load())
 			}
-		})
-	}
-	// Polling the server's view of real connections until the cap is
-	// reached, then letting every call through.
-	for deadline := time.Now().Add(10 * time.Second); inFlight.Load() < limit; {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d calls reached the server", inFlight.Load())
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	close(gate)
-	wg.Wait()
-	close(errs)
+		close(gate)
+	})
 	for err := range errs {
 		t.Fatal(err)
 	}
@@ -189,4 +145,45 @@ func TestRESTWaitForConnectionTimesOut(t *testing.T) {
 	if err := <-held; !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("held call: %v; want a deadline error", err)
 	}
+}
+
+// poolClient starts srv counting its new connections in newConns and
+// returns a client of it with MaxConnsPerHost maxConns; both end with t.
+func poolClient(t *testing.T, srv *httptest.Server, newConns *atomic.Int64, maxConns int) *Client {
+	t.Helper()
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			newConns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := New(Config{URL: srv.URL + "/ari", User: "u", Password: "p", Apps: []string{"omstil"},
+		Logger: testLogger(), MaxConnsPerHost: maxConns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// answerAtOnce makes n Answer calls at the same time, runs meanwhile (if
+// not nil) while they are under way, and returns their errors once all
+// are done.
+func answerAtOnce(c *Client, n int, meanwhile func()) <-chan error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			if err := c.Answer(context.Background(), "c1"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	if meanwhile != nil {
+		meanwhile()
+	}
+	wg.Wait()
+	close(errs)
+	return errs
 }
