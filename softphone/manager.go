@@ -66,7 +66,9 @@ func New(cfg Config, logger *slog.Logger) (*Manager, error) {
 		if err != nil {
 			return nil, fmt.Errorf("softphone: shared relay port: %w", err)
 		}
-		m.mux = newMux(conn, logger)
+		if m.mux, err = newMux(conn, logger); err != nil {
+			return nil, fmt.Errorf("softphone: shared relay port: %w", err)
+		}
 	}
 	return m, nil
 }

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtp"
-	"golang.org/x/net/ipv4"
 )
 
 // mux is the shared relay socket (Config.SharedPort): one UDP socket for
@@ -24,7 +23,7 @@ import (
 // docs/performance.md).
 type mux struct {
 	conn *net.UDPConn
-	pc   *ipv4.PacketConn
+	mc   *muxConn
 	addr string
 	log  *slog.Logger
 
@@ -40,7 +39,8 @@ type mux struct {
 	wake  chan struct{}
 
 	closed chan struct{}
-	done   sync.WaitGroup
+	reader sync.WaitGroup
+	writer sync.WaitGroup
 }
 
 type outPacket struct {
@@ -55,18 +55,24 @@ const muxBatch = 64
 // bufPool holds packet buffers on their way to the writer.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
 
-func newMux(conn *net.UDPConn, log *slog.Logger) *mux {
+func newMux(conn *net.UDPConn, log *slog.Logger) (*mux, error) {
 	conn.SetReadBuffer(4 << 20)
 	conn.SetWriteBuffer(4 << 20)
 	enableRxTime(conn)
+	mc, err := newMuxConn(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
 	m := &mux{
-		conn: conn, pc: ipv4.NewPacketConn(conn), addr: conn.LocalAddr().String(), log: log,
+		conn: conn, mc: mc, addr: conn.LocalAddr().String(), log: log,
 		calls: map[netip.AddrPort]*relay{}, wake: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
-	m.done.Add(2)
+	m.reader.Add(1)
+	m.writer.Add(1)
 	go m.read()
 	go m.write()
-	return m
+	return m, nil
 }
 
 // register routes packets from Asterisk's address ap to r. Another call's
@@ -94,15 +100,10 @@ func (m *mux) unregister(r *relay) {
 }
 
 func (m *mux) read() {
-	defer m.done.Done()
-	msgs := make([]ipv4.Message, muxBatch)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{make([]byte, 1500)}
-		msgs[i].OOB = make([]byte, rxOOBSize)
-	}
+	defer m.reader.Done()
 	var p rtp.Packet
 	for {
-		k, err := m.pc.ReadBatch(msgs, 0)
+		k, err := m.mc.readBatch()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -113,20 +114,14 @@ func (m *mux) read() {
 		m.reads.Add(1)
 		m.readPkts.Add(uint64(k))
 		m.mu.RLock()
-		for i := range msgs[:k] {
-			msg := &msgs[i]
-			ua, ok := msg.Addr.(*net.UDPAddr)
-			if !ok {
-				continue
-			}
-			src := ua.AddrPort()
-			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		for i := range k {
+			b, src, arrived := m.mc.packet(i)
 			r := m.calls[src]
 			if r == nil {
 				m.foreign.Add(1)
 				continue
 			}
-			r.fromAsterisk(msg.Buffers[0][:msg.N], rxTime(msg.OOB[:msg.NN]), &p)
+			r.fromAsterisk(b, arrived, &p)
 		}
 		m.mu.RUnlock()
 	}
@@ -145,12 +140,8 @@ func (m *mux) send(buf *[]byte, n int, to netip.AddrPort) {
 }
 
 func (m *mux) write() {
-	defer m.done.Done()
-	var (
-		out   []outPacket
-		batch []ipv4.Message
-		addrs []net.UDPAddr
-	)
+	defer m.writer.Done()
+	var out []outPacket
 	for {
 		select {
 		case <-m.wake:
@@ -162,25 +153,12 @@ func (m *mux) write() {
 		m.wmu.Unlock()
 		for start := 0; start < len(out); start += muxBatch {
 			part := out[start:min(start+muxBatch, len(out))]
-			batch, addrs = batch[:0], addrs[:0]
-			for _, o := range part {
-				addrs = append(addrs, net.UDPAddr{IP: o.to.Addr().AsSlice(), Port: int(o.to.Port())})
+			calls, failed, err := m.mc.writeBatch(part)
+			if err != nil && !errors.Is(err, net.ErrClosed) {
+				m.log.Debug("softphone: shared relay write", "err", err, "dropped", failed)
 			}
-			for i, o := range part {
-				batch = append(batch, ipv4.Message{Buffers: [][]byte{(*o.buf)[:o.n]}, Addr: &addrs[i]})
-			}
-			for b := batch; len(b) > 0; {
-				k, err := m.pc.WriteBatch(b, 0)
-				if err != nil {
-					if !errors.Is(err, net.ErrClosed) {
-						m.log.Debug("softphone: shared relay write", "err", err)
-					}
-					break
-				}
-				m.writes.Add(1)
-				m.writePkts.Add(uint64(k))
-				b = b[k:]
-			}
+			m.writes.Add(uint64(calls))
+			m.writePkts.Add(uint64(len(part) - failed))
 			for _, o := range part {
 				bufPool.Put(o.buf)
 			}
@@ -191,6 +169,8 @@ func (m *mux) write() {
 
 func (m *mux) close() {
 	close(m.closed)
-	m.conn.Close()
-	m.done.Wait()
+	m.mc.closeRead()
+	m.reader.Wait()
+	m.writer.Wait()
+	m.mc.closeWrite()
 }
