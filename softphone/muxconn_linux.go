@@ -98,6 +98,19 @@ func newMuxConn(conn *net.UDPConn) (*muxConn, error) {
 	return c, nil
 }
 
+// setSocketDF sets DF on a call's own relay socket (see setDontFragment).
+func setSocketDF(conn *net.UDPConn) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	raw.Control(func(fd uintptr) {
+		if sa, err := unix.Getsockname(int(fd)); err == nil {
+			setDontFragment(int(fd), sa)
+		}
+	})
+}
+
 // setDontFragment sets DF on the audio (IP_PMTUDISC_PROBE: DF set, the
 // path MTU ignored; RTP packets are ~200 bytes). Without DF the kernel
 // picks every IPv4 packet's ID from a shared table, which showed in the

@@ -72,3 +72,5 @@ func (c *muxConn) writeBatch(out []outPacket) (calls, failed int, err error) {
 func (c *muxConn) closeRead() { c.conn.Close() }
 
 func (c *muxConn) closeWrite() {}
+
+func setSocketDF(*net.UDPConn) {}
