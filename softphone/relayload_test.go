@@ -43,10 +43,11 @@ const relayFrame = 20
 // sent from it as is: what this machine gives any Go program at that load.
 // OMSTIL_RELAY_SHARED=1 runs the relay on one shared port
 // (Config.SharedPort); each call's "Asterisk" then sends from a loopback
-// address of its own. OMSTIL_RELAY_BASELINE=batch is the same with one socket for every call:
+// address of its own. OMSTIL_RELAY_BASELINE=batch is the same with one
+// socket for every call and the shared port's system calls (muxConn):
 // Asterisk's packets read in batches (recvmmsg) and told apart by SSRC,
-// the agents' audio queued and sent in batches (sendmmsg), to see what a
-// relay built that way could reach.
+// the agents' audio queued and sent in batches (sendmmsg), but nothing of
+// the relay behind them: the floor of the shared port.
 //
 // Reported per direction, both end to end and the relay's own part:
 //
@@ -464,10 +465,10 @@ func TestRelayLoadGenerator(t *testing.T) {
 	const senderCount = 2
 	stopAt := time.Unix(0, stop)
 	for g := range senderCount {
+		out := newGenSender(t, ast, n/relayFrame+1)
 		senders.Add(1)
 		go func() {
 			defer senders.Done()
-			pc := ipv4.NewPacketConn(ast)
 			batch := make([]ipv4.Message, 0, n/relayFrame+1)
 			bufs := make([][]byte, n/relayFrame+1)
 			for i := range bufs {
@@ -490,15 +491,11 @@ func TestRelayLoadGenerator(t *testing.T) {
 				for _, m := range batch {
 					binary.BigEndian.PutUint64(m.Buffers[0][12:], uint64(stamp))
 				}
-				for b := batch; len(b) > 0; {
-					k, err := pc.WriteBatch(b, 0)
-					if err != nil {
-						return
-					}
-					if stamp >= start {
-						sentDown.Add(int64(k))
-					}
-					b = b[k:]
+				if err := out.send(batch); err != nil {
+					return
+				}
+				if stamp >= start {
+					sentDown.Add(int64(len(batch)))
 				}
 			})
 		}()
@@ -564,17 +561,20 @@ func bareSocket(t *testing.T, sink *stampSink, hist *delayHist, astAddr string, 
 	return c
 }
 
-// batchSocket is the batched baseline: one UDP socket for every call. One
-// goroutine reads Asterisk's packets in batches and hands each to its
-// call's sink (the generator numbers the calls in the SSRC); the agents'
-// audio is queued by send and written in batches by another goroutine.
+// batchSocket is the batched baseline: one UDP socket for every call,
+// with the shared relay port's system calls (muxConn) and nothing of the
+// relay behind them. One goroutine reads Asterisk's packets in batches and
+// hands each to its call's sink (the generator numbers the calls in the
+// SSRC); the agents' audio is queued by send and written in batches by
+// another goroutine.
 type batchSocket struct {
 	conn  *net.UDPConn
+	mc    *muxConn
 	sinks []*stampSink
-	to    *net.UDPAddr
+	to    netip.AddrPort
 
 	mu     sync.Mutex
-	queue  [][]byte
+	queue  []outPacket
 	wake   chan struct{}
 	closed chan struct{}
 	wg     *sync.WaitGroup
@@ -589,31 +589,30 @@ func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sy
 	c.SetReadBuffer(8 << 20)
 	c.SetWriteBuffer(8 << 20)
 	enableRxTime(c)
+	mc, err := newMuxConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := &batchSocket{
-		conn: c, sinks: make([]*stampSink, n), to: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(astAddr)),
+		conn: c, mc: mc, sinks: make([]*stampSink, n), to: netip.MustParseAddrPort(astAddr),
 		wake: make(chan struct{}, 1), closed: make(chan struct{}), wg: wg,
 	}
 	wg.Add(2)
 	go func() { // Asterisk's packets
 		defer wg.Done()
-		pc := ipv4.NewPacketConn(c)
-		msgs := make([]ipv4.Message, 64)
-		for i := range msgs {
-			msgs[i].Buffers = [][]byte{make([]byte, 1500)}
-			msgs[i].OOB = make([]byte, rxOOBSize)
-		}
 		var p rtp.Packet
 		for {
-			k, err := pc.ReadBatch(msgs, 0)
+			k, err := mc.readBatch()
 			if err != nil {
 				return
 			}
-			for _, m := range msgs[:k] {
-				if p.Unmarshal(m.Buffers[0][:m.N]) != nil || p.SSRC < 1 || int(p.SSRC) > len(b.sinks) {
+			for i := range k {
+				buf, _, at := mc.packet(i)
+				if p.Unmarshal(buf) != nil || p.SSRC < 1 || int(p.SSRC) > len(b.sinks) {
 					continue
 				}
 				b.sinks[p.SSRC-1].WriteRTP(&p)
-				if at := rxTime(m.OOB[:m.NN]); !at.IsZero() {
+				if !at.IsZero() {
 					hist.observe(time.Since(at))
 				}
 			}
@@ -621,9 +620,8 @@ func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sy
 	}()
 	go func() { // the agents' audio
 		defer wg.Done()
-		pc := ipv4.NewPacketConn(c)
-		var batch []ipv4.Message
-		var out [][]byte
+		defer mc.closeWrite()
+		var out []outPacket
 		for {
 			select {
 			case <-b.wake:
@@ -633,16 +631,11 @@ func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sy
 			b.mu.Lock()
 			out, b.queue = b.queue, out[:0]
 			b.mu.Unlock()
-			batch = batch[:0]
-			for _, buf := range out {
-				batch = append(batch, ipv4.Message{Buffers: [][]byte{buf}, Addr: b.to})
+			for start := 0; start < len(out); start += muxBatch {
+				mc.writeBatch(out[start:min(start+muxBatch, len(out))])
 			}
-			for m := batch; len(m) > 0; {
-				k, err := pc.WriteBatch(m, 0)
-				if err != nil {
-					return
-				}
-				m = m[k:]
+			for _, o := range out {
+				bufPool.Put(o.buf)
 			}
 		}
 	}()
@@ -652,12 +645,14 @@ func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sy
 // send queues one packet of an agent's audio (as the relay would from
 // pion's track reader).
 func (b *batchSocket) send(p *rtp.Packet) {
-	buf, err := p.Marshal()
+	buf := bufPool.Get().(*[]byte)
+	n, err := p.MarshalTo(*buf)
 	if err != nil {
+		bufPool.Put(buf)
 		return
 	}
 	b.mu.Lock()
-	b.queue = append(b.queue, buf)
+	b.queue = append(b.queue, outPacket{buf, n, b.to})
 	b.mu.Unlock()
 	select {
 	case b.wake <- struct{}{}:
