@@ -189,7 +189,11 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
 	var warm atomic.Int64 // packets stamped before this are not measured
 	warm.Store(math.MaxInt64)
 	var relayMu sync.Mutex
-	var inRelay []int64
+	// Room for every packet of the run, so that growing the lists never
+	// copies megabytes under the lock the relay's reader takes to record a
+	// delay (that stalled it for milliseconds in 30 s runs).
+	perCall := 1000 / relayFrame * int(dur/time.Second+2)
+	inRelay := make([]int64, 0, n*perCall)
 	hist := &delayHist{hook: func(d time.Duration) {
 		if warm.Load() < wallStamp() {
 			relayMu.Lock()
@@ -212,7 +216,7 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
 	}
 	for i := range calls {
 		c := &calls[i]
-		c.sink = &stampSink{warm: &warm}
+		c.sink = &stampSink{warm: &warm, list: make([]int64, 0, perCall)}
 		if batched {
 			shared.sinks[i] = c.sink
 			c.up = shared.send
@@ -421,7 +425,8 @@ func TestRelayLoadGenerator(t *testing.T) {
 		t.Fatalf("got %d relay addresses of %d and stop %d", len(relays), n, stop)
 	}
 
-	var up, upKern []int64
+	perCall := 1000 / relayFrame * int(time.Duration(stop-start)/time.Second+2)
+	up, upKern := make([]int64, 0, n*perCall), make([]int64, 0, n*perCall)
 	var readers sync.WaitGroup
 	readers.Add(1)
 	go func() {
