@@ -179,11 +179,18 @@ func (c *muxConn) readBatch() (int, error) {
 		h.Namelen = unix.SizeofSockaddrInet6
 		h.SetControllen(len(c.roob[i]))
 	}
+	return polledMmsg(c.raw.Read, unix.SYS_RECVMMSG, c.rhdr)
+}
+
+// polledMmsg makes the batch call trap (recvmmsg or sendmmsg) on hdrs
+// through Go's poller: wait is the socket's RawConn.Read or Write, which
+// waits until the socket is ready whenever the call would block.
+func polledMmsg(wait func(func(uintptr) bool) error, trap uintptr, hdrs []unix.Mmsghdr) (int, error) {
 	var n int
 	var errno syscall.Errno
-	err := c.raw.Read(func(fd uintptr) bool {
+	err := wait(func(fd uintptr) bool {
 		for {
-			r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdr[0])), uintptr(len(c.rhdr)), unix.MSG_DONTWAIT, 0, 0)
+			r, _, e := unix.RawSyscall6(trap, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
 			switch e {
 			case unix.EINTR:
 				continue
@@ -311,23 +318,7 @@ func (c *muxConn) sendmmsg(hdrs []unix.Mmsghdr) (int, error) {
 		}
 		return int(r), nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.raw.Write(func(fd uintptr) bool {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
-		if e == unix.EAGAIN {
-			return false
-		}
-		n, errno = int(r), e
-		return true
-	})
-	if err != nil {
-		return 0, err
-	}
-	if errno != 0 {
-		return 0, errno
-	}
-	return n, nil
+	return polledMmsg(c.raw.Write, unix.SYS_SENDMMSG, hdrs)
 }
 
 // closeRead closes the reading socket; a readBatch waiting returns
