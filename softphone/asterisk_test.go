@@ -80,7 +80,7 @@ func TestSharedPortThroughAsterisk(t *testing.T) {
 		return c
 	}
 
-	m, err := New(Config{RelayHost: rtpHost, PortMin: 47300, PortMax: 47309, LoopbackOnly: true, SharedPort: true}, nil)
+	m, err := New(Config{RelayHost: rtpHost, PortMin: 47500, PortMax: 47509, LoopbackOnly: true, SharedPort: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
