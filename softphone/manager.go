@@ -31,7 +31,12 @@ type Manager struct {
 	mu       sync.Mutex
 	control  CallControl
 	sessions map[AgentID]*Session
-	closed   bool
+	// leaving: logged out, still closing; their packets still count live.
+	// ended: the packet counts of sessions that have closed, so Stats'
+	// totals never go down (Prometheus counters).
+	leaving map[*Session]bool
+	ended   Stats
+	closed  bool
 }
 
 // New validates cfg and returns a Manager. A nil logger discards.
@@ -203,10 +208,22 @@ func (m *Manager) Logout(agent AgentID) {
 	m.mu.Lock()
 	s, ok := m.sessions[agent]
 	delete(m.sessions, agent)
-	m.mu.Unlock()
 	if ok {
-		s.close(ErrLoggedOut, CodeLoggedOut, "logged out")
+		if m.leaving == nil {
+			m.leaving = make(map[*Session]bool)
+		}
+		m.leaving[s] = true
 	}
+	m.mu.Unlock()
+	if !ok {
+		return
+	}
+	s.close(ErrLoggedOut, CodeLoggedOut, "logged out")
+	final := s.Stats() // its relays are closed: the counts no longer grow
+	m.mu.Lock()
+	delete(m.leaving, s)
+	m.ended.addPackets(final)
+	m.mu.Unlock()
 }
 
 // Close ends every session (pages are told "shutdown") and frees every
@@ -247,20 +264,44 @@ type Stats struct {
 	DroppedNoCall uint64 // browser audio with no call attached (ringing, idle)
 	DroppedNoPage uint64 // call audio while the page reloads
 	DroppedOther  uint64 // foreign source address, not RTP, not PCMU
+	// DroppedForeign is the part of DroppedOther that came from an address
+	// that is not the call's Asterisk (on the shared port: no call's).
+	DroppedForeign uint64
 }
 
-// Stats adds up the counters of all sessions.
+// addPackets adds o's packet counts to st.
+func (st *Stats) addPackets(o Stats) {
+	st.ToBrowser += o.ToBrowser
+	st.ToAsterisk += o.ToAsterisk
+	st.DroppedNoCall += o.DroppedNoCall
+	st.DroppedNoPage += o.DroppedNoPage
+	st.DroppedOther += o.DroppedOther
+	st.DroppedForeign += o.DroppedForeign
+}
+
+// Stats adds up the counters of all sessions. The packet counts are
+// totals since the Manager started, logged-out sessions included.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	list := make([]*Session, 0, len(m.sessions))
 	for _, s := range m.sessions {
 		list = append(list, s)
 	}
+	var leaving []*Session
+	for s := range m.leaving {
+		leaving = append(leaving, s)
+	}
+	ended := m.ended
 	m.mu.Unlock()
 	st := Stats{Sessions: len(list), Calls: m.ports.inUse()}
+	st.addPackets(ended)
+	for _, s := range leaving {
+		st.addPackets(s.Stats())
+	}
 	if m.mux != nil {
 		st.Calls = 0 // the one port is not a call; each attached call counts below
 		st.DroppedOther += m.mux.foreign.Load()
+		st.DroppedForeign += m.mux.foreign.Load()
 	}
 	for _, s := range list {
 		one := s.Stats()
@@ -268,11 +309,7 @@ func (m *Manager) Stats() Stats {
 			st.Calls++
 		}
 		st.Pages += one.Pages
-		st.ToBrowser += one.ToBrowser
-		st.ToAsterisk += one.ToAsterisk
-		st.DroppedNoCall += one.DroppedNoCall
-		st.DroppedNoPage += one.DroppedNoPage
-		st.DroppedOther += one.DroppedOther
+		st.addPackets(one)
 	}
 	return st
 }

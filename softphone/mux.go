@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -28,6 +29,7 @@ type mux struct {
 	log  *slog.Logger
 
 	foreign atomic.Uint64 // packets from an address no call has
+	strays  strays        // the reader's watch on them
 	// system calls and packets each way, for the load tool
 	reads, readPkts, writes, writePkts atomic.Uint64
 
@@ -119,11 +121,50 @@ func (m *mux) read() {
 			r := m.calls[src]
 			if r == nil {
 				m.foreign.Add(1)
+				m.strays.seen(src, time.Now(), m.log)
 				continue
 			}
 			r.fromAsterisk(b, arrived, &p)
 		}
 		m.mu.RUnlock()
+	}
+}
+
+// strays watches the packets that reach the shared port from an address
+// no call has. A few are normal: late audio of a call that just ended, or
+// the first packets of one whose address is not registered yet. A steady
+// stream is not: Asterisk's audio arriving from another address than the
+// externalMedia channel's own, as behind NAT, which the shared port cannot
+// take, so an agent hears nothing. Such a source is logged once per
+// window. Only the mux's reader uses it.
+type strays struct {
+	since time.Time
+	count map[netip.AddrPort]int
+}
+
+const (
+	strayWindow = time.Minute
+	// strayWarnAfter packets from one source within strayWindow: 2 s of
+	// a call's audio.
+	strayWarnAfter = 100
+	// strayMax sources are counted per window, so a flood of sources
+	// cannot grow the map.
+	strayMax = 1024
+)
+
+func (s *strays) seen(src netip.AddrPort, now time.Time, log *slog.Logger) {
+	if s.count == nil || now.Sub(s.since) > strayWindow {
+		s.since, s.count = now, make(map[netip.AddrPort]int)
+	}
+	n, ok := s.count[src]
+	if !ok && len(s.count) >= strayMax {
+		return
+	}
+	s.count[src] = n + 1
+	if n+1 == strayWarnAfter {
+		log.Warn("softphone: shared relay port: RTP from an address no call has (dropped)",
+			"from", src.String(), "packets", strayWarnAfter, "within", strayWindow.String(),
+			"hint", "with OMSTIL_RTP_SHARED each call's RTP must arrive from its externalMedia channel's own address (UNICASTRTP_LOCAL_ADDRESS:UNICASTRTP_LOCAL_PORT): no NAT between Asterisk and omstil")
 	}
 }
 

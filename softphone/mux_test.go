@@ -1,6 +1,9 @@
 package softphone
 
 import (
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -147,5 +150,63 @@ func TestSharedPortInUse(t *testing.T) {
 	newSharedManager(t, 47220)
 	if _, err := New(Config{PortMin: 47220, PortMax: 47229, LoopbackOnly: true, SharedPort: true}, nil); err == nil {
 		t.Fatal("a second Manager got the same shared port")
+	}
+}
+
+// lockedBuffer is a log sink goroutines may write to while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestSharedPortWarnsOfStrayStream: a steady stream to the shared port
+// from an address no call has (Asterisk behind NAT, say) is logged once,
+// with the address and what the shared port needs; a few stray packets
+// (late audio of an ended call) are counted but not logged.
+func TestSharedPortWarnsOfStrayStream(t *testing.T) {
+	var logs lockedBuffer
+	m, err := New(Config{PortMin: 47230, PortMax: 47239, LoopbackOnly: true, SharedPort: true},
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	s, _ := m.openSession("anna")
+	addr, err := s.AttachCall("call-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natted, late := newFakeAsterisk(t, "127.0.0.1"), newFakeAsterisk(t, "127.0.0.1")
+	for i := range 10 {
+		late.send(addr, pcmu(1, uint16(i), uint32(160*i), 0))
+	}
+	for i := range 2 * strayWarnAfter {
+		natted.send(addr, pcmu(2, uint16(i), uint32(160*i), 0))
+	}
+	waitStat(t, s, func(Stats) bool { return m.Stats().DroppedForeign == 10+2*strayWarnAfter })
+	if st := m.Stats(); st.DroppedOther != st.DroppedForeign {
+		t.Errorf("DroppedOther %d, DroppedForeign %d: want the same (nothing else was dropped)", st.DroppedOther, st.DroppedForeign)
+	}
+	out := logs.String()
+	if got := strings.Count(out, "no call has"); got != 1 {
+		t.Fatalf("%d warnings, want one for the steady stream:\n%s", got, out)
+	}
+	if !strings.Contains(out, natted.addr()) || !strings.Contains(out, "no NAT") {
+		t.Errorf("the warning does not name %s and what the shared port needs:\n%s", natted.addr(), out)
+	}
+	if strings.Contains(out, late.addr()) {
+		t.Errorf("ten late packets were logged:\n%s", out)
 	}
 }

@@ -3,6 +3,7 @@ package softphone
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -278,5 +279,42 @@ func checkReattachedAudio(t *testing.T, s *Session, call CallID, addr string) {
 	s.cur.Load().fromBrowser(pcmu(7, 1, 160, 0x17))
 	if p, _ := ast.recv(); p.Payload[0] != 0x17 {
 		t.Fatalf("agent audio after the reattach: payload %x", p.Payload[0])
+	}
+}
+
+// TestStatsTotalsOutliveSessions: the packet counts Stats gives are
+// totals since the Manager started (exported as Prometheus counters, which
+// must never go down): an agent logging out keeps their packets in them,
+// and the agent's next session adds to them.
+func TestStatsTotalsOutliveSessions(t *testing.T) {
+	m := newTestManager(t, 47150, 47159)
+	ast := newFakeAsterisk(t, "127.0.0.1")
+	relayTo := func(n int) {
+		t.Helper()
+		s, _ := m.openSession("agent-1")
+		sink := make(sinkChan, 64)
+		s.down.setSink(sink)
+		addr, err := s.AttachCall(CallID(fmt.Sprint("call-", n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			ast.send(addr, pcmu(11, uint16(i), uint32(160*i), byte(i)))
+			sink.next(t)
+		}
+		ast.sendRaw(addr, []byte("not rtp"))
+		waitStat(t, s, func(st Stats) bool { return st.DroppedOther == 1 })
+	}
+	relayTo(3)
+	if st := m.Stats(); st.ToBrowser != 3 || st.DroppedOther != 1 {
+		t.Fatalf("before logout: %+v, want 3 to the browser and 1 dropped", st)
+	}
+	m.Logout("agent-1")
+	if st := m.Stats(); st.ToBrowser != 3 || st.DroppedOther != 1 || st.Sessions != 0 {
+		t.Fatalf("after logout: %+v, want the 3 and 1 kept, no session", st)
+	}
+	relayTo(2)
+	if st := m.Stats(); st.ToBrowser != 5 || st.DroppedOther != 2 {
+		t.Fatalf("next session: %+v, want 5 to the browser and 2 dropped in all", st)
 	}
 }

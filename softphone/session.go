@@ -203,7 +203,8 @@ func (s *Session) Stats() Stats {
 	st.ToAsterisk = s.st.toAsterisk.Load()
 	st.DroppedNoCall = s.st.droppedNoCall.Load()
 	st.DroppedNoPage = s.st.droppedNoPage.Load()
-	st.DroppedOther = s.st.droppedForeign.Load() + s.st.droppedBad.Load()
+	st.DroppedForeign = s.st.droppedForeign.Load()
+	st.DroppedOther = st.DroppedForeign + s.st.droppedBad.Load()
 	return st
 }
 

@@ -188,7 +188,8 @@ func TestServeFirstStart(t *testing.T) {
 			}
 			if code, body := get(anon, "/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
 				t.Fatalf("metrics %d", code)
-			} else if !strings.Contains(body, "omstil_softphone_relay_delay_seconds_bucket{le=\"0.002\"}") || !strings.Contains(body, "omstil_ari_connected") || !strings.Contains(body, "omstil_softphone_sessions 0") {
+			} else if !strings.Contains(body, "omstil_softphone_relay_delay_seconds_bucket{le=\"0.002\"}") || !strings.Contains(body, "omstil_ari_connected") || !strings.Contains(body, "omstil_softphone_sessions 0") ||
+				!strings.Contains(body, `omstil_softphone_packets_total{direction="to_browser"} 0`) || !strings.Contains(body, `omstil_softphone_dropped_packets_total{reason="foreign"} 0`) {
 				t.Fatalf("metrics without the softphone relay's delay histogram or the ARI gauges:\n%s", body)
 			}
 			if code, body := get(anon, "/api/v1/openapi.json"); code != 200 || !json.Valid([]byte(body)) {

@@ -462,21 +462,25 @@ func RegisterMetrics(reg *prometheus.Registry, client *ariclient.Client, a *ari.
 	return nil
 }
 
-// softphoneCollector exports the softphone bridge's gauges and its relays'
-// delay histogram, from one Stats per scrape.
+// softphoneCollector exports the softphone bridge's gauges, its packet
+// counters and its relays' delay histogram, from one Stats per scrape.
 type softphoneCollector struct{ phones *softphone.Manager }
 
 var (
-	sessionsDesc   = prometheus.NewDesc("omstil_softphone_sessions", "Browser agents with a softphone session.", nil, nil)
-	pagesDesc      = prometheus.NewDesc("omstil_softphone_pages", "Softphone sessions with their page connected.", nil, nil)
-	relaysDesc     = prometheus.NewDesc("omstil_softphone_relays", "Calls relayed to browsers (relay ports in use).", nil, nil)
+	sessionsDesc = prometheus.NewDesc("omstil_softphone_sessions", "Browser agents with a softphone session.", nil, nil)
+	pagesDesc    = prometheus.NewDesc("omstil_softphone_pages", "Softphone sessions with their page connected.", nil, nil)
+	relaysDesc   = prometheus.NewDesc("omstil_softphone_relays", "Calls relayed to browsers (relay ports in use).", nil, nil)
+	packetsDesc  = prometheus.NewDesc("omstil_softphone_packets_total", "Audio packets the softphone relay passed on, by direction (to_browser, to_asterisk).", []string{"direction"}, nil)
+	droppedDesc  = prometheus.NewDesc("omstil_softphone_dropped_packets_total",
+		"Audio packets the softphone relay dropped, by reason: no_call (microphone while no call is attached), no_page (call audio while the page is away), foreign (from an address that is not the call's Asterisk: on the shared port, steadily, a sign of NAT), bad (not RTP, or not PCMU).",
+		[]string{"reason"}, nil)
 	relayDelayDesc = prometheus.NewDesc("omstil_softphone_relay_delay_seconds",
 		"Time call audio spends in the softphone relay on its way to the browser: from the kernel's arrival stamp on the relay socket to the end of the write to the browser's track.",
 		nil, nil)
 )
 
 func (softphoneCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{sessionsDesc, pagesDesc, relaysDesc, relayDelayDesc} {
+	for _, d := range []*prometheus.Desc{sessionsDesc, pagesDesc, relaysDesc, packetsDesc, droppedDesc, relayDelayDesc} {
 		ch <- d
 	}
 }
@@ -486,6 +490,14 @@ func (c softphoneCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(sessionsDesc, prometheus.GaugeValue, float64(st.Sessions))
 	ch <- prometheus.MustNewConstMetric(pagesDesc, prometheus.GaugeValue, float64(st.Pages))
 	ch <- prometheus.MustNewConstMetric(relaysDesc, prometheus.GaugeValue, float64(st.Calls))
+	ch <- prometheus.MustNewConstMetric(packetsDesc, prometheus.CounterValue, float64(st.ToBrowser), "to_browser")
+	ch <- prometheus.MustNewConstMetric(packetsDesc, prometheus.CounterValue, float64(st.ToAsterisk), "to_asterisk")
+	for _, d := range []struct {
+		reason string
+		n      uint64
+	}{{"no_call", st.DroppedNoCall}, {"no_page", st.DroppedNoPage}, {"foreign", st.DroppedForeign}, {"bad", st.DroppedOther - st.DroppedForeign}} {
+		ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(d.n), d.reason)
+	}
 	d := c.phones.RelayDelay()
 	buckets := make(map[float64]uint64, len(d.Bounds))
 	var cum uint64
