@@ -111,6 +111,82 @@ func setSocketDF(conn *net.UDPConn) {
 	})
 }
 
+// callSender writes the agent's audio of a call with a socket of its own
+// (a socket per call, not the shared port) from a second socket bound to
+// the call's relay address, for the reason and in the way muxConn does:
+// a send on the polled socket woke omstil's poller for every packet. One
+// packet a call, as a raw non-blocking sendto. Without the second socket
+// it writes from conn.
+type callSender struct {
+	conn   *net.UDPConn
+	fd     int
+	family int
+	sa     unix.RawSockaddrInet6 // the last destination
+	to     netip.AddrPort
+	salen  uint32
+}
+
+func newCallSender(conn *net.UDPConn) *callSender {
+	s := &callSender{conn: conn, fd: -1}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return s
+	}
+	var sa unix.Sockaddr
+	raw.Control(func(fd uintptr) { sa, err = unix.Getsockname(int(fd)) })
+	if err != nil {
+		return s
+	}
+	switch sa.(type) {
+	case *unix.SockaddrInet4:
+		s.family = unix.AF_INET
+	case *unix.SockaddrInet6:
+		s.family = unix.AF_INET6
+	default:
+		return s
+	}
+	s.fd, _ = openSendSocket(raw, sa, s.family)
+	return s
+}
+
+// send writes b to to. Only the relay's writer (under relay.mu) calls it.
+func (s *callSender) send(b []byte, to netip.AddrPort) error {
+	if s.fd < 0 {
+		_, err := s.conn.WriteToUDPAddrPort(b, to)
+		return err
+	}
+	if to != s.to || s.salen == 0 {
+		n, ok := putSockaddr(&s.sa, s.family, to)
+		if !ok {
+			return fmt.Errorf("softphone: relay socket cannot send to %s", to)
+		}
+		s.to, s.salen = to, n
+	}
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&s.sa)), uintptr(s.salen))
+		if e == unix.EAGAIN { // a full send buffer: wait for room
+			_, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+				0, uintptr(unsafe.Pointer(&s.sa)), uintptr(s.salen))
+		}
+		switch e {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return e
+	}
+}
+
+// close closes the second socket; the caller closes conn.
+func (s *callSender) close() {
+	if s.fd >= 0 {
+		unix.Close(s.fd)
+		s.fd = -1
+	}
+}
+
 // setDontFragment sets DF on the audio (IP_PMTUDISC_PROBE: DF set, the
 // path MTU ignored; RTP packets are ~200 bytes). Without DF the kernel
 // picks every IPv4 packet's ID from a shared table, which showed in the

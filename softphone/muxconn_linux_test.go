@@ -182,3 +182,51 @@ func packetTo(t *testing.T, a *fakeAsterisk, first byte) outPacket {
 	t.Helper()
 	return outPacket{buf: bufferWith(first), n: 12, to: netip.MustParseAddrPort(a.addr())}
 }
+
+// TestCallSenderSharesTheCallsPort: a call's own relay socket writes from
+// a second socket on its address; every packet sent to the address is
+// still read from the first (40 sources: spread over both sockets by
+// hash, about half would be lost), and the call's audio leaves from the
+// address, to whichever destination it is given.
+func TestCallSenderSharesTheCallsPort(t *testing.T) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := newCallSender(conn)
+	defer s.close()
+	if s.fd < 0 {
+		t.Fatal("no second socket: the call's audio is written from the polled one")
+	}
+	port := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	var senders []*fakeAsterisk
+	for i := range 40 {
+		a := newFakeAsterisk(t, "127.0.0.1")
+		a.sendRaw(port.String(), []byte{byte(i)})
+		senders = append(senders, a)
+	}
+	buf := make([]byte, 64)
+	for range senders {
+		conn.SetReadDeadline(time.Now().Add(waitFor))
+		if _, _, err := conn.ReadFromUDPAddrPort(buf); err != nil {
+			t.Fatalf("not every packet reached the call's socket: %v", err)
+		}
+	}
+	for i, a := range senders[:3] {
+		if err := s.send([]byte{0xC0, byte(i)}, netip.MustParseAddrPort(a.addr())); err != nil {
+			t.Fatal(err)
+		}
+		a.conn.SetReadDeadline(time.Now().Add(waitFor))
+		n, from, err := a.conn.ReadFromUDPAddrPort(buf)
+		if err != nil || n != 2 || buf[1] != byte(i) {
+			t.Fatalf("%s: %d bytes %x, %v", a.addr(), n, buf[:n], err)
+		}
+		if from != port {
+			t.Errorf("%s: the call's audio came from %s, want its relay address %s", a.addr(), from, port)
+		}
+	}
+	if err := s.send([]byte{1}, netip.MustParseAddrPort("[2001:db8::1]:4000")); err == nil {
+		t.Error("an IPv4 relay socket sent to an IPv6 address")
+	}
+}

@@ -74,3 +74,15 @@ func (c *muxConn) closeRead() { c.conn.Close() }
 func (c *muxConn) closeWrite() {}
 
 func setSocketDF(*net.UDPConn) {}
+
+// callSender writes a call's own relay socket's packets.
+type callSender struct{ conn *net.UDPConn }
+
+func newCallSender(conn *net.UDPConn) *callSender { return &callSender{conn: conn} }
+
+func (s *callSender) send(b []byte, to netip.AddrPort) error {
+	_, err := s.conn.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+func (s *callSender) close() {}

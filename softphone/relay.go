@@ -104,6 +104,7 @@ func (d *downlink) forward(p *rtp.Packet, arrived time.Time) {
 type relay struct {
 	call  CallID
 	conn  *net.UDPConn // nil on the shared socket
+	out   *callSender  // writes from conn's address; nil on the shared socket
 	mux   *mux         // the shared socket (Config.SharedPort), or nil
 	port  int
 	addr  string // host:port given to ARI as external_host
@@ -142,6 +143,7 @@ func newRelay(call CallID, conn *net.UDPConn, port int, mx *mux, down *downlink,
 		return r
 	}
 	r.addr = conn.LocalAddr().String()
+	r.out = newCallSender(conn)
 	go r.readAsterisk()
 	return r
 }
@@ -287,7 +289,7 @@ func (r *relay) fromBrowser(p *rtp.Packet) {
 		r.st.toAsterisk.Add(1)
 		return
 	}
-	if _, err := r.conn.WriteToUDPAddrPort(dst[:hl+len(body)], r.target); err != nil {
+	if err := r.out.send(dst[:hl+len(body)], r.target); err != nil {
 		r.log.Debug("softphone: relay write", "call", r.call, "err", err)
 		return
 	}
@@ -302,4 +304,7 @@ func (r *relay) close() {
 	}
 	r.conn.Close()
 	<-r.done
+	r.mu.Lock() // no send is under way
+	r.out.close()
+	r.mu.Unlock()
 }
