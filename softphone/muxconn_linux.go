@@ -72,28 +72,12 @@ func newMuxConn(conn *net.UDPConn) (*muxConn, error) {
 		w.Iov = &c.wiov[i]
 		w.SetIovlen(1)
 	}
-	var sa unix.Sockaddr
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		sa, serr = unix.Getsockname(int(fd))
-		if serr != nil {
-			return
-		}
-		setDontFragment(int(fd), sa)
-	}); err != nil {
-		return nil, err
+	sa, family, err := boundAddr(raw)
+	if err != nil {
+		return nil, fmt.Errorf("softphone: shared relay port: %w", err)
 	}
-	if serr != nil {
-		return nil, fmt.Errorf("softphone: shared relay port: %w", serr)
-	}
-	switch sa.(type) {
-	case *unix.SockaddrInet4:
-		c.family = unix.AF_INET
-	case *unix.SockaddrInet6:
-		c.family = unix.AF_INET6
-	default:
-		return nil, fmt.Errorf("softphone: shared relay port: not an IP socket (%T)", sa)
-	}
+	c.family = family
+	raw.Control(func(fd uintptr) { setDontFragment(int(fd), sa) })
 	c.sendFD, _ = openSendSocket(raw, sa, c.family)
 	return c, nil
 }
@@ -104,11 +88,29 @@ func setSocketDF(conn *net.UDPConn) {
 	if err != nil {
 		return
 	}
-	raw.Control(func(fd uintptr) {
-		if sa, err := unix.Getsockname(int(fd)); err == nil {
-			setDontFragment(int(fd), sa)
-		}
-	})
+	if sa, _, err := boundAddr(raw); err == nil {
+		raw.Control(func(fd uintptr) { setDontFragment(int(fd), sa) })
+	}
+}
+
+// boundAddr is the address raw's socket is bound to, and its family
+// (AF_INET or AF_INET6).
+func boundAddr(raw syscall.RawConn) (unix.Sockaddr, int, error) {
+	var sa unix.Sockaddr
+	var err error
+	if cerr := raw.Control(func(fd uintptr) { sa, err = unix.Getsockname(int(fd)) }); cerr != nil {
+		return nil, 0, cerr
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	switch sa.(type) {
+	case *unix.SockaddrInet4:
+		return sa, unix.AF_INET, nil
+	case *unix.SockaddrInet6:
+		return sa, unix.AF_INET6, nil
+	}
+	return nil, 0, fmt.Errorf("not an IP socket (%T)", sa)
 }
 
 // callSender writes the agent's audio of a call with a socket of its own
@@ -132,20 +134,12 @@ func newCallSender(conn *net.UDPConn) *callSender {
 	if err != nil {
 		return s
 	}
-	var sa unix.Sockaddr
-	raw.Control(func(fd uintptr) { sa, err = unix.Getsockname(int(fd)) })
+	sa, family, err := boundAddr(raw)
 	if err != nil {
 		return s
 	}
-	switch sa.(type) {
-	case *unix.SockaddrInet4:
-		s.family = unix.AF_INET
-	case *unix.SockaddrInet6:
-		s.family = unix.AF_INET6
-	default:
-		return s
-	}
-	s.fd, _ = openSendSocket(raw, sa, s.family)
+	s.family = family
+	s.fd, _ = openSendSocket(raw, sa, family)
 	return s
 }
 
