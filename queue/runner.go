@@ -134,8 +134,16 @@ func (r *Runner) Do(ctx context.Context, fn func(*Engine) error) error {
 }
 
 // Snapshot returns a snapshot taken on the runner's goroutine.
+//
+// The snapshot comes back through a channel, not a variable the function
+// sets: when ctx ends first, Do returns while the function may still run
+// later on the runner's goroutine, and a shared variable would then be
+// written while the caller reads it (a data race the race detector found
+// when a live-view request was cancelled).
 func (r *Runner) Snapshot(ctx context.Context) (Snapshot, error) {
-	var s Snapshot
-	err := r.Do(ctx, func(e *Engine) error { s = e.Snapshot(); return nil })
-	return s, err
+	out := make(chan Snapshot, 1)
+	if err := r.Do(ctx, func(e *Engine) error { out <- e.Snapshot(); return nil }); err != nil {
+		return Snapshot{}, err
+	}
+	return <-out, nil
 }

@@ -101,3 +101,43 @@ func TestFakeClock(t *testing.T) {
 		t.Fatalf("clock went back to %v", c.Now())
 	}
 }
+
+// TestRunnerSnapshotGivenUp: a Snapshot whose context ends while its
+// function waits in the runner's queue returns (with the context's error
+// or the snapshot), and the function running afterwards must not touch
+// what the caller got back (under -race this failed when the snapshot was passed back in a
+// variable the function set).
+func TestRunnerSnapshotGivenUp(t *testing.T) {
+	r := NewRunner(New(Options{Location: time.UTC}), NewFakeClock(t0), func([]Output) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	busy, release := make(chan struct{}), make(chan struct{})
+	go r.Do(ctx, func(*Engine) error { close(busy); <-release; return nil })
+	<-busy // the runner is held; the snapshot's function waits in its queue
+
+	sctx, scancel := context.WithCancel(ctx)
+	got := make(chan error, 1)
+	go func() {
+		snap, err := r.Snapshot(sctx)
+		_ = len(snap.Queues) // the caller reads what it got
+		got <- err
+	}()
+	for len(r.work) == 0 { // until the snapshot's function is queued
+		time.Sleep(time.Millisecond)
+	}
+	// The caller gives up and the runner goes on at once, unordered: as
+	// when a live-view request is cancelled while the engine is busy.
+	scancel()
+	close(release)
+	// Both are right: the context's end, or the snapshot if the runner
+	// took the function before the caller saw its context end.
+	if err := <-got; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("Snapshot with its context ended: %v, want context.Canceled or the snapshot", err)
+	}
+	if _, err := r.Snapshot(ctx); err != nil { // the queued function has run
+		t.Fatal(err)
+	}
+}
