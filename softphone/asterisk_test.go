@@ -38,18 +38,28 @@ func asteriskTarget(t *testing.T) (cfg ariclient.Config, rtpHost string) {
 	return ariclient.Config{URL: srv.URL + "/ari", User: "omstil", Password: "sim-secret", Logger: quiet}, rtpHost
 }
 
-// TestSharedPortThroughAsterisk: two agents' calls on the shared relay
-// port, their externalMedia channels in one mixing bridge in Asterisk.
-// Anna's microphone (a 1 kHz tone) goes out of the shared port's writing
-// socket to her channel's RTP address, Asterisk mixes it into Bo's
-// channel, which sends it from its own address back to the shared port,
-// where the reading socket hands it to Bo's page. So Asterisk takes the
-// writing socket's packets, and its own reach the reading socket and the
-// right page. Anna does not hear herself. (That the agents' audio leaves
-// from the shared port's own address is TestMuxConnWritesFromThePort's:
-// Asterisk's strict RTP learns whatever source comes first, so this test
-// would pass without it.)
-func TestSharedPortThroughAsterisk(t *testing.T) {
+// TestRelayThroughAsterisk: two agents' calls, their externalMedia
+// channels in one mixing bridge in Asterisk, on the shared relay port and
+// with a socket per call. Anna's microphone (a 1 kHz tone) goes out of
+// the relay's writing socket to her channel's RTP address, Asterisk mixes
+// it into Bo's channel, which sends it from its own address back to the
+// relay, whose reading socket hands it to Bo's page. So Asterisk takes
+// the writing sockets' packets, and its own reach the reading sockets and
+// the right page. Anna does not hear herself. (That the agents' audio
+// leaves from the relay's own address is TestMuxConnWritesFromThePort's
+// and TestCallSenderSharesTheCallsPort's: Asterisk's strict RTP learns
+// whatever source comes first, so this test would pass without it.)
+func TestRelayThroughAsterisk(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		name := "socket per call"
+		if shared {
+			name = "shared port"
+		}
+		t.Run(name, func(t *testing.T) { relayThroughAsterisk(t, shared) })
+	}
+}
+
+func relayThroughAsterisk(t *testing.T, shared bool) {
 	cfg, rtpHost := asteriskTarget(t)
 	const app = "omstil-softphone-test"
 	cfg.Apps = []string{app}
@@ -80,7 +90,7 @@ func TestSharedPortThroughAsterisk(t *testing.T) {
 		return c
 	}
 
-	m, err := New(Config{RelayHost: rtpHost, PortMin: 47500, PortMax: 47509, LoopbackOnly: true, SharedPort: true}, nil)
+	m, err := New(Config{RelayHost: rtpHost, PortMin: 47500, PortMax: 47509, LoopbackOnly: true, SharedPort: shared}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +187,6 @@ func TestSharedPortThroughAsterisk(t *testing.T) {
 		t.Errorf("Anna heard her own tone back (level %.2f)", lvl)
 	}
 	if st := m.Stats(); st.DroppedOther != 0 {
-		t.Errorf("%d packets came to the shared port from addresses of no call", st.DroppedOther)
+		t.Errorf("%d packets came to the relay from addresses of no call", st.DroppedOther)
 	}
 }
