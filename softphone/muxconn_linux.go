@@ -156,20 +156,29 @@ func (s *callSender) send(b []byte, to netip.AddrPort) error {
 		}
 		s.to, s.salen = to, n
 	}
+	_, err := unpolledSend(unix.SYS_SENDTO, s.fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		uintptr(unsafe.Pointer(&s.sa)), uintptr(s.salen))
+	return err
+}
+
+// unpolledSend makes the send call trap (sendto or sendmmsg, whose flags
+// are the fourth argument) on fd, a blocking socket nobody polls: first
+// as a raw non-blocking call, which keeps its P (see muxConn.sendmmsg);
+// only if the send buffer is full does it wait for room, through the
+// runtime's Syscall. It returns the call's result.
+func unpolledSend(trap uintptr, fd int, a1, a2, a4, a5 uintptr) (int, error) {
 	for {
-		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&s.sa)), uintptr(s.salen))
-		if e == unix.EAGAIN { // a full send buffer: wait for room
-			_, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-				0, uintptr(unsafe.Pointer(&s.sa)), uintptr(s.salen))
+		r, _, e := unix.RawSyscall6(trap, uintptr(fd), a1, a2, unix.MSG_DONTWAIT, a4, a5)
+		if e == unix.EAGAIN {
+			r, _, e = unix.Syscall6(trap, uintptr(fd), a1, a2, 0, a4, a5)
 		}
 		switch e {
 		case 0:
-			return nil
+			return int(r), nil
 		case unix.EINTR:
 			continue
 		}
-		return e
+		return 0, e
 	}
 }
 
@@ -347,8 +356,6 @@ func (c *muxConn) writeBatch(out []outPacket) (calls, failed int, err error) {
 		r, e := c.sendmmsg(c.whdr[sent:k])
 		calls++
 		switch {
-		case e == unix.EINTR:
-			continue
 		case e == unix.EBADF || errors.Is(e, net.ErrClosed):
 			return calls, failed + k - sent, net.ErrClosed
 		case e != nil:
@@ -379,14 +386,7 @@ func (c *muxConn) writeBatch(out []outPacket) (calls, failed int, err error) {
 // through Syscall.
 func (c *muxConn) sendmmsg(hdrs []unix.Mmsghdr) (int, error) {
 	if c.sendFD >= 0 {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(c.sendFD), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
-		if e == unix.EAGAIN {
-			r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, uintptr(c.sendFD), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0, 0)
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(r), nil
+		return unpolledSend(unix.SYS_SENDMMSG, c.sendFD, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0)
 	}
 	return polledMmsg(c.raw.Write, unix.SYS_SENDMMSG, hdrs)
 }

@@ -1,9 +1,6 @@
 package ariclient
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // parseAsteriskTime parses exactly TimeLayout ("2026-11-28T03:24:41.123+0100")
 // without time.Parse, which allocates a time zone for every date with a
@@ -45,21 +42,9 @@ func parseAsteriskTime(s string) (t time.Time, ok bool) {
 	if _, off := t.In(time.Local).Zone(); off == offset {
 		return t.In(time.Local), true
 	}
-	return t.In(fixedZone(offset)), true
+	return t.In(time.FixedZone("", offset)), true // shared per whole hour
 }
 
 func daysIn(m time.Month, year int) int {
 	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
-}
-
-// fixedZones are the unnamed zones made so far, by offset: a handful (one
-// per Asterisk time zone and daylight saving time).
-var fixedZones sync.Map // int → *time.Location
-
-func fixedZone(offset int) *time.Location {
-	if l, ok := fixedZones.Load(offset); ok {
-		return l.(*time.Location)
-	}
-	l, _ := fixedZones.LoadOrStore(offset, time.FixedZone("", offset))
-	return l.(*time.Location)
 }
