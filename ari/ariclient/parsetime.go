@@ -3,8 +3,8 @@ package ariclient
 import "time"
 
 // parseAsteriskTime parses exactly TimeLayout ("2026-11-28T03:24:41.123+0100")
-// without time.Parse, which allocates a time zone for every date with a
-// numeric offset; there is a date in every event. ok is false for anything
+// without time.Parse's layout scanner; there is a date in every event and
+// every channel. ok is false for anything
 // else, including out-of-range fields: the caller then uses time.Parse,
 // whose result (and error) this must equal whenever ok is true, Location
 // included (FuzzParseTime checks it).
