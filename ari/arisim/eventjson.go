@@ -169,17 +169,24 @@ func (ch *channel) appendJSON(b []byte) []byte {
 	b = append(b, `},"creationtime":"`...)
 	b = append(b, ch.created...)
 	b = append(b, `","language":"en"`...)
-	if len(ch.ariVars) > 0 {
-		b = append(b, `,"channelvars":{`...)
-		for i, k := range ch.ariVars {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, ch.vars[k])
+	b = appendChannelvars(b, ch.ariVars, ch.vars)
+	return append(b, '}')
+}
+
+// appendChannelvars appends ,"channelvars":{…} with the values in vars of
+// keys, in that order; nothing when keys is empty (omitempty).
+func appendChannelvars(b []byte, keys []string, vars map[string]string) []byte {
+	if len(keys) == 0 {
+		return b
+	}
+	b = append(b, `,"channelvars":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, '}')
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, vars[k])
 	}
 	return append(b, '}')
 }
@@ -388,18 +395,7 @@ func appendChannelModel(b []byte, c *Channel) []byte {
 	b = appendString(b, c.Creationtime)
 	b = append(b, `,"language":`...)
 	b = appendString(b, c.Language)
-	if len(c.Channelvars) > 0 {
-		b = append(b, `,"channelvars":{`...)
-		for i, k := range sortedKeys(c.Channelvars) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, c.Channelvars[k])
-		}
-		b = append(b, '}')
-	}
+	b = appendChannelvars(b, sortedKeys(c.Channelvars), c.Channelvars)
 	return append(b, '}')
 }
 
