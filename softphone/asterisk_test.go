@@ -47,7 +47,7 @@ func asteriskTarget(t *testing.T) (cfg ariclient.Config, rtpHost string) {
 // the writing sockets' packets, and its own reach the reading sockets and
 // the right page. Anna does not hear herself. (That the agents' audio
 // leaves from the relay's own address is TestMuxConnWritesFromThePort's
-// and TestCallSenderSharesTheCallsPort's: Asterisk's strict RTP learns
+// and TestSenderSharesTheCallsPort's: Asterisk's strict RTP learns
 // whatever source comes first, so this test would pass without it.)
 func TestRelayThroughAsterisk(t *testing.T) {
 	for _, shared := range []bool{true, false} {

@@ -27,10 +27,7 @@ import (
 // packet come from the one relay address. If the second socket cannot be
 // set up, the agents' audio is written from the reading socket.
 type muxConn struct {
-	conn   *net.UDPConn
-	raw    syscall.RawConn
-	family int
-	sendFD int // the writing socket, or -1: write from conn
+	out *sender // the writing side: the second socket, the family
 
 	// read side: the last batch
 	rhdr  []unix.Mmsghdr
@@ -45,11 +42,11 @@ type muxConn struct {
 }
 
 func newMuxConn(conn *net.UDPConn) (*muxConn, error) {
-	raw, err := conn.SyscallConn()
+	out, err := newSender(conn)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("softphone: shared relay port: %w", err)
 	}
-	c := &muxConn{conn: conn, raw: raw, sendFD: -1,
+	c := &muxConn{out: out,
 		rhdr: make([]unix.Mmsghdr, muxBatch), rname: make([]unix.RawSockaddrInet6, muxBatch),
 		rbuf: make([][]byte, muxBatch), roob: make([][]byte, muxBatch),
 		whdr: make([]unix.Mmsghdr, muxBatch), wiov: make([]unix.Iovec, muxBatch), wname: make([]unix.RawSockaddrInet6, muxBatch),
@@ -72,25 +69,7 @@ func newMuxConn(conn *net.UDPConn) (*muxConn, error) {
 		w.Iov = &c.wiov[i]
 		w.SetIovlen(1)
 	}
-	sa, family, err := boundAddr(raw)
-	if err != nil {
-		return nil, fmt.Errorf("softphone: shared relay port: %w", err)
-	}
-	c.family = family
-	raw.Control(func(fd uintptr) { setDontFragment(int(fd), sa) })
-	c.sendFD, _ = openSendSocket(raw, sa, c.family)
 	return c, nil
-}
-
-// setSocketDF sets DF on a call's own relay socket (see setDontFragment).
-func setSocketDF(conn *net.UDPConn) {
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		return
-	}
-	if sa, _, err := boundAddr(raw); err == nil {
-		raw.Control(func(fd uintptr) { setDontFragment(int(fd), sa) })
-	}
 }
 
 // boundAddr is the address raw's socket is bound to, and its family
@@ -113,38 +92,45 @@ func boundAddr(raw syscall.RawConn) (unix.Sockaddr, int, error) {
 	return nil, 0, fmt.Errorf("not an IP socket (%T)", sa)
 }
 
-// callSender writes the agent's audio of a call with a socket of its own
-// (a socket per call, not the shared port) from a second socket bound to
-// the call's relay address, for the reason and in the way muxConn does:
-// a send on the polled socket woke omstil's poller for every packet. One
-// packet a call, as a raw non-blocking sendto. Without the second socket
-// it writes from conn.
-type callSender struct {
+// sender is the writing side of a relay socket (a call's own, or the
+// shared port): a second socket bound to the same address, which Go's
+// poller does not watch (openSendSocket; see muxConn for why), or, if
+// that cannot be set up, the relay socket itself. newSender also sets DF
+// on the relay socket. A call's own socket sends one packet at a time
+// with send, a raw non-blocking sendto; the shared port sends batches
+// (muxConn.writeBatch).
+type sender struct {
 	conn   *net.UDPConn
-	fd     int
-	family int
-	sa     unix.RawSockaddrInet6 // the last destination
-	to     netip.AddrPort
-	salen  uint32
+	raw    syscall.RawConn
+	fd     int // the second socket, or -1: write from conn
+	family int // conn's: AF_INET or AF_INET6
+	// send's last destination, in the kernel's form
+	sa    unix.RawSockaddrInet6
+	to    netip.AddrPort
+	salen uint32
 }
 
-func newCallSender(conn *net.UDPConn) *callSender {
-	s := &callSender{conn: conn, fd: -1}
+// newSender prepares conn's writing side. On an error (conn is not a
+// bound IP socket) the sender still writes from conn.
+func newSender(conn *net.UDPConn) (*sender, error) {
+	s := &sender{conn: conn, fd: -1}
 	raw, err := conn.SyscallConn()
 	if err != nil {
-		return s
+		return s, err
 	}
+	s.raw = raw
 	sa, family, err := boundAddr(raw)
 	if err != nil {
-		return s
+		return s, err
 	}
 	s.family = family
+	raw.Control(func(fd uintptr) { setDontFragment(int(fd), sa) })
 	s.fd, _ = openSendSocket(raw, sa, family)
-	return s
+	return s, nil
 }
 
 // send writes b to to. Only the relay's writer (under relay.mu) calls it.
-func (s *callSender) send(b []byte, to netip.AddrPort) error {
+func (s *sender) send(b []byte, to netip.AddrPort) error {
 	if s.fd < 0 {
 		_, err := s.conn.WriteToUDPAddrPort(b, to)
 		return err
@@ -183,7 +169,7 @@ func unpolledSend(trap uintptr, fd int, a1, a2, a4, a5 uintptr) (int, error) {
 }
 
 // close closes the second socket; the caller closes conn.
-func (s *callSender) close() {
+func (s *sender) close() {
 	if s.fd >= 0 {
 		unix.Close(s.fd)
 		s.fd = -1
@@ -258,7 +244,7 @@ func (c *muxConn) readBatch() (int, error) {
 		h.Namelen = unix.SizeofSockaddrInet6
 		h.SetControllen(len(c.roob[i]))
 	}
-	return polledMmsg(c.raw.Read, unix.SYS_RECVMMSG, c.rhdr)
+	return polledMmsg(c.out.raw.Read, unix.SYS_RECVMMSG, c.rhdr)
 }
 
 // polledMmsg makes the batch call trap (recvmmsg or sendmmsg) on hdrs
@@ -339,7 +325,7 @@ func (c *muxConn) writeBatch(out []outPacket) (calls, failed int, err error) {
 	k := 0
 	for _, o := range out {
 		w := &c.whdr[k]
-		n, ok := putSockaddr(&c.wname[k], c.family, o.to)
+		n, ok := putSockaddr(&c.wname[k], c.out.family, o.to)
 		if !ok {
 			failed++
 			if err == nil {
@@ -385,20 +371,15 @@ func (c *muxConn) writeBatch(out []outPacket) (calls, failed int, err error) {
 // 1,000 calls. Only a send that would block (a full send buffer) goes
 // through Syscall.
 func (c *muxConn) sendmmsg(hdrs []unix.Mmsghdr) (int, error) {
-	if c.sendFD >= 0 {
-		return unpolledSend(unix.SYS_SENDMMSG, c.sendFD, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0)
+	if c.out.fd >= 0 {
+		return unpolledSend(unix.SYS_SENDMMSG, c.out.fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0)
 	}
-	return polledMmsg(c.raw.Write, unix.SYS_SENDMMSG, hdrs)
+	return polledMmsg(c.out.raw.Write, unix.SYS_SENDMMSG, hdrs)
 }
 
 // closeRead closes the reading socket; a readBatch waiting returns
 // net.ErrClosed.
-func (c *muxConn) closeRead() { c.conn.Close() }
+func (c *muxConn) closeRead() { c.out.conn.Close() }
 
 // closeWrite closes the writing socket, once the writer has stopped.
-func (c *muxConn) closeWrite() {
-	if c.sendFD >= 0 {
-		unix.Close(c.sendFD)
-		c.sendFD = -1
-	}
-}
+func (c *muxConn) closeWrite() { c.out.close() }

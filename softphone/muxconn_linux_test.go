@@ -31,7 +31,7 @@ func readAll(t *testing.T, c *muxConn, want int) map[netip.AddrPort][]byte {
 	got := map[netip.AddrPort][]byte{}
 	n := 0
 	for n < want {
-		c.conn.SetReadDeadline(time.Now().Add(waitFor))
+		c.out.conn.SetReadDeadline(time.Now().Add(waitFor))
 		k, err := c.readBatch()
 		if err != nil {
 			t.Fatalf("after %d of %d packets: %v", n, want, err)
@@ -55,10 +55,10 @@ func readAll(t *testing.T, c *muxConn, want int) map[netip.AddrPort][]byte {
 // never be read).
 func TestMuxConnSteersEveryPacketToReader(t *testing.T) {
 	c := newTestMuxConn(t, "udp4", "127.0.0.1:0")
-	if c.sendFD < 0 {
+	if c.out.fd < 0 {
 		t.Fatal("no writing socket: the shared port writes from the reading one")
 	}
-	to := c.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	to := c.out.conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	var senders []*fakeAsterisk
 	for range 40 {
 		senders = append(senders, newFakeAsterisk(t, "127.0.0.1"))
@@ -106,7 +106,7 @@ func TestMuxConnWritesFromThePort(t *testing.T) {
 			if calls < 1 {
 				t.Errorf("writeBatch: %d system calls", calls)
 			}
-			port := c.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+			port := c.out.conn.LocalAddr().(*net.UDPAddr).AddrPort()
 			for _, w := range []struct {
 				ast  *fakeAsterisk
 				want byte
@@ -133,10 +133,10 @@ func TestMuxConnWritesFromThePort(t *testing.T) {
 // and written to through their mapped form.
 func TestMuxConnDualStack(t *testing.T) {
 	c := newTestMuxConn(t, "udp", "[::]:0")
-	if c.sendFD < 0 {
+	if c.out.fd < 0 {
 		t.Fatal("no writing socket on the IPv6 port")
 	}
-	port := c.conn.LocalAddr().(*net.UDPAddr).Port
+	port := c.out.conn.LocalAddr().(*net.UDPAddr).Port
 	a := newFakeAsterisk(t, "127.0.0.1")
 	a.sendRaw(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String(), []byte{0x42})
 	got := readAll(t, c, 1)
@@ -183,18 +183,21 @@ func packetTo(t *testing.T, a *fakeAsterisk, first byte) outPacket {
 	return outPacket{buf: bufferWith(first), n: 12, to: netip.MustParseAddrPort(a.addr())}
 }
 
-// TestCallSenderSharesTheCallsPort: a call's own relay socket writes from
+// TestSenderSharesTheCallsPort: a call's own relay socket writes from
 // a second socket on its address; every packet sent to the address is
 // still read from the first (40 sources: spread over both sockets by
 // hash, about half would be lost), and the call's audio leaves from the
 // address, to whichever destination it is given.
-func TestCallSenderSharesTheCallsPort(t *testing.T) {
+func TestSenderSharesTheCallsPort(t *testing.T) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	s := newCallSender(conn)
+	s, err := newSender(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.close()
 	if s.fd < 0 {
 		t.Fatal("no second socket: the call's audio is written from the polled one")

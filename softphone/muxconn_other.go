@@ -73,16 +73,14 @@ func (c *muxConn) closeRead() { c.conn.Close() }
 
 func (c *muxConn) closeWrite() {}
 
-func setSocketDF(*net.UDPConn) {}
+// sender writes a call's own relay socket's packets.
+type sender struct{ conn *net.UDPConn }
 
-// callSender writes a call's own relay socket's packets.
-type callSender struct{ conn *net.UDPConn }
+func newSender(conn *net.UDPConn) (*sender, error) { return &sender{conn: conn}, nil }
 
-func newCallSender(conn *net.UDPConn) *callSender { return &callSender{conn: conn} }
-
-func (s *callSender) send(b []byte, to netip.AddrPort) error {
+func (s *sender) send(b []byte, to netip.AddrPort) error {
 	_, err := s.conn.WriteToUDPAddrPort(b, to)
 	return err
 }
 
-func (s *callSender) close() {}
+func (s *sender) close() {}

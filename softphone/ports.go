@@ -90,14 +90,13 @@ func (p *portPool) openAt(addr string) (*net.UDPConn, int, error) {
 	return conn, port, nil
 }
 
-// bindLocked binds host:port, sets DF on it, samples it for receive
-// timestamps and marks the port used. Under p.mu.
+// bindLocked binds host:port, samples it for receive timestamps and marks
+// the port used. Under p.mu.
 func (p *portPool) bindLocked(port int) (*net.UDPConn, error) {
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, uint16(port))))
 	if err != nil {
 		return nil, err
 	}
-	setSocketDF(conn)
 	if p.opened%max(p.stampEvery, 1) == 0 {
 		enableRxTime(conn)
 	}

@@ -104,7 +104,7 @@ func (d *downlink) forward(p *rtp.Packet, arrived time.Time) {
 type relay struct {
 	call  CallID
 	conn  *net.UDPConn // nil on the shared socket
-	out   *callSender  // writes from conn's address; nil on the shared socket
+	out   *sender      // writes from conn's address; nil on the shared socket
 	mux   *mux         // the shared socket (Config.SharedPort), or nil
 	port  int
 	addr  string // host:port given to ARI as external_host
@@ -143,7 +143,7 @@ func newRelay(call CallID, conn *net.UDPConn, port int, mx *mux, down *downlink,
 		return r
 	}
 	r.addr = conn.LocalAddr().String()
-	r.out = newCallSender(conn)
+	r.out, _ = newSender(conn) // on an error it writes from conn
 	go r.readAsterisk()
 	return r
 }

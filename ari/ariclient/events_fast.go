@@ -59,13 +59,10 @@ func fastChannelPtr(val []byte, dst **Channel) bool {
 		*dst = nil
 		return true
 	}
-	if len(val) == 0 || val[0] != '{' {
-		return false
-	}
 	if *dst == nil {
-		*dst = new(Channel)
+		*dst = new(Channel) // dropped with the event if val is not a channel
 	}
-	return (*dst).UnmarshalJSON(val) == nil
+	return fastChannel(val, *dst)
 }
 
 func fastIntField(val []byte, dst *int) bool {
@@ -149,6 +146,22 @@ func fastBridge(val []byte, b *Bridge) bool {
 	})
 }
 
+// channelOnly is field for an event whose body is one channel.
+func channelOnly(k string, v []byte, ch *Channel) bool {
+	if k == "channel" {
+		return fastChannel(v, ch)
+	}
+	return unknownField(k, v)
+}
+
+// bridgeOnly is field for an event whose body is one bridge.
+func bridgeOnly(k string, v []byte, b *Bridge) bool {
+	if k == "bridge" {
+		return fastBridge(v, b)
+	}
+	return unknownField(k, v)
+}
+
 func (e *StasisStart) field(k string, v []byte) bool {
 	switch k {
 	case "args":
@@ -161,33 +174,13 @@ func (e *StasisStart) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *StasisEnd) field(k string, v []byte) bool {
-	if k == "channel" {
-		return fastChannel(v, &e.Channel)
-	}
-	return unknownField(k, v)
-}
+func (e *StasisEnd) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
-func (e *ChannelCreated) field(k string, v []byte) bool {
-	if k == "channel" {
-		return fastChannel(v, &e.Channel)
-	}
-	return unknownField(k, v)
-}
+func (e *ChannelCreated) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
-func (e *ChannelStateChange) field(k string, v []byte) bool {
-	if k == "channel" {
-		return fastChannel(v, &e.Channel)
-	}
-	return unknownField(k, v)
-}
+func (e *ChannelStateChange) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
-func (e *ChannelConnectedLine) field(k string, v []byte) bool {
-	if k == "channel" {
-		return fastChannel(v, &e.Channel)
-	}
-	return unknownField(k, v)
-}
+func (e *ChannelConnectedLine) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
 func (e *ChannelDestroyed) field(k string, v []byte) bool {
 	switch k {
@@ -261,19 +254,9 @@ func (e *ChannelLeftBridge) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *BridgeCreated) field(k string, v []byte) bool {
-	if k == "bridge" {
-		return fastBridge(v, &e.Bridge)
-	}
-	return unknownField(k, v)
-}
+func (e *BridgeCreated) field(k string, v []byte) bool { return bridgeOnly(k, v, &e.Bridge) }
 
-func (e *BridgeDestroyed) field(k string, v []byte) bool {
-	if k == "bridge" {
-		return fastBridge(v, &e.Bridge)
-	}
-	return unknownField(k, v)
-}
+func (e *BridgeDestroyed) field(k string, v []byte) bool { return bridgeOnly(k, v, &e.Bridge) }
 
 func (e *Dial) field(k string, v []byte) bool {
 	switch k {

@@ -222,23 +222,11 @@ func (br *bridge) appendJSON(b []byte) []byte {
 	return append(b, `","video_mode":"talker"}`...)
 }
 
-// appendJSON writes p.snapshot() as encoding/json would.
+// appendJSON writes p.snapshot() as encoding/json would. The snapshot
+// is strings only: it stays on the stack.
 func (p *playback) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = appendString(b, p.id)
-	b = append(b, `,"media_uri":`...)
-	b = appendString(b, p.medias[p.idx])
-	if p.idx < len(p.medias)-1 && p.medias[p.idx+1] != "" {
-		b = append(b, `,"next_media_uri":`...)
-		b = appendString(b, p.medias[p.idx+1])
-	}
-	b = append(b, `,"target_uri":`...)
-	b = appendString(b, p.target)
-	b = append(b, `,"language":`...)
-	b = appendString(b, p.language)
-	b = append(b, `,"state":`...)
-	b = appendString(b, p.state)
-	return append(b, '}')
+	m := p.snapshot()
+	return appendPlaybackModel(b, &m)
 }
 
 // appendKey appends ,"k": for a key that needs no escaping.
