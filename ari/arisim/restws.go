@@ -31,10 +31,7 @@ type restRequest struct {
 // restHandler is the simulator's ARI as an http.Handler, made once for the
 // requests that come over event sockets.
 func (s *Sim) restHandler() http.Handler {
-	s.restOnce.Do(func() {
-		s.restMux = s.Handler()
-		s.socketHeader = http.Header{"Authorization": {basicAuth(s.opts.User, s.opts.Password)}}
-	})
+	s.restOnce.Do(func() { s.restMux = s.Handler() })
 	return s.restMux
 }
 
@@ -102,13 +99,12 @@ func (s *Sim) serveSocketREST(rq restRequest) (int, []byte) {
 	if rq.MessageBody != "" && rq.ContentType == "" {
 		return http.StatusBadRequest, []byte(`{"message":"No 'content_type' for 'message_body'."}`)
 	}
-	h := s.restHandler() // first: it makes s.socketHeader
 	req, ok := s.socketRequest(rq.Method, target, rq.ContentType, rq.MessageBody)
 	if !ok {
 		return http.StatusBadRequest, []byte(`{"message":"Bad request"}`)
 	}
 	w := restWriterPool.Get().(*restWriter)
-	h.ServeHTTP(w, req)
+	s.restHandler().ServeHTTP(w, req)
 	code := w.code
 	if code == 0 {
 		code = http.StatusOK

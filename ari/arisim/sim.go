@@ -158,6 +158,7 @@ func New(opts Options) *Sim {
 		mediaSet:  map[*channel]struct{}{},
 	}
 	s.authValue = basicAuth(opts.User, opts.Password)
+	s.socketHeader = http.Header{"Authorization": {s.authValue}}
 	return s
 }
 
