@@ -258,17 +258,11 @@ const hexDigits = "0123456789abcdef"
 // digits (fmt's %0*x).
 func appendHex(b []byte, v uint64, width int) []byte {
 	var buf [16]byte
-	i := len(buf)
-	for v > 0 || i == len(buf) {
-		i--
-		buf[i] = hexDigits[v&0xf]
-		v >>= 4
-	}
-	for len(buf)-i < width {
+	h := strconv.AppendUint(buf[:0], v, 16)
+	for i := len(h); i < width; i++ {
 		b = append(b, '0')
-		width--
 	}
-	return append(b, buf[i:]...)
+	return append(b, h...)
 }
 
 // appendString appends s as a JSON string the way jansson writes it: only
