@@ -11,8 +11,8 @@ import (
 // in the same process as omstil's load test, where reflection, key sorting
 // and the maps' allocations cost more than the service under test
 // (Asterisk does this in C, in a process of its own). The JSON is the same
-// object encoding/json makes of the equivalent Event (simEvent.event); the
-// package's tests check every event they cause against it.
+// object encoding/json makes of the equivalent Event (simEvent.event, in
+// the tests); the package's tests check every event they cause against it.
 
 // kv is one string member of an event.
 type kv struct{ k, v string }
@@ -36,52 +36,6 @@ type simEvent struct {
 	playback   *playback
 	peer       *channel
 	channel    *channel
-}
-
-// event is e as the equivalent Event map: the reference the hand-written
-// JSON must equal.
-func (e *simEvent) event(timestamp string) Event {
-	ev := Event{"type": e.typ, "timestamp": timestamp}
-	for _, m := range e.strs {
-		if m.k != "" {
-			ev[m.k] = m.v
-		}
-	}
-	if e.hasCause {
-		ev["cause"] = e.cause
-	}
-	if e.causeTxt {
-		ev["cause_txt"] = causeTxt(e.cause)
-	}
-	if e.soft {
-		ev["soft"] = true
-	}
-	if e.hasDur {
-		ev["duration_ms"] = e.durationMS
-	}
-	if e.hasArgs {
-		args := e.args
-		if args == nil {
-			args = []string{}
-		}
-		ev["args"] = args
-	}
-	if e.device.k != "" {
-		ev["device_state"] = map[string]string{"name": e.device.k, "state": e.device.v}
-	}
-	if e.bridge != nil {
-		ev["bridge"] = e.bridge.snapshot()
-	}
-	if e.playback != nil {
-		ev["playback"] = e.playback.snapshot()
-	}
-	if e.peer != nil {
-		ev["peer"] = e.peer.snapshot()
-	}
-	if e.channel != nil {
-		ev["channel"] = e.channel.snapshot()
-	}
-	return ev
 }
 
 // appendOpen appends the event's JSON object without its closing brace, so

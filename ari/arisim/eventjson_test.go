@@ -26,6 +26,52 @@ func jsonValue(t testing.TB, b []byte) any {
 	return v
 }
 
+// event is e as the equivalent Event map: the reference the hand-written
+// JSON must equal.
+func (e *simEvent) event(timestamp string) Event {
+	ev := Event{"type": e.typ, "timestamp": timestamp}
+	for _, m := range e.strs {
+		if m.k != "" {
+			ev[m.k] = m.v
+		}
+	}
+	if e.hasCause {
+		ev["cause"] = e.cause
+	}
+	if e.causeTxt {
+		ev["cause_txt"] = causeTxt(e.cause)
+	}
+	if e.soft {
+		ev["soft"] = true
+	}
+	if e.hasDur {
+		ev["duration_ms"] = e.durationMS
+	}
+	if e.hasArgs {
+		args := e.args
+		if args == nil {
+			args = []string{}
+		}
+		ev["args"] = args
+	}
+	if e.device.k != "" {
+		ev["device_state"] = map[string]string{"name": e.device.k, "state": e.device.v}
+	}
+	if e.bridge != nil {
+		ev["bridge"] = e.bridge.snapshot()
+	}
+	if e.playback != nil {
+		ev["playback"] = e.playback.snapshot()
+	}
+	if e.peer != nil {
+		ev["peer"] = e.peer.snapshot()
+	}
+	if e.channel != nil {
+		ev["channel"] = e.channel.snapshot()
+	}
+	return ev
+}
+
 // sameJSON reports whether the hand-written JSON got decodes to the same
 // value as encoding/json's encoding of ref.
 func sameJSON(t testing.TB, got []byte, ref any) {
