@@ -600,26 +600,9 @@ type rawHeader struct {
 // encoding/json has rules for those, so the caller hands such messages to
 // it. Nested values are only skipped, not validated; the caller validates.
 func sniffHeader(raw []byte) (h rawHeader, ok bool) {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return h, false
-	}
-	i = skipSpace(raw, i+1)
-	if i < len(raw) && raw[i] == '}' {
-		return h, skipSpace(raw, i+1) == len(raw)
-	}
-	for {
-		ks, ke, esc, next := scanString(raw, i)
-		if next < 0 || esc {
-			return h, false
-		}
-		i = skipSpace(raw, next)
-		if i >= len(raw) || raw[i] != ':' {
-			return h, false
-		}
-		i = skipSpace(raw, i+1)
+	ok = fastObject(raw, func(key, val []byte) bool {
 		var dst *[]byte
-		switch key := raw[ks:ke]; string(key) {
+		switch string(key) {
 		case "type":
 			dst = &h.typ
 		case "application":
@@ -629,33 +612,16 @@ func sniffHeader(raw []byte) (h rawHeader, ok bool) {
 		case "asterisk_id":
 			dst = &h.asteriskID
 		default:
-			if foldsToHeaderKey(key) {
-				return h, false
-			}
+			return !foldsToHeaderKey(key)
 		}
-		if dst != nil {
-			vs, ve, vesc, vnext := scanString(raw, i)
-			if vnext < 0 || vesc {
-				return h, false
-			}
-			*dst = raw[vs:ve]
-			i = vnext
-		} else if i = skipValue(raw, i); i < 0 {
-			return h, false
+		s, e, esc, next := scanString(val, 0)
+		if next != len(val) || esc {
+			return false
 		}
-		i = skipSpace(raw, i)
-		if i >= len(raw) {
-			return h, false
-		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case '}':
-			return h, skipSpace(raw, i+1) == len(raw)
-		default:
-			return h, false
-		}
-	}
+		*dst = val[s:e]
+		return true
+	})
+	return h, ok
 }
 
 // foldsToHeaderKey reports whether key matches a header key only
