@@ -212,7 +212,7 @@ func TestEventJSONMatchesReference(t *testing.T) {
 		events = append(events, simEvent{typ: "PlaybackContinuing", playback: pb}, simEvent{typ: "ApplicationReplaced"})
 
 		for _, ev := range events {
-			body := append(ev.appendOpen(nil, appendTime(nil, clock.Now())), appSuffix("omstil<&>", "02:42:ac:11:00:02")...)
+			body := appendAppSuffix(ev.appendOpen(nil, appendTime(nil, clock.Now())), "omstil<&>", "02:42:ac:11:00:02")
 			ref := ev.event(asteriskTime(clock.Now()))
 			ref["application"], ref["asterisk_id"] = "omstil<&>", "02:42:ac:11:00:02"
 			sameJSON(t, body, ref)

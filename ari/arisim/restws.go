@@ -72,7 +72,7 @@ func restResponse(rq restRequest, status int, body []byte, appName, asteriskID s
 		b = append(b, `,"content_type":"application/json","message_body":`...)
 		b = appendString(b, body)
 	}
-	return append(b, appSuffix(appName, asteriskID)...)
+	return appendAppSuffix(b, appName, asteriskID)
 }
 
 func (s *Sim) serveSocketREST(rq restRequest) (int, []byte) {

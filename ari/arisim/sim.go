@@ -108,7 +108,7 @@ type app struct {
 	conn         *wsConn // nil while no WebSocket holds the app
 	subscribeAll bool
 	devices      map[string]bool // deviceState subscriptions
-	suffix       []byte          // appSuffix(name, AsteriskID), made on first use
+	suffix       []byte          // appendAppSuffix(nil, name, AsteriskID), made on first use
 }
 
 // New returns a running simulator. Serve it with Handler and stop it with
@@ -308,7 +308,7 @@ func (s *Sim) deliverEvent(appName string, ev Event) {
 // added at its end, so an event for several apps is encoded once.
 func (s *Sim) sendBody(a *app, body []byte) {
 	if a.suffix == nil {
-		a.suffix = appSuffix(a.name, s.opts.AsteriskID)
+		a.suffix = appendAppSuffix(nil, a.name, s.opts.AsteriskID)
 	}
 	out := make([]byte, len(body), len(body)+len(a.suffix))
 	copy(out, body)
@@ -316,9 +316,10 @@ func (s *Sim) sendBody(a *app, body []byte) {
 	s.stats.EventsSent++
 }
 
-// appSuffix closes an event for app: ,"application":…,"asterisk_id":…}.
-func appSuffix(appName, asteriskID string) []byte {
-	b := append([]byte(nil), `,"application":`...)
+// appendAppSuffix appends what closes an event for app:
+// ,"application":…,"asterisk_id":…}.
+func appendAppSuffix(b []byte, appName, asteriskID string) []byte {
+	b = append(b, `,"application":`...)
 	b = appendString(b, appName)
 	b = append(b, `,"asterisk_id":`...)
 	b = appendString(b, asteriskID)
