@@ -23,26 +23,20 @@ import (
 // is what limits the number of calls on a small machine (see
 // docs/performance.md).
 type mux struct {
-	conn *net.UDPConn
 	mc   *muxConn
+	w    *batchWriter // the agents' audio
 	addr string
 	log  *slog.Logger
 
 	foreign atomic.Uint64 // packets from an address no call has
 	strays  strays        // the reader's watch on them
-	// system calls and packets each way, for the load tool
-	reads, readPkts, writes, writePkts atomic.Uint64
+	// system calls and packets read, for the load tool
+	reads, readPkts atomic.Uint64
 
 	mu    sync.RWMutex
 	calls map[netip.AddrPort]*relay
 
-	wmu   sync.Mutex
-	queue []outPacket
-	wake  chan struct{}
-
-	closed chan struct{}
 	reader sync.WaitGroup
-	writer sync.WaitGroup
 }
 
 type outPacket struct {
@@ -67,13 +61,11 @@ func newMux(conn *net.UDPConn, log *slog.Logger) (*mux, error) {
 		return nil, err
 	}
 	m := &mux{
-		conn: conn, mc: mc, addr: conn.LocalAddr().String(), log: log,
-		calls: map[netip.AddrPort]*relay{}, wake: make(chan struct{}, 1), closed: make(chan struct{}),
+		mc: mc, w: newBatchWriter(mc, log), addr: conn.LocalAddr().String(), log: log,
+		calls: map[netip.AddrPort]*relay{},
 	}
 	m.reader.Add(1)
-	m.writer.Add(1)
 	go m.read()
-	go m.write()
 	return m, nil
 }
 
@@ -168,38 +160,62 @@ func (s *strays) seen(src netip.AddrPort, now time.Time, log *slog.Logger) {
 	}
 }
 
-// send queues n bytes of *buf for Asterisk's address to; the writer puts
-// buf back in bufPool.
-func (m *mux) send(buf *[]byte, n int, to netip.AddrPort) {
-	m.wmu.Lock()
-	m.queue = append(m.queue, outPacket{buf, n, to})
-	m.wmu.Unlock()
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
+// batchWriter queues packets for one socket and writes them in batches
+// (muxConn.writeBatch) from a goroutine of its own: the shared port's
+// writer, and the load tool's batched baseline.
+type batchWriter struct {
+	mc  *muxConn
+	log *slog.Logger
+	// system calls and packets written, for the load tool
+	writes, writePkts atomic.Uint64
+
+	mu     sync.Mutex
+	queue  []outPacket
+	wake   chan struct{}
+	closed chan struct{}
+	done   chan struct{}
 }
 
-func (m *mux) write() {
-	defer m.writer.Done()
+func newBatchWriter(mc *muxConn, log *slog.Logger) *batchWriter {
+	w := &batchWriter{mc: mc, log: log, wake: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// send queues a copy of b for the address to.
+func (w *batchWriter) send(b []byte, to netip.AddrPort) error {
+	buf := bufPool.Get().(*[]byte)
+	n := copy(*buf, b)
+	w.mu.Lock()
+	w.queue = append(w.queue, outPacket{buf, n, to})
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (w *batchWriter) run() {
+	defer close(w.done)
 	var out []outPacket
 	for {
 		select {
-		case <-m.wake:
-		case <-m.closed:
+		case <-w.wake:
+		case <-w.closed:
 			return
 		}
-		m.wmu.Lock()
-		out, m.queue = m.queue, out[:0]
-		m.wmu.Unlock()
+		w.mu.Lock()
+		out, w.queue = w.queue, out[:0]
+		w.mu.Unlock()
 		for start := 0; start < len(out); start += muxBatch {
 			part := out[start:min(start+muxBatch, len(out))]
-			calls, failed, err := m.mc.writeBatch(part)
+			calls, failed, err := w.mc.writeBatch(part)
 			if err != nil && !errors.Is(err, net.ErrClosed) {
-				m.log.Debug("softphone: shared relay write", "err", err, "dropped", failed)
+				w.log.Debug("softphone: shared relay write", "err", err, "dropped", failed)
 			}
-			m.writes.Add(uint64(calls))
-			m.writePkts.Add(uint64(len(part) - failed))
+			w.writes.Add(uint64(calls))
+			w.writePkts.Add(uint64(len(part) - failed))
 			for _, o := range part {
 				bufPool.Put(o.buf)
 			}
@@ -208,10 +224,15 @@ func (m *mux) write() {
 	}
 }
 
+// stop ends the writer; packets still queued are not sent.
+func (w *batchWriter) stop() {
+	close(w.closed)
+	<-w.done
+}
+
 func (m *mux) close() {
-	close(m.closed)
 	m.mc.closeRead()
 	m.reader.Wait()
-	m.writer.Wait()
+	m.w.stop()
 	m.mc.closeWrite()
 }

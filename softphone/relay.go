@@ -103,9 +103,9 @@ func (d *downlink) forward(p *rtp.Packet, arrived time.Time) {
 // from it to Asterisk.
 type relay struct {
 	call  CallID
-	conn  *net.UDPConn // nil on the shared socket
-	out   *sender      // writes from conn's address; nil on the shared socket
-	mux   *mux         // the shared socket (Config.SharedPort), or nil
+	own   *sender  // the call's own socket, read by readAsterisk, and its writing side; nil on the shared port
+	mux   *mux     // the shared port (Config.SharedPort), or nil
+	out   audioOut // where the agent's audio goes: own, or the shared port's writer
 	port  int
 	addr  string // host:port given to ARI as external_host
 	down  *downlink
@@ -124,6 +124,13 @@ type relay struct {
 	buf      []byte
 }
 
+// audioOut is where a relay sends the agent's audio: a call's own socket
+// (sender, at once) or the shared port's writer (batchWriter, which
+// copies the packet and sends it with others). b is not kept.
+type audioOut interface {
+	send(b []byte, to netip.AddrPort) error
+}
+
 // newRelay is call's relay on its own socket conn (bound on port), read
 // by the relay's reader, or, with conn nil, on the shared socket mx, read
 // by the mux once SetRemote has told which of Asterisk's addresses is the
@@ -131,19 +138,20 @@ type relay struct {
 func newRelay(call CallID, conn *net.UDPConn, port int, mx *mux, down *downlink, st *counters,
 	now func() time.Time, log *slog.Logger, ssrc uint32, seq uint16, ts uint32) *relay {
 	r := &relay{
-		call: call, conn: conn, port: port, mux: mx,
+		call: call, port: port, mux: mx,
 		down: down, st: st, now: now, log: log, ssrc: ssrc,
 		done: make(chan struct{}),
 		up:   newRewriter(seq, ts),
 		buf:  make([]byte, 1500),
 	}
 	if conn == nil {
-		r.addr = mx.addr
+		r.addr, r.out = mx.addr, mx.w
 		close(r.done)
 		return r
 	}
 	r.addr = conn.LocalAddr().String()
-	r.out, _ = newSender(conn) // on an error it writes from conn
+	r.own, _ = newSender(conn) // on an error it writes from conn
+	r.out = r.own
 	go r.readAsterisk()
 	return r
 }
@@ -209,7 +217,7 @@ func (r *relay) readAsterisk() {
 	oob := make([]byte, rxOOBSize)
 	var p rtp.Packet
 	for {
-		n, oobn, _, src, err := r.conn.ReadMsgUDPAddrPort(buf, oob)
+		n, oobn, _, src, err := r.own.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -262,11 +270,6 @@ func (r *relay) fromBrowser(p *rtp.Packet) {
 	p.Extension, p.Extensions = false, nil
 	p.CSRC = nil
 	dst := r.buf
-	var pooled *[]byte
-	if r.mux != nil { // the writer sends it later, from its own buffer
-		pooled = bufPool.Get().(*[]byte)
-		dst = *pooled
-	}
 	hl := p.Header.MarshalSize()
 	if hl+len(p.Payload) > len(dst) {
 		r.st.droppedBad.Add(1)
@@ -284,11 +287,6 @@ func (r *relay) fromBrowser(p *rtp.Packet) {
 	} else {
 		copy(body, p.Payload)
 	}
-	if r.mux != nil {
-		r.mux.send(pooled, hl+len(body), r.target)
-		r.st.toAsterisk.Add(1)
-		return
-	}
 	if err := r.out.send(dst[:hl+len(body)], r.target); err != nil {
 		r.log.Debug("softphone: relay write", "call", r.call, "err", err)
 		return
@@ -302,9 +300,9 @@ func (r *relay) close() {
 		r.mux.unregister(r)
 		return
 	}
-	r.conn.Close()
+	r.own.conn.Close()
 	<-r.done
 	r.mu.Lock() // no send is under way
-	r.out.close()
+	r.own.close()
 	r.mu.Unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/netip"
@@ -335,7 +336,7 @@ func runRelayLoad(t *testing.T, n int, dur time.Duration, mode string) {
 		x := m.mux
 		t.Logf("%6d calls: shared port: %.1f packets per read (%d reads), %.1f per write (%d writes)", n,
 			float64(x.readPkts.Load())/float64(max(x.reads.Load(), 1)), x.reads.Load(),
-			float64(x.writePkts.Load())/float64(max(x.writes.Load(), 1)), x.writes.Load())
+			float64(x.w.writePkts.Load())/float64(max(x.w.writes.Load(), 1)), x.w.writes.Load())
 	}
 	switch {
 	case batched:
@@ -567,22 +568,16 @@ func bareSocket(t *testing.T, sink *stampSink, hist *delayHist, astAddr string, 
 }
 
 // batchSocket is the batched baseline: one UDP socket for every call,
-// with the shared relay port's system calls (muxConn) and nothing of the
-// relay behind them. One goroutine reads Asterisk's packets in batches and
-// hands each to its call's sink (the generator numbers the calls in the
-// SSRC); the agents' audio is queued by send and written in batches by
-// another goroutine.
+// with the shared port's system calls (muxConn) and writer (batchWriter)
+// and nothing of the relay behind them. One goroutine reads Asterisk's
+// packets in batches and hands each to its call's sink (the generator
+// numbers the calls in the SSRC); the agents' audio goes to the writer.
 type batchSocket struct {
 	conn  *net.UDPConn
 	mc    *muxConn
+	w     *batchWriter
 	sinks []*stampSink
 	to    netip.AddrPort
-
-	mu     sync.Mutex
-	queue  []outPacket
-	wake   chan struct{}
-	closed chan struct{}
-	wg     *sync.WaitGroup
 }
 
 func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sync.WaitGroup) *batchSocket {
@@ -599,10 +594,10 @@ func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sy
 		t.Fatal(err)
 	}
 	b := &batchSocket{
-		conn: c, mc: mc, sinks: make([]*stampSink, n), to: netip.MustParseAddrPort(astAddr),
-		wake: make(chan struct{}, 1), closed: make(chan struct{}), wg: wg,
+		conn: c, mc: mc, w: newBatchWriter(mc, slog.New(slog.DiscardHandler)),
+		sinks: make([]*stampSink, n), to: netip.MustParseAddrPort(astAddr),
 	}
-	wg.Add(2)
+	wg.Add(1)
 	go func() { // Asterisk's packets
 		defer wg.Done()
 		var p rtp.Packet
@@ -623,49 +618,23 @@ func newBatchSocket(t *testing.T, n int, hist *delayHist, astAddr string, wg *sy
 			}
 		}
 	}()
-	go func() { // the agents' audio
-		defer wg.Done()
-		defer mc.closeWrite()
-		var out []outPacket
-		for {
-			select {
-			case <-b.wake:
-			case <-b.closed:
-				return
-			}
-			b.mu.Lock()
-			out, b.queue = b.queue, out[:0]
-			b.mu.Unlock()
-			for start := 0; start < len(out); start += muxBatch {
-				mc.writeBatch(out[start:min(start+muxBatch, len(out))])
-			}
-			for _, o := range out {
-				bufPool.Put(o.buf)
-			}
-		}
-	}()
 	return b
 }
 
-// send queues one packet of an agent's audio (as the relay would from
-// pion's track reader).
+// send hands one packet of an agent's audio to the writer (as the relay
+// does with what pion's track reader gives it).
 func (b *batchSocket) send(p *rtp.Packet) {
-	buf := bufPool.Get().(*[]byte)
-	n, err := p.MarshalTo(*buf)
-	if err != nil {
-		bufPool.Put(buf)
-		return
-	}
-	b.mu.Lock()
-	b.queue = append(b.queue, outPacket{buf, n, b.to})
-	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	default:
+	var buf [1500]byte
+	if n, err := p.MarshalTo(buf[:]); err == nil {
+		b.w.send(buf[:n], b.to)
 	}
 }
 
-func (b *batchSocket) stop() { close(b.closed) }
+// stop ends the writer, once the reader has stopped (its socket closed).
+func (b *batchSocket) stop() {
+	b.w.stop()
+	b.mc.closeWrite()
+}
 
 // spreadAddr is call i's "Asterisk" address with OMSTIL_RELAY_SHARED: a
 // loopback address of its own (127.1.x.y, all routed to lo), port port.
