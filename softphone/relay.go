@@ -181,7 +181,7 @@ func (r *relay) setRemote(addr string) error {
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		r.expectIP, r.target, r.latched = ap.Addr(), ap, true
+		r.target = ap // accept and latching are the own socket's reader's
 		return nil
 	}
 	r.mu.Lock()

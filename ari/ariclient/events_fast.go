@@ -15,7 +15,7 @@ import "encoding/json"
 // stores one top-level value; false means "not the usual shape".
 type fastBody interface {
 	Event
-	field(key string, val []byte) bool
+	field(key, val []byte) bool
 }
 
 // decodeBodyFast decodes the message's top level into ev. The header keys
@@ -28,7 +28,7 @@ func decodeBodyFast(raw []byte, ev fastBody) bool {
 		case "type", "application", "timestamp", "asterisk_id":
 			return true
 		}
-		return ev.field(string(k), v)
+		return ev.field(k, v)
 	})
 }
 
@@ -37,7 +37,7 @@ func decodeBodyFast(raw []byte, ev fastBody) bool {
 // not JSON, and would store it in a field spelt in another case; so only
 // a plain lower-case ASCII key (which no other spelling of a known key
 // is) with a valid value is skipped here.
-func unknownField(key string, val []byte) bool {
+func unknownField(key, val []byte) bool {
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
@@ -142,28 +142,28 @@ func fastBridge(val []byte, b *Bridge) bool {
 		case "bridgevars":
 			return false
 		}
-		return unknownField(string(k), v)
+		return unknownField(k, v)
 	})
 }
 
 // channelOnly is field for an event whose body is one channel.
-func channelOnly(k string, v []byte, ch *Channel) bool {
-	if k == "channel" {
+func channelOnly(k, v []byte, ch *Channel) bool {
+	if string(k) == "channel" {
 		return fastChannel(v, ch)
 	}
 	return unknownField(k, v)
 }
 
 // bridgeOnly is field for an event whose body is one bridge.
-func bridgeOnly(k string, v []byte, b *Bridge) bool {
-	if k == "bridge" {
+func bridgeOnly(k, v []byte, b *Bridge) bool {
+	if string(k) == "bridge" {
 		return fastBridge(v, b)
 	}
 	return unknownField(k, v)
 }
 
-func (e *StasisStart) field(k string, v []byte) bool {
-	switch k {
+func (e *StasisStart) field(k, v []byte) bool {
+	switch string(k) {
 	case "args":
 		return fastStrings(v, &e.Args)
 	case "channel":
@@ -174,16 +174,16 @@ func (e *StasisStart) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *StasisEnd) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
+func (e *StasisEnd) field(k, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
-func (e *ChannelCreated) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
+func (e *ChannelCreated) field(k, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
-func (e *ChannelStateChange) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
+func (e *ChannelStateChange) field(k, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
-func (e *ChannelConnectedLine) field(k string, v []byte) bool { return channelOnly(k, v, &e.Channel) }
+func (e *ChannelConnectedLine) field(k, v []byte) bool { return channelOnly(k, v, &e.Channel) }
 
-func (e *ChannelDestroyed) field(k string, v []byte) bool {
-	switch k {
+func (e *ChannelDestroyed) field(k, v []byte) bool {
+	switch string(k) {
 	case "cause":
 		return fastIntField(v, &e.Cause)
 	case "cause_txt":
@@ -196,8 +196,8 @@ func (e *ChannelDestroyed) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *ChannelHangupRequest) field(k string, v []byte) bool {
-	switch k {
+func (e *ChannelHangupRequest) field(k, v []byte) bool {
+	switch string(k) {
 	case "cause":
 		return fastIntField(v, &e.Cause)
 	case "tech_cause":
@@ -210,8 +210,8 @@ func (e *ChannelHangupRequest) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *ChannelVarset) field(k string, v []byte) bool {
-	switch k {
+func (e *ChannelVarset) field(k, v []byte) bool {
+	switch string(k) {
 	case "variable":
 		return fastStringField(v, &e.Variable)
 	case "value":
@@ -222,8 +222,8 @@ func (e *ChannelVarset) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *ChannelDialplan) field(k string, v []byte) bool {
-	switch k {
+func (e *ChannelDialplan) field(k, v []byte) bool {
+	switch string(k) {
 	case "channel":
 		return fastChannel(v, &e.Channel)
 	case "dialplan_app":
@@ -234,8 +234,8 @@ func (e *ChannelDialplan) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *ChannelEnteredBridge) field(k string, v []byte) bool {
-	switch k {
+func (e *ChannelEnteredBridge) field(k, v []byte) bool {
+	switch string(k) {
 	case "bridge":
 		return fastBridge(v, &e.Bridge)
 	case "channel":
@@ -244,8 +244,8 @@ func (e *ChannelEnteredBridge) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *ChannelLeftBridge) field(k string, v []byte) bool {
-	switch k {
+func (e *ChannelLeftBridge) field(k, v []byte) bool {
+	switch string(k) {
 	case "bridge":
 		return fastBridge(v, &e.Bridge)
 	case "channel":
@@ -254,12 +254,12 @@ func (e *ChannelLeftBridge) field(k string, v []byte) bool {
 	return unknownField(k, v)
 }
 
-func (e *BridgeCreated) field(k string, v []byte) bool { return bridgeOnly(k, v, &e.Bridge) }
+func (e *BridgeCreated) field(k, v []byte) bool { return bridgeOnly(k, v, &e.Bridge) }
 
-func (e *BridgeDestroyed) field(k string, v []byte) bool { return bridgeOnly(k, v, &e.Bridge) }
+func (e *BridgeDestroyed) field(k, v []byte) bool { return bridgeOnly(k, v, &e.Bridge) }
 
-func (e *Dial) field(k string, v []byte) bool {
-	switch k {
+func (e *Dial) field(k, v []byte) bool {
+	switch string(k) {
 	case "caller":
 		return fastChannelPtr(v, &e.Caller)
 	case "peer":
