@@ -28,12 +28,11 @@ func newGenSender(t *testing.T, c *net.UDPConn, size int) *genSender {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sa unix.Sockaddr
-	raw.Control(func(fd uintptr) { sa, err = unix.Getsockname(int(fd)) })
+	sa, family, err := boundAddr(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fd, err := openSendSocket(raw, sa, unix.AF_INET)
+	fd, err := openSendSocket(raw, sa, family)
 	if err != nil {
 		t.Fatalf("generator's send socket: %v", err)
 	}
@@ -61,14 +60,11 @@ func (g *genSender) send(msgs []ipv4.Message) error {
 		}
 	}
 	for sent := 0; sent < len(msgs); {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(g.fd), uintptr(unsafe.Pointer(&g.hdr[sent])), uintptr(len(msgs)-sent), 0, 0, 0)
-		if e == unix.EINTR {
-			continue
+		r, err := unpolledSend(unix.SYS_SENDMMSG, g.fd, uintptr(unsafe.Pointer(&g.hdr[sent])), uintptr(len(msgs)-sent), 0, 0)
+		if err != nil {
+			return err
 		}
-		if e != 0 {
-			return e
-		}
-		sent += int(r)
+		sent += r
 	}
 	return nil
 }
