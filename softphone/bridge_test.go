@@ -406,11 +406,8 @@ func TestBridgeTwoAgentsIsolated(t *testing.T) {
 	}
 	// The relay counts a packet after the track write returns, which may
 	// be just after the page has it: wait for the count, then compare.
-	for deadline := time.Now().Add(waitFor); sa.Stats().ToBrowser < n || sb.Stats().ToBrowser < n; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			break
-		}
-	}
+	waitStat(t, sa, func(st Stats) bool { return st.ToBrowser >= n })
+	waitStat(t, sb, func(st Stats) bool { return st.ToBrowser >= n })
 	if sa.Stats().ToBrowser != n || sb.Stats().ToBrowser != n {
 		t.Errorf("stats anna %+v bo %+v", sa.Stats(), sb.Stats())
 	}
