@@ -135,34 +135,30 @@ func secretSetter(f func(*Settings) *Secret) func(*Settings, string) error {
 	return func(s *Settings, v string) error { *f(s) = Secret(v); return nil }
 }
 
-func boolSetter(name string, f func(*Settings) *bool) func(*Settings, string) error {
+// parsedSetter sets a field from v parsed by parse; empty is the zero
+// value. want says what v must be, in the error.
+func parsedSetter[T any](name, want string, parse func(string) (T, error), f func(*Settings) *T) func(*Settings, string) error {
 	return func(s *Settings, v string) error {
 		if v == "" {
-			*f(s) = false
+			var zero T
+			*f(s) = zero
 			return nil
 		}
-		b, err := strconv.ParseBool(v)
+		x, err := parse(v)
 		if err != nil {
-			return fmt.Errorf("%s: %q is not true or false", name, v)
+			return fmt.Errorf("%s: %q is not %s", name, v, want)
 		}
-		*f(s) = b
+		*f(s) = x
 		return nil
 	}
 }
 
+func boolSetter(name string, f func(*Settings) *bool) func(*Settings, string) error {
+	return parsedSetter(name, "true or false", strconv.ParseBool, f)
+}
+
 func intSetter(name string, f func(*Settings) *int) func(*Settings, string) error {
-	return func(s *Settings, v string) error {
-		if v == "" {
-			*f(s) = 0
-			return nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("%s: %q is not a whole number", name, v)
-		}
-		*f(s) = n
-		return nil
-	}
+	return parsedSetter(name, "a whole number", strconv.Atoi, f)
 }
 
 var settingDefs = []settingDef{
