@@ -1,7 +1,6 @@
 package ariclient
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 
@@ -17,8 +16,8 @@ type channelPlain Channel
 // most of the client's decoding time, so the usual shape is decoded by
 // hand: an object of known keys with strings jsontext unquotes, an integer
 // priority and string channel variables. Anything else (strings that
-// are not valid UTF-8, null, numbers where strings belong, a key in another case,
-// a Channel that already holds variables) is left to encoding/json, so
+// are not valid UTF-8, null, numbers where strings belong, a key not in
+// lower case, a Channel that already holds variables) is left to encoding/json, so
 // the result is always what encoding/json gives (FuzzChannelJSON checks
 // this).
 func (c *Channel) UnmarshalJSON(data []byte) error {
@@ -33,26 +32,6 @@ func (c *Channel) UnmarshalJSON(data []byte) error {
 		}
 	}
 	return json.Unmarshal(data, (*channelPlain)(c))
-}
-
-// channelKeys are the Channel keys the fast path knows; a key matching
-// one of them only case-insensitively goes to encoding/json.
-var channelKeys = [][]byte{
-	[]byte("id"), []byte("protocol_id"), []byte("name"), []byte("state"), []byte("caller"),
-	[]byte("connected"), []byte("accountcode"), []byte("dialplan"), []byte("creationtime"),
-	[]byte("language"), []byte("channelvars"), []byte("caller_rdnis"), []byte("tenantid"),
-	// nested objects' keys
-	[]byte("number"), []byte("context"), []byte("exten"), []byte("priority"),
-	[]byte("app_name"), []byte("app_data"),
-}
-
-func foldsToChannelKey(key []byte) bool {
-	for _, k := range channelKeys {
-		if len(k) == len(key) && bytes.EqualFold(k, key) {
-			return true
-		}
-	}
-	return false
 }
 
 // commonValues are values that recur in almost every channel; decoding
@@ -118,7 +97,7 @@ func decodeChannelFast(data []byte, c *Channel) bool {
 				case "priority":
 					return fastInt(v, &c.Dialplan.Priority)
 				}
-				return !foldsToChannelKey(k) && json.Valid(v)
+				return unknownField(k, v)
 			})
 		case "creationtime":
 			var s string
@@ -143,7 +122,7 @@ func decodeChannelFast(data []byte, c *Channel) bool {
 				return true
 			})
 		}
-		return !foldsToChannelKey(key) && json.Valid(val)
+		return unknownField(key, val)
 	})
 }
 
@@ -155,7 +134,7 @@ func fastCallerID(val []byte, id *CallerID) bool {
 		case "number":
 			return fastStringField(v, &id.Number)
 		}
-		return !foldsToChannelKey(k) && json.Valid(v)
+		return unknownField(k, v)
 	})
 }
 

@@ -78,3 +78,27 @@ func FuzzChannelJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg string) { checkSameChannel(t, msg) })
 }
+
+// TestChannelFastTakesUsualShapes: the channels Asterisk sends are decoded
+// by hand (falling back would be correct, but slow); keys that encoding/json
+// could match in another case are not.
+func TestChannelFastTakesUsualShapes(t *testing.T) {
+	for _, tt := range []struct {
+		msg  string
+		fast bool
+	}{
+		{sampleChannel, true},
+		{channelSeeds[4], true}, // every key Asterisk 22 sends
+		{`{"id":"c1","caller":{"name":"S\u00f8ren","number":"+4512"},"future_key":[1,{"a":"b"}]}`, true},
+		{`{"id":"c1","dialplan":{"context":"x","future_key2":null}}`, true},
+		{`{"ID":"c1"}`, false},
+		{`{"id":"c1","Future":1}`, false},
+		{`{"caller":{"NUMBER":"1"}}`, false},
+		{`{"dialplan":{"Exten":"1"}}`, false},
+	} {
+		var c Channel
+		if got := decodeChannelFast([]byte(tt.msg), &c); got != tt.fast {
+			t.Errorf("%s: by hand %v, want %v", tt.msg, got, tt.fast)
+		}
+	}
+}

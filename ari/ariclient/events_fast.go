@@ -32,7 +32,8 @@ func decodeBodyFast(raw []byte, ev fastBody) bool {
 	})
 }
 
-// unknownField is what field returns for a key its type does not have:
+// unknownField is what field (and decodeChannelFast) returns for a key
+// its type does not have:
 // encoding/json skips it, but still rejects the message if the value is
 // not JSON, and would store it in a field spelt in another case; so only
 // a plain lower-case ASCII key (which no other spelling of a known key
