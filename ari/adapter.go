@@ -85,6 +85,14 @@ type RuntimeConfig struct {
 	// AgentNames are the agents' display names, shown to a colleague
 	// whose page rings for an attended transfer (missing: the agent ID).
 	AgentNames map[queue.AgentID]string
+	// QueueOrgs and AgentOrgs name the organisation (municipality) of
+	// every queue and agent, in the form of NumberConfig.Org. A call is
+	// queued, transferred and consulted only within the organisation of
+	// the number it came in on, and an agent logs in only to queues of
+	// its own: a queue or agent of another organisation, or one without
+	// an entry here, is refused as if it did not exist.
+	QueueOrgs map[queue.QueueID]string
+	AgentOrgs map[queue.AgentID]string
 }
 
 // CallEventKind names a call-level event of the adapter.
@@ -219,6 +227,7 @@ const (
 	RefusedUnreachable = "unreachable"   // the colleague has no device omstil can ring
 	RefusedSelf        = "self"          // an agent cannot transfer to itself
 	RefusedUnknown     = "unknown-queue" // no such queue
+	RefusedNoAgent     = "unknown-agent" // no such colleague (errors.Is ErrUnknownAgent too)
 	RefusedNoFreeAgent = "no-free-agent" // nobody in the queue can take it now
 	RefusedConsulting  = "consulting"    // a consultation is going on: complete or cancel it first
 	RefusedNotAnswered = "not-answered"  // the consulted party has not answered yet
@@ -232,8 +241,10 @@ const (
 // ErrRefused) holds.
 type Refusal struct{ Reason, Detail string }
 
-func (r *Refusal) Error() string        { return "ari: request refused: " + r.Detail }
-func (r *Refusal) Is(target error) bool { return target == ErrRefused }
+func (r *Refusal) Error() string { return "ari: request refused: " + r.Detail }
+func (r *Refusal) Is(target error) bool {
+	return target == ErrRefused || target == ErrUnknownAgent && r.Reason == RefusedNoAgent
+}
 
 func refuse(reason, format string, args ...any) error {
 	return &Refusal{Reason: reason, Detail: fmt.Sprintf(format, args...)}

@@ -548,7 +548,10 @@ func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, id q
 		if c.consult != nil {
 			return errConsulting
 		}
-		if _, ok := a.cfg.queues[to]; !ok {
+		if !a.queueIn(to, c.org) {
+			if a.otherOrgQueue(to, c.org) {
+				a.crossOrg("transfer to queue", c, string(to))
+			}
 			return refuse(RefusedUnknown, "unknown queue %s", to)
 		}
 		a.leaveAgent(c)

@@ -125,14 +125,17 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 		target := queue.AgentID(t.To)
 		if t.Kind == ConsultQueue {
 			var err error
-			if target, err = a.consultQueueAgent(queue.QueueID(t.To), agent); err != nil {
+			if target, err = a.consultQueueAgent(c, queue.QueueID(t.To), agent); err != nil {
 				return err
 			}
 		}
 		dev, ok := a.cfg.devices[target]
 		switch {
-		case !a.cfg.agents[target]:
-			return fmt.Errorf("%w: %s", ErrUnknownAgent, target)
+		case !a.agentIn(target, c.org):
+			if a.cfg.agents[target] {
+				a.crossOrg("consult agent", c, string(target))
+			}
+			return refuse(RefusedNoAgent, "unknown agent %s", target)
 		case target == agent:
 			return refuse(RefusedSelf, "an agent cannot consult itself")
 		case !ok || !a.reachable(dev):
@@ -265,14 +268,17 @@ func (a *Adapter) holdCitizen(c *call) {
 
 // consultQueueAgent picks the ready agent of q idle longest whose phone or
 // page omstil can ring.
-func (a *Adapter) consultQueueAgent(q queue.QueueID, not queue.AgentID) (queue.AgentID, error) {
-	if _, ok := a.cfg.queues[q]; !ok {
+func (a *Adapter) consultQueueAgent(c *call, q queue.QueueID, not queue.AgentID) (queue.AgentID, error) {
+	if !a.queueIn(q, c.org) {
+		if a.otherOrgQueue(q, c.org) {
+			a.crossOrg("consult queue", c, string(q))
+		}
 		return "", refuse(RefusedUnknown, "unknown queue %s", q)
 	}
 	var free []queue.AgentSnapshot
 	for _, ag := range a.eng.Snapshot().Agents {
 		d := a.cfg.devices[ag.ID]
-		if ag.ID != not && ag.State == queue.Ready && !ag.DeviceBusy && a.consulted[ag.ID] == nil && a.reachable(d) && slices.Contains(ag.Queues, q) {
+		if ag.ID != not && a.agentIn(ag.ID, c.org) && ag.State == queue.Ready && !ag.DeviceBusy && a.consulted[ag.ID] == nil && a.reachable(d) && slices.Contains(ag.Queues, q) {
 			free = append(free, ag)
 		}
 	}

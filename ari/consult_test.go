@@ -171,6 +171,7 @@ func TestAttendedTransferFromBrowser(t *testing.T) {
 	cfg := config(q1(), agentSpec{"bo", pbx.agent("answer", 2), []queue.QueueID{"q2"}})
 	cfg.Agents = append(cfg.Agents, queue.AgentConfig{ID: "web", Queues: []queue.Membership{{Queue: "q1"}}})
 	cfg.Devices["web"] = ari.Device{Kind: ari.DeviceWebRTC}
+	cfg.AgentOrgs["web"] = "kommune"
 	e := startWith(t, pbx, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) { o.WebRTC = web })
 	e.ready("web")
 	e.ready("bo")

@@ -66,6 +66,7 @@ func newBrowserConsultVia(t *testing.T, proxy bool, mod func(*ari.Options)) *bro
 	for _, ag := range []queue.AgentID{"anna", "bo"} {
 		cfg.Agents = append(cfg.Agents, queue.AgentConfig{ID: ag, Queues: []queue.Membership{{Queue: "q1"}, {Queue: "q2"}}})
 		cfg.Devices[ag] = ari.Device{Kind: ari.DeviceWebRTC}
+		cfg.AgentOrgs[ag] = "kommune"
 	}
 	cfg.AgentNames = map[queue.AgentID]string{"anna": "Anna Hansen", "bo": "Bo Jensen"}
 	cfg.QueueMedia = map[queue.QueueID]ari.QueueMedia{"q1": {Name: "Borgerservice"}}

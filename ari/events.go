@@ -161,6 +161,16 @@ func (a *Adapter) act(c *call, act callflow.Action) {
 			a.addTimer(deadline{at: a.now().Add(x.Timeout), call: c.id, seq: c.collectSeq})
 		case callflow.Wait:
 		case callflow.Enqueue:
+			if q := queue.QueueID(x.Queue); a.otherOrgQueue(q, c.org) {
+				// the flow names another municipality's queue: treated as
+				// a broken flow, never as a way into that queue.
+				a.crossOrg("flow queue", c, string(q))
+				a.callEvent(c, CallFlowError, "the queue belongs to another organisation")
+				c.state = stEnding
+				c.released = true
+				a.playRelease(c, a.opt.NotInService)
+				return
+			}
 			a.enqueue(c, x)
 		case callflow.Transfer:
 			a.transfer(c, x.Destination)

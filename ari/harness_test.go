@@ -559,14 +559,20 @@ func config(queues []queue.QueueConfig, agents ...agentSpec) ari.RuntimeConfig {
 		Schedules: map[string]callflow.ScheduleLookup{"kommune": callflow.Schedules{
 			"tider": {Weekly: weekdays("08:00", "16:00"), PublicHolidays: true},
 		}},
-		Queues:  queues,
-		Devices: map[queue.AgentID]ari.Device{},
+		Queues:    queues,
+		Devices:   map[queue.AgentID]ari.Device{},
+		QueueOrgs: map[queue.QueueID]string{},
+		AgentOrgs: map[queue.AgentID]string{},
 		Announcements: map[callflow.AnnouncementRef][]string{
 			"menu": {"sound:omstil-menu"}, "optaget": {"sound:omstil-busy"},
 			"lukket": {"sound:omstil-closed"}, "helligdag": {"sound:omstil-holiday"},
 		},
 	}
+	for _, q := range queues {
+		rc.QueueOrgs[q.ID] = "kommune"
+	}
 	for _, a := range agents {
+		rc.AgentOrgs[queue.AgentID(a.id)] = "kommune"
 		var ms []queue.Membership
 		for _, q := range a.queues {
 			ms = append(ms, queue.Membership{Queue: q})

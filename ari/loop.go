@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -132,6 +133,8 @@ type config struct {
 	announce  map[callflow.AnnouncementRef][]string
 	pause     map[string]bool
 	names     map[queue.AgentID]string
+	queueOrg  map[queue.QueueID]string
+	agentOrg  map[queue.AgentID]string
 }
 
 // Adapter is omstil's Stasis application. Create it with New, start it
@@ -466,6 +469,7 @@ func (a *Adapter) reload(rc RuntimeConfig) []error {
 		media: map[queue.QueueID]QueueMedia{}, queues: map[queue.QueueID]queue.QueueConfig{},
 		agents: map[queue.AgentID]bool{}, devices: map[queue.AgentID]Device{},
 		announce: map[callflow.AnnouncementRef][]string{}, names: map[queue.AgentID]string{},
+		queueOrg: maps.Clone(rc.QueueOrgs), agentOrg: maps.Clone(rc.AgentOrgs),
 	}
 	for k, v := range rc.AgentNames {
 		cfg.names[k] = v
@@ -581,6 +585,11 @@ func (a *Adapter) SetAgentState(ctx context.Context, agent queue.AgentID, state 
 func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
 	if !a.cfg.agents[agent] {
 		return ErrUnknownAgent
+	}
+	for _, q := range queues {
+		if !a.queueIn(q, a.cfg.agentOrg[agent]) {
+			return refuse(RefusedUnknown, "unknown queue %s", q)
+		}
 	}
 	if queues != nil && state != queue.LoggedOut {
 		a.loginQueues[agent] = slices.Clone(queues)

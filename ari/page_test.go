@@ -31,6 +31,7 @@ func TestPageGonePausesReadyAgent(t *testing.T) {
 		}
 		cfg.Agents = append(cfg.Agents, queue.AgentConfig{ID: id, Queues: qs})
 		cfg.Devices[id] = ari.Device{Kind: ari.DeviceWebRTC}
+		cfg.AgentOrgs[id] = "kommune"
 	}
 	clock := queue.NewFakeClock(mondayMorning)
 	e := startWith(t, pbx, clock, cfg, func(o *ari.Options) { o.WebRTC = web })

@@ -120,6 +120,7 @@ func TestWebRTCAgent(t *testing.T) {
 	cfg := config(q1())
 	cfg.Agents = append(cfg.Agents, queue.AgentConfig{ID: "web", Queues: []queue.Membership{{Queue: "q1"}}})
 	cfg.Devices["web"] = ari.Device{Kind: ari.DeviceWebRTC}
+	cfg.AgentOrgs["web"] = "kommune"
 	cfg.QueueMedia = map[queue.QueueID]ari.QueueMedia{"q1": {Name: "Borgerservice", Ringing: true}}
 	e := startWith(t, pbx, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) { o.WebRTC = web })
 	e.ready("web")

@@ -1,7 +1,7 @@
 package telephony
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/callflow"
@@ -20,9 +20,11 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 		Devices:       map[queue.AgentID]ari.Device{},
 		Announcements: map[callflow.AnnouncementRef][]string{},
 		AgentNames:    map[queue.AgentID]string{},
+		QueueOrgs:     map[queue.QueueID]string{},
+		AgentOrgs:     map[queue.AgentID]string{},
 	}
 	for num, n := range rt.Numbers {
-		org := fmt.Sprint(n.OrgID)
+		org := orgKey(n.OrgID)
 		rc.Numbers[num] = ari.NumberConfig{Flow: n.Flow, Org: org}
 		rc.Schedules[org] = rt.Schedules
 	}
@@ -35,6 +37,7 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 			m.MOHClass = q.Music
 		}
 		rc.QueueMedia[id] = m
+		rc.QueueOrgs[id] = orgKey(q.OrgID)
 	}
 	for id, a := range rt.AgentInfo {
 		d := ari.Device{Kind: ari.DeviceWebRTC}
@@ -42,6 +45,7 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 			d = ari.Device{Kind: ari.DeviceEndpoint, Dial: a.DialString}
 		}
 		rc.Devices[id] = d
+		rc.AgentOrgs[id] = orgKey(a.OrgID)
 		if a.Name != "" {
 			rc.AgentNames[id] = a.Name
 		}
@@ -60,3 +64,7 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 	}
 	return rc
 }
+
+// orgKey is an organisation as the adapter names it (NumberConfig.Org,
+// QueueOrgs, AgentOrgs): its database ID in decimal.
+func orgKey(id config.OrgID) string { return strconv.FormatInt(int64(id), 10) }

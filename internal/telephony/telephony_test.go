@@ -61,6 +61,9 @@ func TestRuntimeConfig(t *testing.T) {
 	if u := rc.Announcements["default/velkommen"]; len(u) != 1 || u[0] != "sound:http://omstil:8080/media/announcements/3-abc.wav" {
 		t.Errorf("announcement URI: %v", u)
 	}
+	if rc.QueueOrgs["faxe/sundhed"] != "2" || rc.QueueOrgs["default/borgerservice"] != "1" || rc.AgentOrgs["8"] != "2" || rc.AgentOrgs["7"] != "1" {
+		t.Errorf("organisations of queues %v and agents %v: want each's own, as the numbers'", rc.QueueOrgs, rc.AgentOrgs)
+	}
 	if len(rc.PauseReasons) != 2 {
 		t.Errorf("pause reasons not merged without duplicates: %v", rc.PauseReasons)
 	}

@@ -1,0 +1,109 @@
+package ari_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/omstil/omstil/ari"
+	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/queue"
+)
+
+// twoOrgs is config with a second municipality, "nabo", beside the
+// harness's "kommune": queue q3 and agent nils are nabo's, and nabo's
+// number 70109090 queues in q3. 70103030 is kommune's number whose flow
+// names nabo's queue, as a flow would if a layer above forgot to scope
+// it.
+func twoOrgs(pbx asterisk, agents ...agentSpec) ari.RuntimeConfig {
+	qs := append(q1(), queue.QueueConfig{ID: "q3", RingTimeout: 5 * time.Second})
+	agents = append(agents, agentSpec{"nils", pbx.agent("answer", 7), []queue.QueueID{"q3"}})
+	cfg := config(qs, agents...)
+	cfg.QueueOrgs["q3"] = "nabo"
+	cfg.AgentOrgs["nils"] = "nabo"
+	toQ3 := &callflow.Flow{Name: "q3", Start: "kø", Steps: []callflow.Step{
+		{ID: "kø", Kind: callflow.KindQueue, Queue: &callflow.QueueStep{Queue: "q3"}},
+	}}
+	cfg.Numbers["70109090"] = ari.NumberConfig{Flow: toQ3, Org: "nabo"}
+	cfg.Numbers["70103030"] = ari.NumberConfig{Flow: toQ3, Org: "kommune"}
+	return cfg
+}
+
+// TestTransfersStayInOrganisation: an agent of one municipality talking to
+// its citizen cannot move the call into another municipality's queue or
+// hand it to another municipality's agent, blind or attended, whatever
+// the layer above passes; the refusal says no more than for a target that
+// does not exist, and the call stays with the agent.
+func TestTransfersStayInOrganisation(t *testing.T) {
+	pbx := newAsterisk(t)
+	cfg := twoOrgs(pbx, agentSpec{"anna", pbx.agent("answer", 1), []queue.QueueID{"q1"}})
+	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+	e.ready("anna")
+	e.ready("nils")
+	id := pbx.placeCall(t, "70102020", "+4512345678")
+	e.eventually("anna talks to the citizen", func() bool { return hasEvent(e, id, ari.CallBridged, "") })
+	ctx := context.Background()
+	call := queue.CallID(id)
+
+	unknownQueue := func(what string, err error) {
+		t.Helper()
+		var r *ari.Refusal
+		if !errors.As(err, &r) || r.Reason != ari.RefusedUnknown {
+			t.Errorf("%s: %v, want the refusal of an unknown queue", what, err)
+		}
+	}
+	unknownQueue("blind transfer to nabo's queue", e.ad.TransferToQueue(ctx, "anna", call, "q3"))
+	unknownQueue("consulting nabo's queue", e.ad.Consult(ctx, "anna", call, ari.ConsultTarget{Kind: ari.ConsultQueue, To: "q3"}))
+	if err := e.ad.Consult(ctx, "anna", call, ari.ConsultTarget{Kind: ari.ConsultAgent, To: "nils"}); !errors.Is(err, ari.ErrUnknownAgent) {
+		t.Errorf("consulting nabo's agent: %v, want ErrUnknownAgent", err)
+	}
+	if c, _ := e.call(id); c.State != "connected" || c.Agent != "anna" {
+		t.Errorf("after the refusals the call is %+v, want connected to anna", c)
+	}
+	if deviceBusy(e, "nils") {
+		t.Error("nabo's agent was rung")
+	}
+	if n := len(find(e.sink, func(x queue.CallJoined) bool { return x.Queue == "q3" })); n != 0 {
+		t.Errorf("%d calls queued in nabo's queue", n)
+	}
+	for _, ev := range e.sink.events() {
+		if ev.Kind == ari.CallConsult {
+			t.Errorf("a consultation was started: %+v", ev)
+		}
+	}
+}
+
+// TestFlowCannotQueueInOtherOrganisation: a flow of one municipality that
+// names another's queue does not put the citizen there; the citizen hears
+// that the number is not in service, as with a broken flow. nabo's own
+// number reaches its queue.
+func TestFlowCannotQueueInOtherOrganisation(t *testing.T) {
+	pbx := newAsterisk(t)
+	cfg := twoOrgs(pbx)
+	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+	e.ready("nils")
+	id := pbx.placeCall(t, "70103030", "+4512345678")
+	e.eventually("the flow is refused", func() bool { return hasEvent(e, id, ari.CallFlowError, "") })
+	if n := len(find(e.sink, func(x queue.CallJoined) bool { return string(x.Call) == id })); n != 0 {
+		t.Fatalf("kommune's citizen was queued in nabo's queue")
+	}
+	own := pbx.placeCall(t, "70109090", "+4587654321")
+	e.eventually("nabo's citizen reaches nils", func() bool { return hasEvent(e, own, ari.CallBridged, "") })
+}
+
+// TestAgentLoginStaysInOrganisation: an agent cannot be logged in to
+// another municipality's queue.
+func TestAgentLoginStaysInOrganisation(t *testing.T) {
+	pbx := newAsterisk(t)
+	cfg := twoOrgs(pbx, agentSpec{"anna", pbx.agent("answer", 1), []queue.QueueID{"q1"}})
+	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+	err := e.ad.SetAgentState(context.Background(), "nils", queue.Ready, "", []queue.QueueID{"q1"})
+	var r *ari.Refusal
+	if !errors.As(err, &r) || r.Reason != ari.RefusedUnknown {
+		t.Fatalf("logging nabo's agent in to kommune's queue: %v, want the refusal of an unknown queue", err)
+	}
+	if s := agentState(e, "nils"); s != queue.LoggedOut {
+		t.Fatalf("nils is %s, want logged out", s)
+	}
+}
