@@ -451,7 +451,6 @@ func (e *Engine) adopt(in AdoptConnected) {
 	if c != nil {
 		e.withdrawAll(c, EndAnsweredElse)
 		c.q.waiting.remove(c)
-		q = c.q
 	} else {
 		if q == nil {
 			// the queue is gone from the configuration; the conversation

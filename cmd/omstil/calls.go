@@ -254,7 +254,12 @@ func startSimulator(log *slog.Logger) (url, password string, sim *arisim.Sim, st
 		return "", "", nil, nil, fmt.Errorf("simulator: %w", err)
 	}
 	hs := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
+	go func() {
+		// the demo's calls stop if the simulator's server does: say why.
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("demo: the built-in ARI simulator stopped serving", "err", err)
+		}
+	}()
 	log.Warn("DEMO MODE: using the built-in ARI simulator, not a telephone system", "ari", "http://"+ln.Addr().String()+"/ari")
 	return "http://" + ln.Addr().String() + "/ari", password, sim, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
