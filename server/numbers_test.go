@@ -54,7 +54,9 @@ func TestNumberOwnedByAnotherOrganisation(t *testing.T) {
 	refused := func(what string, r req) {
 		t.Helper()
 		w := f.do(r)
-		var body struct{ Error struct{ Code, Message, Field string } }
+		var body struct {
+			Error struct{ Code, Message, Field string }
+		}
 		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 409 || body.Error.Field != "number" {
 			t.Errorf("%s: %d %s, want 409 on field number", what, w.Code, w.Body)
 			return
