@@ -33,9 +33,9 @@ import (
 
 // Number lengths of the canonical forms.
 const (
-	MaxShortNumber = 7  // digits of the longest short number
-	minE164        = 7  // digits after + of the shortest E.164 number accepted
-	maxE164        = 15 // digits after + of the longest E.164 number (ITU-T E.164)
+	maxShort = 7  // digits of the longest short number
+	minE164  = 7  // digits after + of the shortest E.164 number accepted
+	maxE164  = 15 // digits after + of the longest E.164 number (ITU-T E.164)
 )
 
 // ErrNotANumber is what CanonicalNumber's errors wrap.
@@ -71,16 +71,10 @@ func CanonicalNumber(raw string) (string, error) {
 		return "+45" + c, nil
 	case len(c) == 10 && strings.HasPrefix(c, "45"):
 		return "+" + c, nil
-	case len(c) <= MaxShortNumber:
+	case len(c) <= maxShort:
 		return c, nil
 	}
-	return "", fmt.Errorf("%w: %d digits: want a Danish number (8 digits), a short number (at most %d digits) or an international number starting with + or 00", ErrNotANumber, len(c), MaxShortNumber)
-}
-
-// IsShortNumber reports whether a canonical number is a short number (an
-// extension or service number), not an E.164 number.
-func IsShortNumber(canonical string) bool {
-	return canonical != "" && !strings.HasPrefix(canonical, "+")
+	return "", fmt.Errorf("%w: %d digits: want a Danish number (8 digits), a short number (at most %d digits) or an international number starting with + or 00", ErrNotANumber, len(c), maxShort)
 }
 
 // comparableNumber is a number as compared at run time: its canonical form,
