@@ -66,8 +66,10 @@ type QueueMedia struct {
 // store. The composition root converts the store's data into it and calls
 // Reload whenever it changes. It is plain data; Reload copies what it keeps.
 type RuntimeConfig struct {
-	// Numbers maps the number the dialplan passes as Stasis argument to its
-	// flow.
+	// Numbers maps an inbound number to its flow. Keys may be in any
+	// spelling callflow.CanonicalNumber accepts; the adapter compares the
+	// canonical forms of the keys and of the number the dialplan passes
+	// as Stasis argument. Two keys that are one number are refused.
 	Numbers map[string]NumberConfig
 	// Schedules resolves saved schedules per org.
 	Schedules map[string]callflow.ScheduleLookup

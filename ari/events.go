@@ -92,7 +92,22 @@ func (a *Adapter) stasisStart(e *ariclient.StasisStart) {
 	a.startCall(ch, number)
 }
 
+// dialledNumber is the number a call arrived on, as the dialplan passed it
+// (Stasis(omstil,${EXTEN}): a trunk may send 80808080, 4580808080,
+// 004580808080 or +4580808080 for one number), in the canonical form the
+// configuration is keyed by (callflow.CanonicalNumber). A number that rule
+// refuses is kept as given: it matches no configured number.
+func dialledNumber(raw string) string {
+	if c, err := callflow.CanonicalNumber(raw); err == nil {
+		return c
+	}
+	return raw
+}
+
+// startCall starts the flow of a call that arrived on number (the Stasis
+// argument, as the dialplan passed it).
 func (a *Adapter) startCall(ch ariclient.Channel, number string) *call {
+	number = dialledNumber(number)
 	now := a.now()
 	c := &call{id: queue.CallID(ch.ID), ch: ch.ID, number: number, caller: ch.Caller.Number, since: now}
 	a.calls[c.id] = c

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -474,8 +475,19 @@ func (a *Adapter) reload(rc RuntimeConfig) []error {
 	for k, v := range rc.AgentNames {
 		cfg.names[k] = v
 	}
+	spelt := map[string][]string{}
 	for k, v := range rc.Numbers {
-		cfg.numbers[k] = v
+		c := dialledNumber(k)
+		spelt[c] = append(spelt[c], k)
+		cfg.numbers[c] = v
+	}
+	for c, ks := range spelt {
+		if len(ks) > 1 {
+			// Which one wins would depend on map order: route neither.
+			slices.Sort(ks)
+			delete(cfg.numbers, c)
+			errs = append(errs, fmt.Errorf("ari: numbers %q are the same number %s; none of them is routed", ks, c))
+		}
 	}
 	for k, v := range rc.Schedules {
 		cfg.schedules[k] = v

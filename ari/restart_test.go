@@ -104,7 +104,7 @@ func TestRestartKeepsCallbacks(t *testing.T) {
 	e.eventually("the request is saved", func() bool { _, ok := store.get(first); return ok })
 	e.eventually("the first caller is released", func() bool { return !channelListed(t, e, first) })
 	saved, _ := store.get(first)
-	if saved.Queue != "q1" || saved.Number != "150" || saved.Dialled != "70102020" || saved.JoinedAt.IsZero() {
+	if saved.Queue != "q1" || saved.Number != "150" || saved.Dialled != "+4570102020" || saved.JoinedAt.IsZero() {
 		t.Fatalf("saved %+v", saved)
 	}
 	e.stop()

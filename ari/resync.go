@@ -378,7 +378,7 @@ func (a *Adapter) adoptChannel(ch ariclient.Channel) *call {
 	_, args, _ := ch.Dialplan.StasisApp()
 	c := &call{id: queue.CallID(ch.ID), ch: ch.ID, caller: ch.Caller.Number, since: a.now()}
 	if len(args) > 0 {
-		c.number = args[0]
+		c.number = dialledNumber(args[0])
 	}
 	if nc, ok := a.cfg.numbers[c.number]; ok {
 		c.org = nc.Org

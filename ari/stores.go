@@ -126,7 +126,7 @@ func (a *Adapter) restoreCallbacks(cbs []PendingCallback) map[queue.CallID]*call
 		if cb.Call == "" || a.calls[cb.Call] != nil {
 			continue
 		}
-		c := &call{id: cb.Call, number: cb.Dialled, caller: cb.Number, state: stCallback, q: cb.Queue,
+		c := &call{id: cb.Call, number: dialledNumber(cb.Dialled), caller: cb.Number, state: stCallback, q: cb.Queue,
 			joined: cb.JoinedAt, prio: cb.Priority, since: a.now()}
 		if nc, ok := a.cfg.numbers[c.number]; ok {
 			c.org = nc.Org

@@ -4,49 +4,14 @@ import (
 	"strings"
 )
 
-// cleanNumber drops separators and turns a leading 00 into +.
-func cleanNumber(n string) string {
-	var b strings.Builder
-	for _, r := range strings.TrimSpace(n) {
-		switch r {
-		case ' ', '-', '(', ')', '.':
-			continue
-		}
-		b.WriteRune(r)
-	}
-	c := b.String()
-	if strings.HasPrefix(c, "00") {
-		c = "+" + c[2:]
-	}
-	return c
-}
-
-// canonicalNumber writes a Danish 8-digit national number as +45XXXXXXXX;
-// other numbers are only cleaned.
-func canonicalNumber(n string) string {
-	c := cleanNumber(n)
-	if len(c) == 8 && allDigits(c) {
-		return "+45" + c
-	}
-	return c
-}
-
-// nationalNumber is the number without +45 for Danish numbers.
-func nationalNumber(n string) string {
-	c := canonicalNumber(n)
+// nationalNumber is the caller's comparable number without +45 for Danish
+// numbers.
+func nationalNumber(caller string) string {
+	c := comparableNumber(caller)
 	if strings.HasPrefix(c, "+45") {
 		return c[3:]
 	}
 	return c
-}
-
-func allDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // isAnonymous reports a withheld caller number.
@@ -71,9 +36,9 @@ func (r *CallerRule) match(caller string) bool {
 		if isAnonymous(caller) {
 			return false
 		}
-		want := canonicalNumber(caller)
+		want := comparableNumber(caller)
 		for _, n := range r.Numbers {
-			if canonicalNumber(n) == want {
+			if c, err := CanonicalNumber(n); err == nil && c == want {
 				return true
 			}
 		}
@@ -81,9 +46,9 @@ func (r *CallerRule) match(caller string) bool {
 		if isAnonymous(caller) {
 			return false
 		}
-		full, national := canonicalNumber(caller), nationalNumber(caller)
+		full, national := comparableNumber(caller), nationalNumber(caller)
 		for _, n := range r.Numbers {
-			p := cleanNumber(n)
+			p := canonicalPrefix(n)
 			if p == "" {
 				continue
 			}

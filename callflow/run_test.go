@@ -147,6 +147,15 @@ func TestRunCallerRules(t *testing.T) {
 		{"+4520000002", "other"},
 		{"55555", "exact"},
 		{"+4755555", "other"},
+		// A Danish caller ID without + (as some trunks send it) is the
+		// same number as with +45 for every rule.
+		{"4520000001", "exact"},
+		{"004520000001", "exact"},
+		{"4530123456", "intl"},
+		{"4541234567", "national"},
+		{"45 41 23 45 67", "national"},
+		// A caller ID omstil cannot read as a number equals nothing.
+		{"452000000", "other"},
 	}
 	f := &Flow{Start: "c", Steps: []Step{{ID: "c", Kind: KindCaller, Caller: &CallerStep{Rules: rules, Default: "other"}}}}
 	for _, id := range []StepID{"anon", "intern", "intl", "national", "exact", "other"} {

@@ -385,8 +385,11 @@ func (v *validator) caller(s *Step) {
 				v.err(s.ID, field+".numbers", CodeBadValue, "a %s rule needs at least one number", r.Match)
 			}
 			for j, n := range r.Numbers {
-				if !validNumber(n) {
-					v.err(s.ID, fieldIndex(field+".numbers", j), CodeBadValue, "%q is not a phone number (digits, optionally starting with + or 00)", n)
+				if r.Match == MatchPrefix && !validPrefix(n) {
+					v.err(s.ID, fieldIndex(field+".numbers", j), CodeBadValue, "%q is not a number prefix (1–15 digits, optionally starting with + or 00)", n)
+				}
+				if _, err := CanonicalNumber(n); r.Match == MatchExact && err != nil {
+					v.err(s.ID, fieldIndex(field+".numbers", j), CodeBadValue, "%q is %v", n, err)
 				}
 			}
 		case MatchAnonymous:

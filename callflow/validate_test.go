@@ -172,6 +172,18 @@ func TestValidate(t *testing.T) {
 			{"hvem", "caller.rules[3].maxLength", CodeBadValue, "8: want 1–7"},
 			{"hvem", "caller.rules[4].next", CodeMissingBranch, "no next step"},
 		}},
+		{"caller rule numbers", func(f *Flow) *Flow {
+			f.step("hvem").Caller.Rules = []CallerRule{
+				{Match: MatchExact, Numbers: []string{"123456789", "+45 1234", "80 80 80 80", "1813"}, Next: "velkomst"},
+				{Match: MatchPrefix, Numbers: []string{"12ab", "+", "0045", "80"}, Next: "velkomst"},
+			}
+			return f
+		}, []want{
+			{"hvem", "caller.rules[0].numbers[0]", CodeBadValue, `"123456789" is not a phone number: 9 digits`},
+			{"hvem", "caller.rules[0].numbers[1]", CodeBadValue, `"+45 1234" is not a phone number: a Danish number (+45) has 8 digits`},
+			{"hvem", "caller.rules[1].numbers[0]", CodeBadValue, `"12ab" is not a number prefix`},
+			{"hvem", "caller.rules[1].numbers[1]", CodeBadValue, `"+" is not a number prefix`},
+		}},
 		{"bad transfer destinations", func(f *Flow) *Flow {
 			f.step("omstilling").Transfer.Destination = "PJSIP/10 00"
 			return f

@@ -33,11 +33,13 @@ func flowView(f Flow) map[string]any {
 // validFlow checks the flow against what exists in the same transaction,
 // so a flow is never saved referring to a queue being deleted at the same
 // moment. The error is a *callflow.ValidationError naming the steps.
+// Caller rules' numbers are saved in the form they are compared in.
 func validFlow(tx *gorm.DB, org OrgID, name string, def *callflow.Flow) error {
 	if err := validName("name", name); err != nil {
 		return err
 	}
 	def.Name = name
+	def.CanonicalizeNumbers()
 	r, err := loadRefs(tx, org)
 	if err != nil {
 		return err
@@ -143,11 +145,15 @@ func (s *Store) DeleteFlow(ctx context.Context, actor Actor, id FlowID) error {
 }
 
 // Number is an inbound number as the dialplan passes it to the Stasis
-// app, and the flow its calls take.
+// app, and the flow its calls take. Number is the canonical form
+// (callflow.CanonicalNumber: +4570101010, or a short number such as 1813),
+// unique in the installation; Display is the number as the admin typed
+// it, shown only.
 type Number struct {
 	ID          NumberID
 	OrgID       OrgID
 	Number      string
+	Display     string
 	FlowID      FlowID
 	Description string
 	CreatedAt   time.Time
@@ -161,24 +167,30 @@ type NumberPatch struct {
 	Description *string
 }
 
-// NormalizeNumber checks an inbound number: digits with an optional
-// leading +, 2-20 digits; spaces are removed.
-func NormalizeNumber(n string) (string, error) {
-	n = strings.ReplaceAll(strings.TrimSpace(n), " ", "")
-	d := strings.TrimPrefix(n, "+")
-	if len(d) < 2 || len(d) > 20 {
-		return "", Invalid("number", "%q: want 2-20 digits, optionally with a leading +", n)
+// NormalizeNumber checks an inbound number and returns its canonical form
+// (callflow.CanonicalNumber) and its display form (trimmed, at most 64
+// characters).
+func NormalizeNumber(n string) (canonical, display string, err error) {
+	display = strings.TrimSpace(n)
+	if err := validText("number", display, 64); err != nil {
+		return "", "", err
 	}
-	for _, r := range d {
-		if r < '0' || r > '9' {
-			return "", Invalid("number", "%q: want digits only, optionally with a leading +", n)
-		}
+	canonical, err = callflow.CanonicalNumber(display)
+	if err != nil {
+		return "", "", Invalid("number", "%q is %v", display, err)
 	}
-	return n, nil
+	return canonical, display, nil
 }
 
 func numberView(n Number) map[string]any {
-	return map[string]any{"id": n.ID, "number": n.Number, "flow_id": n.FlowID, "description": n.Description}
+	return map[string]any{"id": n.ID, "number": n.Number, "display": n.Display, "flow_id": n.FlowID, "description": n.Description}
+}
+
+// numberTaken is the one answer to a number that cannot be routed because
+// it is routed already, in this organisation or in another: it must not
+// tell an organisation that another one owns the number, let alone which.
+func numberTaken(canonical string) error {
+	return &ConflictError{Field: "number", Message: fmt.Sprintf("%s is not available", canonical)}
 }
 
 func (s *Store) checkNumber(tx *gorm.DB, org OrgID, n *Number) error {
@@ -193,21 +205,21 @@ func (s *Store) checkNumber(tx *gorm.DB, org OrgID, n *Number) error {
 		return err
 	}
 	if cnt > 0 {
-		return &ConflictError{Field: "number", Message: fmt.Sprintf("%s is already routed (numbers are unique in the installation)", n.Number)}
+		return numberTaken(n.Number)
 	}
 	return nil
 }
 
 // CreateNumber routes an inbound number to a flow, audited.
 func (s *Store) CreateNumber(ctx context.Context, actor Actor, number string, flow FlowID, description string) (Number, error) {
-	num, err := NormalizeNumber(number)
+	num, display, err := NormalizeNumber(number)
 	if err != nil {
 		return Number{}, err
 	}
 	if err := validText("description", description, 256); err != nil {
 		return Number{}, err
 	}
-	n := Number{OrgID: actor.OrgID, Number: num, FlowID: flow, Description: description}
+	n := Number{OrgID: actor.OrgID, Number: num, Display: display, FlowID: flow, Description: description}
 	err = s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
 		if err := s.checkNumber(tx, actor.OrgID, &n); err != nil {
 			return err
@@ -236,12 +248,13 @@ func (s *Store) ListNumbers(ctx context.Context, org OrgID) ([]Number, error) {
 
 // UpdateNumber applies a patch, audited.
 func (s *Store) UpdateNumber(ctx context.Context, actor Actor, id NumberID, p NumberPatch) (Number, error) {
+	var display string
 	if p.Number != nil {
-		num, err := NormalizeNumber(*p.Number)
+		num, d, err := NormalizeNumber(*p.Number)
 		if err != nil {
 			return Number{}, err
 		}
-		p.Number = &num
+		p.Number, display = &num, d
 	}
 	if p.Description != nil {
 		if err := validText("description", *p.Description, 256); err != nil {
@@ -256,7 +269,7 @@ func (s *Store) UpdateNumber(ctx context.Context, actor Actor, id NumberID, p Nu
 		}
 		before := numberView(n)
 		if p.Number != nil {
-			n.Number = *p.Number
+			n.Number, n.Display = *p.Number, display
 		}
 		if p.FlowID != nil {
 			n.FlowID = *p.FlowID
@@ -292,8 +305,12 @@ func (s *Store) DeleteNumber(ctx context.Context, actor Actor, id NumberID) erro
 }
 
 // FlowForNumber loads the flow an organisation's inbound number leads to,
-// for the routing dry-run.
+// for the routing dry-run. number may be in any spelling CanonicalNumber
+// accepts.
 func (s *Store) FlowForNumber(ctx context.Context, org OrgID, number string) (Flow, error) {
+	if c, err := callflow.CanonicalNumber(number); err == nil {
+		number = c
+	}
 	var n Number
 	if err := s.db.WithContext(ctx).Where("number = ? AND org_id = ?", number, org).First(&n).Error; err != nil {
 		return Flow{}, wrapErr("load", "number", number, err)

@@ -129,7 +129,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("config: connect to %s database %s: %w", dialect, redactDSN(dsn), scrub(err, dsn))
 	}
-	prov, err := goose.NewProvider(gooseDial, sqlDB, migrations)
+	prov, err := goose.NewProvider(gooseDial, sqlDB, migrations, goose.WithGoMigrations(goMigrations(dialect)...))
 	if err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("config: migrations: %w", err)
@@ -216,7 +216,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("config: migrate: %w", err)
 	}
 	for _, r := range res {
-		s.log.Info("applied migration", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "duration", r.Duration)
+		file := filepath.Base(r.Source.Path)
+		if r.Source.Path == "" {
+			file = "(written in Go, config/migrate_*.go)"
+		}
+		s.log.Info("applied migration", "version", r.Source.Version, "file", file, "duration", r.Duration)
 	}
 	return nil
 }

@@ -385,7 +385,7 @@ func TestCallConfigBadInput(t *testing.T) {
 		{"membership queue", "POST", fmt.Sprintf("/api/v1/agents/%d/memberships", cs.other.ID), `{"queue_id":9999}`, 400, "invalid", "queue_id"},
 		{"membership twice", "POST", fmt.Sprintf("/api/v1/agents/%d/memberships", cs.agent.ID), fmt.Sprintf(`{"queue_id":%d}`, cs.q.ID), 409, "conflict", "queue_id"},
 		{"membership weight", "PATCH", fmt.Sprintf("/api/v1/agents/%d/memberships/%d", cs.agent.ID, cs.ms.ID), `{"weight":5000}`, 400, "invalid", "weight"},
-		{"number", "POST", "/api/v1/numbers", fmt.Sprintf(`{"number":"70-10","flow_id":%d}`, cs.flow.ID), 400, "invalid", "number"},
+		{"number", "POST", "/api/v1/numbers", fmt.Sprintf(`{"number":"70-1a","flow_id":%d}`, cs.flow.ID), 400, "invalid", "number"},
 		{"number taken", "POST", "/api/v1/numbers", fmt.Sprintf(`{"number":"+4570101010","flow_id":%d}`, cs.flow.ID), 409, "conflict", "number"},
 		{"number flow", "POST", "/api/v1/numbers", `{"number":"70101011","flow_id":999}`, 400, "invalid", "flow_id"},
 		{"schedule bad time", "POST", "/api/v1/schedules", `{"name":"s2","definition":{"weekly":{"monday":[{"from":"15:00","to":"08:00"}]}}}`, 400, "invalid", "definition"},

@@ -19,7 +19,8 @@ type numberStore interface {
 
 type numberResponse struct {
 	ID          config.NumberID `json:"id"`
-	Number      string          `json:"number"`
+	Number      string          `json:"number"`  // canonical: +4570101010, or a short number
+	Display     string          `json:"display"` // as typed
 	FlowID      config.FlowID   `json:"flow_id"`
 	Description string          `json:"description"`
 	CreatedAt   time.Time       `json:"created_at"`
@@ -27,7 +28,7 @@ type numberResponse struct {
 }
 
 func numberJSON(n config.Number) numberResponse {
-	return numberResponse{n.ID, n.Number, n.FlowID, n.Description, n.CreatedAt, n.UpdatedAt}
+	return numberResponse{n.ID, n.Number, n.Display, n.FlowID, n.Description, n.CreatedAt, n.UpdatedAt}
 }
 
 type numberCreateRequest struct {

@@ -397,6 +397,7 @@ func (s *Sim) remoteFailed(ch *channel, cause int) {
 
 var (
 	reDigits    = regexp.MustCompile(`^[0-9]+$`)
+	reInbound   = regexp.MustCompile(`^\+?[0-9]+$`) // _X! and _+X!
 	reAgentExt  = regexp.MustCompile(`^([1-5])[0-9][0-9]*$`)
 	inboundCtx  = "omstil-inbound"
 	agentsCtx   = "omstil-test-agents"
@@ -409,7 +410,7 @@ var (
 func dialplanExists(context, exten string) bool {
 	switch context {
 	case inboundCtx:
-		return reDigits.MatchString(exten)
+		return reInbound.MatchString(exten)
 	case agentsCtx:
 		return reAgentExt.MatchString(exten)
 	}

@@ -92,8 +92,8 @@ func (s *Sim) placeCallLocked(c Call) (Channel, error) {
 	if s.closed {
 		return Channel{}, errors.New("arisim: closed")
 	}
-	if !reDigits.MatchString(c.Number) {
-		return Channel{}, fmt.Errorf("arisim: number %q is not digits", c.Number)
+	if !reInbound.MatchString(c.Number) {
+		return Channel{}, fmt.Errorf("arisim: number %q is not digits (optionally after +)", c.Number)
 	}
 	if c.App == "" {
 		c.App = inboundApp

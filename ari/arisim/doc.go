@@ -7,6 +7,7 @@
 // The modelled dialplan is deploy/asterisk/extensions.conf:
 //
 //	[omstil-inbound]      exten => _X!,1,Stasis(omstil,${EXTEN})
+//	                      exten => _+X!,1,Stasis(omstil,${EXTEN})
 //	[omstil-test-agents]  _1X! Answer+Echo, _2X! ring 2 s then Answer+Echo,
 //	                      _3X! Busy, _4X! ring for ever, _5X! Congestion
 //

@@ -7,7 +7,9 @@ export async function render(root) {
   const name = (id) => (flows.ok ? flows.data.find((f) => f.id === id)?.name : "") || String(id);
   return resource(root, {
     path: "/api/v1/numbers", id: "number", title: (n) => n.number,
-    columns: [["number", (n) => n.number], ["flow_id", (n) => name(n.flow_id)], ["description", (n) => n.description]],
+    // number is the canonical form omstil compares; display is as typed.
+    columns: [["number", (n) => n.display && n.display !== n.number ? `${n.number} (${n.display})` : n.number],
+      ["flow_id", (n) => name(n.flow_id)], ["description", (n) => n.description]],
     fields: [
       { name: "number", required: true },
       { name: "flow_id", type: "select", options: opts, num: true },
