@@ -17,7 +17,7 @@ func TestDialledNumberCanonical(t *testing.T) {
 	pbx := newAsterisk(t)
 	rc := config(q1())
 	rc.Numbers = map[string]ari.NumberConfig{
-		"+4580808080": {Flow: directFlow(), Org: "ejer"},
+		"+4580808080": {Flow: directFlow(), Org: "kommune"},
 		"+4570101010": {Flow: testFlow(), Org: "kommune"},
 		"1813":        {Flow: directFlow(), Org: "kommune"},
 	}
