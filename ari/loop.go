@@ -123,6 +123,7 @@ type deadline struct {
 
 // config is the loop's copy of RuntimeConfig.
 type config struct {
+	dialing   map[string]OrgDialing // by organisation, as NumberConfig.Org
 	numbers   map[string]NumberConfig
 	schedules map[string]callflow.ScheduleLookup
 	media     map[queue.QueueID]QueueMedia
@@ -467,6 +468,7 @@ func (a *Adapter) reload(rc RuntimeConfig) []error {
 		agents: map[queue.AgentID]bool{}, devices: map[queue.AgentID]Device{},
 		announce: map[callflow.AnnouncementRef][]string{}, names: map[queue.AgentID]string{},
 	}
+	cfg.dialing = cloneDialing(rc.OrgDialing)
 	for k, v := range rc.AgentNames {
 		cfg.names[k] = v
 	}

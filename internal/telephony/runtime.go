@@ -20,6 +20,10 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 		Devices:       map[queue.AgentID]ari.Device{},
 		Announcements: map[callflow.AnnouncementRef][]string{},
 		AgentNames:    map[queue.AgentID]string{},
+		OrgDialing:    map[string]ari.OrgDialing{},
+	}
+	for org, d := range rt.Dialing {
+		rc.OrgDialing[fmt.Sprint(org)] = ari.OrgDialing{Policy: d.Policy, CallerID: d.CallerID}
 	}
 	for num, n := range rt.Numbers {
 		org := fmt.Sprint(n.OrgID)
