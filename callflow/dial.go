@@ -162,12 +162,12 @@ func (p DialPolicy) Validate() error {
 			return fmt.Errorf("endpoints: %q: %w", e, err)
 		}
 		if strings.EqualFold(tech, "Local") {
-			return fmt.Errorf("endpoints: %q: Local channels are allowed by their context (local contexts), not by an endpoint pattern", e)
+			return fmt.Errorf("endpoints: %q: Local channels are allowed by their context (local_contexts), not by an endpoint pattern", e)
 		}
 	}
 	for _, c := range p.LocalContexts {
 		if c == "" || len(c) > 80 || !allChars(c, func(r rune) bool { return isWord(r) || r == '-' || r == '.' || r == '*' || r == '?' }) {
-			return fmt.Errorf("local contexts: %q: a context name (letters, digits, _ - . and the wildcards * ?)", c)
+			return fmt.Errorf("local_contexts: %q: a context name (letters, digits, _ - . and the wildcards * ?)", c)
 		}
 	}
 	if p.Trunk != "" {

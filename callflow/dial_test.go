@@ -128,7 +128,7 @@ func TestDialPolicyValidate(t *testing.T) {
 		{"trunk without number", DialPolicy{Trunk: "PJSIP/guld-trunk"}, "{number}"},
 		{"trunk twice number", DialPolicy{Trunk: "PJSIP/{number}@{number}"}, "{number}"},
 		{"trunk with options", DialPolicy{Trunk: "PJSIP/{number}@t,30"}, "no options"},
-		{"Local endpoint pattern", DialPolicy{Endpoints: []string{"Local/*@x"}}, "local contexts"},
+		{"Local endpoint pattern", DialPolicy{Endpoints: []string{"Local/*@x"}}, "local_contexts"},
 		{"no tech", DialPolicy{Endpoints: []string{"guld-*"}}, "TECH/resource"},
 		{"pattern with option", DialPolicy{Endpoints: []string{"PJSIP/guld-*,tT"}}, "no options"},
 		{"context with @", DialPolicy{LocalContexts: []string{"a@b"}}, "context name"},
