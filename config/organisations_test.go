@@ -205,4 +205,27 @@ func TestSystemAdministrator(t *testing.T) {
 	if _, err := s.CreateUser(ctx, act, config.NewUser{OrgID: def.ID, Username: "halv", Password: "a good long password", Role: config.RoleSupervisor, SystemAdmin: true}); err == nil {
 		t.Fatal("a supervisor was made system administrator")
 	}
+
+	// an organisation's admin cannot take the role over: no new password,
+	// no demotion, no deletion of the system administrator.
+	admin, err := s.CreateUser(ctx, act, config.NewUser{OrgID: def.ID, Username: "lokal", Password: "a good long password", Role: config.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := config.Actor{UserID: admin.ID, Username: admin.Username, OrgID: def.ID}
+	pw, agent := "another long password", config.RoleAgent
+	var ve *config.ValidationError
+	if _, err := s.UpdateUser(ctx, by, u.ID, config.UserPatch{Password: &pw}); !errors.As(err, &ve) {
+		t.Fatalf("org admin sets the system administrator's password: %v", err)
+	}
+	if _, err := s.UpdateUser(ctx, by, u.ID, config.UserPatch{Role: &agent}); !errors.As(err, &ve) {
+		t.Fatalf("org admin demotes the system administrator: %v", err)
+	}
+	if err := s.DeleteUser(ctx, by, u.ID); !errors.As(err, &ve) {
+		t.Fatalf("org admin deletes the system administrator: %v", err)
+	}
+	// the system administrator itself may.
+	if _, err := s.UpdateUser(ctx, config.Actor{UserID: u.ID, Username: "root", OrgID: def.ID}, u.ID, config.UserPatch{Password: &pw}); err != nil {
+		t.Fatalf("system administrator's own password: %v", err)
+	}
 }

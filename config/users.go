@@ -253,6 +253,9 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id UserID, p UserPa
 		if err := tx.Where("id = ? AND org_id = ?", id, actor.OrgID).First(&u).Error; err != nil {
 			return err
 		}
+		if err := systemAdminGuard(tx, actor, u); err != nil {
+			return err
+		}
 		before := userView(u)
 		wasAdmin := u.Role == RoleAdmin && u.Active
 		if p.DisplayName != nil {
@@ -302,6 +305,9 @@ func (s *Store) DeleteUser(ctx context.Context, actor Actor, id UserID) error {
 		if err := tx.Where("id = ? AND org_id = ?", id, actor.OrgID).First(&u).Error; err != nil {
 			return err
 		}
+		if err := systemAdminGuard(tx, actor, u); err != nil {
+			return err
+		}
 		if u.Role == RoleAdmin && u.Active {
 			if err := lastAdminGuard(tx, u.OrgID, u.ID); err != nil {
 				return err
@@ -324,6 +330,24 @@ func wrapUserErr(op string, id UserID, err error) error {
 		return err
 	}
 	return fmt.Errorf("config: %s user %d: %w", op, id, mapErr(err))
+}
+
+// systemAdminGuard keeps an organisation's admin from changing (a new
+// password, a lower role) or deleting a system administrator of its
+// organisation, which would hand it the installation-wide role. Only
+// another system administrator or the command line (UserID 0) may.
+func systemAdminGuard(tx *gorm.DB, actor Actor, u User) error {
+	if !u.SystemAdmin || actor.UserID == 0 || actor.UserID == u.ID {
+		return nil
+	}
+	var by User
+	if err := tx.Where("id = ?", actor.UserID).First(&by).Error; err != nil {
+		return err
+	}
+	if by.SystemAdmin {
+		return nil
+	}
+	return Invalid("id", "%s is a system administrator: only a system administrator may change or delete the user", u.Username)
 }
 
 func lastAdminGuard(tx *gorm.DB, org OrgID, except UserID) error {
