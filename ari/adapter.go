@@ -66,6 +66,11 @@ type QueueMedia struct {
 // store. The composition root converts the store's data into it and calls
 // Reload whenever it changes. It is plain data; Reload copies what it keeps.
 type RuntimeConfig struct {
+	// OrgDialing is what each organisation (keyed as NumberConfig.Org)
+	// may dial: callbacks and transfers to numbers or dial strings of a
+	// call use its organisation's entry, and an organisation without one
+	// may dial nothing.
+	OrgDialing map[string]OrgDialing
 	// Numbers maps an inbound number to its flow. Keys may be in any
 	// spelling callflow.CanonicalNumber accepts; the adapter compares the
 	// canonical forms of the keys and of the number the dialplan passes
@@ -266,12 +271,14 @@ type Options struct {
 	// WebRTC reaches agents with DeviceWebRTC (may be nil: such agents are
 	// then unavailable).
 	WebRTC WebRTC
-	// CallbackEndpoint is the dial string template for callbacks and
-	// transfers to numbers; {number} is replaced, e.g.
-	// "PJSIP/{number}@trunk".
+	// CallbackEndpoint is the installation-wide dial string template for
+	// callbacks and transfers to numbers; {number} is replaced, e.g.
+	// "PJSIP/{number}@trunk". Used only for organisations whose
+	// OrgDialing.Policy has InstallationTrunk and no Trunk of their own.
 	CallbackEndpoint string
 	// CallerID shown to citizens on callbacks and transfers, e.g.
-	// `"Borgerservice" <70101010>`.
+	// `"Borgerservice" <70101010>`, for organisations whose OrgDialing has
+	// InstallationTrunk and no caller ID of their own.
 	CallerID string
 	// TransferContext, when set, makes transfers continue in this dialplan
 	// context with the destination as extension; otherwise omstil

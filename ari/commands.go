@@ -361,8 +361,9 @@ func (a *Adapter) dialCallback(x queue.DialCallback) {
 	if l != nil && l.call == x.Call {
 		delete(a.offers, x.Agent)
 	}
-	if c == nil || l == nil || l.call != x.Call || a.opt.CallbackEndpoint == "" {
-		a.log.Warn("ari: cannot dial a callback", "call", x.Call, "agent", x.Agent)
+	dial, callerID, derr := a.callbackDial(c, x.Number)
+	if c == nil || l == nil || l.call != x.Call || derr != nil {
+		a.log.Warn("ari: cannot dial a callback", "call", x.Call, "agent", x.Agent, "err", derr)
 		if l != nil {
 			a.endLeg(l, ariclient.ReasonNormal)
 		}
@@ -380,7 +381,7 @@ func (a *Adapter) dialCallback(x queue.DialCallback) {
 	a.legs[cb.id] = cb
 	c.cbLeg = cb
 	a.attachAgent(c, l)
-	a.originate(c, cb, ariclient.OriginateRequest{Endpoint: a.dialString(x.Number), CallerID: a.opt.CallerID, Timeout: 30 * time.Second})
+	a.originate(c, cb, ariclient.OriginateRequest{Endpoint: dial, CallerID: callerID, Timeout: 30 * time.Second})
 }
 
 // ---- browser call control (softphone.CallControl through the composition root) ----
@@ -567,6 +568,9 @@ func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, id 
 	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
 		if c.consult != nil {
 			return errConsulting
+		}
+		if _, _, err := a.dialOut(c, dest); err != nil {
+			return err // the agent keeps the citizen
 		}
 		a.leaveAgent(c)
 		a.transfer(c, dest)

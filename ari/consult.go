@@ -153,11 +153,14 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 			r.CallerID = fmt.Sprintf("%q <%s>", "Viderestilling "+a.queueName(c.q), c.caller)
 		}
 	case ConsultNumber:
-		r.Endpoint = a.dialString(t.To)
-		r.CallerID = a.opt.CallerID
-		if r.Endpoint == "" || t.To == "" {
-			return refuse(RefusedNoRoute, "consulting a number needs a number and Options.CallbackEndpoint")
+		if t.To == "" {
+			return refuse(RefusedNoRoute, "consulting a number needs a number")
 		}
+		ep, callerID, err := a.dialOut(c, t.To)
+		if err != nil {
+			return err
+		}
+		r.Endpoint, r.CallerID = ep, callerID
 	default:
 		return refuse(RefusedState, "consult target kind %q", t.Kind)
 	}

@@ -2,7 +2,6 @@ package ari
 
 import (
 	"context"
-	"strings"
 
 	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/callflow"
@@ -370,14 +369,16 @@ func (a *Adapter) stopWaitAudio(c *call) {
 
 // ---- transfer and hangup ----
 
-func (a *Adapter) dialString(dest string) string {
-	if strings.Contains(dest, "/") {
-		return dest
-	}
-	return strings.ReplaceAll(a.opt.CallbackEndpoint, "{number}", dest)
-}
-
 func (a *Adapter) transfer(c *call, dest string) {
+	dial, callerID, err := a.dialOut(c, dest)
+	if err != nil {
+		// a flow's transfer step outside the organisation's dial limits
+		// (TransferToNumber refuses before it gets here).
+		a.log.Warn("ari: transfer refused by the organisation's dial limits; hanging up", "call", c.id, "org", c.org, "err", err)
+		a.callEvent(c, CallFlowError, "transfer refused: "+refusalReason(err))
+		a.hangupCall(c, ariclient.ReasonCongestion)
+		return
+	}
 	c.state = stTransfer
 	a.callEvent(c, CallTransferred, "")
 	ch := c.ch
@@ -391,16 +392,10 @@ func (a *Adapter) transfer(c *call, dest string) {
 		})
 		return
 	}
-	dial := a.dialString(dest)
-	if dial == "" {
-		a.log.Warn("ari: transfer to a number needs Options.CallbackEndpoint; hanging up", "call", c.id)
-		a.hangupCall(c, ariclient.ReasonCongestion)
-		return
-	}
 	l := &leg{id: ariclient.ChannelID(a.newID()), kind: legXfer, call: c.id}
 	a.legs[l.id] = l
 	c.xfer = l
-	a.originate(c, l, ariclient.OriginateRequest{Endpoint: dial, CallerID: a.opt.CallerID})
+	a.originate(c, l, ariclient.OriginateRequest{Endpoint: dial, CallerID: callerID})
 }
 
 // originate dials a leg into the app; a failure ends the leg like a

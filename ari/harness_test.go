@@ -563,6 +563,9 @@ func config(queues []queue.QueueConfig, agents ...agentSpec) ari.RuntimeConfig {
 		Devices:   map[queue.AgentID]ari.Device{},
 		QueueOrgs: map[queue.QueueID]string{},
 		AgentOrgs: map[queue.AgentID]string{},
+		// the test organisation dials numbers through the installation's
+		// trunk (Options.CallbackEndpoint) and its test agents' context.
+		OrgDialing: map[string]ari.OrgDialing{"kommune": {Policy: callflow.DialPolicy{InstallationTrunk: true, LocalContexts: []string{"omstil-test-agents"}}}},
 		Announcements: map[callflow.AnnouncementRef][]string{
 			"menu": {"sound:omstil-menu"}, "optaget": {"sound:omstil-busy"},
 			"lukket": {"sound:omstil-closed"}, "helligdag": {"sound:omstil-holiday"},

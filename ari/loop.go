@@ -125,6 +125,7 @@ type deadline struct {
 
 // config is the loop's copy of RuntimeConfig.
 type config struct {
+	dialing   map[string]OrgDialing // by organisation, as NumberConfig.Org
 	numbers   map[string]NumberConfig
 	schedules map[string]callflow.ScheduleLookup
 	media     map[queue.QueueID]QueueMedia
@@ -472,6 +473,7 @@ func (a *Adapter) reload(rc RuntimeConfig) []error {
 		announce: map[callflow.AnnouncementRef][]string{}, names: map[queue.AgentID]string{},
 		queueOrg: maps.Clone(rc.QueueOrgs), agentOrg: maps.Clone(rc.AgentOrgs),
 	}
+	cfg.dialing = cloneDialing(rc.OrgDialing)
 	for k, v := range rc.AgentNames {
 		cfg.names[k] = v
 	}

@@ -14,6 +14,10 @@ type Refs interface {
 	QueueExists(QueueRef) bool
 	AnnouncementExists(AnnouncementRef) bool
 	ScheduleLookup
+	// DialPolicy is what the organisation may dial; transfer steps must
+	// stay inside it. ok false: no policy is known (a dry run outside any
+	// organisation), and only the destination's form is checked.
+	DialPolicy() (p DialPolicy, ok bool)
 }
 
 // ScheduleLookup finds a saved schedule by name.
@@ -35,6 +39,8 @@ type StaticRefs struct {
 	Queues        map[QueueRef]bool
 	Announcements map[AnnouncementRef]bool
 	Schedules     Schedules
+	// Dial, when not nil, is the organisation's dial policy.
+	Dial *DialPolicy
 }
 
 // QueueExists reports whether the queue is in the set.
@@ -45,6 +51,14 @@ func (r StaticRefs) AnnouncementExists(a AnnouncementRef) bool { return r.Announ
 
 // Schedule returns the named schedule.
 func (r StaticRefs) Schedule(s ScheduleRef) (*Schedule, bool) { return r.Schedules.Schedule(s) }
+
+// DialPolicy returns Dial, if set.
+func (r StaticRefs) DialPolicy() (DialPolicy, bool) {
+	if r.Dial == nil {
+		return DialPolicy{}, false
+	}
+	return *r.Dial, true
+}
 
 // Severity of a problem: errors refuse a flow, warnings are shown only.
 type Severity string
@@ -77,6 +91,7 @@ const (
 	CodeBadTime             Code = "bad-time"             // malformed time, from >= to, overlap
 	CodeBadDate             Code = "bad-date"             // malformed or duplicate date
 	CodeBadValue            Code = "bad-value"            // any other out-of-range setting
+	CodeNotAllowed          Code = "not-allowed"          // a destination outside the organisation's dial policy
 )
 
 // Problem is one finding of validation, naming the step and field.
@@ -420,6 +435,15 @@ func (v *validator) transfer(s *Step) {
 	d := s.Transfer.Destination
 	if !validDestination(d) {
 		v.err(s.ID, "transfer.destination", CodeBadValue, "%q: want a phone number (+4512345678) or a dial string (PJSIP/1001, PJSIP/+4512345678@trunk)", d)
+		return
+	}
+	if v.refs == nil {
+		return
+	}
+	if p, ok := v.refs.DialPolicy(); ok {
+		if err := p.Check(d); err != nil {
+			v.err(s.ID, "transfer.destination", CodeNotAllowed, "%s", err.Error())
+		}
 	}
 }
 

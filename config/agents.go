@@ -152,6 +152,9 @@ func (s *Store) CreateAgent(ctx context.Context, actor Actor, n NewAgent) (Agent
 		if err := checkAgentUser(tx, actor.OrgID, &a); err != nil {
 			return err
 		}
+		if err := checkAgentDial(tx, actor.OrgID, &a); err != nil {
+			return err
+		}
 		if err := tx.Create(&a).Error; err != nil {
 			return err
 		}
@@ -229,6 +232,9 @@ func (s *Store) UpdateAgent(ctx context.Context, actor Actor, id AgentID, p Agen
 			return err
 		}
 		if err := checkAgentUser(tx, actor.OrgID, &a); err != nil {
+			return err
+		}
+		if err := checkAgentDial(tx, actor.OrgID, &a); err != nil {
 			return err
 		}
 		if err := tx.Save(&a).Error; err != nil {

@@ -238,6 +238,7 @@ type refs struct {
 	queues        map[callflow.QueueRef]bool
 	announcements map[callflow.AnnouncementRef]bool
 	schedules     callflow.Schedules
+	dial          callflow.DialPolicy
 }
 
 func (r refs) QueueExists(q callflow.QueueRef) bool { return r.queues[q] }
@@ -247,9 +248,15 @@ func (r refs) AnnouncementExists(a callflow.AnnouncementRef) bool {
 func (r refs) Schedule(s callflow.ScheduleRef) (*callflow.Schedule, bool) {
 	return r.schedules.Schedule(s)
 }
+func (r refs) DialPolicy() (callflow.DialPolicy, bool) { return r.dial, true }
 
 func loadRefs(tx *gorm.DB, org OrgID) (refs, error) {
-	r := refs{map[callflow.QueueRef]bool{}, map[callflow.AnnouncementRef]bool{}, callflow.Schedules{}}
+	r := refs{queues: map[callflow.QueueRef]bool{}, announcements: map[callflow.AnnouncementRef]bool{}, schedules: callflow.Schedules{}}
+	dial, err := orgPolicy(tx, org)
+	if err != nil {
+		return r, err
+	}
+	r.dial = dial
 	var names []string
 	if err := tx.Model(&Queue{}).Where("org_id = ?", org).Pluck("name", &names).Error; err != nil {
 		return r, err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -143,6 +144,9 @@ func TestCallConfigLifecycle(t *testing.T) {
 			if len(rt.Agents) != 1 || rt.Agents[0].ID != aid || rt.Agents[0].Queues[0] != (queue.Membership{Queue: qid, Tier: 1, Weight: 1}) ||
 				rt.AgentInfo[aid].DialString != "PJSIP/1001" {
 				t.Fatalf("runtime agents %+v %+v", rt.Agents, rt.AgentInfo)
+			}
+			if d := rt.Dialing[f.org.ID]; !reflect.DeepEqual(d.Policy, config.UpgradeDialPolicy) {
+				t.Fatalf("runtime dialing of the default organisation %+v", rt.Dialing)
 			}
 			num, ok := rt.Numbers["+4570101010"]
 			if !ok || num.Flow.Steps[2].Queue.Queue != callflow.QueueRef(qid) || num.Flow.Steps[0].Schedule.Schedule != "default/hverdage" {

@@ -45,6 +45,14 @@ type Runtime struct {
 	// so give the engine no list (any reason) and check an agent's reason
 	// against its organisation's list before AgentPause (the API does).
 	PauseReasons map[OrgID][]string
+	// Dialing is what each organisation may dial (callbacks, transfers).
+	Dialing map[OrgID]RuntimeDialing
+}
+
+// RuntimeDialing is an organisation's dial limits and caller ID.
+type RuntimeDialing struct {
+	Policy   callflow.DialPolicy
+	CallerID string
 }
 
 // RuntimeQueue is what the adapter needs of a queue besides the engine's
@@ -92,7 +100,8 @@ type RuntimeAnnouncement struct {
 func (s *Store) LoadRuntime(ctx context.Context) (Runtime, error) {
 	rt := Runtime{At: s.now().UTC(), QueueInfo: map[queue.QueueID]RuntimeQueue{}, AgentInfo: map[queue.AgentID]RuntimeAgent{},
 		Numbers: map[string]RuntimeNumber{}, Schedules: callflow.Schedules{},
-		Announcements: map[callflow.AnnouncementRef]RuntimeAnnouncement{}, PauseReasons: map[OrgID][]string{}}
+		Announcements: map[callflow.AnnouncementRef]RuntimeAnnouncement{}, PauseReasons: map[OrgID][]string{},
+		Dialing: map[OrgID]RuntimeDialing{}}
 	opts := &sql.TxOptions{ReadOnly: true}
 	if s.dialect == "postgres" {
 		opts.Isolation = sql.LevelRepeatableRead
@@ -116,6 +125,7 @@ func (s *Store) LoadRuntime(ctx context.Context) (Runtime, error) {
 				return err
 			}
 			rt.PauseReasons[o.ID] = pr
+			rt.Dialing[o.ID] = RuntimeDialing{Policy: o.DialPolicy(), CallerID: o.CallerID}
 		}
 		global := func(org OrgID, name string) string { return slug[org] + "/" + name }
 		var anns []Announcement

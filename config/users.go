@@ -55,9 +55,18 @@ type UserID int64
 
 // Organisation is a municipality sharing the installation.
 type Organisation struct {
-	ID        OrgID
-	Slug      string
-	Name      string
+	ID   OrgID
+	Slug string
+	Name string
+	// What the organisation may dial (see DialPolicy); set by a system
+	// administrator only.
+	DialEndpoints         []string `gorm:"serializer:json"`
+	DialTrunk             string
+	DialInstallationTrunk bool
+	DialLocalContexts     []string `gorm:"serializer:json"`
+	// CallerID shown to citizens on callbacks and transfers to numbers
+	// (empty: the installation's, when DialInstallationTrunk).
+	CallerID  string `gorm:"column:caller_id"`
 	CreatedAt time.Time
 }
 
@@ -73,6 +82,11 @@ type User struct {
 	// OIDCSubject links a user who logs in through OpenID Connect to the
 	// identity provider (see UpsertOIDCUser); nil for local users.
 	OIDCSubject *string `gorm:"column:oidc_subject"`
+	// SystemAdmin: an installation-wide system administrator, who creates
+	// organisations and sets what each may dial. Only the command line
+	// (omstil user create --role system) makes one; an organisation's
+	// admin cannot.
+	SystemAdmin bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -96,6 +110,7 @@ type NewUser struct {
 	DisplayName string
 	Password    string
 	Role        Role
+	SystemAdmin bool // only with Role admin
 }
 
 func (n *NewUser) validate() error {
@@ -109,12 +124,15 @@ func (n *NewUser) validate() error {
 	if _, err := ParseRole(string(n.Role)); err != nil {
 		return err
 	}
+	if n.SystemAdmin && n.Role != RoleAdmin {
+		return Invalid("role", "a system administrator is an admin of its own organisation too")
+	}
 	return ValidatePassword(n.Password)
 }
 
 // userView is what the audit log keeps of a user (never the hash).
 func userView(u User) map[string]any {
-	return map[string]any{"id": u.ID, "username": u.Username, "display_name": u.DisplayName, "role": u.Role, "active": u.Active}
+	return map[string]any{"id": u.ID, "username": u.Username, "display_name": u.DisplayName, "role": u.Role, "active": u.Active, "system_admin": u.SystemAdmin}
 }
 
 // DefaultOrg returns the organisation created by the first migration.
@@ -137,7 +155,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, n NewUser) (User, e
 		return User{}, fmt.Errorf("config: hash password: %w", err)
 	}
 	now := s.now().UTC()
-	u := User{OrgID: n.OrgID, Username: n.Username, DisplayName: n.DisplayName, PasswordHash: hash, Role: n.Role, Active: true, CreatedAt: now, UpdatedAt: now}
+	u := User{OrgID: n.OrgID, Username: n.Username, DisplayName: n.DisplayName, PasswordHash: hash, Role: n.Role, SystemAdmin: n.SystemAdmin, Active: true, CreatedAt: now, UpdatedAt: now}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var count int64
 		if err := tx.Model(&User{}).Where("LOWER(username) = LOWER(?)", u.Username).Count(&count).Error; err != nil {
@@ -235,6 +253,9 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id UserID, p UserPa
 		if err := tx.Where("id = ? AND org_id = ?", id, actor.OrgID).First(&u).Error; err != nil {
 			return err
 		}
+		if err := systemAdminGuard(tx, actor, u); err != nil {
+			return err
+		}
 		before := userView(u)
 		wasAdmin := u.Role == RoleAdmin && u.Active
 		if p.DisplayName != nil {
@@ -284,6 +305,9 @@ func (s *Store) DeleteUser(ctx context.Context, actor Actor, id UserID) error {
 		if err := tx.Where("id = ? AND org_id = ?", id, actor.OrgID).First(&u).Error; err != nil {
 			return err
 		}
+		if err := systemAdminGuard(tx, actor, u); err != nil {
+			return err
+		}
 		if u.Role == RoleAdmin && u.Active {
 			if err := lastAdminGuard(tx, u.OrgID, u.ID); err != nil {
 				return err
@@ -306,6 +330,24 @@ func wrapUserErr(op string, id UserID, err error) error {
 		return err
 	}
 	return fmt.Errorf("config: %s user %d: %w", op, id, mapErr(err))
+}
+
+// systemAdminGuard keeps an organisation's admin from changing (a new
+// password, a lower role) or deleting a system administrator of its
+// organisation, which would hand it the installation-wide role. Only
+// another system administrator or the command line (UserID 0) may.
+func systemAdminGuard(tx *gorm.DB, actor Actor, u User) error {
+	if !u.SystemAdmin || actor.UserID == 0 || actor.UserID == u.ID {
+		return nil
+	}
+	var by User
+	if err := tx.Where("id = ?", actor.UserID).First(&by).Error; err != nil {
+		return err
+	}
+	if by.SystemAdmin {
+		return nil
+	}
+	return Invalid("id", "%s is a system administrator: only a system administrator may change or delete the user", u.Username)
 }
 
 func lastAdminGuard(tx *gorm.DB, org OrgID, except UserID) error {
@@ -426,27 +468,3 @@ func (s *Store) OrgBySlug(ctx context.Context, slug string) (Organisation, error
 }
 
 var orgSlugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
-
-// CreateOrg adds an organisation (a municipality sharing the
-// installation). Its slug prefixes its queues' engine IDs, so it cannot
-// change later.
-func (s *Store) CreateOrg(ctx context.Context, slug, name string) (Organisation, error) {
-	if !orgSlugRE.MatchString(slug) {
-		return Organisation{}, Invalid("slug", "must be 2-32 characters: lower-case letters, digits and -, starting with a letter or digit")
-	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 128 {
-		return Organisation{}, Invalid("name", "must be 1-128 characters")
-	}
-	o := Organisation{Slug: slug, Name: name, CreatedAt: s.now().UTC()}
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Create(&o).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, SystemActor(o.ID), "create", "organisation", o.ID, nil, map[string]any{"slug": slug, "name": name})
-	})
-	if err != nil {
-		return Organisation{}, fmt.Errorf("config: create organisation %q: %w", slug, mapErr(err))
-	}
-	return o, nil
-}

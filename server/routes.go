@@ -49,6 +49,11 @@ func (s *Server) registerRoutes() {
 	api.POST("/users/:id/tokens", agent, s.createToken)
 	api.DELETE("/users/:id/tokens/:tokenId", agent, s.deleteToken)
 	api.GET("/audit", admin, s.listAudit)
+	api.GET("/organisation", admin, s.ownOrg)
+	api.GET("/organisations", s.requireSystem, s.listOrgs)
+	api.POST("/organisations", s.requireSystem, s.createOrg)
+	api.GET("/organisations/:id", s.requireSystem, s.getOrg)
+	api.PATCH("/organisations/:id", s.requireSystem, s.patchOrg)
 	s.registerCallConfigRoutes(api)
 
 	r := &Routes{API: api, Role: s.requireRole, Fail: s.fail, Root: e}

@@ -32,6 +32,7 @@ type Store interface {
 	TokenUser(ctx context.Context, token string) (config.User, error)
 	userStore
 	auditStore
+	orgStore
 }
 
 // Options configure the server.

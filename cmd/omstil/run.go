@@ -56,10 +56,14 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 const usage = `usage:
   omstil [serve] [flags]          run omstil (demo mode when no ARI URL is set)
   omstil migrate [--status]       apply database migrations, or print the schema version
-  omstil user create --username U --role admin|supervisor|agent [--org SLUG]
+  omstil user create --username U --role admin|supervisor|agent|system [--org SLUG]
                      (--password-file F | --password-stdin) [--display-name N]
   omstil token create --username U [--name N]   print a new API token once
   omstil org create --slug S --name N          add an organisation (municipality)
+  omstil org list | show --slug S               organisations and what each may dial
+  omstil org set --slug S [--endpoints P,P] [--trunk T] [--local-contexts C,C]
+                 [--installation-trunk=BOOL] [--caller-id ID] [--name N]
+                                               set what an organisation may dial
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.

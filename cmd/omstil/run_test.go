@@ -73,7 +73,7 @@ func TestUserAndTokenCommands(t *testing.T) {
 			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "agent"); code != 1 || !strings.Contains(errOut, "password") {
 				t.Fatalf("no password: %d %q", code, errOut)
 			}
-			if code, out, errOut := runCmd(t, env, "", "org", "create", "--slug", "faxe", "--name", "Faxe Kommune"); code != 0 || !strings.Contains(out, "created organisation faxe") {
+			if code, out, errOut := runCmd(t, env, "", "org", "create", "--slug", "faxe", "--name", "Faxe Kommune"); code != 0 || !strings.Contains(out, "created organisation faxe") || !strings.Contains(out, "may dial nothing yet") || !strings.Contains(errOut, "narrow them") {
 				t.Fatalf("org create: %d %q %q", code, out, errOut)
 			}
 			if code, _, errOut := runCmd(t, env, "", "org", "create", "--slug", "faxe", "--name", "Igen"); code != 1 || !strings.Contains(errOut, "already exists") {
@@ -84,6 +84,22 @@ func TestUserAndTokenCommands(t *testing.T) {
 			}
 			if code, out, errOut := runCmd(t, env, "a good long password\n", "user", "create", "--org", "faxe", "--username", "faxe-admin", "--role", "admin", "--password-stdin"); code != 0 || !strings.Contains(out, "created user faxe-admin") {
 				t.Fatalf("user in org: %d %q %q", code, out, errOut)
+			}
+			// a system administrator, and the dial limits of an organisation.
+			if code, out, errOut := runCmd(t, env, "a good long password\n", "user", "create", "--username", "root", "--role", "system", "--password-stdin"); code != 0 || !strings.Contains(out, "system administrator") {
+				t.Fatalf("system user: %d %q %q", code, out, errOut)
+			}
+			if code, out, errOut := runCmd(t, env, "", "org", "set", "--slug", "faxe", "--endpoints", "PJSIP/faxe-*, PJSIP/*@faxe-trunk", "--trunk", "PJSIP/{number}@faxe-trunk", "--local-contexts", "faxe-agents", "--caller-id", "Faxe <56203000>"); code != 0 || !strings.Contains(out, "PJSIP/faxe-*, PJSIP/*@faxe-trunk") || !strings.Contains(out, "Faxe <56203000>") {
+				t.Fatalf("org set: %d %q %q", code, out, errOut)
+			}
+			if code, _, errOut := runCmd(t, env, "", "org", "set", "--slug", "faxe", "--trunk", "PJSIP/faxe-trunk"); code != 1 || !strings.Contains(errOut, "{number}") {
+				t.Fatalf("org set bad trunk: %d %q", code, errOut)
+			}
+			if code, out, errOut := runCmd(t, env, "", "org", "show", "--slug", "faxe"); code != 0 || !strings.Contains(out, "PJSIP/{number}@faxe-trunk") || !strings.Contains(out, "faxe-agents") {
+				t.Fatalf("org show: %d %q %q", code, out, errOut)
+			}
+			if code, out, errOut := runCmd(t, env, "", "org", "list"); code != 0 || !strings.Contains(out, "default\t") || !strings.Contains(out, "faxe\t") {
+				t.Fatalf("org list: %d %q %q", code, out, errOut)
 			}
 			code, out, _ = runCmd(t, env, "", "token", "create", "--username", "karen", "--name", "wallboard")
 			if code != 0 || !strings.HasPrefix(out, "omst_") {

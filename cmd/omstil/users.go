@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/omstil/omstil/config"
@@ -20,7 +21,7 @@ func cmdUser(ctx context.Context, args []string, env func(string) (string, bool)
 	fs := flag.NewFlagSet("omstil user create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	username := fs.String("username", "", "login name")
-	role := fs.String("role", "", "admin, supervisor or agent")
+	role := fs.String("role", "", "admin, supervisor, agent, or system (an admin of --org who also manages every organisation's dial limits)")
 	org := fs.String("org", "default", "organisation slug")
 	display := fs.String("display-name", "", "name shown in the UI")
 	pwFile := fs.String("password-file", "", "read the password from this file")
@@ -29,9 +30,13 @@ func cmdUser(ctx context.Context, args []string, env func(string) (string, bool)
 	if err != nil {
 		return err
 	}
+	system := *role == "system"
+	if system {
+		*role = string(config.RoleAdmin)
+	}
 	r, err := config.ParseRole(*role)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (or system)", err)
 	}
 	var pw string
 	switch {
@@ -61,9 +66,13 @@ func cmdUser(ctx context.Context, args []string, env func(string) (string, bool)
 	if err != nil {
 		return fmt.Errorf("organisation %q: %w", *org, err)
 	}
-	u, err := st.CreateUser(ctx, config.SystemActor(o.ID), config.NewUser{OrgID: o.ID, Username: *username, DisplayName: *display, Password: pw, Role: r})
+	u, err := st.CreateUser(ctx, config.SystemActor(o.ID), config.NewUser{OrgID: o.ID, Username: *username, DisplayName: *display, Password: pw, Role: r, SystemAdmin: system})
 	if err != nil {
 		return err
+	}
+	if u.SystemAdmin {
+		fmt.Fprintf(stdout, "created user %s (id %d, role %s, system administrator)\n", u.Username, u.ID, u.Role)
+		return nil
 	}
 	fmt.Fprintf(stdout, "created user %s (id %d, role %s)\n", u.Username, u.ID, u.Role)
 	return nil
@@ -101,15 +110,149 @@ func cmdToken(ctx context.Context, args []string, env func(string) (string, bool
 	return nil
 }
 
+const orgUsage = `usage:
+  omstil org create --slug S --name N
+  omstil org list
+  omstil org show --slug S
+  omstil org set --slug S [--name N] [--endpoints P,P] [--trunk T] [--installation-trunk=true|false]
+                 [--local-contexts C,C] [--caller-id ID]
+     endpoints: TECH/resource patterns it may dial, e.g. PJSIP/guld-* (* never matches / or @)
+     trunk: dial string numbers go out through, e.g. PJSIP/{number}@guld-trunk
+     an empty value (--endpoints "") clears a list`
+
 func cmdOrg(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: omstil org create --slug S --name N")
+	if len(args) == 0 {
+		return errors.New(orgUsage)
 	}
+	switch args[0] {
+	case "create":
+		return cmdOrgCreate(ctx, args[1:], env, stdout, stderr)
+	case "list":
+		return cmdOrgList(ctx, args[1:], env, stdout, stderr)
+	case "show":
+		return cmdOrgSet(ctx, args[1:], env, stdout, stderr, false)
+	case "set":
+		return cmdOrgSet(ctx, args[1:], env, stdout, stderr, true)
+	}
+	return errors.New(orgUsage)
+}
+
+func cmdOrgList(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("omstil org list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s, _, err := config.LoadSettingsFlags(fs, args, env)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, s, newLogger(s, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	orgs, err := st.ListOrgs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		fmt.Fprintf(stdout, "%s\t%d\t%s\n", o.Slug, o.ID, o.Name)
+	}
+	return nil
+}
+
+// listFlag is a comma-separated list flag that knows whether it was given.
+type listFlag struct {
+	set  bool
+	vals []string
+}
+
+func (l *listFlag) String() string { return strings.Join(l.vals, ",") }
+func (l *listFlag) Set(v string) error {
+	l.set, l.vals = true, []string{}
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			l.vals = append(l.vals, x)
+		}
+	}
+	return nil
+}
+
+// cmdOrgSet shows an organisation's dial limits, after changing them when
+// change is true (omstil org set): the command line acts as the system
+// administrator, audited as "system".
+func cmdOrgSet(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer, change bool) error {
+	name := "omstil org show"
+	if change {
+		name = "omstil org set"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	slug := fs.String("slug", "", "the organisation")
+	var p config.OrgPatch
+	var endpoints, contexts listFlag
+	var orgName, trunk, callerID string
+	var instTrunk bool
+	if change {
+		fs.StringVar(&orgName, "name", "", "new name")
+		fs.Var(&endpoints, "endpoints", "comma-separated TECH/resource patterns it may dial, e.g. PJSIP/guld-*")
+		fs.StringVar(&trunk, "trunk", "", "dial string numbers go out through, e.g. PJSIP/{number}@guld-trunk")
+		fs.BoolVar(&instTrunk, "installation-trunk", false, "numbers may go out through OMSTIL_CALLBACK_ENDPOINT when --trunk is empty")
+		fs.Var(&contexts, "local-contexts", "comma-separated contexts Local/exten@context may enter")
+		fs.StringVar(&callerID, "caller-id", "", `caller ID on callbacks and transfers, e.g. "Guldborgsund" <54731000>`)
+	}
+	s, _, err := config.LoadSettingsFlags(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if *slug == "" {
+		return errors.New("--slug is required\n" + orgUsage)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "name":
+			p.Name = &orgName
+		case "endpoints":
+			p.Endpoints = &endpoints.vals
+		case "trunk":
+			p.Trunk = &trunk
+		case "installation-trunk":
+			p.InstallationTrunk = &instTrunk
+		case "local-contexts":
+			p.LocalContexts = &contexts.vals
+		case "caller-id":
+			p.CallerID = &callerID
+		}
+	})
+	st, err := openStore(ctx, s, newLogger(s, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := st.OrgBySlug(ctx, *slug)
+	if err != nil {
+		return err
+	}
+	if change {
+		if o, err = st.UpdateOrg(ctx, config.Actor{Username: "system"}, o.ID, p); err != nil {
+			return err
+		}
+	}
+	pol := o.DialPolicy()
+	fmt.Fprintf(stdout, "organisation %s (id %d): %s\n", o.Slug, o.ID, o.Name)
+	fmt.Fprintf(stdout, "  endpoints:          %s\n", strings.Join(pol.Endpoints, ", "))
+	fmt.Fprintf(stdout, "  trunk:              %s\n", pol.Trunk)
+	fmt.Fprintf(stdout, "  installation trunk: %t\n", pol.InstallationTrunk)
+	fmt.Fprintf(stdout, "  local contexts:     %s\n", strings.Join(pol.LocalContexts, ", "))
+	fmt.Fprintf(stdout, "  caller ID:          %s\n", o.CallerID)
+	fmt.Fprintf(stdout, "  %s\n", pol.Allowed())
+	return nil
+}
+
+func cmdOrgCreate(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("omstil org create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	slug := fs.String("slug", "", "short name, e.g. faxe (prefixes the queues' engine IDs)")
 	name := fs.String("name", "", "name, e.g. Faxe Kommune")
-	s, _, err := config.LoadSettingsFlags(fs, args[1:], env)
+	s, _, err := config.LoadSettingsFlags(fs, args, env)
 	if err != nil {
 		return err
 	}
@@ -123,5 +266,9 @@ func cmdOrg(ctx context.Context, args []string, env func(string) (string, bool),
 		return err
 	}
 	fmt.Fprintf(stdout, "created organisation %s (id %d); add its admin with: omstil user create --org %s --role admin ...\n", o.Slug, o.ID, o.Slug)
+	fmt.Fprintf(stdout, "it may dial nothing yet; set its limits with: omstil org set --slug %s --endpoints 'PJSIP/%s-*' --trunk 'PJSIP/{number}@%s-trunk'\n", o.Slug, o.Slug, o.Slug)
+	if def, err := st.DefaultOrg(ctx); err == nil && o.ID != def.ID && slices.Equal(def.DialPolicy().Endpoints, config.UpgradeDialPolicy.Endpoints) {
+		fmt.Fprintf(stderr, "warning: organisation %s still may dial any endpoint (the limits an upgrade gave it); narrow them before %s shares the Asterisk: omstil org set --slug %s ...\n", def.Slug, o.Slug, def.Slug)
+	}
 	return nil
 }

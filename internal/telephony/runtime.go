@@ -22,6 +22,10 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 		AgentNames:    map[queue.AgentID]string{},
 		QueueOrgs:     map[queue.QueueID]string{},
 		AgentOrgs:     map[queue.AgentID]string{},
+		OrgDialing:    map[string]ari.OrgDialing{},
+	}
+	for org, d := range rt.Dialing {
+		rc.OrgDialing[orgKey(org)] = ari.OrgDialing{Policy: d.Policy, CallerID: d.CallerID}
 	}
 	for num, n := range rt.Numbers {
 		org := orgKey(n.OrgID)

@@ -35,6 +35,9 @@ func testRuntime() config.Runtime {
 			"default/velkommen": {MediaName: "3-abc.wav"},
 		},
 		PauseReasons: map[config.OrgID][]string{1: {"Frokost", "Møde"}, 2: {"Møde"}},
+		Dialing: map[config.OrgID]config.RuntimeDialing{
+			2: {Policy: callflow.DialPolicy{Trunk: "PJSIP/{number}@faxe-trunk"}, CallerID: "Faxe <56203000>"},
+		},
 	}
 }
 
@@ -63,6 +66,12 @@ func TestRuntimeConfig(t *testing.T) {
 	}
 	if rc.QueueOrgs["faxe/sundhed"] != "2" || rc.QueueOrgs["default/borgerservice"] != "1" || rc.AgentOrgs["8"] != "2" || rc.AgentOrgs["7"] != "1" {
 		t.Errorf("organisations of queues %v and agents %v: want each's own, as the numbers'", rc.QueueOrgs, rc.AgentOrgs)
+	}
+	if d, ok := rc.OrgDialing["2"]; !ok || d.Policy.Trunk != "PJSIP/{number}@faxe-trunk" || d.CallerID != "Faxe <56203000>" {
+		t.Errorf("dialing of organisation 2 (the key a call's org has): %+v", rc.OrgDialing)
+	}
+	if _, ok := rc.OrgDialing["1"]; ok {
+		t.Errorf("organisation 1 has no limits, but got %+v", rc.OrgDialing["1"])
 	}
 	if len(rc.PauseReasons) != 2 {
 		t.Errorf("pause reasons not merged without duplicates: %v", rc.PauseReasons)
