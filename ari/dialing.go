@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/queue"
 )
 
 // OrgDialing is what one organisation's calls may dial and how: the one
@@ -76,4 +77,14 @@ func refusalReason(err error) string {
 		return r.Reason
 	}
 	return err.Error()
+}
+
+// dialAllowed reports whether an agent's endpoint dial string is inside
+// the dial limits of the agent's organisation in cfg. The store checks it
+// when the agent is saved and refuses limits that would strand it; Reload
+// leaves out an agent that fails it anyway, so a desk phone of another
+// municipality is never rung also when something above forgot.
+func dialAllowed(cfg config, ag queue.AgentID, dial string) bool {
+	d, ok := cfg.dialing[cfg.agentOrg[ag]]
+	return ok && d.Policy.Check(dial) == nil
 }

@@ -35,7 +35,9 @@ func TestTransferToNumberUsesTheCallsOrganisation(t *testing.T) {
 	pbx := newAsterisk(t)
 	cfg := config(q1(), agentSpec{"anna", pbx.agent("answer", 1), []queue.QueueID{"q1"}})
 	cfg.OrgDialing = map[string]ari.OrgDialing{"kommune": {
-		Policy:   callflow.DialPolicy{Trunk: "Local/{number}@omstil-test-agents", Endpoints: []string{"PJSIP/kommune-*"}},
+		Policy: callflow.DialPolicy{Trunk: "Local/{number}@omstil-test-agents", Endpoints: []string{"PJSIP/kommune-*"},
+			// (the agents' own phones are in the test context)
+			LocalContexts: []string{"omstil-test-agents"}},
 		CallerID: `"Kommunen" <70101010>`,
 	}}
 	e := startWith(t, pbx, newShiftedClock(mondayMorning), cfg, func(o *ari.Options) {

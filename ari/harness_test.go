@@ -564,8 +564,9 @@ func config(queues []queue.QueueConfig, agents ...agentSpec) ari.RuntimeConfig {
 		QueueOrgs: map[queue.QueueID]string{},
 		AgentOrgs: map[queue.AgentID]string{},
 		// the test organisation dials numbers through the installation's
-		// trunk (Options.CallbackEndpoint) and its test agents' context.
-		OrgDialing: map[string]ari.OrgDialing{"kommune": {Policy: callflow.DialPolicy{InstallationTrunk: true, LocalContexts: []string{"omstil-test-agents"}}}},
+		// trunk (Options.CallbackEndpoint), to its PJSIP desk phones and its test
+		// agents' context.
+		OrgDialing: map[string]ari.OrgDialing{"kommune": {Policy: callflow.DialPolicy{InstallationTrunk: true, Endpoints: []string{"PJSIP/*"}, LocalContexts: []string{"omstil-test-agents"}}}},
 		Announcements: map[callflow.AnnouncementRef][]string{
 			"menu": {"sound:omstil-menu"}, "optaget": {"sound:omstil-busy"},
 			"lukket": {"sound:omstil-closed"}, "helligdag": {"sound:omstil-holiday"},

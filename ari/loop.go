@@ -522,6 +522,12 @@ func (a *Adapter) reload(rc RuntimeConfig) []error {
 		}
 	}
 	for _, ag := range rc.Agents {
+		if d := cfg.devices[ag.ID]; d.Kind == DeviceEndpoint && d.Dial != "" && !dialAllowed(cfg, ag.ID, d.Dial) {
+			// not loaded at all: an agent offered calls it can never take
+			// would be offered them again and again.
+			errs = append(errs, fmt.Errorf("ari: agent %s not loaded: its dial string is outside its organisation's dial limits", ag.ID))
+			continue
+		}
 		if err := a.eng.SetAgent(ag); err != nil {
 			errs = append(errs, err)
 			continue

@@ -3,6 +3,7 @@ package ari_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ func twoOrgs(pbx asterisk, agents ...agentSpec) ari.RuntimeConfig {
 	cfg := config(qs, agents...)
 	cfg.QueueOrgs["q3"] = "nabo"
 	cfg.AgentOrgs["nils"] = "nabo"
+	cfg.OrgDialing["nabo"] = cfg.OrgDialing["kommune"]
 	toQ3 := &callflow.Flow{Name: "q3", Start: "kø", Steps: []callflow.Step{
 		{ID: "kø", Kind: callflow.KindQueue, Queue: &callflow.QueueStep{Queue: "q3"}},
 	}}
@@ -105,5 +107,39 @@ func TestAgentLoginStaysInOrganisation(t *testing.T) {
 	}
 	if s := agentState(e, "nils"); s != queue.LoggedOut {
 		t.Fatalf("nils is %s, want logged out", s)
+	}
+}
+
+// TestAgentDeskPhoneOutsideLimitsNotRung: an agent whose dial string is
+// outside its organisation's dial limits (another municipality's desk
+// phone, had something above forgotten to check it) is not loaded: Reload
+// says so, the agent cannot be made ready or consulted, and the call goes
+// to a colleague whose phone is the organisation's own.
+func TestAgentDeskPhoneOutsideLimitsNotRung(t *testing.T) {
+	pbx := newAsterisk(t)
+	// kommune's desk phones are PJSIP/kommune-…; PJSIP/nabo-1001 is nabo's.
+	limits := ari.OrgDialing{Policy: callflow.DialPolicy{Endpoints: []string{"PJSIP/kommune-*"}, LocalContexts: []string{"omstil-test-agents"}}}
+	cfg := config(q1(), agentSpec{"bo", pbx.agent("answer", 2), []queue.QueueID{"q1"}})
+	cfg.OrgDialing["kommune"] = limits
+	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+	ctx := context.Background()
+	cfg = config(q1(),
+		agentSpec{"anna", "PJSIP/nabo-1001", []queue.QueueID{"q1"}},
+		agentSpec{"bo", pbx.agent("answer", 2), []queue.QueueID{"q1"}})
+	cfg.OrgDialing["kommune"] = limits
+	if err := e.ad.Reload(ctx, cfg); err == nil || !strings.Contains(err.Error(), "anna") {
+		t.Fatalf("reload with anna's phone outside the limits: %v, want an error naming anna", err)
+	}
+	if err := e.ad.SetAgentState(ctx, "anna", queue.Ready, "", nil); !errors.Is(err, ari.ErrUnknownAgent) {
+		t.Fatalf("anna ready: %v, want ErrUnknownAgent", err)
+	}
+	e.ready("bo")
+	id := pbx.placeCall(t, "70102020", "+4512345678")
+	e.eventually("bo answers", func() bool { c, _ := e.call(id); return c.State == "connected" && c.Agent == "bo" })
+	if len(find(e.sink, func(x queue.Offered) bool { return x.Agent == "anna" })) != 0 {
+		t.Fatal("anna's phone outside the limits was offered a call")
+	}
+	if err := e.ad.Consult(ctx, "bo", queue.CallID(id), ari.ConsultTarget{Kind: ari.ConsultAgent, To: "anna"}); !errors.Is(err, ari.ErrUnknownAgent) {
+		t.Errorf("consulting anna: %v, want ErrUnknownAgent", err)
 	}
 }

@@ -59,6 +59,11 @@ func TestPageTransfersStayInOrganisation(t *testing.T) {
 			"70101010": {OrgID: 1, Flow: toQueue("default/borgerservice")},
 			"56205620": {OrgID: 2, Flow: toQueue("faxe/sundhed")},
 		},
+		// both may ring their agents' phones in the test context.
+		Dialing: map[config.OrgID]config.RuntimeDialing{
+			1: {Policy: callflow.DialPolicy{LocalContexts: []string{"omstil-test-agents"}}},
+			2: {Policy: callflow.DialPolicy{LocalContexts: []string{"omstil-test-agents"}}},
+		},
 		Schedules:    callflow.Schedules{},
 		PauseReasons: map[config.OrgID][]string{},
 	}
