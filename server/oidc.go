@@ -160,14 +160,14 @@ func (s *Server) oidcCallback(c *gin.Context) {
 	ck, err := c.Cookie(OIDCCookie)
 	parts := strings.Split(ck, ".")
 	if err != nil || len(parts) != 4 {
-		s.log.Warn("oidc: callback without a login in progress", "ip", clientIP(c.Request))
+		s.log.Warn("oidc: callback without a login in progress", "ip", s.clientIP(c.Request))
 		s.oidcFailed(c, "expired")
 		return
 	}
 	state, nonce, verifier := parts[0], parts[1], parts[2]
 	next, _ := url.QueryUnescape(parts[3])
 	if subtle.ConstantTimeCompare([]byte(c.Query("state")), []byte(state)) != 1 {
-		s.log.Warn("oidc: state mismatch", "ip", clientIP(c.Request))
+		s.log.Warn("oidc: state mismatch", "ip", s.clientIP(c.Request))
 		s.oidcFailed(c, "failed")
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -65,6 +66,10 @@ type Options struct {
 	// store must then implement UpsertOIDCUser (the SQL store does).
 	// OIDCOptionsFrom builds it from the settings.
 	OIDC *OIDCOptions
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers name the client (OMSTIL_TRUSTED_PROXIES); from
+	// any other peer the headers are ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP handler of omstil.
