@@ -282,9 +282,27 @@ func (s *Server) language(c *gin.Context) {
 	c.Next()
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext returns next when it is a path on this site, else "". It is
+// the one check of a post-login address, for the login page and OIDC.
+// Browsers drop tabs and newlines anywhere in a URL, trim leading
+// blanks and controls and read \ as /, so "/\t/evil" or "/\\evil" is
+// "//evil", another site: any control character or backslash refuses
+// the address, and what is left must be a path that starts with exactly
+// one "/" and has no scheme or host.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if len(next) > 2048 {
+		return ""
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) {
+			return ""
+		}
+	}
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return ""
 	}
 	return next

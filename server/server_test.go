@@ -391,3 +391,21 @@ func TestHealthReadyMetrics(t *testing.T) {
 		t.Fatalf("security headers missing: %v", w.Header())
 	}
 }
+
+// The login page hands only a same-site path to its script.
+func TestLoginPageNext(t *testing.T) {
+	f := newFixture(t)
+	for raw, want := range map[string]string{
+		"/%09/evil.example/x":   `data-next=""`,
+		"/%0d%0a/evil.example":  `data-next=""`,
+		"/%5Cevil.example":      `data-next=""`,
+		"%2F%2Fevil.example":    `data-next=""`,
+		"https://evil.example":  `data-next=""`,
+		"/admin/queues%3Fx%3D1": `data-next="/admin/queues?x=1"`,
+	} {
+		w := f.do(req{method: "GET", path: "/login?next=" + raw})
+		if w.Code != 200 || !strings.Contains(w.Body.String(), want) {
+			t.Errorf("/login?next=%s: %d, want %s in the page", raw, w.Code, want)
+		}
+	}
+}
