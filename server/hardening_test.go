@@ -1,0 +1,62 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/omstil/omstil/config"
+)
+
+// Every /api/v1 answer, success or error, is Cache-Control: no-store.
+func TestAPINoStore(t *testing.T) {
+	f := newFixture(t)
+	for _, r := range []req{
+		{method: "GET", path: "/api/v1/users", token: f.tokens[config.RoleAdmin]},
+		{method: "GET", path: "/api/v1/auth/me", token: f.tokens[config.RoleAgent]},
+		{method: "GET", path: "/api/v1/users"},
+		{method: "GET", path: "/api/v1/nope", token: f.tokens[config.RoleAdmin]},
+		{method: "GET", path: "/api/v1/openapi.json"},
+		{method: "POST", path: "/api/v1/auth/login", body: `{"username":"admin1","password":"wrong password!"}`},
+		{method: "GET", path: "/api/v1/live", token: f.tokens[config.RoleAdmin]},
+	} {
+		w := f.do(r)
+		if got := w.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s %s (%d): Cache-Control %q", r.method, r.path, w.Code, got)
+		}
+	}
+}
+
+// A JSON object with a key twice is refused, naming the key, and
+// changes nothing.
+func TestDuplicateJSONKeysRefused(t *testing.T) {
+	f := newFixture(t)
+	admin := f.tokens[config.RoleAdmin]
+	for _, c := range []struct{ body, key string }{
+		{`{"username":"dup1","password":"` + testPassword + `","role":"agent","role":"admin"}`, "role"},
+		{`{"username":"dup2","password":"` + testPassword + `","role":"agent","Role":"admin"}`, "Role"},
+		{`{"username":"dup3","username":"dup4","password":"` + testPassword + `","role":"agent"}`, "username"},
+	} {
+		w := f.do(req{method: "POST", path: "/api/v1/users", body: c.body, token: admin})
+		var body struct {
+			Error struct{ Code, Message, Field string }
+		}
+		json.Unmarshal(w.Body.Bytes(), &body)
+		if w.Code != 400 || !strings.Contains(body.Error.Message, fmt.Sprintf("duplicate key %q", c.key)) {
+			t.Errorf("%s: %d %s", c.body, w.Code, w.Body.String())
+		}
+	}
+	for _, name := range []string{"dup1", "dup2", "dup3", "dup4"} {
+		if _, err := f.store.UserByUsername(context.Background(), name); err == nil {
+			t.Errorf("user %s was created", name)
+		}
+	}
+	// Nested objects are checked too; the same key in sibling objects is fine.
+	w := f.do(req{method: "PATCH", path: fmt.Sprintf("/api/v1/users/%d", f.users[config.RoleAgent].ID), token: admin,
+		body: `{"display_name":"x","display_name":"y"}`})
+	if w.Code != 400 {
+		t.Errorf("PATCH with a duplicate key: %d", w.Code)
+	}
+}
