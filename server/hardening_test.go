@@ -60,3 +60,35 @@ func TestDuplicateJSONKeysRefused(t *testing.T) {
 		t.Errorf("PATCH with a duplicate key: %d", w.Code)
 	}
 }
+
+// One password rule: the API refuses what the UI's help text says is too
+// short, and the help text names the same length in every language.
+func TestPasswordRuleIsOne(t *testing.T) {
+	f := newFixture(t)
+	admin := f.tokens[config.RoleAdmin]
+	short := strings.Repeat("x", config.MinPasswordLength-1)
+	w := f.do(req{method: "POST", path: "/api/v1/users", token: admin,
+		body: `{"username":"shorty","password":"` + short + `","role":"agent"}`})
+	want := fmt.Sprintf("at least %d characters", config.MinPasswordLength)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), want) {
+		t.Fatalf("%d-character password: %d %s", len(short), w.Code, w.Body.String())
+	}
+	w = f.do(req{method: "PATCH", path: fmt.Sprintf("/api/v1/users/%d", f.users[config.RoleAgent].ID), token: admin,
+		body: `{"password":"` + short + `"}`})
+	if w.Code != 400 {
+		t.Fatalf("PATCH with a %d-character password: %d", len(short), w.Code)
+	}
+	ok := strings.Repeat("x", config.MinPasswordLength)
+	if w := f.do(req{method: "POST", path: "/api/v1/users", token: admin,
+		body: `{"username":"longer","password":"` + ok + `","role":"agent"}`}); w.Code != 201 {
+		t.Fatalf("%d-character password: %d %s", len(ok), w.Code, w.Body.String())
+	}
+	ck, _ := f.login("admin1", testPassword)
+	for lang, text := range map[string]string{"da": fmt.Sprintf("Mindst %d tegn", config.MinPasswordLength),
+		"en": fmt.Sprintf("At least %d characters", config.MinPasswordLength)} {
+		w := f.do(req{method: "GET", path: "/admin/users", cookie: ck, header: map[string]string{"Cookie": "omstil_lang=" + lang + "; " + ck.Name + "=" + ck.Value}})
+		if w.Code != 200 || !strings.Contains(w.Body.String(), text) {
+			t.Errorf("%s /admin/users: %d, help text %q missing", lang, w.Code, text)
+		}
+	}
+}

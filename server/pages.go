@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -112,6 +113,9 @@ func newPages() (*pages, error) {
 	}
 	p := &pages{tmpl: tmpl, strings: strs, json: map[string]string{}}
 	for lang, s := range strs {
+		for k, v := range s {
+			s[k] = fillRules(v)
+		}
 		b, err := json.Marshal(s)
 		if err != nil {
 			return nil, err
@@ -119,6 +123,12 @@ func newPages() (*pages, error) {
 		p.json[lang] = string(b)
 	}
 	return p, nil
+}
+
+// fillRules writes the rules the API enforces into a text that names
+// them, so the UI cannot promise another rule: {minPasswordLength}.
+func fillRules(text string) string {
+	return strings.ReplaceAll(text, "{minPasswordLength}", strconv.Itoa(config.MinPasswordLength))
 }
 
 // registerPages registers the HTML pages, the static assets and the live

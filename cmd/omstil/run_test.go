@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
 )
 
@@ -69,6 +71,11 @@ func TestUserAndTokenCommands(t *testing.T) {
 			}
 			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "boss", "--password-stdin"); code != 1 || !strings.Contains(errOut, "role") {
 				t.Fatalf("unknown role: %d %q", code, errOut)
+			}
+			// the one password rule (config.MinPasswordLength) holds here too
+			short := strings.Repeat("p", config.MinPasswordLength-1) + "\n"
+			if code, _, errOut := runCmd(t, env, short, "user", "create", "--username", "x1", "--role", "agent", "--password-stdin"); code != 1 || !strings.Contains(errOut, fmt.Sprintf("at least %d characters", config.MinPasswordLength)) {
+				t.Fatalf("short password: %d %q", code, errOut)
 			}
 			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "agent"); code != 1 || !strings.Contains(errOut, "password") {
 				t.Fatalf("no password: %d %q", code, errOut)
