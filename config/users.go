@@ -144,7 +144,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, n NewUser) (User, e
 			return err
 		}
 		if count > 0 {
-			return ErrConflict
+			return ErrUsernameTaken
 		}
 		if err := tx.Create(&u).Error; err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, n NewUser) (User, e
 	if err != nil {
 		err = mapErr(err)
 		if errors.Is(err, ErrConflict) {
-			return User{}, fmt.Errorf("config: create user %q: %w", u.Username, ErrConflict)
+			return User{}, fmt.Errorf("config: create user %q: %w", u.Username, ErrUsernameTaken)
 		}
 		return User{}, fmt.Errorf("config: create user: %w", err)
 	}

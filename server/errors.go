@@ -69,6 +69,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 		}
 	case errors.Is(err, config.ErrNotFound):
 		ae = &apiError{http.StatusNotFound, "not_found", "not found", ""}
+	case errors.Is(err, config.ErrUsernameTaken):
+		ae = &apiError{http.StatusConflict, "conflict", "username: that username is taken", "username"}
 	case errors.Is(err, config.ErrConflict):
 		ae = &apiError{http.StatusConflict, "conflict", "already exists", ""}
 	case errors.Is(err, config.ErrInUse):

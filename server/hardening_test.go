@@ -92,3 +92,34 @@ func TestPasswordRuleIsOne(t *testing.T) {
 		}
 	}
 }
+
+// A taken username gets the same answer whether its owner is in the
+// caller's organisation or another: it is taken, not whose it is.
+func TestDuplicateUsernameSameAnswerAcrossOrganisations(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other, err := f.store.CreateOrg(ctx, "faxe", "Faxe Kommune")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.CreateUser(ctx, config.SystemActor(other.ID), config.NewUser{OrgID: other.ID, Username: "faxe-anna", Password: testPassword, Role: config.RoleAgent}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(name string) (int, string) {
+		w := f.do(req{method: "POST", path: "/api/v1/users", token: f.tokens[config.RoleAdmin],
+			body: `{"username":"` + name + `","password":"` + testPassword + `","role":"agent"}`})
+		return w.Code, w.Body.String()
+	}
+	sameCode, same := create("Agent1")          // in the caller's organisation
+	otherCode, otherBody := create("FAXE-anna") // in another organisation
+	if sameCode != 409 || otherCode != 409 || same != otherBody {
+		t.Fatalf("same organisation: %d %s\nother organisation: %d %s", sameCode, same, otherCode, otherBody)
+	}
+	var body struct {
+		Error struct{ Code, Message, Field string }
+	}
+	json.Unmarshal([]byte(same), &body)
+	if body.Error.Field != "username" || !strings.Contains(body.Error.Message, "that username is taken") {
+		t.Fatalf("body %s: want field username, \"that username is taken\"", same)
+	}
+}
