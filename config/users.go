@@ -258,9 +258,17 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id UserID, p UserPa
 		if err := tx.Save(&u).Error; err != nil {
 			return err
 		}
-		if hash != "" || (p.Active != nil && !*p.Active) {
+		deactivated := p.Active != nil && !*p.Active
+		if hash != "" || deactivated {
 			// A new password or a deactivation ends the user's sessions.
 			if err := tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error; err != nil {
+				return err
+			}
+		}
+		if deactivated {
+			// and a deactivation revokes the API tokens, so that
+			// reactivating the user does not bring them back.
+			if err := tx.Where("user_id = ?", u.ID).Delete(&APIToken{}).Error; err != nil {
 				return err
 			}
 		}

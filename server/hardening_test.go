@@ -123,3 +123,34 @@ func TestDuplicateUsernameSameAnswerAcrossOrganisations(t *testing.T) {
 		t.Fatalf("body %s: want field username, \"that username is taken\"", same)
 	}
 }
+
+// Deactivating a user ends their sessions and revokes their API tokens:
+// reactivating them does not bring the tokens back.
+func TestDeactivationRevokesTokens(t *testing.T) {
+	f := newFixture(t)
+	admin := f.tokens[config.RoleAdmin]
+	agent := f.users[config.RoleAgent]
+	ck, _ := f.login("agent1", testPassword)
+	if w := f.do(req{method: "GET", path: "/api/v1/auth/me", token: f.tokens[config.RoleAgent]}); w.Code != 200 {
+		t.Fatalf("token before: %d", w.Code)
+	}
+	path := fmt.Sprintf("/api/v1/users/%d", agent.ID)
+	for _, active := range []string{"false", "true"} {
+		if w := f.do(req{method: "PATCH", path: path, token: admin, body: `{"active":` + active + `}`}); w.Code != 200 {
+			t.Fatalf("active=%s: %d %s", active, w.Code, w.Body.String())
+		}
+	}
+	if w := f.do(req{method: "GET", path: "/api/v1/auth/me", token: f.tokens[config.RoleAgent]}); w.Code != 401 {
+		t.Fatalf("token after reactivation: %d", w.Code)
+	}
+	if w := f.do(req{method: "GET", path: "/api/v1/auth/me", cookie: ck}); w.Code != 401 {
+		t.Fatalf("session after reactivation: %d", w.Code)
+	}
+	if ts, err := f.store.ListTokens(context.Background(), agent.ID); err != nil || len(ts) != 0 {
+		t.Fatalf("tokens after reactivation: %v %v", ts, err)
+	}
+	// The user logs in again with the password.
+	if ck, w := f.login("agent1", testPassword); ck == nil {
+		t.Fatalf("login after reactivation: %d", w.Code)
+	}
+}
