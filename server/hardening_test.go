@@ -154,3 +154,20 @@ func TestDeactivationRevokesTokens(t *testing.T) {
 		t.Fatalf("login after reactivation: %d", w.Code)
 	}
 }
+
+// A browser that sends Origin without Sec-Fetch-Site is held to the
+// site's scheme, host and port on state-changing requests.
+func TestCrossOriginComparesScheme(t *testing.T) {
+	f := newFixture(t)
+	ck, _ := f.login("admin1", testPassword)
+	create := `{"username":"scheme-victim","password":"` + testPassword + `","role":"admin"}`
+	for _, origin := range []string{"https://example.com", "http://example.com:8080"} {
+		w := f.do(req{method: "POST", path: "/api/v1/users", body: create, cookie: ck, header: map[string]string{"Origin": origin}})
+		if w.Code != 403 || errorCode(t, w) != "csrf" {
+			t.Fatalf("Origin %s on http://example.com: %d %s", origin, w.Code, w.Body.String())
+		}
+	}
+	if w := f.do(req{method: "POST", path: "/api/v1/users", body: create, cookie: ck, header: map[string]string{"Origin": "http://example.com"}}); w.Code != 201 {
+		t.Fatalf("same origin: %d %s", w.Code, w.Body.String())
+	}
+}

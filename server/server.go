@@ -71,6 +71,10 @@ type Options struct {
 	// Forwarded headers name the client (OMSTIL_TRUSTED_PROXIES); from
 	// any other peer the headers are ignored.
 	TrustedProxies []netip.Prefix
+	// PublicURL is how browsers reach omstil (OMSTIL_PUBLIC_URL, when
+	// set): a browser's Origin must match its scheme, host and port.
+	// Empty: the request's own scheme and host.
+	PublicURL string
 }
 
 // Server is the HTTP handler of omstil.
@@ -128,7 +132,7 @@ func New(opts Options) (*Server, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, "csrf", "cross-origin request refused")
 	}))
-	s.handler = securityHeaders(cop.Handler(s.engine))
+	s.handler = securityHeaders(s.originCheck(cop.Handler(s.engine)))
 	return s, nil
 }
 
@@ -137,6 +141,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // RouteList returns every registered method and path (for the OpenAPI test).
 func (s *Server) RouteList() []gin.RouteInfo { return s.engine.Routes() }
+
+// originCheck holds a browser that sends Origin but not Sec-Fetch-Site
+// (CrossOriginProtection then compares the host only) to the site's
+// scheme, host and port on state-changing requests. With Sec-Fetch-Site
+// the browser has compared all three itself.
+func (s *Server) originCheck(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if r.Header.Get("Sec-Fetch-Site") == "" && !s.sameOrigin(r) {
+				writeJSONError(w, http.StatusForbidden, "csrf", "cross-origin request refused")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {

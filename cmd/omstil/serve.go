@@ -63,7 +63,12 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	if err != nil {
 		return err
 	}
+	publicURL := s.PublicURL
+	if publicURL == "http://"+s.Listen {
+		publicURL = "" // not set: the site is what the request names
+	}
 	srv, err := server.New(server.Options{
+		PublicURL:      publicURL,
 		Demo:           s.Demo(),
 		OIDC:           oidc,
 		Store:          st,
