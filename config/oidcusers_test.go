@@ -75,3 +75,4 @@ func TestOIDCSettings(t *testing.T) {
 		}
 	}
 }
+

@@ -85,8 +85,8 @@ func (s *Store) CreateToken(ctx context.Context, actor Actor, user UserID, name 
 	if name == "" {
 		name = "api"
 	}
-	if len(name) > 64 {
-		return "", APIToken{}, Invalid("name", "must be at most 64 characters")
+	if err := validText("name", name, 64); err != nil {
+		return "", APIToken{}, err
 	}
 	token, hash, err := newSecret("omst_", 32)
 	if err != nil {

@@ -103,8 +103,8 @@ func (n *NewUser) validate() error {
 	if !usernameRE.MatchString(n.Username) {
 		return Invalid("username", "must be 2-64 characters: letters, digits and . _ @ -, starting with a letter or digit")
 	}
-	if len(n.DisplayName) > 128 {
-		return Invalid("display_name", "must be at most 128 characters")
+	if err := validText("display_name", n.DisplayName, 128); err != nil {
+		return err
 	}
 	if _, err := ParseRole(string(n.Role)); err != nil {
 		return err
@@ -210,8 +210,10 @@ type UserPatch struct {
 // UpdateUser applies a patch, audited. It refuses to remove the last
 // active admin of an organisation.
 func (s *Store) UpdateUser(ctx context.Context, actor Actor, id UserID, p UserPatch) (User, error) {
-	if p.DisplayName != nil && len(*p.DisplayName) > 128 {
-		return User{}, Invalid("display_name", "must be at most 128 characters")
+	if p.DisplayName != nil {
+		if err := validText("display_name", *p.DisplayName, 128); err != nil {
+			return User{}, err
+		}
 	}
 	if p.Role != nil {
 		if _, err := ParseRole(string(*p.Role)); err != nil {
@@ -443,8 +445,11 @@ func (s *Store) CreateOrg(ctx context.Context, slug, name string) (Organisation,
 		return Organisation{}, Invalid("slug", "must be 2-32 characters: lower-case letters, digits and -, starting with a letter or digit")
 	}
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 128 {
+	if name == "" {
 		return Organisation{}, Invalid("name", "must be 1-128 characters")
+	}
+	if err := validText("name", name, 128); err != nil {
+		return Organisation{}, err
 	}
 	o := Organisation{Slug: slug, Name: name, CreatedAt: s.now().UTC()}
 	err := s.tx(ctx, func(tx *gorm.DB) error {

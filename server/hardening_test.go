@@ -171,3 +171,38 @@ func TestCrossOriginComparesScheme(t *testing.T) {
 		t.Fatalf("same origin: %d %s", w.Code, w.Body.String())
 	}
 }
+
+// Names shown to people refuse bidirectional overrides and isolates and
+// zero-width characters, which make a name display as another.
+func TestNamesRefuseHiddenCharacters(t *testing.T) {
+	f := newFixture(t)
+	admin := f.tokens[config.RoleAdmin]
+	agentPath := fmt.Sprintf("/api/v1/users/%d", f.users[config.RoleAgent].ID)
+	for _, c := range []struct {
+		method, path, body, field string
+	}{
+		{"POST", "/api/v1/users", `{"username":"hid1","display_name":"Anna \u202eevil","password":"` + testPassword + `","role":"agent"}`, "display_name"},
+		{"PATCH", agentPath, `{"display_name":"Bo\u200b"}`, "display_name"},
+		{"PATCH", agentPath, `{"display_name":"\ufeffBo"}`, "display_name"},
+		{"POST", "/api/v1/queues", `{"name":"hid-q","display_name":"Borger\u2066service"}`, "display_name"},
+		{"POST", "/api/v1/agents", `{"name":"Karen\u200d","device_kind":"webrtc"}`, "name"},
+		{"POST", "/api/v1/agents", `{"name":"Karen\u2060","device_kind":"webrtc"}`, "name"},
+		{"POST", fmt.Sprintf("/api/v1/users/%d/tokens", f.users[config.RoleAgent].ID), `{"name":"tv\u202a"}`, "name"},
+	} {
+		w := f.do(req{method: c.method, path: c.path, body: c.body, token: admin})
+		var body struct {
+			Error struct{ Code, Message, Field string }
+		}
+		json.Unmarshal(w.Body.Bytes(), &body)
+		if w.Code != 400 || body.Error.Field != c.field || !strings.Contains(body.Error.Message, "invisible") {
+			t.Errorf("%s %s %s: %d %s", c.method, c.path, c.body, w.Code, w.Body.String())
+		}
+	}
+	if _, err := f.store.UserByUsername(context.Background(), "hid1"); err == nil {
+		t.Error("the user was created")
+	}
+	// Ordinary Danish names are fine.
+	if w := f.do(req{method: "PATCH", path: agentPath, token: admin, body: `{"display_name":"Søren Ærø-Åberg"}`}); w.Code != 200 {
+		t.Errorf("plain name: %d %s", w.Code, w.Body.String())
+	}
+}
