@@ -75,4 +75,3 @@ func TestOIDCSettings(t *testing.T) {
 		}
 	}
 }
-
