@@ -26,7 +26,7 @@ func (s *Server) authenticate(c *gin.Context) {
 			s.fail(c, errUnauthorized())
 			return
 		}
-		u, err := s.opts.Store.TokenUser(ctx, strings.TrimSpace(tok))
+		u, scope, err := s.opts.Store.TokenUser(ctx, strings.TrimSpace(tok))
 		if err != nil {
 			if !errors.Is(err, config.ErrNotFound) {
 				s.fail(c, err)
@@ -35,7 +35,14 @@ func (s *Server) authenticate(c *gin.Context) {
 			s.fail(c, errUnauthorized())
 			return
 		}
+		if scope != config.ScopeAPI && !kioskRoute(c) {
+			s.fail(c, &apiError{http.StatusForbidden, "forbidden", "a kiosk token reads only the wallboard and its live feed", ""})
+			return
+		}
 		c.Set(ctxUser, u)
+		if scope == config.ScopeKiosk {
+			c.Set(ctxKiosk, true)
+		}
 		c.Next()
 		return
 	}
@@ -50,6 +57,19 @@ func (s *Server) authenticate(c *gin.Context) {
 		}
 	}
 	c.Next()
+}
+
+// kioskRoute tells whether the request is one a kiosk token may make:
+// the wallboard page and its live feed, read only.
+func kioskRoute(c *gin.Context) bool {
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		return false
+	}
+	switch c.FullPath() {
+	case "/api/v1/live", "/wallboard":
+		return true
+	}
+	return false
 }
 
 // currentUser returns the authenticated user, if any.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/server"
 )
 
 // Every /api/v1 answer, success or error, is Cache-Control: no-store.
@@ -204,5 +206,65 @@ func TestNamesRefuseHiddenCharacters(t *testing.T) {
 	// Ordinary Danish names are fine.
 	if w := f.do(req{method: "PATCH", path: agentPath, token: admin, body: `{"display_name":"Søren Ærø-Åberg"}`}); w.Code != 200 {
 		t.Errorf("plain name: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// A kiosk token reads the live feed and the wallboard and nothing else;
+// the kiosk address takes only kiosk tokens, and an API token's create
+// call chooses the scope.
+func TestTokenScopes(t *testing.T) {
+	f := newFixture(t)
+	sup := f.users[config.RoleSupervisor]
+	w := f.do(req{method: "POST", path: fmt.Sprintf("/api/v1/users/%d/tokens", sup.ID), token: f.tokens[config.RoleAdmin],
+		body: `{"name":"Reception TV","scope":"kiosk"}`})
+	var created struct{ Token, Scope string }
+	json.Unmarshal(w.Body.Bytes(), &created)
+	if w.Code != 201 || created.Scope != "kiosk" || created.Token == "" {
+		t.Fatalf("create kiosk token: %d %s", w.Code, w.Body.String())
+	}
+	kiosk := created.Token
+	if w := f.do(req{method: "POST", path: fmt.Sprintf("/api/v1/users/%d/tokens", sup.ID), token: f.tokens[config.RoleAdmin],
+		body: `{"name":"x","scope":"root"}`}); w.Code != 400 || !strings.Contains(w.Body.String(), `"field":"scope"`) {
+		t.Fatalf("unknown scope: %d %s", w.Code, w.Body.String())
+	}
+	// As a bearer token: the live feed yes, anything else no.
+	if w := f.do(req{method: "GET", path: "/api/v1/live", token: kiosk}); w.Code == 401 || w.Code == 403 {
+		t.Fatalf("kiosk token on the live feed: %d %s", w.Code, w.Body.String())
+	}
+	for _, r := range []req{
+		{method: "GET", path: "/api/v1/auth/me"},
+		{method: "GET", path: "/api/v1/queues"},
+		{method: "GET", path: fmt.Sprintf("/api/v1/users/%d/tokens", sup.ID)},
+		{method: "POST", path: fmt.Sprintf("/api/v1/users/%d/tokens", sup.ID), body: `{"name":"more"}`},
+	} {
+		r.token = kiosk
+		if w := f.do(r); w.Code != 403 {
+			t.Errorf("kiosk token on %s %s: %d %s", r.method, r.path, w.Code, w.Body.String())
+		}
+	}
+	// The kiosk address refuses a full API token: it would sit in a cookie.
+	if w := f.do(req{method: "GET", path: "/wallboard?token=" + f.tokens[config.RoleSupervisor]}); w.Code != 401 {
+		t.Fatalf("kiosk address with an API token: %d", w.Code)
+	}
+	w = f.do(req{method: "GET", path: "/wallboard?token=" + kiosk})
+	var ck *http.Cookie
+	for _, c := range w.Result().Cookies() {
+		if c.Name == server.KioskCookie {
+			ck = c
+		}
+	}
+	if w.Code != 303 || ck == nil {
+		t.Fatalf("kiosk address with a kiosk token: %d %v", w.Code, w.Header())
+	}
+	if w := f.do(req{method: "GET", path: "/wallboard", cookie: ck}); w.Code != 200 {
+		t.Fatalf("wallboard with the kiosk cookie: %d", w.Code)
+	}
+	if w := f.do(req{method: "GET", path: "/api/v1/queues", cookie: ck}); w.Code != 401 {
+		t.Fatalf("kiosk cookie on the API: %d", w.Code)
+	}
+	// An API token's scope is api, and listed.
+	w = f.do(req{method: "GET", path: fmt.Sprintf("/api/v1/users/%d/tokens", sup.ID), token: f.tokens[config.RoleAdmin]})
+	if !strings.Contains(w.Body.String(), `"scope":"api"`) || !strings.Contains(w.Body.String(), `"scope":"kiosk"`) {
+		t.Fatalf("token list: %s", w.Body.String())
 	}
 }

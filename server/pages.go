@@ -322,12 +322,13 @@ const ctxKiosk = "omstil.kiosk"
 
 // kioskLogin turns /wallboard?token=… into a kiosk cookie and sends the
 // browser to /wallboard without the token in the address. The token must
-// be an API token of a supervisor or admin. With a valid kiosk cookie the
-// wallboard is shown read-only.
+// be a kiosk-scoped token (config.ScopeKiosk) of a supervisor or admin:
+// a full API token is refused, as it would sit in a cookie. With a valid
+// kiosk cookie the wallboard is shown read-only.
 func (s *Server) kioskLogin(c *gin.Context) {
 	if tok := c.Query("token"); tok != "" {
-		u, err := s.opts.Store.TokenUser(c.Request.Context(), tok)
-		if err != nil || !u.Role.AtLeast(config.RoleSupervisor) {
+		u, scope, err := s.opts.Store.TokenUser(c.Request.Context(), tok)
+		if err != nil || scope != config.ScopeKiosk || !u.Role.AtLeast(config.RoleSupervisor) {
 			if err != nil && !errors.Is(err, config.ErrNotFound) {
 				s.fail(c, err)
 				return
@@ -354,8 +355,8 @@ func (s *Server) authenticateKiosk(c *gin.Context) {
 	if err != nil || ck == "" {
 		return
 	}
-	u, err := s.opts.Store.TokenUser(c.Request.Context(), ck)
-	if err != nil || !u.Role.AtLeast(config.RoleSupervisor) {
+	u, scope, err := s.opts.Store.TokenUser(c.Request.Context(), ck)
+	if err != nil || scope != config.ScopeKiosk || !u.Role.AtLeast(config.RoleSupervisor) {
 		return
 	}
 	c.Set(ctxUser, u)

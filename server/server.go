@@ -31,7 +31,7 @@ type Store interface {
 	CreateSession(ctx context.Context, user config.UserID) (string, error)
 	SessionUser(ctx context.Context, token string) (config.User, error)
 	DeleteSession(ctx context.Context, token string) error
-	TokenUser(ctx context.Context, token string) (config.User, error)
+	TokenUser(ctx context.Context, token string) (config.User, config.TokenScope, error)
 	userStore
 	auditStore
 }

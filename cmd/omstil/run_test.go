@@ -96,6 +96,12 @@ func TestUserAndTokenCommands(t *testing.T) {
 			if code != 0 || !strings.HasPrefix(out, "omst_") {
 				t.Fatalf("token: %d %q", code, out)
 			}
+			if code, out, errOut := runCmd(t, env, "", "token", "create", "--username", "karen", "--scope", "kiosk"); code != 0 || !strings.HasPrefix(out, "omst_") {
+				t.Fatalf("kiosk token: %d %q %q", code, out, errOut)
+			}
+			if code, _, errOut := runCmd(t, env, "", "token", "create", "--username", "karen", "--scope", "root"); code != 1 || !strings.Contains(errOut, "scope") {
+				t.Fatalf("bad scope: %d %q", code, errOut)
+			}
 			if code, out, _ := runCmd(t, env, "", "migrate", "--status"); code != 0 || !strings.Contains(out, "schema version") {
 				t.Fatalf("status: %d %q", code, out)
 			}
