@@ -47,6 +47,10 @@ func validName(field, n string) error {
 	return nil
 }
 
+// validText is the check of every name and text shown to people
+// (display names, agents', users' and organisations' names, token
+// names, descriptions, pause reasons): at most max bytes, one line, and
+// no invisible characters (see hiddenChar).
 func validText(field, s string, max int) error {
 	if len(s) > max {
 		return Invalid(field, "must be at most %d characters", max)
@@ -54,7 +58,25 @@ func validText(field, s string, max int) error {
 	if strings.ContainsAny(s, "\x00\r\n") {
 		return Invalid(field, "must be one line of text")
 	}
+	if r, ok := hiddenChar(s); ok {
+		return Invalid(field, "contains the invisible character U+%04X (a direction override or a zero-width character); type the name again", r)
+	}
 	return nil
+}
+
+// hiddenChar finds a character that makes text display as something it
+// is not: the bidirectional embeddings, overrides and isolates (U+202A-
+// U+202E, U+2066-U+2069) and the zero-width characters (U+200B-U+200D,
+// U+2060, U+FEFF).
+func hiddenChar(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069,
+			r >= 0x200B && r <= 0x200D, r == 0x2060, r == 0xFEFF:
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // InUseError refuses to delete (or rename) an object that others refer to.

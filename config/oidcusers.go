@@ -52,6 +52,14 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, org OrgID, id OIDCIdentity) 
 	if _, err := ParseRole(string(id.Role)); err != nil {
 		return User{}, err
 	}
+	// The provider's name is taken as it comes, less what validText
+	// would refuse in a name typed here.
+	id.DisplayName = strings.Map(func(r rune) rune {
+		if _, hidden := hiddenChar(string(r)); hidden || r == '\r' || r == '\n' || r == 0 {
+			return -1
+		}
+		return r
+	}, id.DisplayName)
 	if len(id.DisplayName) > 128 {
 		id.DisplayName = id.DisplayName[:128]
 	}

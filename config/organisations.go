@@ -52,6 +52,9 @@ func (s *Store) CreateOrgAs(ctx context.Context, actor Actor, slug, name string)
 	if name == "" || len(name) > 128 {
 		return Organisation{}, Invalid("name", "must be 1-128 characters")
 	}
+	if err := validText("name", name, 128); err != nil {
+		return Organisation{}, err
+	}
 	o := Organisation{Slug: slug, Name: name, DialEndpoints: []string{}, DialLocalContexts: []string{}, CreatedAt: s.now().UTC()}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&o).Error; err != nil {
@@ -116,6 +119,9 @@ func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id OrgID, p OrgPatch
 			n := strings.TrimSpace(*p.Name)
 			if n == "" || len(n) > 128 {
 				return Invalid("name", "must be 1-128 characters")
+			}
+			if err := validText("name", n, 128); err != nil {
+				return err
 			}
 			o.Name = n
 		}

@@ -62,10 +62,15 @@ func VerifyPassword(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
+// MinPasswordLength is the shortest password a local user may set: the
+// API, "omstil user create" and the UI's help text (web/i18n, filled in
+// by the server) all take it from here.
+const MinPasswordLength = 12
+
 // ValidatePassword enforces the password policy for local users.
 func ValidatePassword(pw string) error {
-	if len(pw) < 10 {
-		return Invalid("password", "must be at least 10 characters")
+	if len(pw) < MinPasswordLength {
+		return Invalid("password", "must be at least %d characters", MinPasswordLength)
 	}
 	if len(pw) > 256 {
 		return Invalid("password", "must be at most 256 characters")

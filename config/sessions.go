@@ -18,11 +18,32 @@ type Session struct {
 	LastSeenAt time.Time
 }
 
+// TokenScope is what a token may be used for.
+type TokenScope string
+
+// The scopes.
+const (
+	ScopeAPI   TokenScope = "api"   // the whole API, as its user
+	ScopeKiosk TokenScope = "kiosk" // only the wallboard and GET /api/v1/live
+)
+
+// ParseTokenScope validates a scope; empty is ScopeAPI.
+func ParseTokenScope(s string) (TokenScope, error) {
+	switch sc := TokenScope(s); sc {
+	case "":
+		return ScopeAPI, nil
+	case ScopeAPI, ScopeKiosk:
+		return sc, nil
+	}
+	return "", Invalid("scope", "%q is not api or kiosk", s)
+}
+
 // APIToken is a bearer token for scripts and integrations.
 type APIToken struct {
 	ID         int64
 	UserID     UserID
 	Name       string
+	Scope      TokenScope
 	TokenHash  string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
@@ -79,20 +100,28 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	return res.RowsAffected, res.Error
 }
 
-// CreateToken makes a new API token for a user and returns it; only its
-// hash is stored, so it can be shown once.
+// CreateToken makes a new API token of scope api for a user and returns
+// it; only its hash is stored, so it can be shown once.
 func (s *Store) CreateToken(ctx context.Context, actor Actor, user UserID, name string) (string, APIToken, error) {
+	return s.CreateScopedToken(ctx, actor, user, name, ScopeAPI)
+}
+
+// CreateScopedToken is CreateToken with a scope.
+func (s *Store) CreateScopedToken(ctx context.Context, actor Actor, user UserID, name string, scope TokenScope) (string, APIToken, error) {
+	if _, err := ParseTokenScope(string(scope)); err != nil || scope == "" {
+		return "", APIToken{}, Invalid("scope", "%q is not api or kiosk", scope)
+	}
 	if name == "" {
 		name = "api"
 	}
-	if len(name) > 64 {
-		return "", APIToken{}, Invalid("name", "must be at most 64 characters")
+	if err := validText("name", name, 64); err != nil {
+		return "", APIToken{}, err
 	}
 	token, hash, err := newSecret("omst_", 32)
 	if err != nil {
 		return "", APIToken{}, err
 	}
-	t := APIToken{UserID: user, Name: name, TokenHash: hash, CreatedAt: s.now().UTC()}
+	t := APIToken{UserID: user, Name: name, Scope: scope, TokenHash: hash, CreatedAt: s.now().UTC()}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		q := tx.Where("id = ?", user)
@@ -105,7 +134,7 @@ func (s *Store) CreateToken(ctx context.Context, actor Actor, user UserID, name 
 		if err := tx.Create(&t).Error; err != nil {
 			return err
 		}
-		return s.audit(tx, actor, "create", "api_token", t.ID, nil, map[string]any{"user": u.Username, "name": name})
+		return s.audit(tx, actor, "create", "api_token", t.ID, nil, map[string]any{"user": u.Username, "name": name, "scope": scope})
 	})
 	if err != nil {
 		return "", APIToken{}, fmt.Errorf("config: create token: %w", mapErr(err))
@@ -113,22 +142,23 @@ func (s *Store) CreateToken(ctx context.Context, actor Actor, user UserID, name 
 	return token, t, nil
 }
 
-// TokenUser returns the active user owning a bearer token.
-func (s *Store) TokenUser(ctx context.Context, token string) (User, error) {
+// TokenUser returns the active user owning a bearer token, and the
+// token's scope: the caller enforces it.
+func (s *Store) TokenUser(ctx context.Context, token string) (User, TokenScope, error) {
 	var t APIToken
 	db := s.db.WithContext(ctx)
 	if err := db.Where("token_hash = ?", hashSecret(token)).First(&t).Error; err != nil {
-		return User{}, mapErr(err)
+		return User{}, "", mapErr(err)
 	}
 	u, err := s.GetUser(ctx, 0, t.UserID)
 	if err != nil || !u.Active {
-		return User{}, ErrNotFound
+		return User{}, "", ErrNotFound
 	}
 	now := s.now().UTC()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
 		db.Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now)
 	}
-	return u, nil
+	return u, t.Scope, nil
 }
 
 // ListTokens lists a user's tokens (without secrets).

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -23,6 +24,11 @@ type Settings struct {
 	Listen    string // OMSTIL_LISTEN
 	DB        string // OMSTIL_DB: a SQLite path or a postgres:// URL
 	PublicURL string // OMSTIL_PUBLIC_URL: how browsers reach omstil
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers name the client (OMSTIL_TRUSTED_PROXIES: a
+	// comma-separated list of CIDR ranges or addresses); empty: the peer
+	// is the client.
+	TrustedProxies []netip.Prefix
 
 	ARIURL      string // OMSTIL_ARI_URL; empty means: start the built-in simulator (demo)
 	ARIUser     string // OMSTIL_ARI_USER
@@ -168,6 +174,15 @@ var settingDefs = []settingDef{
 		stringSetter(func(s *Settings) *string { return &s.DB })},
 	{"public-url", "OMSTIL_PUBLIC_URL", "", "URL browsers use to reach omstil (default http://LISTEN)", false,
 		stringSetter(func(s *Settings) *string { return &s.PublicURL })},
+	{"trusted-proxies", "OMSTIL_TRUSTED_PROXIES", "", "comma-separated CIDR ranges of reverse proxies whose X-Forwarded-For/Forwarded headers name the client", false,
+		func(s *Settings, v string) error {
+			p, err := ParseTrustedProxies(v)
+			if err != nil {
+				return fmt.Errorf("OMSTIL_TRUSTED_PROXIES: %w", err)
+			}
+			s.TrustedProxies = p
+			return nil
+		}},
 	{"ari-url", "OMSTIL_ARI_URL", "", "Asterisk ARI base URL, e.g. http://127.0.0.1:8088/ari (empty: built-in simulator, demo mode)", false,
 		stringSetter(func(s *Settings) *string { return &s.ARIURL })},
 	{"ari-user", "OMSTIL_ARI_USER", "", "ARI user", false,
@@ -352,6 +367,32 @@ func (s Settings) Validate() error {
 	}
 	errs = append(errs, s.validateOIDC()...)
 	return errors.Join(errs...)
+}
+
+// ParseTrustedProxies reads a comma-separated list of CIDR ranges; a
+// bare address is the range of that one address. Empty is none.
+func ParseTrustedProxies(v string) ([]netip.Prefix, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	var out []netip.Prefix
+	for _, e := range strings.Split(v, ",") {
+		e = strings.TrimSpace(e)
+		if a, err := netip.ParseAddr(e); err == nil {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR range", e)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("%q has host bits set; did you mean %s?", e, p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // ICEServerList splits ICEServers.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,5 +96,40 @@ func TestRedactDSN(t *testing.T) {
 	got := redactDSN("postgres://u:topsecret@h/db")
 	if strings.Contains(got, "topsecret") {
 		t.Fatal(got)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cases := []struct {
+		value, want, err string
+	}{
+		{"", "[]", ""},
+		{"10.0.0.0/8", "[10.0.0.0/8]", ""},
+		{" 10.0.0.0/8 , 2001:db8::/32,192.0.2.7", "[10.0.0.0/8 2001:db8::/32 192.0.2.7/32]", ""},
+		{"10.0.0.1/8", "", `OMSTIL_TRUSTED_PROXIES: "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?`},
+		{"10.0.0.0/8,proxy.example", "", `OMSTIL_TRUSTED_PROXIES: "proxy.example" is not an address or CIDR range`},
+		{"10.0.0.0/33", "", `OMSTIL_TRUSTED_PROXIES: "10.0.0.0/33" is not an address or CIDR range`},
+		{"10.0.0.0/8,,", "", `OMSTIL_TRUSTED_PROXIES: "" is not an address or CIDR range`},
+	}
+	for _, c := range cases {
+		t.Run(c.value, func(t *testing.T) {
+			s, _, err := LoadSettings("omstil", nil, envMap(map[string]string{"OMSTIL_TRUSTED_PROXIES": c.value}), io.Discard)
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("err = %v, want %s", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(s.TrustedProxies); got != c.want {
+				t.Fatalf("TrustedProxies = %s, want %s", got, c.want)
+			}
+		})
+	}
+	s, _, err := LoadSettings("omstil", []string{"--trusted-proxies", "127.0.0.1"}, envMap(nil), io.Discard)
+	if err != nil || fmt.Sprint(s.TrustedProxies) != "[127.0.0.1/32]" {
+		t.Fatalf("flag: %v %v", s.TrustedProxies, err)
 	}
 }

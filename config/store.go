@@ -30,6 +30,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a unique value (a username, a number) is already taken.
 	ErrConflict = errors.New("already exists")
+	// ErrUsernameTaken: a login name is in use, in this organisation or
+	// another (login names are unique in the installation). It is an
+	// ErrConflict; its text does not say whose the name is.
+	ErrUsernameTaken = fmt.Errorf("that username is taken (%w)", ErrConflict)
 	// ErrSchemaTooNew: the database was migrated by a newer omstil.
 	ErrSchemaTooNew = errors.New("database schema is newer than this omstil")
 	// ErrInUse: the object is referenced and cannot be deleted.

@@ -173,16 +173,16 @@ func TestTokens(t *testing.T) {
 			if !strings.HasPrefix(tok, "omst_") || strings.Contains(info.TokenHash, tok) {
 				t.Fatalf("token %q hash %q", tok, info.TokenHash)
 			}
-			if got, err := s.TokenUser(ctx, tok); err != nil || got.ID != u.ID {
+			if got, scope, err := s.TokenUser(ctx, tok); err != nil || got.ID != u.ID || scope != config.ScopeAPI {
 				t.Fatalf("token user: %v %v", got, err)
 			}
-			if _, err := s.TokenUser(ctx, tok+"x"); !errors.Is(err, config.ErrNotFound) {
+			if _, _, err := s.TokenUser(ctx, tok+"x"); !errors.Is(err, config.ErrNotFound) {
 				t.Fatalf("wrong token: %v", err)
 			}
 			if err := s.DeleteToken(ctx, sys, u.ID, info.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.TokenUser(ctx, tok); !errors.Is(err, config.ErrNotFound) {
+			if _, _, err := s.TokenUser(ctx, tok); !errors.Is(err, config.ErrNotFound) {
 				t.Fatalf("revoked token: %v", err)
 			}
 		})

@@ -118,8 +118,8 @@ func (n *NewUser) validate() error {
 	if !usernameRE.MatchString(n.Username) {
 		return Invalid("username", "must be 2-64 characters: letters, digits and . _ @ -, starting with a letter or digit")
 	}
-	if len(n.DisplayName) > 128 {
-		return Invalid("display_name", "must be at most 128 characters")
+	if err := validText("display_name", n.DisplayName, 128); err != nil {
+		return err
 	}
 	if _, err := ParseRole(string(n.Role)); err != nil {
 		return err
@@ -162,7 +162,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, n NewUser) (User, e
 			return err
 		}
 		if count > 0 {
-			return ErrConflict
+			return ErrUsernameTaken
 		}
 		if err := tx.Create(&u).Error; err != nil {
 			return err
@@ -172,7 +172,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, n NewUser) (User, e
 	if err != nil {
 		err = mapErr(err)
 		if errors.Is(err, ErrConflict) {
-			return User{}, fmt.Errorf("config: create user %q: %w", u.Username, ErrConflict)
+			return User{}, fmt.Errorf("config: create user %q: %w", u.Username, ErrUsernameTaken)
 		}
 		return User{}, fmt.Errorf("config: create user: %w", err)
 	}
@@ -228,8 +228,10 @@ type UserPatch struct {
 // UpdateUser applies a patch, audited. It refuses to remove the last
 // active admin of an organisation.
 func (s *Store) UpdateUser(ctx context.Context, actor Actor, id UserID, p UserPatch) (User, error) {
-	if p.DisplayName != nil && len(*p.DisplayName) > 128 {
-		return User{}, Invalid("display_name", "must be at most 128 characters")
+	if p.DisplayName != nil {
+		if err := validText("display_name", *p.DisplayName, 128); err != nil {
+			return User{}, err
+		}
 	}
 	if p.Role != nil {
 		if _, err := ParseRole(string(*p.Role)); err != nil {
@@ -279,9 +281,17 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id UserID, p UserPa
 		if err := tx.Save(&u).Error; err != nil {
 			return err
 		}
-		if hash != "" || (p.Active != nil && !*p.Active) {
+		deactivated := p.Active != nil && !*p.Active
+		if hash != "" || deactivated {
 			// A new password or a deactivation ends the user's sessions.
 			if err := tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error; err != nil {
+				return err
+			}
+		}
+		if deactivated {
+			// and a deactivation revokes the API tokens, so that
+			// reactivating the user does not bring them back.
+			if err := tx.Where("user_id = ?", u.ID).Delete(&APIToken{}).Error; err != nil {
 				return err
 			}
 		}

@@ -250,17 +250,64 @@ func (s *Server) agentQueues(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// sameOrigin reports whether a browser's Origin header names the host the
-// request was sent to. A request without Origin is not from a browser
-// page (browsers always send it on WebSocket handshakes) and passes.
-func sameOrigin(r *http.Request) bool {
+// sameOrigin reports whether a browser's Origin header names this site:
+// the same scheme, host and port as the public URL when one is
+// configured (Options.PublicURL), else as the request itself. A request
+// without Origin is not from a browser page (browsers always send it on
+// WebSocket handshakes) and passes.
+func (s *Server) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
 	u, err := url.Parse(o)
-	if err != nil || u.Host == "" {
+	if err != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return false
 	}
-	return strings.EqualFold(u.Host, r.Host)
+	got, ok := originOf(u.Scheme, u.Host)
+	return ok && got == s.siteOrigin(r)
+}
+
+// origin is a scheme, host and port, compared as browsers compare them.
+type origin struct{ scheme, host, port string }
+
+// originOf normalises scheme and host[:port]: lower case, the scheme's
+// default port written out.
+func originOf(scheme, hostport string) (origin, bool) {
+	scheme = strings.ToLower(scheme)
+	var port string
+	switch scheme {
+	case "http":
+		port = "80"
+	case "https":
+		port = "443"
+	default:
+		return origin{}, false
+	}
+	u := url.URL{Host: hostport}
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return origin{}, false
+	}
+	if p := u.Port(); p != "" {
+		port = p
+	}
+	return origin{scheme, host, port}, true
+}
+
+// siteOrigin is this site's origin as browsers see it.
+func (s *Server) siteOrigin(r *http.Request) origin {
+	if s.opts.PublicURL != "" {
+		if u, err := url.Parse(s.opts.PublicURL); err == nil {
+			if o, ok := originOf(u.Scheme, u.Host); ok {
+				return o
+			}
+		}
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	o, _ := originOf(scheme, r.Host)
+	return o
 }

@@ -221,6 +221,7 @@ func TestAgentSocketRefusals(t *testing.T) {
 		{"bad session", &http.Cookie{Name: server.SessionCookie, Value: "forged"}, "", http.StatusUnauthorized},
 		{"cross-origin", anna, "https://evil.example", http.StatusForbidden},
 		{"origin with other port", anna, "http://127.0.0.1:1", http.StatusForbidden},
+		{"https origin on an http site", anna, strings.Replace(f.url, "http://", "https://", 1), http.StatusForbidden},
 		{"garbage origin", anna, "::not a url", http.StatusForbidden},
 		{"user who is not an agent", admin, "", http.StatusForbidden},
 	}

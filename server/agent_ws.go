@@ -15,7 +15,7 @@ const maxSignalMessage = 64 << 10
 // agentSocket upgrades the agent page's signalling WebSocket and runs the
 // softphone bridge's signalling on it until the page goes away.
 func (s *Server) agentSocket(c *gin.Context) {
-	if !sameOrigin(c.Request) {
+	if !s.sameOrigin(c.Request) {
 		s.log.Warn("agent socket: cross-origin handshake refused", "origin", c.Request.Header.Get("Origin"))
 		s.fail(c, &apiError{http.StatusForbidden, "cross_origin", "cross-origin WebSocket refused", ""})
 		return
@@ -30,8 +30,8 @@ func (s *Server) agentSocket(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	// The Origin was checked above against the request's host; Accept
-	// checks it again the same way.
+	// The Origin was checked above against the site's scheme, host and
+	// port; Accept checks its host again against the request's.
 	ws, err := websocket.Accept(c.Writer, c.Request, nil)
 	if err != nil {
 		s.log.Info("agent socket: handshake failed", "err", err)

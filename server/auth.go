@@ -2,11 +2,9 @@ package server
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -28,7 +26,7 @@ func (s *Server) authenticate(c *gin.Context) {
 			s.fail(c, errUnauthorized())
 			return
 		}
-		u, err := s.opts.Store.TokenUser(ctx, strings.TrimSpace(tok))
+		u, scope, err := s.opts.Store.TokenUser(ctx, strings.TrimSpace(tok))
 		if err != nil {
 			if !errors.Is(err, config.ErrNotFound) {
 				s.fail(c, err)
@@ -37,7 +35,14 @@ func (s *Server) authenticate(c *gin.Context) {
 			s.fail(c, errUnauthorized())
 			return
 		}
+		if scope != config.ScopeAPI && !kioskRoute(c) {
+			s.fail(c, &apiError{http.StatusForbidden, "forbidden", "a kiosk token reads only the wallboard and its live feed", ""})
+			return
+		}
 		c.Set(ctxUser, u)
+		if scope == config.ScopeKiosk {
+			c.Set(ctxKiosk, true)
+		}
 		c.Next()
 		return
 	}
@@ -52,6 +57,19 @@ func (s *Server) authenticate(c *gin.Context) {
 		}
 	}
 	c.Next()
+}
+
+// kioskRoute tells whether the request is one a kiosk token may make:
+// the wallboard page and its live feed, read only.
+func kioskRoute(c *gin.Context) bool {
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		return false
+	}
+	switch c.FullPath() {
+	case "/api/v1/live", "/wallboard":
+		return true
+	}
+	return false
 }
 
 // currentUser returns the authenticated user, if any.
@@ -100,32 +118,32 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, &apiError{http.StatusBadRequest, "invalid", "username and password are required", "username"})
 		return
 	}
-	ip := clientIP(c.Request)
-	user := strings.ToLower(req.Username)
-	if wait := s.limiter.blocked(ip, user); wait > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	addr := s.clientAddr(c.Request)
+	account := strings.ToLower(strings.TrimSpace(req.Username))
+	if wait := s.limiter.wait(addr, account); wait > 0 {
+		c.Header("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		s.fail(c, &apiError{http.StatusTooManyRequests, "rate_limited", "too many failed logins; try again later", ""})
 		return
 	}
 	u, err := s.opts.Store.Authenticate(c.Request.Context(), req.Username, req.Password)
 	if err != nil {
 		if errors.Is(err, config.ErrNotFound) {
-			s.limiter.fail(ip, user)
-			s.log.Warn("login failed", "ip", ip)
+			s.limiter.fail(addr, account)
+			s.log.Warn("login failed", "ip", s.clientIP(c.Request))
 			s.fail(c, &apiError{http.StatusUnauthorized, "bad_credentials", "wrong username or password", ""})
 			return
 		}
 		s.fail(c, err)
 		return
 	}
-	s.limiter.succeed(user)
+	s.limiter.succeed(addr, account)
 	tok, err := s.opts.Store.CreateSession(c.Request.Context(), u.ID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.setSessionCookie(c, tok, int(config.SessionTTL.Seconds()))
-	s.log.Info("login", "user", u.Username)
+	s.log.Info("login", "user", u.Username, "ip", s.clientIP(c.Request))
 	c.JSON(http.StatusOK, userJSON(u))
 }
 
@@ -155,81 +173,4 @@ func (s *Server) logout(c *gin.Context) {
 func (s *Server) me(c *gin.Context) {
 	u, _ := currentUser(c)
 	c.JSON(http.StatusOK, userJSON(u))
-}
-
-// clientIP is the peer address. omstil does not trust X-Forwarded-For:
-// a reverse proxy in front of it is expected to be the only peer.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// loginLimiter counts failed logins per username and per client address
-// within a window and blocks further tries once a limit is reached.
-type loginLimiter struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	window  time.Duration
-	maxUser int
-	maxIP   int
-	fails   map[string][]time.Time // "u:name" or "ip:addr" → failure times
-}
-
-func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, window: 15 * time.Minute, maxUser: 5, maxIP: 20, fails: map[string][]time.Time{}}
-}
-
-func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-		return nil
-	}
-	l.fails[key] = ts
-	return ts
-}
-
-// blocked returns how long the caller must wait, 0 if not blocked.
-func (l *loginLimiter) blocked(ip, user string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	var wait time.Duration
-	for key, max := range map[string]int{"u:" + user: l.maxUser, "ip:" + ip: l.maxIP} {
-		ts := l.recent(key, now)
-		if len(ts) >= max {
-			if w := ts[len(ts)-max].Add(l.window).Sub(now); w > wait {
-				wait = w
-			}
-		}
-	}
-	return wait
-}
-
-func (l *loginLimiter) fail(ip, user string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	for _, key := range []string{"u:" + user, "ip:" + ip} {
-		l.fails[key] = append(l.recent(key, now), now)
-	}
-	if len(l.fails) > 100000 { // bound memory under a spray attack
-		for k := range l.fails {
-			l.recent(k, now)
-		}
-	}
-}
-
-func (l *loginLimiter) succeed(user string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, "u:"+user)
 }

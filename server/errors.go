@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/omstil/omstil/config"
@@ -65,6 +69,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 		}
 	case errors.Is(err, config.ErrNotFound):
 		ae = &apiError{http.StatusNotFound, "not_found", "not found", ""}
+	case errors.Is(err, config.ErrUsernameTaken):
+		ae = &apiError{http.StatusConflict, "conflict", "username: that username is taken", "username"}
 	case errors.Is(err, config.ErrConflict):
 		ae = &apiError{http.StatusConflict, "conflict", "already exists", ""}
 	case errors.Is(err, config.ErrInUse):
@@ -76,10 +82,18 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(ae.Status, errorBody{errorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field}})
 }
 
-// bind decodes a JSON body strictly: unknown fields and trailing data are
-// errors, and the message names what is wrong.
+// bind decodes a JSON body strictly: unknown fields, a key given twice
+// in one object and trailing data are errors, and the message names what
+// is wrong.
 func bind(c *gin.Context, dst any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	if err != nil {
+		return errBadRequest(err.Error())
+	}
+	if key, ok := duplicateKey(body); ok {
+		return &apiError{http.StatusBadRequest, "invalid", fmt.Sprintf("duplicate key %q in the JSON body", key), key}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var se *json.SyntaxError
@@ -89,7 +103,7 @@ func bind(c *gin.Context, dst any) error {
 			return errBadRequest("malformed JSON body")
 		case errors.As(err, &te):
 			return &apiError{http.StatusBadRequest, "invalid", te.Field + ": wrong type, want " + te.Type.String(), te.Field}
-		case err.Error() == "EOF":
+		case errors.Is(err, io.EOF):
 			return errBadRequest("empty body; send a JSON object")
 		}
 		return errBadRequest(err.Error())
@@ -98,6 +112,54 @@ func bind(c *gin.Context, dst any) error {
 		return errBadRequest("trailing data after the JSON object")
 	}
 	return nil
+}
+
+// duplicateKey finds a key given twice in one JSON object, at any depth.
+// Keys that differ only in case count as the same, as encoding/json
+// matches them to the same field: {"role":"agent","Role":"admin"} would
+// otherwise mean admin to omstil and agent to anything reading the
+// first key. Malformed JSON is left to the decoder to report.
+func duplicateKey(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var walk func() (string, bool, error)
+	walk = func() (string, bool, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false, err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return "", false, err
+				}
+				key, _ := k.(string)
+				fold := strings.ToLower(key)
+				if seen[fold] {
+					return key, true, nil
+				}
+				seen[fold] = true
+				if key, dup, err := walk(); dup || err != nil {
+					return key, dup, err
+				}
+			}
+			_, err = dec.Token()
+			return "", false, err
+		case json.Delim('['):
+			for dec.More() {
+				if key, dup, err := walk(); dup || err != nil {
+					return key, dup, err
+				}
+			}
+			_, err = dec.Token()
+			return "", false, err
+		}
+		return "", false, nil
+	}
+	key, dup, _ := walk()
+	return key, dup
 }
 
 // decode binds the JSON body into a Req or fails the request with bind's

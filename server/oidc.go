@@ -140,7 +140,8 @@ func (s *Server) oidcStart(c *gin.Context) {
 	}
 	state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
 	next := safeNext(c.Query("next"))
-	s.setOIDCCookie(c, strings.Join([]string{state, nonce, verifier, url.QueryEscape(next)}, "."), int(oidcMaxAge.Seconds()))
+	// base64 keeps the page's dots out of the cookie's "."-separated parts
+	s.setOIDCCookie(c, strings.Join([]string{state, nonce, verifier, base64.RawURLEncoding.EncodeToString([]byte(next))}, "."), int(oidcMaxAge.Seconds()))
 	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusSeeOther, s.oidc.config(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
 }
@@ -160,14 +161,15 @@ func (s *Server) oidcCallback(c *gin.Context) {
 	ck, err := c.Cookie(OIDCCookie)
 	parts := strings.Split(ck, ".")
 	if err != nil || len(parts) != 4 {
-		s.log.Warn("oidc: callback without a login in progress", "ip", clientIP(c.Request))
+		s.log.Warn("oidc: callback without a login in progress", "ip", s.clientIP(c.Request))
 		s.oidcFailed(c, "expired")
 		return
 	}
 	state, nonce, verifier := parts[0], parts[1], parts[2]
-	next, _ := url.QueryUnescape(parts[3])
+	rawNext, _ := base64.RawURLEncoding.DecodeString(parts[3])
+	next := safeNext(string(rawNext))
 	if subtle.ConstantTimeCompare([]byte(c.Query("state")), []byte(state)) != 1 {
-		s.log.Warn("oidc: state mismatch", "ip", clientIP(c.Request))
+		s.log.Warn("oidc: state mismatch", "ip", s.clientIP(c.Request))
 		s.oidcFailed(c, "failed")
 		return
 	}

@@ -240,6 +240,12 @@ func TestOIDCLogin(t *testing.T) {
 	}{
 		{name: "first login creates the user with the mapped role", person: anne("omstil-admins", "alle"), next: "/admin/users",
 			landing: "/admin/users", role: config.RoleAdmin, username: "anne.h"},
+		{name: "a hostile next lands on this site", person: anne("omstil-admins"), next: "/\t/evil/x",
+			landing: "/wallboard", role: config.RoleAdmin, username: "anne.h"},
+		{name: "a next with a dot is kept", person: anne("omstil-admins"), next: "/wallboard?v=1.2",
+			landing: "/wallboard?v=1.2", role: config.RoleAdmin, username: "anne.h"},
+		{name: "a next with a query is kept", person: anne("omstil-admins"), next: "/admin/queues?x=1",
+			landing: "/admin/queues?x=1", role: config.RoleAdmin, username: "anne.h"},
 		{name: "the role follows the groups on the next login", person: anne("omstil-supervisors"), landing: "/wallboard", role: config.RoleSupervisor, username: "anne.h"},
 		{name: "the highest role of several groups", person: anne("omstil-supervisors", "omstil-admins"), landing: "/wallboard", role: config.RoleAdmin, username: "anne.h"},
 		{name: "no group: the * role", person: map[string]any{"sub": "bo-9", "email": "bo@kommune.dk", "groups": "andet"}, landing: "/", role: config.RoleAgent, username: "bo@kommune.dk"},

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -112,6 +113,9 @@ func newPages() (*pages, error) {
 	}
 	p := &pages{tmpl: tmpl, strings: strs, json: map[string]string{}}
 	for lang, s := range strs {
+		for k, v := range s {
+			s[k] = fillRules(v)
+		}
 		b, err := json.Marshal(s)
 		if err != nil {
 			return nil, err
@@ -119,6 +123,12 @@ func newPages() (*pages, error) {
 		p.json[lang] = string(b)
 	}
 	return p, nil
+}
+
+// fillRules writes the rules the API enforces into a text that names
+// them, so the UI cannot promise another rule: {minPasswordLength}.
+func fillRules(text string) string {
+	return strings.ReplaceAll(text, "{minPasswordLength}", strconv.Itoa(config.MinPasswordLength))
 }
 
 // registerPages registers the HTML pages, the static assets and the live
@@ -282,9 +292,27 @@ func (s *Server) language(c *gin.Context) {
 	c.Next()
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext returns next when it is a path on this site, else "". It is
+// the one check of a post-login address, for the login page and OIDC.
+// Browsers drop tabs and newlines anywhere in a URL, trim leading
+// blanks and controls and read \ as /, so "/\t/evil" or "/\\evil" is
+// "//evil", another site: any control character or backslash refuses
+// the address, and what is left must be a path that starts with exactly
+// one "/" and has no scheme or host.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if len(next) > 2048 {
+		return ""
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) {
+			return ""
+		}
+	}
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return ""
 	}
 	return next
@@ -294,12 +322,13 @@ const ctxKiosk = "omstil.kiosk"
 
 // kioskLogin turns /wallboard?token=… into a kiosk cookie and sends the
 // browser to /wallboard without the token in the address. The token must
-// be an API token of a supervisor or admin. With a valid kiosk cookie the
-// wallboard is shown read-only.
+// be a kiosk-scoped token (config.ScopeKiosk) of a supervisor or admin:
+// a full API token is refused, as it would sit in a cookie. With a valid
+// kiosk cookie the wallboard is shown read-only.
 func (s *Server) kioskLogin(c *gin.Context) {
 	if tok := c.Query("token"); tok != "" {
-		u, err := s.opts.Store.TokenUser(c.Request.Context(), tok)
-		if err != nil || !u.Role.AtLeast(config.RoleSupervisor) {
+		u, scope, err := s.opts.Store.TokenUser(c.Request.Context(), tok)
+		if err != nil || scope != config.ScopeKiosk || !u.Role.AtLeast(config.RoleSupervisor) {
 			if err != nil && !errors.Is(err, config.ErrNotFound) {
 				s.fail(c, err)
 				return
@@ -326,8 +355,8 @@ func (s *Server) authenticateKiosk(c *gin.Context) {
 	if err != nil || ck == "" {
 		return
 	}
-	u, err := s.opts.Store.TokenUser(c.Request.Context(), ck)
-	if err != nil || !u.Role.AtLeast(config.RoleSupervisor) {
+	u, scope, err := s.opts.Store.TokenUser(c.Request.Context(), ck)
+	if err != nil || scope != config.ScopeKiosk || !u.Role.AtLeast(config.RoleSupervisor) {
 		return
 	}
 	c.Set(ctxUser, u)

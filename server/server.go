@@ -9,6 +9,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,7 +31,7 @@ type Store interface {
 	CreateSession(ctx context.Context, user config.UserID) (string, error)
 	SessionUser(ctx context.Context, token string) (config.User, error)
 	DeleteSession(ctx context.Context, token string) error
-	TokenUser(ctx context.Context, token string) (config.User, error)
+	TokenUser(ctx context.Context, token string) (config.User, config.TokenScope, error)
 	userStore
 	auditStore
 	orgStore
@@ -66,6 +68,14 @@ type Options struct {
 	// store must then implement UpsertOIDCUser (the SQL store does).
 	// OIDCOptionsFrom builds it from the settings.
 	OIDC *OIDCOptions
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers name the client (OMSTIL_TRUSTED_PROXIES); from
+	// any other peer the headers are ignored.
+	TrustedProxies []netip.Prefix
+	// PublicURL is how browsers reach omstil (OMSTIL_PUBLIC_URL, when
+	// set): a browser's Origin must match its scheme, host and port.
+	// Empty: the request's own scheme and host.
+	PublicURL string
 }
 
 // Server is the HTTP handler of omstil.
@@ -123,7 +133,7 @@ func New(opts Options) (*Server, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, "csrf", "cross-origin request refused")
 	}))
-	s.handler = securityHeaders(cop.Handler(s.engine))
+	s.handler = securityHeaders(s.originCheck(cop.Handler(s.engine)))
 	return s, nil
 }
 
@@ -133,6 +143,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // RouteList returns every registered method and path (for the OpenAPI test).
 func (s *Server) RouteList() []gin.RouteInfo { return s.engine.Routes() }
 
+// originCheck holds a browser that sends Origin but not Sec-Fetch-Site
+// (CrossOriginProtection then compares the host only) to the site's
+// scheme, host and port on state-changing requests. With Sec-Fetch-Site
+// the browser has compared all three itself.
+func (s *Server) originCheck(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if r.Header.Get("Sec-Fetch-Site") == "" && !s.sameOrigin(r) {
+				writeJSONError(w, http.StatusForbidden, "csrf", "cross-origin request refused")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +168,10 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			// API answers are per user and often personal: never cached
+			h.Set("Cache-Control", "no-store")
+		}
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		next.ServeHTTP(w, r)
 	})

@@ -16,7 +16,7 @@ type userStore interface {
 	CreateUser(ctx context.Context, actor config.Actor, n config.NewUser) (config.User, error)
 	UpdateUser(ctx context.Context, actor config.Actor, id config.UserID, p config.UserPatch) (config.User, error)
 	DeleteUser(ctx context.Context, actor config.Actor, id config.UserID) error
-	CreateToken(ctx context.Context, actor config.Actor, user config.UserID, name string) (string, config.APIToken, error)
+	CreateScopedToken(ctx context.Context, actor config.Actor, user config.UserID, name string, scope config.TokenScope) (string, config.APIToken, error)
 	ListTokens(ctx context.Context, user config.UserID) ([]config.APIToken, error)
 	DeleteToken(ctx context.Context, actor config.Actor, user config.UserID, id int64) error
 }
@@ -153,11 +153,12 @@ func (s *Server) deleteUser(c *gin.Context) {
 }
 
 type tokenResponse struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-	Token      string     `json:"token,omitempty"` // only in the create response
+	ID         int64             `json:"id"`
+	Name       string            `json:"name"`
+	Scope      config.TokenScope `json:"scope"`
+	CreatedAt  time.Time         `json:"created_at"`
+	LastUsedAt *time.Time        `json:"last_used_at,omitempty"`
+	Token      string            `json:"token,omitempty"` // only in the create response
 }
 
 // tokenOwner resolves the user in the path, allowing admins any user of
@@ -191,13 +192,14 @@ func (s *Server) listTokens(c *gin.Context) {
 	}
 	out := make([]tokenResponse, len(ts))
 	for i, t := range ts {
-		out[i] = tokenResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt}
+		out[i] = tokenResponse{ID: t.ID, Name: t.Name, Scope: t.Scope, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt}
 	}
 	c.JSON(http.StatusOK, out)
 }
 
 type tokenCreateRequest struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Scope string `json:"scope"` // api (default) or kiosk
 }
 
 func (s *Server) createToken(c *gin.Context) {
@@ -209,12 +211,17 @@ func (s *Server) createToken(c *gin.Context) {
 	if !ok {
 		return
 	}
-	tok, t, err := s.opts.Store.CreateToken(c.Request.Context(), actor(c), id, req.Name)
+	scope, err := config.ParseTokenScope(req.Scope)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, tokenResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, Token: tok})
+	tok, t, err := s.opts.Store.CreateScopedToken(c.Request.Context(), actor(c), id, req.Name, scope)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, tokenResponse{ID: t.ID, Name: t.Name, Scope: t.Scope, CreatedAt: t.CreatedAt, Token: tok})
 }
 
 func (s *Server) deleteToken(c *gin.Context) {

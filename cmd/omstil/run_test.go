@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
 )
 
@@ -70,6 +72,11 @@ func TestUserAndTokenCommands(t *testing.T) {
 			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "boss", "--password-stdin"); code != 1 || !strings.Contains(errOut, "role") {
 				t.Fatalf("unknown role: %d %q", code, errOut)
 			}
+			// the one password rule (config.MinPasswordLength) holds here too
+			short := strings.Repeat("p", config.MinPasswordLength-1) + "\n"
+			if code, _, errOut := runCmd(t, env, short, "user", "create", "--username", "x1", "--role", "agent", "--password-stdin"); code != 1 || !strings.Contains(errOut, fmt.Sprintf("at least %d characters", config.MinPasswordLength)) {
+				t.Fatalf("short password: %d %q", code, errOut)
+			}
 			if code, _, errOut := runCmd(t, env, "", "user", "create", "--username", "x1", "--role", "agent"); code != 1 || !strings.Contains(errOut, "password") {
 				t.Fatalf("no password: %d %q", code, errOut)
 			}
@@ -104,6 +111,12 @@ func TestUserAndTokenCommands(t *testing.T) {
 			code, out, _ = runCmd(t, env, "", "token", "create", "--username", "karen", "--name", "wallboard")
 			if code != 0 || !strings.HasPrefix(out, "omst_") {
 				t.Fatalf("token: %d %q", code, out)
+			}
+			if code, out, errOut := runCmd(t, env, "", "token", "create", "--username", "karen", "--scope", "kiosk"); code != 0 || !strings.HasPrefix(out, "omst_") {
+				t.Fatalf("kiosk token: %d %q %q", code, out, errOut)
+			}
+			if code, _, errOut := runCmd(t, env, "", "token", "create", "--username", "karen", "--scope", "root"); code != 1 || !strings.Contains(errOut, "scope") {
+				t.Fatalf("bad scope: %d %q", code, errOut)
 			}
 			if code, out, _ := runCmd(t, env, "", "migrate", "--status"); code != 0 || !strings.Contains(out, "schema version") {
 				t.Fatalf("status: %d %q", code, out)

@@ -63,18 +63,24 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	if err != nil {
 		return err
 	}
+	publicURL := s.PublicURL
+	if publicURL == "http://"+s.Listen {
+		publicURL = "" // not set: the site is what the request names
+	}
 	srv, err := server.New(server.Options{
-		Demo:          s.Demo(),
-		OIDC:          oidc,
-		Store:         st,
-		Logger:        log,
-		SecureCookies: s.SecureCookies(),
-		Registry:      reg,
-		Checks:        calls.Checks(),
-		Extra:         calls.Routes(),
-		Live:          telephony.LiveView{Adapter: calls.adapter, Runtime: calls.reload.Runtime},
-		LiveSource:    calls.feed,
-		Softphone:     &server.AgentOptions{Manager: calls.phones, Directory: telephony.AgentDirectory{Adapter: calls.adapter, Runtime: calls.reload.Runtime}},
+		PublicURL:      publicURL,
+		Demo:           s.Demo(),
+		OIDC:           oidc,
+		Store:          st,
+		Logger:         log,
+		SecureCookies:  s.SecureCookies(),
+		TrustedProxies: s.TrustedProxies,
+		Registry:       reg,
+		Checks:         calls.Checks(),
+		Extra:          calls.Routes(),
+		Live:           telephony.LiveView{Adapter: calls.adapter, Runtime: calls.reload.Runtime},
+		LiveSource:     calls.feed,
+		Softphone:      &server.AgentOptions{Manager: calls.phones, Directory: telephony.AgentDirectory{Adapter: calls.adapter, Runtime: calls.reload.Runtime}},
 	})
 	if err != nil {
 		return err

@@ -80,18 +80,23 @@ func cmdUser(ctx context.Context, args []string, env func(string) (string, bool)
 
 func cmdToken(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: omstil token create --username U [--name N]")
+		return errors.New("usage: omstil token create --username U [--name N] [--scope api|kiosk]")
 	}
 	fs := flag.NewFlagSet("omstil token create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	username := fs.String("username", "", "the user the token acts as")
 	name := fs.String("name", "cli", "a name to recognise the token by")
+	scopeName := fs.String("scope", "api", "api (the whole API) or kiosk (only the wallboard, for a TV)")
 	s, _, err := config.LoadSettingsFlags(fs, args[1:], env)
 	if err != nil {
 		return err
 	}
 	if *username == "" {
 		return errors.New("--username is required")
+	}
+	scope, err := config.ParseTokenScope(*scopeName)
+	if err != nil {
+		return fmt.Errorf("--scope: %w", err)
 	}
 	st, err := openStore(ctx, s, newLogger(s, stderr))
 	if err != nil {
@@ -102,7 +107,7 @@ func cmdToken(ctx context.Context, args []string, env func(string) (string, bool
 	if err != nil {
 		return fmt.Errorf("user %q: %w", *username, err)
 	}
-	tok, _, err := st.CreateToken(ctx, config.SystemActor(u.OrgID), u.ID, *name)
+	tok, _, err := st.CreateScopedToken(ctx, config.SystemActor(u.OrgID), u.ID, *name, scope)
 	if err != nil {
 		return err
 	}

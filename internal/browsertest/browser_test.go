@@ -175,6 +175,7 @@ func TestAdminUsers(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`tr[data-user="supervisor1"] button:nth-of-type(2)`)),
 		chromedp.WaitVisible(chromedp.CSS("#token-new-name")),
 		chromedp.SendKeys(chromedp.CSS("#token-new-name"), "Reception TV"),
+		chromedp.SetValue(chromedp.CSS("#token-new-scope"), "kiosk"),
 		chromedp.Click(chromedp.CSS(`#token-new [type=submit]`)),
 	)
 	WaitText(t, ctx, "#token-created", "/wallboard?token=omst_")
@@ -229,11 +230,14 @@ func TestWallboardKiosk(t *testing.T) {
 	env.Submit(t, queue.AgentLogin{Agent: bo})
 
 	// an agent's token is not enough
-	resp := Get(t, ctx, "agent token", chromedp.NavigateResponse(env.URL+"/wallboard?token="+env.Tokens[config.RoleAgent]))
+	resp := Get(t, ctx, "agent token", chromedp.NavigateResponse(env.URL+"/wallboard?token="+env.KioskTokens[config.RoleAgent]))
 	if resp.Status != http.StatusUnauthorized {
 		t.Errorf("kiosk with an agent's token: %d", resp.Status)
 	}
-	Do(t, ctx, "kiosk", chromedp.Navigate(env.URL+"/wallboard?token="+env.Tokens[config.RoleSupervisor]))
+	if resp := Get(t, ctx, "API token", chromedp.NavigateResponse(env.URL+"/wallboard?token="+env.Tokens[config.RoleSupervisor])); resp.Status != http.StatusUnauthorized {
+		t.Errorf("kiosk with a full API token: %d", resp.Status)
+	}
+	Do(t, ctx, "kiosk", chromedp.Navigate(env.URL+"/wallboard?token="+env.KioskTokens[config.RoleSupervisor]))
 	WaitJS(t, ctx, "token gone from the address", `location.pathname === "/wallboard" && location.search === ""`)
 	WaitText(t, ctx, boRow, "Klar")
 	if n := Get(t, ctx, "controls", chromedp.Evaluate[int](`document.querySelectorAll("#logout, nav a").length`)); n != 0 {

@@ -164,14 +164,15 @@ func Get[T any](t testing.TB, ctx context.Context, what string, a chromedp.Actio
 // Env is a running omstil: a real store, the real HTTP server and a queue
 // engine whose snapshots feed the wallboard.
 type Env struct {
-	URL    string
-	Store  *config.Store
-	Org    config.OrgID
-	Users  map[config.Role]config.User
-	Tokens map[config.Role]string // an API token per role
-	Runner *queue.Runner
-	Feed   *server.LiveFeed
-	Server *server.Server
+	URL         string
+	Store       *config.Store
+	Org         config.OrgID
+	Users       map[config.Role]config.User
+	Tokens      map[config.Role]string // an API token per role
+	KioskTokens map[config.Role]string // a kiosk-scoped token per role (the wallboard TV)
+	Runner      *queue.Runner
+	Feed        *server.LiveFeed
+	Server      *server.Server
 }
 
 // EnvOptions adjust the environment.
@@ -197,7 +198,7 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &Env{Store: st, Org: org.ID, Users: map[config.Role]config.User{}, Tokens: map[config.Role]string{}}
+	env := &Env{Store: st, Org: org.ID, Users: map[config.Role]config.User{}, Tokens: map[config.Role]string{}, KioskTokens: map[config.Role]string{}}
 	for _, r := range []config.Role{config.RoleAdmin, config.RoleSupervisor, config.RoleAgent} {
 		u, err := st.CreateUser(ctx, config.SystemActor(org.ID), config.NewUser{OrgID: org.ID, Username: string(r) + "1",
 			DisplayName: string(r) + " one", Password: Password, Role: r})
@@ -210,6 +211,11 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 			t.Fatal(err)
 		}
 		env.Tokens[r] = tok
+		kiosk, _, err := st.CreateScopedToken(ctx, config.SystemActor(org.ID), u.ID, "kiosk", config.ScopeKiosk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.KioskTokens[r] = kiosk
 	}
 
 	eng := queue.New(queue.Options{Location: time.UTC})

@@ -84,11 +84,14 @@ export async function render(root) {
     const id = "token-new";
     const form = el("form", { id, class: "stack", novalidate: true },
       field(id, { name: "name", label: t("tokens.name"), help: t("tokens.name.help"), required: true }),
+      field(id, { name: "scope", label: t("tokens.scope"), help: t("tokens.scope.help"), type: "select", value: "api",
+        options: u.role === "agent" ? [["api", t("tokens.scope.api")]] : [["api", t("tokens.scope.api")], ["kiosk", t("tokens.scope.kiosk")]] }),
       el("button", { type: "submit" }, t("tokens.create")));
     const list = r.ok && r.data.length > 0 ? el("table", { id: "tokens-table" },
-      el("thead", {}, el("tr", {}, ["tokens.name", "tokens.createdAt", "tokens.lastUsed", "form.actions"].map((k) => el("th", { scope: "col" }, t(k))))),
+      el("thead", {}, el("tr", {}, ["tokens.name", "tokens.scope", "tokens.createdAt", "tokens.lastUsed", "form.actions"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, r.data.map((tok) => el("tr", {},
         el("th", { scope: "row" }, tok.name),
+        el("td", {}, t(`tokens.scope.${tok.scope}`)),
         el("td", {}, fmtTime(tok.created_at)),
         el("td", {}, tok.last_used_at ? fmtTime(tok.last_used_at) : t("tokens.never")),
         el("td", {}, el("button", {
@@ -101,12 +104,12 @@ export async function render(root) {
         }, t("form.delete"))))))) : el("p", {}, t("form.none"));
     const heading = el("h2", { id: "tokens-title", tabindex: "-1" }, t("tokens.title", { name: u.username }));
     tokenBox.replaceChildren(el("section", { class: "card", "aria-labelledby": "tokens-title" }, heading, list, form));
-    onSubmit(form, (f) => api("POST", `/api/v1/users/${u.id}/tokens`, { name: f.elements.name.value }), async (res) => {
+    onSubmit(form, (f) => api("POST", `/api/v1/users/${u.id}/tokens`, { name: f.elements.name.value, scope: f.elements.scope.value }), async (res) => {
       await showTokens(u);
       const kiosk = `${location.origin}/wallboard?token=${encodeURIComponent(res.data.token)}`;
       tokenBox.querySelector("section").append(el("div", { class: "notice", role: "status", id: "token-created" },
         t("tokens.created"), el("code", { class: "token" }, res.data.token),
-        u.role !== "agent" ? [t("tokens.kiosk"), el("code", { class: "token" }, kiosk)] : null));
+        res.data.scope === "kiosk" ? [t("tokens.kiosk"), el("code", { class: "token" }, kiosk)] : null));
     });
     heading.focus();
   }
