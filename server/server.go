@@ -28,6 +28,7 @@ type Store interface {
 	Authenticate(ctx context.Context, username, password string) (config.User, error)
 	CreateSession(ctx context.Context, user config.UserID) (string, error)
 	SessionUser(ctx context.Context, token string) (config.User, error)
+	CheckSession(ctx context.Context, token string) (config.User, error)
 	DeleteSession(ctx context.Context, token string) error
 	TokenUser(ctx context.Context, token string) (config.User, error)
 	userStore
@@ -65,6 +66,10 @@ type Options struct {
 	// store must then implement UpsertOIDCUser (the SQL store does).
 	// OIDCOptionsFrom builds it from the settings.
 	OIDC *OIDCOptions
+	// ConnRecheck is how often an open agent socket or live feed
+	// re-checks its login (conns.go); 0 or more than 2 s: 2 s. Tests
+	// shorten it.
+	ConnRecheck time.Duration
 }
 
 // Server is the HTTP handler of omstil.
@@ -76,6 +81,7 @@ type Server struct {
 	limiter *loginLimiter
 	metrics *httpMetrics
 	oidc    *oidcLogin // nil: OIDC login is off
+	conns   *connRegistry
 }
 
 // New builds the server and registers every route.
@@ -98,6 +104,7 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		engine:  gin.New(),
 		limiter: newLoginLimiter(opts.Now),
+		conns:   newConnRegistry(opts.Store, opts.ConnRecheck, opts.Logger),
 	}
 	m, err := newHTTPMetrics(opts.Registry)
 	if err != nil {
