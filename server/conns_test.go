@@ -79,7 +79,7 @@ func newConnFixture(t *testing.T) *connFixture {
 		}
 		f.users[u.name], f.tokens[u.name], f.tokenIDs[u.name] = nu, tok, at.ID
 	}
-	m, err := softphone.New(softphone.Config{LoopbackOnly: true, PortMin: 46200, PortMax: 46299}, nil)
+	m, err := softphone.New(softphone.Config{LoopbackOnly: true, PortMin: 46400, PortMax: 46499}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
