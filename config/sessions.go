@@ -69,24 +69,42 @@ func (s *Store) CreateSession(ctx context.Context, user UserID) (string, error) 
 // SessionUser returns the active user of a live session and slides its
 // expiry forward. Unknown, expired and deactivated all give ErrNotFound.
 func (s *Store) SessionUser(ctx context.Context, token string) (User, error) {
-	if token == "" {
-		return User{}, ErrNotFound
-	}
-	now := s.now().UTC()
-	var sess Session
-	db := s.db.WithContext(ctx)
-	if err := db.Where("id = ? AND expires_at > ?", hashSecret(token), now).First(&sess).Error; err != nil {
-		return User{}, mapErr(err)
-	}
-	u, err := s.GetUser(ctx, 0, sess.UserID)
-	if err != nil || !u.Active {
-		return User{}, ErrNotFound
+	sess, u, now, err := s.liveSession(ctx, token)
+	if err != nil {
+		return User{}, err
 	}
 	// Write the sliding expiry at most once a minute.
 	if now.Sub(sess.LastSeenAt) > time.Minute {
-		db.Model(&Session{}).Where("id = ?", sess.ID).Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)})
+		s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)})
 	}
 	return u, nil
+}
+
+// CheckSession returns the active user of a live session as SessionUser
+// does, without counting it as use: the expiry does not slide. An open
+// connection's periodic re-check uses it, so that an open page does not
+// keep its login alive for ever.
+func (s *Store) CheckSession(ctx context.Context, token string) (User, error) {
+	_, u, _, err := s.liveSession(ctx, token)
+	return u, err
+}
+
+// liveSession finds an unexpired session of an active user; unknown,
+// expired and deactivated all give ErrNotFound.
+func (s *Store) liveSession(ctx context.Context, token string) (Session, User, time.Time, error) {
+	if token == "" {
+		return Session{}, User{}, time.Time{}, ErrNotFound
+	}
+	now := s.now().UTC()
+	var sess Session
+	if err := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", hashSecret(token), now).First(&sess).Error; err != nil {
+		return Session{}, User{}, now, mapErr(err)
+	}
+	u, err := s.GetUser(ctx, 0, sess.UserID)
+	if err != nil || !u.Active {
+		return Session{}, User{}, now, ErrNotFound
+	}
+	return sess, u, now, nil
 }
 
 // DeleteSession ends a session (logout).

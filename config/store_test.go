@@ -159,6 +159,33 @@ func TestSessionsExpire(t *testing.T) {
 	}
 }
 
+// TestCheckSessionDoesNotSlide: an open connection's re-check
+// (CheckSession) sees the session like SessionUser but does not keep it
+// alive.
+func TestCheckSessionDoesNotSlide(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s := configtest.SQLite(t, config.Options{Now: clock})
+	ctx := context.Background()
+	org, sys := mustAdmin(t, s)
+	u, err := s.CreateUser(ctx, sys, config.NewUser{OrgID: org.ID, Username: "bo", Password: "long enough pw", Role: config.RoleAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := s.CreateSession(ctx, u.ID)
+	now = now.Add(config.SessionTTL - time.Minute)
+	if got, err := s.CheckSession(ctx, tok); err != nil || got.ID != u.ID {
+		t.Fatalf("check before expiry: %v %v", got.ID, err)
+	}
+	now = now.Add(2 * time.Minute) // past the expiry the check did not move
+	if _, err := s.CheckSession(ctx, tok); !errors.Is(err, config.ErrNotFound) {
+		t.Fatalf("check after expiry: %v", err)
+	}
+	if _, err := s.CheckSession(ctx, ""); !errors.Is(err, config.ErrNotFound) {
+		t.Fatalf("empty token: %v", err)
+	}
+}
+
 func TestTokens(t *testing.T) {
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/softphone"
 )
 
 // maxSignalMessage bounds one message from the page; an SDP offer with its
@@ -30,6 +32,11 @@ func (s *Server) agentSocket(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	lc, ok := s.conns.track(s, c, config.RoleAgent)
+	if !ok {
+		return
+	}
+	defer s.conns.release(lc)
 	// The Origin was checked above against the site's scheme, host and
 	// port; Accept checks its host again against the request's.
 	ws, err := websocket.Accept(c.Writer, c.Request, nil)
@@ -40,11 +47,15 @@ func (s *Server) agentSocket(c *gin.Context) {
 	}
 	c.Abort() // the response now belongs to the WebSocket
 	ws.SetReadLimit(maxSignalMessage)
-	err = m.Serve(c.Request.Context(), agent, wsConn{ws})
-	// When the bridge ends a page (another tab, logout, shutdown) it has
-	// sent the page an error message saying why, then cancelled the read,
-	// which makes coder/websocket drop the connection: the page learns the
-	// reason from that message, not from a close code.
+	// Every message is checked against the login first, and the page is
+	// ended as soon as the login no longer holds: the bridge then logs
+	// the agent out and hangs up its call (softphone.Revoke).
+	err = m.Serve(c.Request.Context(), agent, wsConn{ws}, softphone.Authorize(lc.authorize), softphone.Revoke(lc.ended))
+	// When the bridge ends a page (another tab, logout, shutdown, the
+	// login ended) it has sent the page an error message saying why, then
+	// cancelled the read, which makes coder/websocket drop the connection:
+	// the page learns the reason from that message, not from a close
+	// code.
 	s.log.Debug("agent socket closed", "agent", string(agent), "err", err)
 	ws.CloseNow()
 }

@@ -165,6 +165,7 @@ func (s *Server) logout(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
+		s.conns.endSession(ck)
 	}
 	s.setSessionCookie(c, "", -1)
 	c.Status(http.StatusNoContent)

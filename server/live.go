@@ -166,6 +166,12 @@ func (s *Server) liveFeed(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// The stream ends once the login it was opened with no longer holds.
+	lc, ok := s.conns.track(s, c, config.RoleSupervisor)
+	if !ok {
+		return
+	}
+	defer s.conns.release(lc)
 	changed := src.Subscribe(ctx)
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
@@ -199,6 +205,8 @@ func (s *Server) liveFeed(c *gin.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-lc.ended.Done():
 			return
 		case _, ok := <-changed:
 			if !ok {

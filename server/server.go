@@ -30,6 +30,7 @@ type Store interface {
 	Authenticate(ctx context.Context, username, password string) (config.User, error)
 	CreateSession(ctx context.Context, user config.UserID) (string, error)
 	SessionUser(ctx context.Context, token string) (config.User, error)
+	CheckSession(ctx context.Context, token string) (config.User, error)
 	DeleteSession(ctx context.Context, token string) error
 	TokenUser(ctx context.Context, token string) (config.User, config.TokenScope, error)
 	userStore
@@ -76,6 +77,10 @@ type Options struct {
 	// set): a browser's Origin must match its scheme, host and port.
 	// Empty: the request's own scheme and host.
 	PublicURL string
+	// ConnRecheck is how often an open agent socket or live feed
+	// re-checks its login (conns.go); 0 or more than 2 s: 2 s. Tests
+	// shorten it.
+	ConnRecheck time.Duration
 }
 
 // Server is the HTTP handler of omstil.
@@ -87,6 +92,7 @@ type Server struct {
 	limiter *loginLimiter
 	metrics *httpMetrics
 	oidc    *oidcLogin // nil: OIDC login is off
+	conns   *connRegistry
 }
 
 // New builds the server and registers every route.
@@ -109,6 +115,7 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		engine:  gin.New(),
 		limiter: newLoginLimiter(opts.Now),
+		conns:   newConnRegistry(opts.Store, opts.ConnRecheck, opts.Logger),
 	}
 	m, err := newHTTPMetrics(opts.Registry)
 	if err != nil {

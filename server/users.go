@@ -133,6 +133,7 @@ func (s *Server) patchUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.conns.recheckUser(c.Request.Context(), id) // deactivated, a lower role, a new password
 	c.JSON(http.StatusOK, userJSON(u))
 }
 
@@ -149,6 +150,7 @@ func (s *Server) deleteUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.conns.recheckUser(c.Request.Context(), id)
 	c.Status(http.StatusNoContent)
 }
 
@@ -238,5 +240,6 @@ func (s *Server) deleteToken(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.conns.recheckUser(c.Request.Context(), id) // connections opened with that token
 	c.Status(http.StatusNoContent)
 }

@@ -10,7 +10,9 @@
 //     server package upgrades the agent page's WebSocket, wraps it in a
 //     [MessageConn] and calls [Manager.Serve], which runs the signalling for
 //     that page until it goes away or another tab of the same agent replaces
-//     it.
+//     it. The server's [Authorize] and [Revoke] options end the page when
+//     the login it was opened with ends; the agent is then logged out and
+//     its call hung up.
 //   - [Session] outlives page reloads. The call-handling adapter attaches the
 //     answered call with [Session.AttachCall], which opens a relay socket
 //     from the configured port range and returns the address to give ARI as

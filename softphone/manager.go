@@ -136,9 +136,11 @@ func (m *Manager) callControl() CallControl {
 // Serve runs the signalling of one agent page until the connection fails,
 // ctx is done, another page of the same agent replaces it (ErrReplaced),
 // the session is logged out (ErrLoggedOut) or the Manager closes
-// (ErrClosed). The caller authenticated agent; it closes conn after Serve
-// returns. A call in progress is not affected by Serve returning.
-func (m *Manager) Serve(ctx context.Context, agent AgentID, conn MessageConn) error {
+// (ErrClosed), or the server's options end it (ErrRevoked; see Authorize
+// and Revoke). The caller authenticated agent; it closes conn after Serve
+// returns. A call in progress is not affected by Serve returning, unless
+// the page was revoked.
+func (m *Manager) Serve(ctx context.Context, agent AgentID, conn MessageConn, opts ...ServeOption) error {
 	if agent == "" {
 		return fmt.Errorf("softphone: Serve: empty agent ID")
 	}
@@ -146,7 +148,11 @@ func (m *Manager) Serve(ctx context.Context, agent AgentID, conn MessageConn) er
 	if err != nil {
 		return err
 	}
-	return s.serve(ctx, conn)
+	var o serveOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return s.serve(ctx, conn, o)
 }
 
 // Session returns the session of agent, which exists from the agent's first

@@ -30,6 +30,10 @@ type peer struct {
 	cancel context.CancelCauseFunc
 	active atomic.Bool // the session's current page; only then is audio relayed
 	wrote  chan struct{}
+	opts   serveOptions // the server's checks (Authorize, Revoke)
+	// revoked: the page's login ended and the page was told (revoke).
+	revoked    atomic.Bool
+	revokeOnce sync.Once
 
 	mu       sync.Mutex
 	out      chan []byte
@@ -57,12 +61,24 @@ func newPeer(ctx context.Context, s *Session, conn MessageConn) *peer {
 // called, then returns why.
 func (p *peer) run() error {
 	go p.writeLoop()
+	go p.watchRevoke()
 	var err error
 	for {
 		var data []byte
 		data, err = p.conn.ReadMessage(p.ctx)
 		if err != nil {
 			break
+		}
+		if p.revoked.Load() {
+			break
+		}
+		var m Message
+		_ = json.Unmarshal(data, &m) // only for the ID; handle reports bad JSON
+		if !p.authorize(&m) {
+			if p.revoked.Load() {
+				break
+			}
+			continue
 		}
 		p.handle(data)
 	}

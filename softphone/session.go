@@ -209,8 +209,9 @@ func (s *Session) Stats() Stats {
 }
 
 // serve runs one page connection; see Manager.Serve.
-func (s *Session) serve(ctx context.Context, conn MessageConn) error {
+func (s *Session) serve(ctx context.Context, conn MessageConn, o serveOptions) error {
 	p := newPeer(ctx, s, conn)
+	p.opts = o
 	s.mu.Lock()
 	if s.closeErr != nil {
 		err := s.closeErr
