@@ -87,11 +87,11 @@ func (o *isoOrg) refs() map[string]any {
 		"user_id":      int64(o.spare.ID),
 		"flow_id":      int64(o.flow.ID),
 		"schedule_id":  int64(o.sched.ID),
-		"queue":        o.q.Name,                                            // a flow's queue step
-		"announcement": o.ann.Name,                                          // a flow's menu and announcement steps
-		"schedule":     o.sched.Name,                                        // a flow's schedule step
+		"queue":        o.q.Name,                                              // a flow's queue step
+		"announcement": o.ann.Name,                                            // a flow's menu and announcement steps
+		"schedule":     o.sched.Name,                                          // a flow's schedule step
 		"queues":       []any{string(config.EngineQueueID(o.slug, o.q.Name))}, // an agent's login
-		"number":       o.num.Number,                                        // the dialled number of a dry-run
+		"number":       o.num.Number,                                          // the dialled number of a dry-run
 	}
 }
 
@@ -267,9 +267,9 @@ type oaOperation struct {
 
 // op is one operation of the document.
 type op struct {
-	method, path string     // path as in the document: /queues/{id}
-	query        []string   // query parameter names
-	bodyType     string     // "", application/json or multipart/form-data
+	method, path string   // path as in the document: /queues/{id}
+	query        []string // query parameter names
+	bodyType     string   // "", application/json or multipart/form-data
 	schema       map[string]any
 	stream       bool // answers text/event-stream
 }
@@ -943,4 +943,3 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 }
-
