@@ -101,7 +101,7 @@ var isoNumbers = map[string]string{"aaa-": "+4570101010", bMark + "-": "+4570999
 // makeIsoOrg creates one of every object in org, every name starting
 // with prefix; the flow is the OpenAPI document's example, pointed at
 // this organisation's schedule, announcement and queue.
-func makeIsoOrg(t *testing.T, st *config.Store, doc *oaDoc, org config.Organisation, prefix string) *isoOrg {
+func makeIsoOrg(t testing.TB, st *config.Store, doc *oaDoc, org config.Organisation, prefix string) *isoOrg {
 	t.Helper()
 	ctx := context.Background()
 	sys := config.SystemActor(org.ID)
@@ -149,7 +149,6 @@ func makeIsoOrg(t *testing.T, st *config.Store, doc *oaDoc, org config.Organisat
 
 // isoWorld is a server on a copy of the two organisations' database.
 type isoWorld struct {
-	t    *testing.T
 	srv  *server.Server
 	live *bothLive
 	a, b *isoOrg
@@ -165,7 +164,7 @@ type isoTemplate struct {
 
 var isoNow = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC) // a Monday, open
 
-func newIsoTemplate(t *testing.T) *isoTemplate {
+func newIsoTemplate(t testing.TB) *isoTemplate {
 	t.Helper()
 	ctx := context.Background()
 	tp := &isoTemplate{path: filepath.Join(t.TempDir(), "template.db"), doc: loadOADoc(t)}
@@ -194,7 +193,10 @@ func newIsoTemplate(t *testing.T) *isoTemplate {
 	return tp
 }
 
-func (tp *isoTemplate) world(t *testing.T) *isoWorld {
+func (tp *isoTemplate) world(t testing.TB) *isoWorld { return tp.worldWith(t, nil) }
+
+// worldWith is world with the server's options changed by opts.
+func (tp *isoTemplate) worldWith(t testing.TB, opts func(*server.Options)) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
 	data, err := os.ReadFile(tp.path)
@@ -211,7 +213,7 @@ func (tp *isoTemplate) world(t *testing.T) *isoWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w := &isoWorld{t: t, a: tp.a, b: tp.b}
+	w := &isoWorld{a: tp.a, b: tp.b}
 	w.live = &bothLive{engineLive: newEngineLive(t, st, clock)}
 	// One call in each organisation, and B's agent logged in.
 	w.live.calls = []server.LiveCall{
@@ -221,7 +223,11 @@ func (tp *isoTemplate) world(t *testing.T) *isoWorld {
 	if err := w.live.SetAgentState(ctx, config.EngineAgentID(tp.b.agent.ID), server.StateReady, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	w.srv, err = server.New(server.Options{Store: st, Now: clock, Live: w.live, LiveSource: w.live})
+	so := server.Options{Store: st, Now: clock, Live: w.live, LiveSource: w.live}
+	if opts != nil {
+		opts(&so)
+	}
+	w.srv, err = server.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +282,7 @@ type op struct {
 
 func (o op) String() string { return o.method + " " + o.path }
 
-func loadOADoc(t *testing.T) *oaDoc {
+func loadOADoc(t testing.TB) *oaDoc {
 	t.Helper()
 	var d oaDoc
 	if err := json.Unmarshal(server.OpenAPIDocument(), &d); err != nil {
@@ -286,7 +292,7 @@ func loadOADoc(t *testing.T) *oaDoc {
 }
 
 // example returns the example of a component schema.
-func (d *oaDoc) example(t *testing.T, name string) []byte {
+func (d *oaDoc) example(t testing.TB, name string) []byte {
 	t.Helper()
 	ex, ok := d.Components.Schemas[name]["example"]
 	if !ok {
@@ -296,7 +302,7 @@ func (d *oaDoc) example(t *testing.T, name string) []byte {
 }
 
 // ops lists every operation, sorted.
-func (d *oaDoc) ops(t *testing.T) []op {
+func (d *oaDoc) ops(t testing.TB) []op {
 	t.Helper()
 	var out []op
 	for path, methods := range d.Paths {
@@ -349,7 +355,7 @@ var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
 
 // fillPath puts the organisation's objects into the path's parameters,
 // choosing the kind by the collection each parameter follows.
-func fillPath(t *testing.T, path string, ids map[string]int64) string {
+func fillPath(t testing.TB, path string, ids map[string]int64) string {
 	t.Helper()
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
@@ -571,7 +577,7 @@ func clone(v any) any {
 	return v
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -580,7 +586,7 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-func decodeAny(t *testing.T, b []byte) any {
+func decodeAny(t testing.TB, b []byte) any {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -655,15 +661,20 @@ func (w *isoWorld) do(method, target, body, contentType, token string) *httptest
 // bView is everything B's admin can read through the API: every GET of
 // the document (streams aside) with B's objects in the path. A's calls
 // must leave it as it was.
-func (w *isoWorld) bView(t *testing.T, ops []op) map[string]string {
+func (w *isoWorld) bView(t testing.TB, ops []op) map[string]string {
+	return w.view(t, ops, w.b)
+}
+
+// view is everything org's admin can read through the API.
+func (w *isoWorld) view(t testing.TB, ops []op, org *isoOrg) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, o := range ops {
 		if o.method != "GET" || o.stream {
 			continue
 		}
-		target := "/api/v1" + fillPath(t, o.path, w.b.pathIDs())
-		rec := w.do("GET", target, "", "", w.b.tokens[config.RoleAdmin])
+		target := "/api/v1" + fillPath(t, o.path, org.pathIDs())
+		rec := w.do("GET", target, "", "", org.tokens[config.RoleAdmin])
 		out[target] = fmt.Sprintf("%d %s", rec.Code, rec.Body.String())
 	}
 	return out
