@@ -954,3 +954,53 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 }
+
+// names maps a collection to the name of the organisation's object in it.
+func (o *isoOrg) names() map[string]string {
+	return map[string]string{
+		"schedules":     o.sched.Name,
+		"announcements": o.ann.Name,
+		"queues":        o.q.Name,
+		"agents":        o.agent.Name,
+		"flows":         o.flow.Name,
+	}
+}
+
+// TestIsolationNamesPerOrganisation: names are unique within an
+// organisation only. Creating an object named as B's object of the same
+// kind succeeds for A: a refusal would tell A that B has it (and let A
+// take names from B). Usernames are unique in the installation, as a
+// login names no organisation; that is not walked here.
+func TestIsolationNamesPerOrganisation(t *testing.T) {
+	tp := newIsoTemplate(t)
+	n := 0
+	for _, o := range tp.doc.ops(t) {
+		if o.method != "POST" || pathParam.MatchString(o.path) || o.schema == nil {
+			continue
+		}
+		req, _ := tp.doc.resolve(o.schema)["required"].([]any)
+		if !slices.Contains(req, any("name")) {
+			continue
+		}
+		kind := o.path[strings.LastIndex(o.path, "/")+1:]
+		name, ok := tp.b.names()[kind]
+		if !ok {
+			t.Fatalf("%s creates a named object; isoOrg.names in isolation_test.go has no name of B's %s: add it", o, kind)
+		}
+		t.Run(o.String(), func(t *testing.T) {
+			w := tp.world(t)
+			body := (&generator{doc: tp.doc, refs: w.a.refs()}).bodies(o.schema)[0].(map[string]any)
+			body["name"] = name
+			c := isoCall{o.method, "/api/v1" + o.path, body, o.bodyType}
+			enc, ct := c.encode(t, tp.doc, o.schema)
+			rec := w.do(c.method, c.target, enc, ct, w.a.tokens[config.RoleAdmin])
+			if rec.Code != http.StatusCreated {
+				t.Errorf("A's admin: %s: %d %s, want 201", c, rec.Code, rec.Body.String())
+			}
+		})
+		n++
+	}
+	if n < 4 {
+		t.Fatalf("only %d named creates in openapi.json", n)
+	}
+}
