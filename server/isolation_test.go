@@ -92,6 +92,7 @@ func (o *isoOrg) refs() map[string]any {
 		"schedule":     o.sched.Name,                                          // a flow's schedule step
 		"queues":       []any{string(config.EngineQueueID(o.slug, o.q.Name))}, // an agent's login
 		"number":       o.num.Number,                                          // the dialled number of a dry-run
+		"reason":       o.prefix + "frokost",                                  // a pause reason
 	}
 }
 
