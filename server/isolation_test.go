@@ -757,6 +757,7 @@ func TestIsolationEveryRoute(t *testing.T) {
 					w.check(t, tp.doc, o, c, role, ops, before)
 				}
 			}
+			w.sameBView(t, ops, before, o.String())
 		})
 	}
 }
@@ -849,6 +850,14 @@ func (w *isoWorld) check(t *testing.T, doc *oaDoc, o op, c isoCall, role config.
 			}
 		}
 	}
+	if c.method != "GET" { // reads are compared once, after the operation
+		w.sameBView(t, ops, before, what)
+	}
+}
+
+// sameBView fails t where B's view differs from before.
+func (w *isoWorld) sameBView(t *testing.T, ops []op, before map[string]string, what string) {
+	t.Helper()
 	after := w.bView(t, ops)
 	for k, v := range before {
 		if after[k] != v {
