@@ -1,6 +1,7 @@
 package callflow
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -99,80 +100,133 @@ func FuzzValidateSimulate(f *testing.F) {
 	f.Add([]byte("a menu loop with digits 1 2 3 and queue outcomes"))
 	refs := StaticRefs{Queues: map[QueueRef]bool{"q": true}, Announcements: map[AnnouncementRef]bool{"a": true},
 		Schedules: Schedules{"borgerservice": borgerservice()}}
-	times := []time.Time{mondayMorning, saturday, juleaften}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := &bytesource{b: data}
-		flow := randomFlow(src)
-		in := SimInput{Caller: []string{"", "1001", "+4512345678"}[src.next()%3], Time: times[src.next()%3]}
-		for range src.next() % 8 {
-			in.Digits = append(in.Digits, []string{"", "1", "2", "9", "*", "#"}[src.next()%6])
-		}
-		for range src.next() % 4 {
-			in.QueueOutcomes = append(in.QueueOutcomes, QueueOutcome(1+src.next()%3))
-		}
+		exerciseFlow(t, randomFlow(src), src, refs)
+	})
+}
 
-		problems := flow.Check(refs)
-		verr := flow.Validate(refs)
-		hasErr := false
-		for _, p := range problems {
-			hasErr = hasErr || p.Severity == SeverityError
-			if p.Message == "" || p.Code == "" {
-				t.Fatalf("problem without code or message: %+v", p)
-			}
-		}
-		if hasErr != (verr != nil) {
-			t.Fatalf("Check errors %v but Validate = %v", hasErr, verr)
-		}
+// fuzzTimes are the moments a fuzzed call happens at: open, closed, a
+// closing day.
+var fuzzTimes = []time.Time{mondayMorning, saturday, juleaften}
 
-		path, err := Simulate(flow, in, refs.Schedules)
-		if err != nil && !errors.Is(err, ErrFlowBroken) {
-			t.Fatalf("Simulate: unexpected error %v", err)
-		}
-		if verr == nil && err != nil && !errors.Is(err, ErrStepLimit) {
-			t.Fatalf("valid flow broke in the dry-run: %v\npath: %v", err, pathLines(path))
-		}
-		if len(path) > 4*MaxSteps+4 {
-			t.Fatalf("path of %d lines exceeds the step cap", len(path))
-		}
+// exerciseFlow checks a flow's invariants with inputs drawn from src:
+// Check and Validate agree, the dry-run ends in a path or ErrFlowBroken and
+// never breaks on a flow that validates, and a live-style run keeps to its
+// step cap and never hands out a nil action.
+func exerciseFlow(t *testing.T, flow *Flow, src *bytesource, refs StaticRefs) {
+	t.Helper()
+	in := SimInput{Caller: []string{"", "1001", "+4512345678"}[src.next()%3], Time: fuzzTimes[src.next()%3]}
+	for range src.next() % 8 {
+		in.Digits = append(in.Digits, []string{"", "1", "2", "9", "*", "#"}[src.next()%6])
+	}
+	for range src.next() % 4 {
+		in.QueueOutcomes = append(in.QueueOutcomes, QueueOutcome(1+src.next()%3))
+	}
 
-		// The same inputs, live-style, under a small cap: never exceeded.
-		const limit = 12
-		run, a := Start(flow, CallInfo{Caller: in.Caller, Now: in.Time}, Options{Schedules: refs.Schedules, MaxSteps: limit})
-		digits, outcomes := in.Digits, in.QueueOutcomes
-		for range 100 {
-			if run.Steps() > limit {
-				t.Fatalf("%d steps, cap %d", run.Steps(), limit)
-			}
-			if run.Done() {
-				break
-			}
-			var next Input = PlaybackDone{}
-			switch a.(type) {
-			case Collect:
-				next = Timeout{}
-				if len(digits) > 0 {
-					if digits[0] != "" {
-						next = Digit(digits[0])
-					}
-					digits = digits[1:]
-				}
-			case Enqueue:
-				if len(outcomes) == 0 {
-					next = QueueOutcome(1 + src.next()%3)
-				} else {
-					next, outcomes = outcomes[0], outcomes[1:]
-				}
-			}
-			a = run.Next(in.Time, next)
-			if a == nil {
-				t.Fatal("nil action")
-			}
-			if run.Current() != a.Step() && !run.Done() {
-				t.Fatalf("action at %q, run at %q", a.Step(), run.Current())
-			}
+	problems := flow.Check(refs)
+	verr := flow.Validate(refs)
+	hasErr := false
+	for _, p := range problems {
+		hasErr = hasErr || p.Severity == SeverityError
+		if p.Message == "" || p.Code == "" {
+			t.Fatalf("problem without code or message: %+v", p)
 		}
+	}
+	if hasErr != (verr != nil) {
+		t.Fatalf("Check errors %v but Validate = %v", hasErr, verr)
+	}
+
+	path, err := Simulate(flow, in, refs.Schedules)
+	if err != nil && !errors.Is(err, ErrFlowBroken) {
+		t.Fatalf("Simulate: unexpected error %v", err)
+	}
+	if verr == nil && err != nil && !errors.Is(err, ErrStepLimit) {
+		t.Fatalf("valid flow broke in the dry-run: %v\npath: %v", err, pathLines(path))
+	}
+	if len(path) > 4*MaxSteps+4 {
+		t.Fatalf("path of %d lines exceeds the step cap", len(path))
+	}
+
+	// The same inputs, live-style, under a small cap: never exceeded.
+	const limit = 12
+	run, a := Start(flow, CallInfo{Caller: in.Caller, Now: in.Time}, Options{Schedules: refs.Schedules, MaxSteps: limit})
+	digits, outcomes := in.Digits, in.QueueOutcomes
+	for range 100 {
 		if run.Steps() > limit {
 			t.Fatalf("%d steps, cap %d", run.Steps(), limit)
 		}
+		if run.Done() {
+			break
+		}
+		var next Input = PlaybackDone{}
+		switch a.(type) {
+		case Collect:
+			next = Timeout{}
+			if len(digits) > 0 {
+				if digits[0] != "" {
+					next = Digit(digits[0])
+				}
+				digits = digits[1:]
+			}
+		case Enqueue:
+			if len(outcomes) == 0 {
+				next = QueueOutcome(1 + src.next()%3)
+			} else {
+				next, outcomes = outcomes[0], outcomes[1:]
+			}
+		}
+		a = run.Next(in.Time, next)
+		if a == nil {
+			t.Fatal("nil action")
+		}
+		if run.Current() != a.Step() && !run.Done() {
+			t.Fatalf("action at %q, run at %q", a.Step(), run.Current())
+		}
+	}
+	if run.Steps() > limit {
+		t.Fatalf("%d steps, cap %d", run.Steps(), limit)
+	}
+}
+
+// FuzzValidateFlow: any JSON that decodes as a flow, as the flows API takes
+// it, validates without panicking, survives the JSON round trip the store
+// makes with the same verdict, and, when it validates, runs its dry-run and
+// a live-style run without a flow error. drive chooses the call's inputs.
+func FuzzValidateFlow(f *testing.F) {
+	fixture, err := json.Marshal(testFlow())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(fixture, []byte{1, 0, 2, 1, 1})
+	f.Add(fixture, []byte{2, 1, 3, 0, 9, 2})
+	f.Add([]byte(`{"name":"x","start":"a","steps":[{"id":"a","kind":"hangup"}]}`), []byte{})
+	f.Add([]byte(`{"name":"x","start":"a","steps":[{"id":"a","kind":"menu","menu":{"announcement":"a","options":{"1":"a"},"attempts":2}}]}`), []byte{0, 0, 3, 1, 1, 5})
+	f.Add([]byte(`{"name":"x","start":"a","steps":[{"id":"a","kind":"schedule","schedule":{"inline":{"weekly":{"monday":[{"from":"08:00","to":"16:00"}]},"publicHolidays":true},"open":"b","closed":"b"}},{"id":"b","kind":"queue","queue":{"queue":"q","full":"b"}}]}`), []byte{1, 0})
+	f.Add([]byte(`{"name":"x","start":"a","steps":[{"id":"a","kind":"caller","caller":{"rules":[{"match":"internal","maxLength":4,"next":"a"}],"default":"b"}},{"id":"b","kind":"transfer","transfer":{"destination":"PJSIP/1000"}}]}`), []byte{2, 1})
+	f.Add([]byte(`{"name":"x","start":"a","steps":[{"id":"a","kind":"announcement","announcement":{"announcement":"a","next":"a"}}]}`), []byte{})
+	f.Add([]byte(`{"steps":[{"kind":"menu"},{"id":"","kind":"queue","queue":null}]}`), []byte{})
+	f.Add([]byte(`null`), []byte{})
+	refs := testRefs()
+	refs.Queues["q"] = true
+	refs.Announcements["a"] = true
+	f.Fuzz(func(t *testing.T, data, drive []byte) {
+		var flow Flow
+		if json.Unmarshal(data, &flow) != nil {
+			return
+		}
+		verr := flow.Validate(refs)
+		again, err := json.Marshal(&flow)
+		if err != nil {
+			t.Fatalf("marshal a decoded flow: %v", err)
+		}
+		var back Flow
+		if err := json.Unmarshal(again, &back); err != nil {
+			t.Fatalf("a marshalled flow does not decode: %v\n%s", err, again)
+		}
+		if berr := back.Validate(refs); (berr == nil) != (verr == nil) {
+			t.Fatalf("validate %v, after the JSON round trip %v\n%s", verr, berr, again)
+		}
+		exerciseFlow(t, &flow, &bytesource{b: drive}, refs)
 	})
 }

@@ -29,7 +29,7 @@ type engineLive struct {
 	calls []server.LiveCall
 }
 
-func newEngineLive(t *testing.T, st *config.Store, now func() time.Time) *engineLive {
+func newEngineLive(t testing.TB, st *config.Store, now func() time.Time) *engineLive {
 	t.Helper()
 	rt, err := st.LoadRuntime(context.Background())
 	if err != nil {

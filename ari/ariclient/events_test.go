@@ -1,6 +1,7 @@
 package ariclient
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -306,6 +307,58 @@ func checkSameDecode(t *testing.T, msg string) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\n got %+v\nwant %+v", msg, got, want)
 	}
+	// The reference above decodes channels with Channel's hand decoder too;
+	// here the body is decoded by encoding/json alone.
+	plain, err := decodePlainBody([]byte(msg), reflect.TypeOf(got).Elem())
+	if err != nil {
+		t.Fatalf("%q: decoded as %T, encoding/json alone: %v", msg, got, err)
+	}
+	*plain.(Event).Base() = *got.Base()
+	if !reflect.DeepEqual(got, plain) {
+		t.Fatalf("%q:\n got %+v\nencoding/json %+v", msg, got, plain)
+	}
+}
+
+var (
+	channelType      = reflect.TypeFor[Channel]()
+	channelPlainType = reflect.TypeFor[channelPlain]()
+	eventBaseType    = reflect.TypeFor[EventBase]()
+)
+
+// decodePlainBody decodes raw into a new *T (T an event struct) with
+// encoding/json alone: into a struct of T's body fields with each Channel
+// replaced by channelPlain, which has no UnmarshalJSON, then copied over.
+func decodePlainBody(raw []byte, t reflect.Type) (any, error) {
+	var fields []reflect.StructField
+	var index []int
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type == eventBaseType {
+			continue // the header: json:"-" fields, taken from the reference
+		}
+		switch f.Type {
+		case channelType:
+			f.Type = channelPlainType
+		case reflect.PointerTo(channelType):
+			f.Type = reflect.PointerTo(channelPlainType)
+		}
+		f.Index, f.Offset = nil, 0
+		fields = append(fields, f)
+		index = append(index, i)
+	}
+	pv := reflect.New(reflect.StructOf(fields))
+	if err := json.Unmarshal(raw, pv.Interface()); err != nil {
+		return nil, err
+	}
+	out := reflect.New(t)
+	for j, i := range index {
+		src, dst := pv.Elem().Field(j), out.Elem().Field(i)
+		if src.Kind() == reflect.Pointer && src.IsNil() {
+			continue
+		}
+		dst.Set(src.Convert(dst.Type()))
+	}
+	return out.Interface(), nil
 }
 
 func TestDecodeMatchesReference(t *testing.T) {
