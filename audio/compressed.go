@@ -21,13 +21,28 @@ import (
 // for 10 minutes at 48 kHz, 4.7 s of one core); the live heap stays
 // small, which is what TestConvertMemory bounds.
 
+// errPanicked is guarded's error for a panic.
+var errPanicked = errors.New("audio: the decoder panicked")
+
+// guarded runs f, a call into a third-party decoder, turning a panic on
+// hostile input into errPanicked. Only the libraries' calls are guarded:
+// a panic in this package's own code is a bug for the fuzz tests to find.
+func guarded(f func() error) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = errPanicked
+		}
+	}()
+	return f()
+}
+
 // decodeMP3 decodes an MP3 file to mono. go-mp3 always gives 16-bit
 // little-endian stereo (a mono file is duplicated on both channels).
-func decodeMP3(data []byte, maxLength time.Duration) (p *pipeline, err error) {
-	defer decodeGuard("MP3", &err)
+func decodeMP3(data []byte, maxLength time.Duration) (*pipeline, error) {
 	// a seekable source makes go-mp3 read every frame header first, which
 	// gives the length without decoding.
-	d, err := mp3.NewDecoder(bytes.NewReader(data))
+	var d *mp3.Decoder
+	err := guarded(func() (err error) { d, err = mp3.NewDecoder(bytes.NewReader(data)); return err })
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a readable MP3 file", ErrFormat)
 	}
@@ -35,7 +50,8 @@ func decodeMP3(data []byte, maxLength time.Duration) (p *pipeline, err error) {
 	if err := checkRate(1, rate); err != nil {
 		return nil, err
 	}
-	if p, err = newPipeline(rate, max(d.Length()/4, 0), maxLength); err != nil {
+	p, err := newPipeline(rate, max(d.Length()/4, 0), maxLength)
+	if err != nil {
 		return nil, err
 	}
 	var (
@@ -44,7 +60,8 @@ func decodeMP3(data []byte, maxLength time.Duration) (p *pipeline, err error) {
 		carry int // bytes of a sample left at the end of buf
 	)
 	for {
-		n, rerr := d.Read(buf[carry:])
+		var n int
+		rerr := guarded(func() (err error) { n, err = d.Read(buf[carry:]); return err })
 		n += carry
 		whole := n / 4 * 4
 		mono = mono[:0]
@@ -71,16 +88,19 @@ func decodeMP3(data []byte, maxLength time.Duration) (p *pipeline, err error) {
 }
 
 // decodeOgg decodes an Ogg Vorbis file to mono.
-func decodeOgg(data []byte, maxLength time.Duration) (p *pipeline, err error) {
-	defer decodeGuard("Ogg", &err)
+func decodeOgg(data []byte, maxLength time.Duration) (*pipeline, error) {
 	if bytes.Contains(data[:min(len(data), 128)], []byte("OpusHead")) {
 		return nil, fmt.Errorf("%w: Ogg Opus is not supported; use Ogg Vorbis, MP3 or WAV", ErrFormat)
 	}
 	// a seekable source gives the length (from the last page).
-	r, err := oggvorbis.NewReader(bytes.NewReader(data))
+	var r *oggvorbis.Reader
+	err := guarded(func() (err error) { r, err = oggvorbis.NewReader(bytes.NewReader(data)); return err })
 	if err != nil {
 		// a file cut short has no last page: read it as a stream.
-		r, err = oggvorbis.NewReader(struct{ io.Reader }{bytes.NewReader(data)})
+		err = guarded(func() (err error) {
+			r, err = oggvorbis.NewReader(struct{ io.Reader }{bytes.NewReader(data)})
+			return err
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: not an Ogg Vorbis file", ErrFormat)
@@ -89,13 +109,15 @@ func decodeOgg(data []byte, maxLength time.Duration) (p *pipeline, err error) {
 	if err := checkRate(ch, rate); err != nil {
 		return nil, err
 	}
-	if p, err = newPipeline(rate, max(r.Length(), 0), maxLength); err != nil {
+	p, err := newPipeline(rate, max(r.Length(), 0), maxLength)
+	if err != nil {
 		return nil, err
 	}
 	buf := make([]float32, 4096*ch)
 	mono := make([]float64, 0, 4096)
 	for {
-		n, rerr := r.Read(buf) // a multiple of ch
+		var n int
+		rerr := guarded(func() (err error) { n, err = r.Read(buf); return err }) // n: a multiple of ch
 		mono = mono[:0]
 		for i := 0; i+ch <= n; i += ch {
 			var sum float64

@@ -106,14 +106,6 @@ func humanLength(d time.Duration) string {
 	return fmt.Sprintf("%d seconds", s)
 }
 
-// decodeGuard turns a panic in a third-party decoder (hostile input) into
-// a format error.
-func decodeGuard(kind string, err *error) {
-	if r := recover(); r != nil {
-		*err = fmt.Errorf("%w: the %s file is damaged", ErrFormat, kind)
-	}
-}
-
 // checkRate refuses rates and channel counts no recording has.
 func checkRate(channels, rate int) error {
 	if channels < 1 || channels > 16 || rate < 4000 || rate > 192000 {
