@@ -88,6 +88,7 @@ func TestConvertAudioCompressedBad(t *testing.T) {
 	}{
 		{"mp3 frame header only", "", mp3[:4]},
 		{"id3 and nothing", "", []byte("ID3\x03\x00\x00\x00\x00\x00\x00")},
+		{"id3 claiming 32 MB", "ID3", []byte("ID3\x03\x00\x00\x10\x00\x00\x0aR")},
 		{"mp3 sync and garbage", "", append([]byte{0xFF, 0xFB}, []byte(strings.Repeat("x", 2000))...)},
 		{"ogg magic and garbage", "", []byte("OggS\x00\x02rest of it")},
 		{"ogg headers only", "", ogg[:200]},
@@ -100,6 +101,11 @@ func TestConvertAudioCompressedBad(t *testing.T) {
 				t.Fatalf("Convert = %v, want a format error mentioning %q", err, c.want)
 			}
 		})
+	}
+	// an ID3 tag before the audio is skipped.
+	tagged := append([]byte("ID3\x03\x00\x00\x00\x00\x01\x02"), make([]byte, 130)...)
+	if _, dur, err := audio.Convert(append(tagged, mp3...), 0); err != nil || dur.Milliseconds() < 990 {
+		t.Errorf("MP3 after a 130-byte ID3 tag: %v, %v", dur, err)
 	}
 	// an MP3 file cut short keeps what was decoded before the cut.
 	if _, dur, err := audio.Convert(mp3[:len(mp3)/2], 0); err != nil || dur.Milliseconds() < 300 {
