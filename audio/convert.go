@@ -206,7 +206,8 @@ func putU32(b []byte, v uint32) {
 // Converter converts with a per-process limit on conversions running at
 // once. An upload that finds every slot taken waits for one — the admin
 // in the browser sees a slower upload rather than an error to retry — but
-// only for Limits.Wait and only behind a few others; then it gets ErrBusy.
+// only for Limits.Wait and only behind 2×Concurrent others (each holds its
+// file, up to 50 MB, while it waits); then it gets ErrBusy.
 type Converter struct {
 	maxLength  time.Duration
 	wait       time.Duration
@@ -235,7 +236,7 @@ func NewConverter(l Limits) *Converter {
 	if l.Wait == 0 {
 		l.Wait = 30 * time.Second
 	}
-	return &Converter{maxLength: l.MaxLength, wait: l.Wait, slots: make(chan struct{}, l.Concurrent), maxWaiting: int32(4 * l.Concurrent)}
+	return &Converter{maxLength: l.MaxLength, wait: l.Wait, slots: make(chan struct{}, l.Concurrent), maxWaiting: int32(2 * l.Concurrent)}
 }
 
 // MaxLength is the longest recording the converter accepts.

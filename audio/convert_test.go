@@ -262,16 +262,16 @@ func TestConverterConcurrency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 4)
-		for i := 0; i < 4; i++ {
+		done := make(chan error, 2)
+		for i := 0; i < 2; i++ {
 			go func() { _, _, err := c.Convert(ctx, in); done <- err }()
 		}
-		for audio.Waiting(c) < 4 {
+		for audio.Waiting(c) < 2 {
 			runtime.Gosched()
 		}
-		// the queue is full: the next is refused without waiting.
+		// two wait per slot: the next is refused without waiting.
 		if _, _, err := c.Convert(ctx, in); !errors.Is(err, audio.ErrBusy) {
-			t.Fatalf("fifth waiter = %v, want ErrBusy", err)
+			t.Fatalf("third waiter = %v, want ErrBusy", err)
 		}
 		select {
 		case err := <-done:
@@ -279,7 +279,7 @@ func TestConverterConcurrency(t *testing.T) {
 		default:
 		}
 		release()
-		for i := 0; i < 4; i++ {
+		for i := 0; i < 2; i++ {
 			if err := <-done; err != nil {
 				t.Fatalf("waiter: %v", err)
 			}

@@ -69,8 +69,14 @@ func (s *Server) uploadedFile(c *gin.Context) (name string, data []byte, ok bool
 		return "", nil, false
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, audio.MaxUploadBytes+1))
-	if err != nil {
+	if hdr.Size > audio.MaxUploadBytes {
+		s.fail(c, &apiError{http.StatusRequestEntityTooLarge, "too_large", "file: larger than " + strconv.Itoa(audio.MaxUploadBytes>>20) + " MB", "file"})
+		return "", nil, false
+	}
+	// read into one buffer of the file's size (io.ReadAll would grow one
+	// to about twice that for a large file).
+	data = make([]byte, hdr.Size)
+	if _, err := io.ReadFull(f, data); err != nil {
 		s.fail(c, err)
 		return "", nil, false
 	}
