@@ -95,27 +95,10 @@ func longOgg(t testing.TB, d time.Duration, lie bool) []byte {
 		binary.LittleEndian.PutUint64(pg[6:], uint64(g))
 		binary.LittleEndian.PutUint32(pg[18:], uint32(2+i))
 		binary.LittleEndian.PutUint32(pg[22:], 0)
-		binary.LittleEndian.PutUint32(pg[22:], oggCRC(pg))
+		binary.LittleEndian.PutUint32(pg[22:], audio.OggCRC(pg))
 		out = append(out, pg...)
 	}
 	return out
-}
-
-// oggCRC is Ogg's page checksum: CRC-32, polynomial 0x04c11db7, not
-// reflected, initial value 0.
-func oggCRC(b []byte) uint32 {
-	var crc uint32
-	for _, x := range b {
-		crc ^= uint32(x) << 24
-		for i := 0; i < 8; i++ {
-			if crc&0x80000000 != 0 {
-				crc = crc<<1 ^ 0x04c11db7
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
 }
 
 // peakLiveHeap runs f and returns how much the live heap grew at most
