@@ -1,0 +1,161 @@
+package audio
+
+import (
+	"fmt"
+	"math"
+)
+
+// The Vorbis decoder (github.com/jfreymuth/vorbis) sizes its codebook
+// tables from the counts in the setup header before reading them: a
+// 3 kB file claiming a codebook of 2^24 entries made it allocate 68 MB
+// (found by FuzzDecodeOgg), a claimed 2^24 entries of 65535 dimensions
+// would ask for terabytes (a fatal out-of-memory, not a panic), and an
+// empty one underflows to 2^32. checkVorbisSetup reads the codebooks
+// first and refuses counts no encoder writes, as libvorbis does with its
+// own limits.
+const (
+	maxBookEntries  = 1 << 16 // in one codebook
+	maxTotalEntries = 1 << 18 // in all (the tables: about 8 bytes an entry)
+	maxLookupValues = 1 << 20 // multiplicands in all (4 bytes each)
+)
+
+var errVorbisSetup = fmt.Errorf("%w: the Ogg Vorbis setup header is damaged or too large", ErrFormat)
+
+// checkVorbisSetup finds the third packet of the Ogg stream in data (the
+// Vorbis setup header) and checks its codebooks. Data that is not Ogg
+// Vorbis enough to find the packet is left to the decoder to refuse.
+func checkVorbisSetup(data []byte) error {
+	setup, ok := oggPacket(data, 2)
+	if !ok || len(setup) < 7 || setup[0] != 5 || string(setup[1:7]) != "vorbis" {
+		return nil
+	}
+	r := &bits{data: setup[7:]}
+	books := int(r.read(8)) + 1
+	var entriesTotal, lookupTotal int
+	for b := 0; b < books; b++ {
+		if r.read(24) != 0x564342 {
+			return errVorbisSetup
+		}
+		dims := int(r.read(16))
+		entries := int(r.read(24))
+		entriesTotal += entries
+		if dims == 0 || entries == 0 || entries > maxBookEntries || entriesTotal > maxTotalEntries {
+			return errVorbisSetup
+		}
+		if r.read(1) == 0 { // unordered: a length (5 bits) per entry, sparse: a flag before each
+			sparse := r.read(1) == 1
+			for i := 0; i < entries && !r.eof; i++ {
+				if !sparse || r.read(1) == 1 {
+					r.read(5)
+				}
+			}
+		} else { // ordered: how many entries have each length, from the first up
+			length := r.read(5) + 1
+			for cur := 0; cur < entries; length++ {
+				if length > 32 || r.eof {
+					return errVorbisSetup
+				}
+				cur += int(r.read(uint(ilog(entries - cur))))
+				if cur > entries {
+					return errVorbisSetup
+				}
+			}
+		}
+		switch lookup := r.read(4); lookup {
+		case 0:
+		case 1, 2:
+			r.read(32) // minimum
+			r.read(32) // delta
+			valueBits := int(r.read(4)) + 1
+			r.read(1) // sequence_p
+			n := entries * dims
+			if lookup == 1 {
+				n = lookup1Values(entries, dims)
+			}
+			lookupTotal += n
+			if lookupTotal > maxLookupValues {
+				return errVorbisSetup
+			}
+			r.skip(n * valueBits)
+		default:
+			return errVorbisSetup
+		}
+		if r.eof {
+			return errVorbisSetup
+		}
+	}
+	return nil
+}
+
+// lookup1Values is the decoder's count of type-1 multiplicands.
+func lookup1Values(entries, dims int) int {
+	return int(math.Floor(math.Pow(float64(entries), 1/float64(dims))))
+}
+
+func ilog(x int) int {
+	n := 0
+	for ; x > 0; x >>= 1 {
+		n++
+	}
+	return n
+}
+
+// bits reads Vorbis's bit packing: least significant bit first. Reading
+// past the end gives 0 and sets eof.
+type bits struct {
+	data []byte
+	pos  int // in bits
+	eof  bool
+}
+
+func (r *bits) read(n uint) uint32 {
+	var v uint32
+	for i := uint(0); i < n; i++ {
+		if r.pos >= 8*len(r.data) {
+			r.eof = true
+			return 0
+		}
+		v |= uint32(r.data[r.pos/8]>>(r.pos%8)&1) << i
+		r.pos++
+	}
+	return v
+}
+
+func (r *bits) skip(n int) {
+	if r.pos+n > 8*len(r.data) {
+		r.eof = true
+		return
+	}
+	r.pos += n
+}
+
+// oggPacket returns packet i (from 0) of the Ogg stream at the start of
+// data, joined from its pages' segments; false when data ends first or is
+// not a run of Ogg pages.
+func oggPacket(data []byte, i int) ([]byte, bool) {
+	var pkt []byte
+	for p := 0; p+27 <= len(data) && string(data[p:p+4]) == "OggS"; {
+		nseg := int(data[p+26])
+		body := p + 27 + nseg
+		if body > len(data) {
+			return nil, false
+		}
+		for _, s := range data[p+27 : body] {
+			if body+int(s) > len(data) {
+				return nil, false
+			}
+			if i == 0 {
+				pkt = append(pkt, data[body:body+int(s)]...)
+			}
+			body += int(s)
+			if s < 255 { // the packet ends here
+				if i == 0 {
+					return pkt, true
+				}
+				i--
+			}
+		}
+		p = body
+	}
+	return nil, false
+}
