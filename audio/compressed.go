@@ -118,7 +118,7 @@ func decodeOgg(data []byte, maxLength time.Duration) (*pipeline, error) {
 	if bytes.Contains(data[:min(len(data), 128)], []byte("OpusHead")) {
 		return nil, fmt.Errorf("%w: Ogg Opus is not supported; use Ogg Vorbis, MP3 or WAV", ErrFormat)
 	}
-	if err := checkVorbisSetup(data); err != nil {
+	if err := checkVorbisHeaders(data); err != nil {
 		return nil, err
 	}
 	// a seekable source gives the length (from the last page).

@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 )
@@ -12,18 +13,66 @@ import (
 // would ask for terabytes (a fatal out-of-memory, not a panic), and an
 // empty one underflows to 2^32. checkVorbisSetup reads the codebooks
 // first and refuses counts no encoder writes, as libvorbis does with its
-// own limits.
+// own limits. The comment header's counts are checked against its size
+// (a count of 2^30 comments made it allocate 16 GB, found next), and the
+// identification header's channels and block sizes against the spec.
 const (
 	maxBookEntries  = 1 << 16 // in one codebook
 	maxTotalEntries = 1 << 18 // in all (the tables: about 8 bytes an entry)
 	maxLookupValues = 1 << 20 // multiplicands in all (4 bytes each)
 )
 
-var errVorbisSetup = fmt.Errorf("%w: the Ogg Vorbis setup header is damaged or too large", ErrFormat)
+var (
+	errVorbisID      = fmt.Errorf("%w: the Ogg Vorbis identification header is damaged", ErrFormat)
+	errVorbisComment = fmt.Errorf("%w: the Ogg Vorbis comment header is damaged", ErrFormat)
+	errVorbisSetup   = fmt.Errorf("%w: the Ogg Vorbis setup header is damaged or too large", ErrFormat)
+)
+
+// checkVorbisHeaders checks the three header packets at the start of the
+// Ogg stream in data. A header that cannot be found is left to the
+// decoder to refuse.
+func checkVorbisHeaders(data []byte) error {
+	if id, ok := oggPacket(data, 0); ok && len(id) >= 7 && id[0] == 1 && string(id[1:7]) == "vorbis" {
+		if len(id) < 30 {
+			return errVorbisID
+		}
+		b0, b1 := id[28]&0x0F, id[28]>>4
+		if id[11] < 1 || id[11] > 16 || b0 < 6 || b1 > 13 || b0 > b1 {
+			return errVorbisID
+		}
+	}
+	if c, ok := oggPacket(data, 1); ok && len(c) >= 7 && c[0] == 3 && string(c[1:7]) == "vorbis" {
+		h := c[7:]
+		next := func() (int, bool) { // a length, and whether it fits in what is left
+			if len(h) < 4 {
+				return 0, false
+			}
+			n := int(binary.LittleEndian.Uint32(h))
+			h = h[4:]
+			return n, n <= len(h)
+		}
+		vendor, ok := next()
+		if !ok {
+			return errVorbisComment
+		}
+		h = h[vendor:]
+		n, _ := next()
+		if n > len(h)/4 { // each comment takes 4 bytes at least
+			return errVorbisComment
+		}
+		for i := 0; i < n; i++ {
+			l, ok := next()
+			if !ok {
+				return errVorbisComment
+			}
+			h = h[l:]
+		}
+	}
+	return checkVorbisSetup(data)
+}
 
 // checkVorbisSetup finds the third packet of the Ogg stream in data (the
-// Vorbis setup header) and checks its codebooks. Data that is not Ogg
-// Vorbis enough to find the packet is left to the decoder to refuse.
+// Vorbis setup header) and checks its codebooks.
 func checkVorbisSetup(data []byte) error {
 	setup, ok := oggPacket(data, 2)
 	if !ok || len(setup) < 7 || setup[0] != 5 || string(setup[1:7]) != "vorbis" {

@@ -2,16 +2,17 @@ package audio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"strings"
 	"testing"
 )
 
-// TestCheckVorbisSetup: the encoders' files pass; a codebook claiming
-// more entries than any encoder writes, or none, is refused before the
-// decoder sizes its tables from it.
-func TestCheckVorbisSetup(t *testing.T) {
+// TestCheckVorbisHeaders: the encoders' files pass; 2^30 comments, or a
+// codebook claiming more entries than any encoder writes, or none, is
+// refused before the decoder sizes its tables from it.
+func TestCheckVorbisHeaders(t *testing.T) {
 	for _, name := range []string{"audio-1k-22k-mono.ogg", "audio-300-48k-stereo.ogg"} {
 		data, err := os.ReadFile("testdata/" + name)
 		if err != nil {
@@ -22,6 +23,14 @@ func TestCheckVorbisSetup(t *testing.T) {
 		}
 		if err := checkVorbisSetup(data); err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		// a comment count no file of this size can hold.
+		c := bytes.Index(data, []byte("\x03vorbis"))
+		vendor := int(binary.LittleEndian.Uint32(data[c+7:]))
+		bad := bytes.Clone(data)
+		binary.LittleEndian.PutUint32(bad[c+11+vendor:], 1<<30)
+		if _, _, err := Convert(fixOggChecksums(bad), 0); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "comment header") {
+			t.Errorf("%s with 2^30 comments: %v", name, err)
 		}
 		o := bytes.Index(data, []byte("\x05vorbis"))
 		for _, entries := range [][3]byte{{0xFF, 0xFF, 0xFF}, {0, 0, 0}, {0x01, 0x00, 0x02}} {
