@@ -29,55 +29,80 @@ var (
 )
 
 // checkVorbisHeaders checks the three header packets at the start of the
-// Ogg stream in data. A header that cannot be found is left to the
-// decoder to refuse.
+// Ogg stream in data; the decoder takes them by their type byte in any
+// order, so each is checked by its type. A header that cannot be found is
+// left to the decoder to refuse.
 func checkVorbisHeaders(data []byte) error {
-	if id, ok := oggPacket(data, 0); ok && len(id) >= 7 && id[0] == 1 && string(id[1:7]) == "vorbis" {
-		if len(id) < 30 {
-			return errVorbisID
+	for i := 0; i < 3; i++ {
+		pkt, ok := oggPacket(data, i)
+		if !ok {
+			return nil
 		}
-		b0, b1 := id[28]&0x0F, id[28]>>4
-		if id[11] < 1 || id[11] > 16 || b0 < 6 || b1 > 13 || b0 > b1 {
-			return errVorbisID
+		if len(pkt) < 7 || string(pkt[1:7]) != "vorbis" {
+			continue
+		}
+		var err error
+		switch pkt[0] {
+		case 1:
+			err = checkVorbisID(pkt)
+		case 3:
+			err = checkVorbisComment(pkt)
+		case 5:
+			err = checkVorbisSetup(pkt)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	if c, ok := oggPacket(data, 1); ok && len(c) >= 7 && c[0] == 3 && string(c[1:7]) == "vorbis" {
-		h := c[7:]
-		next := func() (int, bool) { // a length, and whether it fits in what is left
-			if len(h) < 4 {
-				return 0, false
-			}
-			n := int(binary.LittleEndian.Uint32(h))
-			h = h[4:]
-			return n, n <= len(h)
+	return nil
+}
+
+// checkVorbisID checks the identification header's channels and block
+// sizes.
+func checkVorbisID(id []byte) error {
+	if len(id) < 30 {
+		return errVorbisID
+	}
+	b0, b1 := id[28]&0x0F, id[28]>>4
+	if id[11] < 1 || id[11] > 16 || b0 < 6 || b1 > 13 || b0 > b1 {
+		return errVorbisID
+	}
+	return nil
+}
+
+// checkVorbisComment checks the comment header's count and lengths
+// against its size.
+func checkVorbisComment(c []byte) error {
+	h := c[7:]
+	next := func() (int, bool) { // a length, and whether it fits in what is left
+		if len(h) < 4 {
+			return 0, false
 		}
-		vendor, ok := next()
+		n := int(binary.LittleEndian.Uint32(h))
+		h = h[4:]
+		return n, n <= len(h)
+	}
+	vendor, ok := next()
+	if !ok {
+		return errVorbisComment
+	}
+	h = h[vendor:]
+	n, _ := next()
+	if n > len(h)/4 { // each comment takes 4 bytes at least
+		return errVorbisComment
+	}
+	for i := 0; i < n; i++ {
+		l, ok := next()
 		if !ok {
 			return errVorbisComment
 		}
-		h = h[vendor:]
-		n, _ := next()
-		if n > len(h)/4 { // each comment takes 4 bytes at least
-			return errVorbisComment
-		}
-		for i := 0; i < n; i++ {
-			l, ok := next()
-			if !ok {
-				return errVorbisComment
-			}
-			h = h[l:]
-		}
+		h = h[l:]
 	}
-	return checkVorbisSetup(data)
+	return nil
 }
 
-// checkVorbisSetup finds the third packet of the Ogg stream in data (the
-// Vorbis setup header) and checks its codebooks.
-func checkVorbisSetup(data []byte) error {
-	setup, ok := oggPacket(data, 2)
-	if !ok || len(setup) < 7 || setup[0] != 5 || string(setup[1:7]) != "vorbis" {
-		return nil
-	}
+// checkVorbisSetup checks the setup header's codebooks.
+func checkVorbisSetup(setup []byte) error {
 	r := &bits{data: setup[7:]}
 	books := int(r.read(8)) + 1
 	var entriesTotal, lookupTotal int

@@ -21,7 +21,7 @@ func TestCheckVorbisHeaders(t *testing.T) {
 		if setup, ok := oggPacket(data, 2); !ok || setup[0] != 5 {
 			t.Fatalf("%s: no setup header found", name)
 		}
-		if err := checkVorbisSetup(data); err != nil {
+		if err := checkVorbisHeaders(data); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		// a comment count no file of this size can hold.
