@@ -10,8 +10,14 @@
 // time, which are mixed down, resampled and written straight into the
 // output, so memory stays at the input, the output (16 kB a second) and
 // the decoders' own state — not the whole recording decoded at its own
-// rate (10 minutes of 48 kHz MP3 held 570 MB before, see
-// TestConvertMemory). A recording longer than the limit is refused as
+// rate. For 10 minutes of 48 kHz MP3 the live heap grows by about 12 MB;
+// before, the process grew by 570 MB and TestConvertMemory measured 330 MB
+// of live heap.
+//
+// The decoding libraries trust the counts in a file's headers and
+// allocate what they say; the headers are checked here first (skipID3,
+// checkVorbisHeaders), and only the libraries' calls are guarded against
+// panics. See fuzz_test.go. A recording longer than the limit is refused as
 // soon as that is known: from the header where the format says, else
 // when the limit is passed, without decoding the rest.
 //
