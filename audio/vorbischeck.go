@@ -20,6 +20,11 @@ const (
 	maxBookEntries  = 1 << 16 // in one codebook
 	maxTotalEntries = 1 << 18 // in all (the tables: about 8 bytes an entry)
 	maxLookupValues = 1 << 20 // multiplicands in all (4 bytes each)
+	// maxBookDims bounds a codebook's dimensions (libvorbis writes 1 to
+	// 8): the residue decoder makes a table of that many entries per
+	// channel for every packet, 1 GB of garbage for a 4 kB file with
+	// 65535 (found by FuzzDecodeOgg).
+	maxBookDims = 32
 )
 
 var (
@@ -113,7 +118,8 @@ func checkVorbisSetup(setup []byte) error {
 		dims := int(r.read(16))
 		entries := int(r.read(24))
 		entriesTotal += entries
-		if dims == 0 || entries == 0 || entries > maxBookEntries || entriesTotal > maxTotalEntries {
+		if dims == 0 || dims > maxBookDims || entries == 0 || entries > maxBookEntries || entriesTotal > maxTotalEntries ||
+			ilog(dims)+ilog(entries) > 24 { // libvorbis's own rule
 			return errVorbisSetup
 		}
 		if r.read(1) == 0 { // unordered: a length (5 bits) per entry, sparse: a flag before each
@@ -158,7 +164,79 @@ func checkVorbisSetup(setup []byte) error {
 			return errVorbisSetup
 		}
 	}
+	return checkVorbisResidues(r)
+}
+
+// checkVorbisResidues reads on past the time domain transforms and the
+// floors to the residues and refuses one that begins after it ends: the
+// decoder subtracts the two unsigned and makes a table of the difference
+// (a 4 kB file made it allocate 1 GB, found by FuzzDecodeOgg).
+func checkVorbisResidues(r *bits) error {
+	for n := r.read(6) + 1; n > 0; n-- {
+		r.read(16)
+	}
+	for n := r.read(6) + 1; n > 0 && !r.eof; n-- {
+		switch r.read(16) {
+		case 0:
+			r.skip(8 + 16 + 16 + 6 + 8)
+			r.skip(8 * (int(r.read(4)) + 1))
+		case 1:
+			partitions := int(r.read(5))
+			classOf := make([]int, partitions)
+			maxClass := -1
+			for i := range classOf {
+				classOf[i] = int(r.read(4))
+				maxClass = max(maxClass, classOf[i])
+			}
+			dims := make([]int, maxClass+1)
+			for c := range dims {
+				dims[c] = int(r.read(3)) + 1
+				sub := r.read(2)
+				if sub > 0 {
+					r.read(8)
+				}
+				r.skip(8 * (1 << sub))
+			}
+			r.read(2)
+			rangeBits := int(r.read(4))
+			for _, c := range classOf {
+				r.skip(dims[c] * rangeBits)
+			}
+		default:
+			return errVorbisSetup
+		}
+	}
+	for n := r.read(6) + 1; n > 0 && !r.eof; n-- {
+		r.read(16) // type; the decoder checks it
+		begin, end := r.read(24), r.read(24)
+		if begin > end {
+			return errVorbisSetup
+		}
+		r.read(24) // partition size - 1
+		classes := int(r.read(6)) + 1
+		r.read(8) // classbook
+		books := 0
+		for i := 0; i < classes; i++ {
+			low, high := r.read(3), uint32(0)
+			if r.read(1) == 1 {
+				high = r.read(5)
+			}
+			books += bitCount(high<<3 | low)
+		}
+		r.skip(8 * books)
+	}
+	if r.eof {
+		return errVorbisSetup
+	}
 	return nil
+}
+
+func bitCount(x uint32) int {
+	n := 0
+	for ; x > 0; x &= x - 1 {
+		n++
+	}
+	return n
 }
 
 // lookup1Values is the decoder's count of type-1 multiplicands.
