@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/omstil/omstil/audio"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -33,7 +35,7 @@ type Announcement struct {
 }
 
 // NewAnnouncement is what it takes to create an announcement: Data is the
-// uploaded file as it came (see ConvertAudio).
+// uploaded file as it came (see audio.Convert).
 type NewAnnouncement struct {
 	Name        string
 	Description string
@@ -71,10 +73,16 @@ func cleanFilename(f string) string {
 	}, f)
 }
 
-func (a *Announcement) setAudio(filename string, data []byte) error {
-	wav, dur, err := ConvertAudio(data)
+// setAudio converts an upload (see audio.Convert) into a. A file that
+// cannot be read or is too long is a ValidationError on "file";
+// audio.ErrBusy comes back as it is.
+func (a *Announcement) setAudio(ctx context.Context, conv *audio.Converter, filename string, data []byte) error {
+	wav, dur, err := conv.Convert(ctx, data)
+	if errors.Is(err, audio.ErrFormat) || errors.Is(err, audio.ErrTooLong) {
+		return Invalid("file", "%v", err)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("config: convert announcement: %w", err)
 	}
 	sum := sha256.Sum256(wav)
 	a.Audio, a.SHA256, a.DurationMS = wav, hex.EncodeToString(sum[:]), dur.Milliseconds()
@@ -91,7 +99,7 @@ func (s *Store) CreateAnnouncement(ctx context.Context, actor Actor, n NewAnnoun
 		return Announcement{}, err
 	}
 	a := Announcement{OrgID: actor.OrgID, Name: n.Name, Description: n.Description}
-	if err := a.setAudio(n.Filename, n.Data); err != nil {
+	if err := a.setAudio(ctx, s.audio, n.Filename, n.Data); err != nil {
 		return Announcement{}, err
 	}
 	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
@@ -147,7 +155,7 @@ func (s *Store) UpdateAnnouncement(ctx context.Context, actor Actor, id Announce
 	}
 	var repl Announcement
 	if p.Data != nil {
-		if err := repl.setAudio(p.Filename, p.Data); err != nil {
+		if err := repl.setAudio(ctx, s.audio, p.Filename, p.Data); err != nil {
 			return Announcement{}, err
 		}
 	}

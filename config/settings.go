@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Settings is omstil's whole configuration, read once at start from flags
@@ -59,6 +60,10 @@ type Settings struct {
 	// transfers to numbers; {number} is replaced (OMSTIL_CALLBACK_ENDPOINT).
 	CallbackEndpoint string
 
+	// AnnouncementMaxSeconds is the longest announcement an upload may
+	// hold (OMSTIL_ANNOUNCEMENT_MAX_SECONDS, 1–3600).
+	AnnouncementMaxSeconds int
+
 	// Demo mode (only when no ARI URL is set).
 	DemoCallsPerMinute float64 // OMSTIL_DEMO_CALLS_PER_MINUTE
 
@@ -70,6 +75,11 @@ type Settings struct {
 	OIDCClientSecret Secret // OMSTIL_OIDC_CLIENT_SECRET or OMSTIL_OIDC_CLIENT_SECRET_FILE
 	OIDCRoleClaim    string // OMSTIL_OIDC_ROLE_CLAIM, e.g. "groups"
 	OIDCRoleMap      string // OMSTIL_OIDC_ROLE_MAP, e.g. "omstil-admins=admin,*=agent" (see ParseOIDCRoleMap)
+}
+
+// AnnouncementMaxLength is AnnouncementMaxSeconds as a duration.
+func (s Settings) AnnouncementMaxLength() time.Duration {
+	return time.Duration(s.AnnouncementMaxSeconds) * time.Second
 }
 
 // OIDC tells whether login through OpenID Connect is configured.
@@ -215,6 +225,8 @@ var settingDefs = []settingDef{
 		stringSetter(func(s *Settings) *string { return &s.MediaURL })},
 	{"callback-endpoint", "OMSTIL_CALLBACK_ENDPOINT", "PJSIP/{number}@trunk", "dial string for callbacks and transfers to numbers; {number} is replaced", false,
 		stringSetter(func(s *Settings) *string { return &s.CallbackEndpoint })},
+	{"announcement-max-seconds", "OMSTIL_ANNOUNCEMENT_MAX_SECONDS", "600", "longest announcement an upload may hold, in seconds (1-3600); a longer one is refused", false,
+		intSetter("OMSTIL_ANNOUNCEMENT_MAX_SECONDS", func(s *Settings) *int { return &s.AnnouncementMaxSeconds })},
 	{"demo-calls-per-minute", "OMSTIL_DEMO_CALLS_PER_MINUTE", "6", "synthetic citizen calls per minute in demo mode", false,
 		func(s *Settings, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
@@ -361,6 +373,9 @@ func (s Settings) Validate() error {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
 			errs = append(errs, fmt.Errorf("OMSTIL_ICE_SERVERS: %q is not a stun:, turn: or turns: URL", u))
 		}
+	}
+	if s.AnnouncementMaxSeconds < 1 || s.AnnouncementMaxSeconds > 3600 {
+		errs = append(errs, fmt.Errorf("OMSTIL_ANNOUNCEMENT_MAX_SECONDS: %d is not between 1 and 3600", s.AnnouncementMaxSeconds))
 	}
 	if s.DemoCallsPerMinute < 0 || s.DemoCallsPerMinute > 6000 {
 		errs = append(errs, fmt.Errorf("OMSTIL_DEMO_CALLS_PER_MINUTE: %g is not between 0 and 6000", s.DemoCallsPerMinute))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envMap(m map[string]string) func(string) (string, bool) {
@@ -35,6 +36,15 @@ func TestLoadSettingsDefaults(t *testing.T) {
 	}
 	if s, _, err := LoadSettings("omstil", []string{"--rtp-shared=true"}, envMap(nil), io.Discard); err != nil || !s.RTPShared {
 		t.Errorf("--rtp-shared=true: %v, %v", s.RTPShared, err)
+	}
+	if s.AnnouncementMaxLength() != 10*time.Minute {
+		t.Errorf("announcements up to %v by default, want 10 minutes", s.AnnouncementMaxLength())
+	}
+	if s, _, err := LoadSettings("omstil", nil, envMap(map[string]string{"OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "90"}), io.Discard); err != nil || s.AnnouncementMaxLength() != 90*time.Second {
+		t.Errorf("OMSTIL_ANNOUNCEMENT_MAX_SECONDS=90: %v, %v", s.AnnouncementMaxLength(), err)
+	}
+	if s, _, err := LoadSettings("omstil", []string{"--announcement-max-seconds=1200"}, envMap(nil), io.Discard); err != nil || s.AnnouncementMaxLength() != 20*time.Minute {
+		t.Errorf("--announcement-max-seconds=1200: %v, %v", s.AnnouncementMaxLength(), err)
 	}
 }
 
@@ -68,19 +78,22 @@ func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
 
 func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
 	cases := map[string]map[string]string{
-		"OMSTIL_DB":          {"OMSTIL_DB": "mysql://db/omstil"},
-		"OMSTIL_LOG_FORMAT":  {"OMSTIL_LOG_FORMAT": "xml"},
-		"OMSTIL_LOG_LEVEL":   {"OMSTIL_LOG_LEVEL": "loud"},
-		"OMSTIL_LISTEN":      {"OMSTIL_LISTEN": "8080"},
-		"OMSTIL_ARI_URL":     {"OMSTIL_ARI_URL": "asterisk:8088", "OMSTIL_ARI_USER": "x"},
-		"OMSTIL_ARI_USER":    {"OMSTIL_ARI_URL": "http://a:8088/ari"},
-		"OMSTIL_RTP_PORT":    {"OMSTIL_RTP_PORT_MIN": "30000", "OMSTIL_RTP_PORT_MAX": "20000"},
-		"OMSTIL_RTP_PORT_MI": {"OMSTIL_RTP_PORT_MIN": "lots"},
-		"OMSTIL_RTP_SHARED":  {"OMSTIL_RTP_SHARED": "sometimes"},
-		"OMSTIL_ICE_SERVERS": {"OMSTIL_ICE_SERVERS": "http://stun.example"},
-		"OMSTIL_DEMO_CALLS":  {"OMSTIL_DEMO_CALLS_PER_MINUTE": "6abc"},
-		"_FILE":              {"OMSTIL_ARI_PASSWORD_FILE": "/nonexistent/pw"},
-		"postgres://":        {"OMSTIL_DB": "postgres://localhost"},
+		"OMSTIL_DB":                                    {"OMSTIL_DB": "mysql://db/omstil"},
+		"OMSTIL_LOG_FORMAT":                            {"OMSTIL_LOG_FORMAT": "xml"},
+		"OMSTIL_LOG_LEVEL":                             {"OMSTIL_LOG_LEVEL": "loud"},
+		"OMSTIL_LISTEN":                                {"OMSTIL_LISTEN": "8080"},
+		"OMSTIL_ARI_URL":                               {"OMSTIL_ARI_URL": "asterisk:8088", "OMSTIL_ARI_USER": "x"},
+		"OMSTIL_ARI_USER":                              {"OMSTIL_ARI_URL": "http://a:8088/ari"},
+		"OMSTIL_RTP_PORT":                              {"OMSTIL_RTP_PORT_MIN": "30000", "OMSTIL_RTP_PORT_MAX": "20000"},
+		"OMSTIL_RTP_PORT_MI":                           {"OMSTIL_RTP_PORT_MIN": "lots"},
+		"OMSTIL_RTP_SHARED":                            {"OMSTIL_RTP_SHARED": "sometimes"},
+		"OMSTIL_ICE_SERVERS":                           {"OMSTIL_ICE_SERVERS": "http://stun.example"},
+		"OMSTIL_DEMO_CALLS":                            {"OMSTIL_DEMO_CALLS_PER_MINUTE": "6abc"},
+		"OMSTIL_ANNOUNCEMENT_MAX_SECONDS: \"ten\"":     {"OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "ten"},
+		"OMSTIL_ANNOUNCEMENT_MAX_SECONDS: 0 is not":    {"OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "0"},
+		"OMSTIL_ANNOUNCEMENT_MAX_SECONDS: 3601 is not": {"OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "3601"},
+		"_FILE":       {"OMSTIL_ARI_PASSWORD_FILE": "/nonexistent/pw"},
+		"postgres://": {"OMSTIL_DB": "postgres://localhost"},
 	}
 	for want, env := range cases {
 		t.Run(want, func(t *testing.T) {

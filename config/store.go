@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/omstil/omstil/audio"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -70,12 +71,16 @@ type Store struct {
 	log      *slog.Logger
 	migrator *goose.Provider
 	hooks    hookList // OnChange callbacks
+	audio    *audio.Converter
 }
 
 // Options tune Open. The zero value is fine.
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time // injected clock; time.Now when nil
+	// Audio converts uploaded announcements within its limits (length,
+	// conversions at once); audio.NewConverter's defaults when nil.
+	Audio *audio.Converter
 }
 
 // Open connects to the database named by dsn: a postgres:// URL or a
@@ -89,6 +94,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Audio == nil {
+		opts.Audio = audio.NewConverter(audio.Limits{})
 	}
 	gcfg := &gorm.Config{
 		Logger:                                   gormlogger.Discard,
@@ -138,7 +146,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("config: migrations: %w", err)
 	}
-	return &Store{db: db, dialect: dialect, now: opts.Now, log: opts.Logger, migrator: prov}, nil
+	return &Store{db: db, dialect: dialect, now: opts.Now, log: opts.Logger, migrator: prov, audio: opts.Audio}, nil
 }
 
 // sqliteDSN adds the pragmas omstil relies on: foreign keys, WAL, a busy

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/audio"
 	"github.com/omstil/omstil/config"
 )
 
@@ -50,13 +51,13 @@ func (r announcementPatchRequest) Patch() config.AnnouncementPatch {
 }
 
 // uploadedFile reads the multipart form's "file" field, refusing bodies
-// over config.MaxUploadBytes.
+// over audio.MaxUploadBytes.
 func (s *Server) uploadedFile(c *gin.Context) (name string, data []byte, ok bool) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, config.MaxUploadBytes+1<<20)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, audio.MaxUploadBytes+1<<20)
 	if err := c.Request.ParseMultipartForm(8 << 20); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.fail(c, &apiError{http.StatusRequestEntityTooLarge, "too_large", "file: larger than " + strconv.Itoa(config.MaxUploadBytes>>20) + " MB", "file"})
+			s.fail(c, &apiError{http.StatusRequestEntityTooLarge, "too_large", "file: larger than " + strconv.Itoa(audio.MaxUploadBytes>>20) + " MB", "file"})
 			return "", nil, false
 		}
 		s.fail(c, &apiError{http.StatusBadRequest, "bad_request", "send multipart/form-data with the audio in the field \"file\"", "file"})
@@ -68,8 +69,14 @@ func (s *Server) uploadedFile(c *gin.Context) (name string, data []byte, ok bool
 		return "", nil, false
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, config.MaxUploadBytes+1))
-	if err != nil {
+	if hdr.Size > audio.MaxUploadBytes {
+		s.fail(c, &apiError{http.StatusRequestEntityTooLarge, "too_large", "file: larger than " + strconv.Itoa(audio.MaxUploadBytes>>20) + " MB", "file"})
+		return "", nil, false
+	}
+	// read into one buffer of the file's size (io.ReadAll would grow one
+	// to about twice that for a large file).
+	data = make([]byte, hdr.Size)
+	if _, err := io.ReadFull(f, data); err != nil {
 		s.fail(c, err)
 		return "", nil, false
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/audio"
 	"github.com/omstil/omstil/config"
 )
 
@@ -75,6 +76,10 @@ func (s *Server) fail(c *gin.Context, err error) {
 		ae = &apiError{http.StatusConflict, "conflict", "already exists", ""}
 	case errors.Is(err, config.ErrInUse):
 		ae = &apiError{http.StatusConflict, "in_use", "it is in use", ""}
+	case errors.Is(err, audio.ErrBusy):
+		// every conversion slot stayed taken while the upload waited.
+		c.Header("Retry-After", "10")
+		ae = &apiError{http.StatusServiceUnavailable, "busy", "the server is converting other recordings; try again in a moment", ""}
 	default:
 		s.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
 		ae = &apiError{http.StatusInternalServerError, "internal", "internal error", ""}

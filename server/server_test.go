@@ -33,10 +33,18 @@ const testPassword = "a long test password"
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, config.Options{})
+}
+
+// newFixtureWith is newFixture on a store opened with opts (its clock is
+// the fixture's).
+func newFixtureWith(t *testing.T, opts config.Options) *fixture {
+	t.Helper()
 	f := &fixture{t: t, users: map[config.Role]config.User{}, tokens: map[config.Role]string{},
 		now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
-	f.store = configtest.SQLite(t, config.Options{Now: clock})
+	opts.Now = clock
+	f.store = configtest.SQLite(t, opts)
 	ctx := context.Background()
 	org, err := f.store.DefaultOrg(ctx)
 	if err != nil {

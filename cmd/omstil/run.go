@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/omstil/omstil/audio"
 	"github.com/omstil/omstil/config"
 )
 
@@ -81,7 +82,8 @@ func newLogger(s config.Settings, w io.Writer) *slog.Logger {
 
 // openStore opens and migrates the store named by the settings.
 func openStore(ctx context.Context, s config.Settings, log *slog.Logger) (*config.Store, error) {
-	st, err := config.Open(ctx, s.DB, config.Options{Logger: log})
+	conv := audio.NewConverter(audio.Limits{MaxLength: s.AnnouncementMaxLength()})
+	st, err := config.Open(ctx, s.DB, config.Options{Logger: log, Audio: conv})
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package config_test
+package audio_test
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/audio"
 )
 
 // The files in testdata were made once with
@@ -34,7 +34,7 @@ func TestConvertAudioCompressed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wav, dur, err := config.ConvertAudio(in)
+			wav, dur, err := audio.Convert(in, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,6 +88,7 @@ func TestConvertAudioCompressedBad(t *testing.T) {
 	}{
 		{"mp3 frame header only", "", mp3[:4]},
 		{"id3 and nothing", "", []byte("ID3\x03\x00\x00\x00\x00\x00\x00")},
+		{"id3 claiming 32 MB", "ID3", []byte("ID3\x03\x00\x00\x10\x00\x00\x0aR")},
 		{"mp3 sync and garbage", "", append([]byte{0xFF, 0xFB}, []byte(strings.Repeat("x", 2000))...)},
 		{"ogg magic and garbage", "", []byte("OggS\x00\x02rest of it")},
 		{"ogg headers only", "", ogg[:200]},
@@ -95,20 +96,24 @@ func TestConvertAudioCompressedBad(t *testing.T) {
 		{"ogg opus", "Opus", []byte("OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13OpusHead\x01\x01")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := config.ConvertAudio(c.in)
-			var ve *config.ValidationError
-			if !errors.As(err, &ve) || ve.Field != "file" || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("ConvertAudio = %v, want a file error mentioning %q", err, c.want)
+			_, _, err := audio.Convert(c.in, 0)
+			if !errors.Is(err, audio.ErrFormat) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Convert = %v, want a format error mentioning %q", err, c.want)
 			}
 		})
 	}
+	// an ID3 tag before the audio is skipped.
+	tagged := append([]byte("ID3\x03\x00\x00\x00\x00\x01\x02"), make([]byte, 130)...)
+	if _, dur, err := audio.Convert(append(tagged, mp3...), 0); err != nil || dur.Milliseconds() < 990 {
+		t.Errorf("MP3 after a 130-byte ID3 tag: %v, %v", dur, err)
+	}
 	// an MP3 file cut short keeps what was decoded before the cut.
-	if _, dur, err := config.ConvertAudio(mp3[:len(mp3)/2]); err != nil || dur.Milliseconds() < 300 {
+	if _, dur, err := audio.Convert(mp3[:len(mp3)/2], 0); err != nil || dur.Milliseconds() < 300 {
 		t.Errorf("MP3 cut in the middle: %v, %v; want the first part", dur, err)
 	}
 }
 
-// TestConvertAudioCompressedCorrupt: damaged files give a file error or
+// TestConvertAudioCompressedCorrupt: damaged files give a format error or
 // audio, never a panic or a hang (uploads are untrusted).
 func TestConvertAudioCompressedCorrupt(t *testing.T) {
 	for _, name := range []string{"audio-440-44k-stereo.mp3", "audio-1k-22k-mono.mp3", "audio-1k-22k-mono.ogg", "audio-300-48k-stereo.ogg"} {
@@ -123,9 +128,8 @@ func TestConvertAudioCompressedCorrupt(t *testing.T) {
 			for j := 0; j < 1+i%32; j++ {
 				in[at+j] ^= byte(0xA5 + i + j)
 			}
-			_, _, err := config.ConvertAudio(in)
-			var ve *config.ValidationError
-			if err != nil && (!errors.As(err, &ve) || ve.Field != "file") {
+			_, _, err := audio.Convert(in, 0)
+			if err != nil && !errors.Is(err, audio.ErrFormat) {
 				t.Fatalf("%s damaged at %d: %v", name, at, err)
 			}
 		}
