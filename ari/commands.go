@@ -563,6 +563,30 @@ func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, id q
 	})
 }
 
+// ReturnToQueue puts a connected citizen back in the queue the call was
+// answered from, in the place it had there (its original time of joining
+// and priority): the conversation ends for the agent (wrap-up). omstil
+// uses it when the agent's login ends during a call (logout elsewhere,
+// deactivation, a role change, expiry), so that a citizen is never cut
+// off because of the agent's account.
+func (a *Adapter) ReturnToQueue(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
+	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
+		if c.consult != nil {
+			return errConsulting
+		}
+		if !a.queueIn(c.q, c.org) {
+			return refuse(RefusedUnknown, "unknown queue %s", c.q)
+		}
+		a.leaveAgent(c)
+		c.agent = ""
+		c.state = stQueued
+		a.writeCallVar(c)
+		a.startWaitAudio(c)
+		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
+		return nil
+	})
+}
+
 // TransferToNumber hands a connected citizen to a number or dial string.
 func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, id queue.CallID, dest string) error {
 	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {

@@ -143,3 +143,40 @@ func TestAgentDeskPhoneOutsideLimitsNotRung(t *testing.T) {
 		t.Errorf("consulting anna: %v, want ErrUnknownAgent", err)
 	}
 }
+
+// TestReturnToQueueKeepsThePlace: when an agent's login ends during a
+// call, the citizen goes back to the queue at the place it had (ahead of
+// callers who came later), hears the queue's waiting audio again, and the
+// agent, logged out, is offered nothing more.
+func TestReturnToQueueKeepsThePlace(t *testing.T) {
+	pbx := newAsterisk(t)
+	cfg := config(q1(),
+		agentSpec{"anna", pbx.agent("answer", 1), []queue.QueueID{"q1"}},
+		agentSpec{"bo", pbx.agent("answer", 2), []queue.QueueID{"q1"}})
+	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+	e.ready("anna")
+	first := pbx.placeCall(t, "70102020", "+4512345678")
+	e.eventually("anna talks to the first citizen", func() bool { c, _ := e.call(first); return c.State == "connected" && c.Agent == "anna" })
+	later := pbx.placeCall(t, "70102020", "+4587654321")
+	e.eventually("a later citizen waits", func() bool { c, _ := e.call(later); return c.State == "waiting" })
+	ctx := context.Background()
+	if err := e.ad.SetAgentState(ctx, "anna", queue.LoggedOut, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ad.ReturnToQueue(ctx, "anna", queue.CallID(first)); err != nil {
+		t.Fatalf("return to queue: %v", err)
+	}
+	e.eventually("the first citizen waits again, first in line", func() bool {
+		f, _ := e.call(first)
+		l, _ := e.call(later)
+		return f.State == "waiting" && f.Position == 1 && l.Position == 2
+	})
+	if s := agentState(e, "anna"); s != queue.LoggedOut {
+		t.Fatalf("anna is %s, want logged out", s)
+	}
+	if err := e.ad.ReturnToQueue(ctx, "anna", queue.CallID(first)); !errors.Is(err, ari.ErrNoSuchCall) {
+		t.Fatalf("a second return: %v, want ErrNoSuchCall", err)
+	}
+	e.ready("bo")
+	e.eventually("bo answers the first citizen", func() bool { c, _ := e.call(first); return c.State == "connected" && c.Agent == "bo" })
+}

@@ -367,8 +367,8 @@ func TestConnectionsOfOthersStay(t *testing.T) {
 }
 
 // TestRevokedAgentLeavesNoCall: an agent on a call whose login ends does
-// not keep the citizen: the agent's side is hung up and the agent logged
-// out.
+// not keep the citizen: the citizen goes back to the queue at its place
+// and the agent is logged out.
 func TestRevokedAgentLeavesNoCall(t *testing.T) {
 	f := newConnFixture(t)
 	p := f.openSocket(cred{cookie: f.login("anna")})
@@ -382,8 +382,9 @@ func TestRevokedAgentLeavesNoCall(t *testing.T) {
 		t.Fatalf("deactivate: %d", st)
 	}
 	p.expectRevoked(t)
-	if op := f.cc.Next(t, "hangup", closeBound); op.Agent != "agent-anna" || op.Call != "c1" {
-		t.Errorf("hangup %+v", op)
+	// the citizen goes back to the queue rather than being cut off.
+	if op := f.cc.Next(t, "transfer", closeBound); op.Agent != "agent-anna" || op.Call != "c1" || op.Transfer.Mode != softphone.ModeRequeue {
+		t.Errorf("transfer %+v, want the citizen of c1 back to its queue", op)
 	}
 	if _, ok := f.cc.Relay("c1"); ok {
 		t.Error("the call is still with the agent")

@@ -31,8 +31,9 @@ func Authorize(check func(ctx context.Context) error) ServeOption {
 //
 // A revoked page that is its agent's current page logs the agent out as
 // the page's logout message does (SetState logged-out: a ringing offer
-// goes back to the queue), hangs up the attached call's agent side, and
-// ends the agent's session as Logout does. The page is told
+// goes back to the queue), returns the citizen of the attached call to its
+// queue at the place it had (ModeRequeue; hung up only when that is
+// refused), and ends the agent's session as Logout does. The page is told
 // error{code:"logged-out"} and Serve returns an error wrapping
 // ErrRevoked.
 func Revoke(ctx context.Context) ServeOption {
@@ -94,9 +95,10 @@ func (p *peer) revoke(cause error) {
 	})
 }
 
-// revoke logs the agent of s out of call handling, hangs up its attached
-// call and ends s (Logout), so that an agent whose login ended is offered
-// no more calls and keeps no citizen on the line.
+// revoke logs the agent of s out of call handling, hands its attached
+// call's citizen back to the queue and ends s (Logout), so that an agent
+// whose login ended is offered no more calls and keeps no citizen on the
+// line, and the citizen is not cut off.
 func (m *Manager) revoke(s *Session) {
 	if c := m.callControl(); c != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
@@ -105,7 +107,12 @@ func (m *Manager) revoke(s *Session) {
 			s.log.Warn("softphone: logging out an agent whose login ended failed", "err", err)
 		}
 		if call, ok := s.Call(); ok {
-			if err := c.Hangup(ctx, s.agent, call); err != nil {
+			err := c.Transfer(ctx, s.agent, call, Transfer{Mode: ModeRequeue})
+			if err != nil {
+				s.log.Info("softphone: the citizen of an agent whose login ended could not go back to the queue; hanging up", "call", call, "err", err)
+				err = c.Hangup(ctx, s.agent, call)
+			}
+			if err != nil {
 				s.log.Warn("softphone: hanging up the call of an agent whose login ended failed", "call", call, "err", err)
 			}
 		}

@@ -60,7 +60,8 @@ func TestAuthorizeRefusesOrRevokes(t *testing.T) {
 	ctl.mu.Lock()
 	calls := append([]string(nil), ctl.calls...)
 	ctl.mu.Unlock()
-	want := []string{"state agent-1 logged-out ", "hangup agent-1 c1"}
+	// the citizen goes back to the queue, not cut off.
+	want := []string{"state agent-1 logged-out ", "transfer agent-1 c1 requeue  "}
 	if len(calls) != len(want) || calls[0] != want[0] || calls[1] != want[1] {
 		t.Errorf("adapter got %q, want %q", calls, want)
 	}

@@ -67,6 +67,12 @@ const (
 )
 
 // Transfer describes a transfer request.
+// ModeRequeue is the Transfer mode the bridge itself uses when an agent's
+// login ends during a call: the citizen goes back to the queue the call
+// came from, at the place it had, instead of being cut off. A page cannot
+// ask for it.
+const ModeRequeue = "requeue"
+
 type Transfer struct {
 	// Kind of target: "queue", "agent" or "number". Empty for complete and
 	// cancel.
@@ -76,7 +82,8 @@ type Transfer struct {
 	// Mode: "blind" (default): hand the call over now; "attended": call the
 	// target first and talk (the citizen is held); "complete": connect the
 	// citizen with the attended target; "cancel": drop the attended target
-	// and return to the citizen.
+	// and return to the citizen; "requeue" (ModeRequeue, never from a
+	// page): the citizen goes back to the queue at its place.
 	Mode string `json:"mode,omitempty"`
 }
 

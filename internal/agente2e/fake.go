@@ -206,15 +206,15 @@ func (f *FakeControl) Hold(ctx context.Context, agent softphone.AgentID, call so
 	return f.notify(agent, softphone.HoldMessage(call, on))
 }
 
-// Transfer: blind and complete end the agent's call; attended and cancel
-// keep it.
+// Transfer: blind, complete and requeue end the agent's call; attended
+// and cancel keep it.
 func (f *FakeControl) Transfer(ctx context.Context, agent softphone.AgentID, call softphone.CallID, t softphone.Transfer) error {
 	f.record(Op{Kind: "transfer", Agent: agent, Call: call, Transfer: t})
 	if err := f.check(agent, call); err != nil {
 		return err
 	}
 	switch t.Mode {
-	case "blind", "complete":
+	case "blind", "complete", softphone.ModeRequeue:
 		f.take(call)
 		return f.end(agent, call, "transferred")
 	}

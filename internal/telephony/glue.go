@@ -184,6 +184,8 @@ func (g *PhoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call 
 			return &softphone.ControlError{Code: "unsupported", Message: "an attended transfer consults an agent, a queue or a number"}
 		}
 		return controlErr(g.adapter.Consult(ctx, a, c, ari.ConsultTarget{Kind: kind, To: t.To}))
+	case softphone.ModeRequeue:
+		return controlErr(g.adapter.ReturnToQueue(ctx, a, c))
 	case "complete":
 		return controlErr(g.adapter.CompleteConsult(ctx, a, c))
 	case "cancel":
