@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -106,32 +107,33 @@ type agentQueuesRequest struct {
 	Queues []string `json:"queues"`
 }
 
-// registerAgentPages registers the agent page, its assets, its setup
-// endpoints and its signalling WebSocket. They live under /agent, outside
-// the JSON API: they serve only this page.
-func (s *Server) registerAgentPages() {
+// agentPage is the agent softphone page (/agent): its index and its
+// assets, embedded at build time. The page and its setup endpoints and
+// signalling WebSocket live under /agent, outside the JSON API: they
+// serve only this page.
+type agentPage struct {
+	index  []byte
+	assets fs.FS
+}
+
+func newAgentPage() (agentPage, error) {
 	assets, err := fs.Sub(web.AgentFS, "agent")
 	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
+		return agentPage{}, fmt.Errorf("server: agent page: %w", err)
 	}
 	index, err := fs.ReadFile(assets, "index.html")
 	if err != nil {
-		panic(err)
+		return agentPage{}, fmt.Errorf("server: agent page: %w", err)
 	}
-	e := s.engine
-	e.GET("/agent", func(c *gin.Context) {
-		// The page is the same for everyone; its script asks /agent/setup
-		// who is logged in and shows a login form when nobody is.
-		c.Header("Cache-Control", "no-cache")
-		c.Data(http.StatusOK, "text/html; charset=utf-8", index)
-	})
-	e.StaticFS("/agent/assets", http.FS(assets))
-	agent := s.requireRole(config.RoleAgent)
-	g := e.Group("/agent", s.authenticate)
-	g.GET("/setup", agent, s.agentSetup)
-	g.PUT("/queues", agent, s.agentQueues)
-	g.GET("/colleagues", agent, s.agentColleagues)
-	g.GET("/ws", agent, s.agentSocket)
+	return agentPage{index: index, assets: assets}, nil
+}
+
+// agentIndex serves the agent page. The page is the same for everyone;
+// its script asks /agent/setup who is logged in and shows a login form
+// when nobody is.
+func (s *Server) agentIndex(c *gin.Context) {
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", s.agentPage.index)
 }
 
 func (s *Server) agentOptions() AgentOptions {

@@ -110,15 +110,6 @@ func (o *oidcLogin) config(p *oidc.Provider) *oauth2.Config {
 		Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
 }
 
-// registerOIDC adds the login and callback routes when OIDC is configured.
-func (s *Server) registerOIDC() {
-	if s.oidc == nil {
-		return
-	}
-	s.engine.GET(oidcLoginPath, s.oidcStart)
-	s.engine.GET(oidcCallbackPath, s.oidcCallback)
-}
-
 func randomString() string {
 	b := make([]byte, 32)
 	rand.Read(b)

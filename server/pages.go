@@ -102,7 +102,7 @@ func (p pageData) CanSupervise() bool {
 	return p.User != nil && p.User.Role.AtLeast(config.RoleSupervisor)
 }
 
-func newPages() (*pages, error) {
+func newPages(demo bool) (*pages, error) {
 	tmpl, err := web.Templates()
 	if err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func newPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{tmpl: tmpl, strings: strs, json: map[string]string{}}
+	p := &pages{tmpl: tmpl, strings: strs, json: map[string]string{}, demo: demo}
 	for lang, s := range strs {
 		for k, v := range s {
 			s[k] = fillRules(v)
@@ -131,75 +131,67 @@ func fillRules(text string) string {
 	return strings.ReplaceAll(text, "{minPasswordLength}", strconv.Itoa(config.MinPasswordLength))
 }
 
-// registerPages registers the HTML pages, the static assets and the live
-// feed. It runs after every API route is registered, so the admin page
-// can offer exactly the sections whose API exists.
-func (s *Server) registerPages() {
-	p, err := newPages()
-	if err != nil {
-		// the templates and strings are embedded: this is a build mistake
-		panic(err)
+// homePage sends visitors to the page for their role: anonymous ones to
+// the login, supervisors and admins to the wallboard.
+func (s *Server) homePage(c *gin.Context) {
+	u, ok := currentUser(c)
+	switch {
+	case !ok:
+		c.Redirect(http.StatusSeeOther, "/login")
+	case u.Role.AtLeast(config.RoleSupervisor):
+		c.Redirect(http.StatusSeeOther, "/wallboard")
+	default:
+		s.pages.render(c, http.StatusOK, "home", "home", "")
 	}
-	p.demo = s.opts.Demo
-	s.registerOIDC()
-	e := s.engine
-	e.StaticFS("/static", http.FS(web.Static()))
-	e.GET("/api/v1/live", s.authenticate, s.authenticateKiosk, s.requireRole(config.RoleSupervisor), s.liveFeed)
+}
 
-	pg := e.Group("", s.language, s.authenticate)
-	pg.GET("/", func(c *gin.Context) {
-		u, ok := currentUser(c)
-		switch {
-		case !ok:
-			c.Redirect(http.StatusSeeOther, "/login")
-		case u.Role.AtLeast(config.RoleSupervisor):
-			c.Redirect(http.StatusSeeOther, "/wallboard")
-		default:
-			p.render(c, http.StatusOK, "home", "home", "")
-		}
-	})
-	pg.GET("/login", func(c *gin.Context) {
-		d := p.data(c, "login", "login.js")
-		d.User = nil
-		d.Next = safeNext(c.Query("next"))
-		d.OIDC = s.oidc != nil
-		if e := c.Query("oidc_error"); e != "" {
-			d.OIDCError = "login.oidcError." + oidcErrorKey(e)
-		}
-		p.write(c, http.StatusOK, "login", d)
-	})
-	pg.GET("/wallboard", s.kioskLogin, func(c *gin.Context) {
-		if !p.allow(c, config.RoleSupervisor) {
-			return
-		}
-		d := p.data(c, "wallboard", "wallboard.js")
-		_, d.Kiosk = c.Get(ctxKiosk)
-		p.write(c, http.StatusOK, "wallboard", d)
-	})
-	admin := func(c *gin.Context) {
-		if !p.allow(c, config.RoleAdmin) {
-			return
-		}
-		secs := p.available(s)
-		name := strings.Trim(c.Param("section"), "/")
-		if name == "" && len(secs) > 0 {
-			c.Redirect(http.StatusSeeOther, "/admin/"+secs[0].Name)
-			return
-		}
-		i := slices.IndexFunc(secs, func(a adminSection) bool { return a.Name == name })
-		if i < 0 {
-			s.fail(c, errNotFound("page"))
-			return
-		}
-		d := p.data(c, "admin", "admin.js")
-		d.Section = name
-		for _, a := range secs {
-			d.Sections = append(d.Sections, navItem{a.Name, a.Name == name})
-		}
-		p.write(c, http.StatusOK, "admin", d)
+func (s *Server) loginPage(c *gin.Context) {
+	p := s.pages
+	d := p.data(c, "login", "login.js")
+	d.User = nil
+	d.Next = safeNext(c.Query("next"))
+	d.OIDC = s.oidc != nil
+	if e := c.Query("oidc_error"); e != "" {
+		d.OIDCError = "login.oidcError." + oidcErrorKey(e)
 	}
-	pg.GET("/admin", admin)
-	pg.GET("/admin/:section", admin)
+	p.write(c, http.StatusOK, "login", d)
+}
+
+func (s *Server) wallboardPage(c *gin.Context) {
+	p := s.pages
+	if !p.allow(c, config.RoleSupervisor) {
+		return
+	}
+	d := p.data(c, "wallboard", "wallboard.js")
+	_, d.Kiosk = c.Get(ctxKiosk)
+	p.write(c, http.StatusOK, "wallboard", d)
+}
+
+// adminPage serves /admin (a redirect to the first section) and
+// /admin/:section. The sections offered are those whose API routes are
+// registered, looked up on first use, after every route is in.
+func (s *Server) adminPage(c *gin.Context) {
+	p := s.pages
+	if !p.allow(c, config.RoleAdmin) {
+		return
+	}
+	secs := p.available(s)
+	name := strings.Trim(c.Param("section"), "/")
+	if name == "" && len(secs) > 0 {
+		c.Redirect(http.StatusSeeOther, "/admin/"+secs[0].Name)
+		return
+	}
+	i := slices.IndexFunc(secs, func(a adminSection) bool { return a.Name == name })
+	if i < 0 {
+		s.fail(c, errNotFound("page"))
+		return
+	}
+	d := p.data(c, "admin", "admin.js")
+	d.Section = name
+	for _, a := range secs {
+		d.Sections = append(d.Sections, navItem{a.Name, a.Name == name})
+	}
+	p.write(c, http.StatusOK, "admin", d)
 }
 
 // available returns the admin sections whose API routes are registered.

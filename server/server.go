@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -46,9 +47,10 @@ type Options struct {
 	Checks        []Check // readiness checks besides the database
 	Registry      *prometheus.Registry
 	Now           func() time.Time
-	// Extra registers routes of other parts (call handling, softphone)
-	// on the API group with the same middleware.
-	Extra []func(r *Routes)
+	// Prompts are the default voice prompts Asterisk plays from
+	// /media/prompts/da/<name>.wav (prompts.FS(prompts.Danish)); nil:
+	// that route is not registered.
+	Prompts fs.FS
 	// Softphone wires the agent page (/agent) to the WebRTC bridge; nil
 	// serves the page without a softphone.
 	Softphone *AgentOptions
@@ -93,6 +95,9 @@ type Server struct {
 	metrics *httpMetrics
 	oidc    *oidcLogin // nil: OIDC login is off
 	conns   *connRegistry
+
+	pages     *pages    // the HTML pages' templates and texts
+	agentPage agentPage // the agent softphone page's files
 }
 
 // New builds the server and registers every route.
@@ -128,6 +133,12 @@ func New(opts Options) (*Server, error) {
 			return nil, errors.New("server: OIDC login needs a store with UpsertOIDCUser")
 		}
 		s.oidc = &oidcLogin{opts: *opts.OIDC, store: st}
+	}
+	if s.pages, err = newPages(opts.Demo); err != nil {
+		return nil, err
+	}
+	if s.agentPage, err = newAgentPage(); err != nil {
+		return nil, err
 	}
 	s.engine.ContextWithFallback = true
 	s.engine.HandleMethodNotAllowed = true

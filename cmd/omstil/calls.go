@@ -6,21 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/ari/arisim"
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/internal/telephony"
-	"github.com/omstil/omstil/prompts"
 	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
 	"github.com/omstil/omstil/softphone"
@@ -54,27 +50,6 @@ func (c *callHandling) Checks() []server.Check {
 		}
 		return nil
 	}}}
-}
-
-// Routes serves the voice prompts to Asterisk (sound:http://…).
-func (c *callHandling) Routes() []func(*server.Routes) {
-	return []func(*server.Routes){func(r *server.Routes) {
-		da, _ := prompts.FS(prompts.Danish)
-		r.Root.GET("/media/prompts/da/:file", func(g *gin.Context) {
-			name := g.Param("file")
-			if !strings.HasSuffix(name, ".wav") || strings.ContainsAny(name, "/\\") {
-				r.Fail(g, &config.ValidationError{Field: "file", Message: "not a prompt"})
-				return
-			}
-			b, err := fs.ReadFile(da, name)
-			if err != nil {
-				r.Fail(g, config.ErrNotFound)
-				return
-			}
-			g.Header("Cache-Control", "public, max-age=86400")
-			g.Data(http.StatusOK, "audio/wav", b)
-		})
-	}}
 }
 
 // Drain stops taking new calls; waiting callers stay in Asterisk.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/internal/telephony"
+	"github.com/omstil/omstil/prompts"
 	"github.com/omstil/omstil/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -63,6 +64,12 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	if err != nil {
 		return err
 	}
+	// the default voice prompts, which call handling plays from
+	// promptURI (/media/prompts/da/<name>.wav)
+	da, err := prompts.FS(prompts.Danish)
+	if err != nil {
+		return err
+	}
 	publicURL := s.PublicURL
 	if publicURL == "http://"+s.Listen {
 		publicURL = "" // not set: the site is what the request names
@@ -77,7 +84,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		TrustedProxies: s.TrustedProxies,
 		Registry:       reg,
 		Checks:         calls.Checks(),
-		Extra:          calls.Routes(),
+		Prompts:        da,
 		Live:           telephony.LiveView{Adapter: calls.adapter, Runtime: calls.reload.Runtime},
 		LiveSource:     calls.feed,
 		Softphone:      &server.AgentOptions{Manager: calls.phones, Directory: telephony.AgentDirectory{Adapter: calls.adapter, Runtime: calls.reload.Runtime}},

@@ -179,8 +179,6 @@ type Env struct {
 type EnvOptions struct {
 	// Engine is configured before the runner starts (queues, agents).
 	Engine func(e *queue.Engine) error
-	// Extra registers further API routes, as cmd/omstil does.
-	Extra []func(r *server.Routes)
 	// Demo is server.Options.Demo (the demo banner).
 	Demo bool
 	// OIDC is server.Options.OIDC (the provider is only contacted when
@@ -235,7 +233,7 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 		env.Runner.Run(rctx)
 	}()
 
-	env.Server, err = server.New(server.Options{Store: st, LiveSource: feed, Extra: o.Extra, Demo: o.Demo, OIDC: o.OIDC,
+	env.Server, err = server.New(server.Options{Store: st, LiveSource: feed, Demo: o.Demo, OIDC: o.OIDC,
 		Live: runnerLive{r: env.Runner, notify: feed.Notify}})
 	if err != nil {
 		t.Fatal(err)
