@@ -24,25 +24,6 @@ const LangCookie = "omstil_lang"
 // lets that browser read the live feed and nothing else.
 const KioskCookie = "omstil_kiosk"
 
-// adminSection is one part of /admin and the API path it needs: a section
-// is shown only when its API is registered, so the UI never offers what
-// the API cannot do.
-type adminSection struct {
-	Name string
-	API  string
-}
-
-var adminSections = []adminSection{
-	{"numbers", "/api/v1/numbers"},
-	{"flows", "/api/v1/flows"},
-	{"schedules", "/api/v1/schedules"},
-	{"queues", "/api/v1/queues"},
-	{"agents", "/api/v1/agents"},
-	{"users", "/api/v1/users"},
-	{"announcements", "/api/v1/announcements"},
-	{"audit", "/api/v1/audit"},
-}
-
 // pages renders the HTML pages; the texts come from web's string files.
 type pages struct {
 	tmpl    map[string]*template.Template
@@ -51,8 +32,9 @@ type pages struct {
 
 	demo bool // Options.Demo: every page says the calls are simulated
 
+	all      []web.AdminSection // every module under web/static/admin that is a section
 	once     sync.Once
-	sections []adminSection // those whose API exists, found on first use
+	sections []web.AdminSection // those whose API exists, found on first use
 }
 
 // navItem is a link in the admin section list.
@@ -111,7 +93,13 @@ func newPages(demo bool) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{tmpl: tmpl, strings: strs, json: map[string]string{}, demo: demo}
+	// The sections are the modules that say so (web.AdminSection): adding
+	// an admin page is a module and its strings, no list here.
+	secs, err := web.AdminSections()
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{tmpl: tmpl, strings: strs, json: map[string]string{}, demo: demo, all: secs}
 	for lang, s := range strs {
 		for k, v := range s {
 			s[k] = fillRules(v)
@@ -181,7 +169,7 @@ func (s *Server) adminPage(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/admin/"+secs[0].Name)
 		return
 	}
-	i := slices.IndexFunc(secs, func(a adminSection) bool { return a.Name == name })
+	i := slices.IndexFunc(secs, func(a web.AdminSection) bool { return a.Name == name })
 	if i < 0 {
 		s.fail(c, errNotFound("page"))
 		return
@@ -194,14 +182,15 @@ func (s *Server) adminPage(c *gin.Context) {
 	p.write(c, http.StatusOK, "admin", d)
 }
 
-// available returns the admin sections whose API routes are registered.
-func (p *pages) available(s *Server) []adminSection {
+// available returns the admin sections whose API routes are registered,
+// so the UI never offers what the API cannot do.
+func (p *pages) available(s *Server) []web.AdminSection {
 	p.once.Do(func() {
 		have := map[string]bool{}
 		for _, r := range s.engine.Routes() {
 			have[r.Path] = true
 		}
-		for _, a := range adminSections {
+		for _, a := range p.all {
 			if have[a.API] {
 				p.sections = append(p.sections, a)
 			}

@@ -181,6 +181,9 @@ type EnvOptions struct {
 	Engine func(e *queue.Engine) error
 	// Demo is server.Options.Demo (the demo banner).
 	Demo bool
+	// Softphone, when set, gives server.Options.Softphone (the agent
+	// page's /agent endpoints) over the environment's store.
+	Softphone func(t testing.TB, st *config.Store) *server.AgentOptions
 	// OIDC is server.Options.OIDC (the provider is only contacted when
 	// the button is used).
 	OIDC *server.OIDCOptions
@@ -233,8 +236,12 @@ func NewEnv(t testing.TB, o EnvOptions) *Env {
 		env.Runner.Run(rctx)
 	}()
 
+	var phone *server.AgentOptions
+	if o.Softphone != nil {
+		phone = o.Softphone(t, st)
+	}
 	env.Server, err = server.New(server.Options{Store: st, LiveSource: feed, Demo: o.Demo, OIDC: o.OIDC,
-		Live: runnerLive{r: env.Runner, notify: feed.Notify}})
+		Live: runnerLive{r: env.Runner, notify: feed.Notify}, Softphone: phone})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,4 @@
+// admin-section 50 /api/v1/agents
 import { resource } from "./resource.js";
 import { api, el, field, onSubmit, t, showError } from "../app.js";
 

@@ -1,3 +1,4 @@
+// admin-section 70 /api/v1/announcements
 // Announcements: upload (multipart WAV), listen in the browser, see which
 // call flows and queues use each one. Deleting one in use is refused by
 // the API (409 in_use) and its message, naming the users, is shown.

@@ -1,3 +1,4 @@
+// admin-section 80 /api/v1/audit
 // The audit log, newest first, with before/after of every change.
 import { api, el, t, fmtTime } from "../app.js";
 

@@ -1,3 +1,4 @@
+// admin-section 20 /api/v1/flows
 // Call flows: the definition as JSON beside a readable step-by-step tree,
 // the API's validation problems shown at their step, and a "try it" box
 // that runs the routing dry-run.

@@ -1,3 +1,4 @@
+// admin-section 10 /api/v1/numbers
 import { resource } from "./resource.js";
 import { api } from "../app.js";
 

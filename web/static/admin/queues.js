@@ -1,3 +1,4 @@
+// admin-section 40 /api/v1/queues
 import { resource } from "./resource.js";
 import { t } from "../app.js";
 

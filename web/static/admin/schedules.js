@@ -1,3 +1,4 @@
+// admin-section 30 /api/v1/schedules
 // Opening hours: a form for the weekly hours (several ranges a day),
 // Danish public holidays on/off, the municipality's closing days and
 // special days with their own hours; a calendar of the coming twelve

@@ -1,3 +1,4 @@
+// admin-section 60 /api/v1/users
 // Users: list, create, edit (name, role, active, new password), delete,
 // and each user's API tokens — all through /api/v1/users.
 import { api, el, field, onSubmit, notice, t, fmtTime, showError } from "../app.js";
