@@ -122,6 +122,7 @@ func (s *Server) registerCallConfigRoutes(api *gin.RouterGroup) {
 	api.PUT("/announcements/:id/audio", admin, s.replaceAnnouncementAudio)
 	s.engine.GET("/media/announcements/:file", s.announcementMedia)
 
+	api.GET("/strategies", sup, s.listStrategies)
 	api.GET("/queues", sup, s.listQueues)
 	api.POST("/queues", admin, s.createQueue)
 	api.GET("/queues/:id", sup, s.getQueue)
