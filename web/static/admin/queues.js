@@ -1,5 +1,5 @@
 import { resource } from "./resource.js";
-import { api, lang } from "../app.js";
+import { api, lang, t } from "../app.js";
 
 const sec = (v) => (v ? `${v} s` : "–");
 
