@@ -624,3 +624,30 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueStrategiesFromRegistry: the store accepts exactly the engine's
+// registered strategies and names them all when it refuses one.
+func TestQueueStrategiesFromRegistry(t *testing.T) {
+	s := configtest.SQLite(t, config.Options{})
+	ctx := context.Background()
+	f := newCallFixture(t, s)
+	for i, name := range queue.StrategyNames() {
+		q := config.DefaultQueueSettings()
+		q.Strategy = name
+		got, err := s.CreateQueue(ctx, f.sys, config.NewQueue{Name: "q" + string(rune('a'+i)), Settings: q})
+		if err != nil || got.Strategy != name {
+			t.Errorf("strategy %q: %v (stored %q)", name, err, got.Strategy)
+		}
+	}
+	q := config.DefaultQueueSettings()
+	q.Strategy = "fastest"
+	_, err := s.CreateQueue(ctx, f.sys, config.NewQueue{Name: "refused", Settings: q})
+	if !isField(err, "strategy") {
+		t.Fatalf("unknown strategy: %v", err)
+	}
+	for _, name := range queue.StrategyNames() {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("the error %q does not name %q", err, name)
+		}
+	}
+}

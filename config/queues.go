@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/omstil/omstil/queue"
@@ -79,7 +80,7 @@ type QueueAnnouncement struct {
 // defaults written out.
 func DefaultQueueSettings() QueueSettings {
 	return QueueSettings{
-		Strategy: queue.StrategyLongestIdle, Weight: 1, EmptyPolicy: "join",
+		Strategy: queue.DefaultStrategy, Weight: 1, EmptyPolicy: "join",
 		RingTimeoutSeconds: 15, MaxParallelOffers: 1, AnnounceGranularitySeconds: 60,
 		CallbackAttempts: 3, CallbackRetryDelaySeconds: 120, ServiceLevelSeconds: 30,
 		HandleTimeSeconds: 180,
@@ -100,13 +101,6 @@ type QueuePatch struct {
 }
 
 var mohRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// strategies are the engine's built-in strategies.
-var strategies = map[string]bool{
-	queue.StrategyRingAll: true, queue.StrategyLongestIdle: true, queue.StrategyRoundRobin: true,
-	queue.StrategyFewestCalls: true, queue.StrategyLinear: true, queue.StrategyRandom: true,
-	queue.StrategyWeightedRandom: true,
-}
 
 const maxSeconds = 7 * 24 * 3600
 
@@ -137,10 +131,10 @@ func (q *QueueSettings) validate() error {
 		}
 	}
 	if q.Strategy == "" {
-		q.Strategy = queue.StrategyLongestIdle
+		q.Strategy = queue.DefaultStrategy
 	}
-	if !strategies[q.Strategy] {
-		return Invalid("strategy", "%q: want one of ringall, longest-idle, round-robin, fewest-calls, linear, random, weighted-random", q.Strategy)
+	if !queue.KnownStrategy(q.Strategy) { // the engine's registry owns the names
+		return Invalid("strategy", "%q: want one of %s", q.Strategy, strings.Join(queue.StrategyNames(), ", "))
 	}
 	if q.Weight < 0 || q.Weight > 1000 {
 		return Invalid("weight", "must be 1-1000 (0: 1)")

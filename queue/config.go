@@ -17,17 +17,6 @@ type AgentID string
 // QueueID identifies a queue.
 type QueueID string
 
-// Names of the built-in strategies, for QueueConfig.Strategy.
-const (
-	StrategyRingAll        = "ringall"
-	StrategyLongestIdle    = "longest-idle"
-	StrategyRoundRobin     = "round-robin"
-	StrategyFewestCalls    = "fewest-calls"
-	StrategyLinear         = "linear"
-	StrategyRandom         = "random"
-	StrategyWeightedRandom = "weighted-random"
-)
-
 // EmptyPolicy says what a queue does when no agent is logged in to it.
 type EmptyPolicy uint8
 
@@ -112,9 +101,8 @@ type CallbackConfig struct {
 // given per field.
 type QueueConfig struct {
 	ID QueueID
-	// Strategy names how the engine chooses among free agents; one of the
-	// Strategy* constants or a name given in Options.Strategies. Default
-	// longest-idle.
+	// Strategy names how the engine chooses among free agents: the Name of
+	// a registered strategy (Strategies). Default longest-idle.
 	Strategy string
 	// Weight for cross-queue fairness (1..1000, default 1): an agent in
 	// several queues gets the call with the highest wait × weight (after
@@ -215,7 +203,7 @@ func orDefault[T int | time.Duration](v *T, def T, what string, bad func(string,
 	}
 }
 
-func (c QueueConfig) normalize(known func(string) bool) (QueueConfig, error) {
+func (c QueueConfig) normalize() (QueueConfig, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("queue %q: "+format, append([]any{c.ID}, args...)...))
@@ -224,9 +212,9 @@ func (c QueueConfig) normalize(known func(string) bool) (QueueConfig, error) {
 		errs = append(errs, errors.New("queue: queue id is empty"))
 	}
 	if c.Strategy == "" {
-		c.Strategy = StrategyLongestIdle
+		c.Strategy = DefaultStrategy
 	}
-	if !known(c.Strategy) {
+	if !KnownStrategy(c.Strategy) {
 		bad("unknown strategy %q", c.Strategy)
 	}
 	switch {

@@ -152,12 +152,18 @@ func (e *Engine) preferred(a, b *call) bool {
 func (e *Engine) offerCall(c *call) int {
 	q := c.q
 	cands := e.cands[:0]
+	needs := q.cfg.Skills
+	if len(c.skills) > 0 {
+		e.needs = append(append(e.needs[:0], q.cfg.Skills...), c.skills...)
+		needs = e.needs
+	}
 	for _, m := range q.ready {
 		if e.eligible(m, c) {
 			a := m.agent
 			cands = append(cands, Candidate{
 				Agent: a.id, Tier: m.tier, Order: m.order, Weight: m.weight,
-				IdleSince: a.idleSince, CallsToday: a.callsToday, m: m,
+				IdleSince: a.idleSince, CallsToday: a.callsToday,
+				Skills: a.cfg.Skills, Needs: needs, m: m,
 			})
 		}
 	}

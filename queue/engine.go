@@ -20,20 +20,16 @@ type Options struct {
 	Location *time.Location
 	// Seed of the random source used by the random strategies.
 	Seed uint64
-	// Strategies adds strategies by name (built-in names may not be
-	// replaced).
-	Strategies map[string]StrategyFactory
 }
 
 // Engine is the queue engine. It is NOT safe for concurrent use: one
 // goroutine owns it (see Runner). It never blocks, sleeps, logs or starts
 // goroutines; time comes only from the now passed to Handle and Advance.
 type Engine struct {
-	opt        Options
-	loc        *time.Location
-	rng        *rand.Rand
-	strategies map[string]StrategyFactory
-	pauseOK    map[string]bool
+	opt     Options
+	loc     *time.Location
+	rng     *rand.Rand
+	pauseOK map[string]bool
 
 	queues map[QueueID]*queue
 	agents map[AgentID]*agent
@@ -56,7 +52,8 @@ type Engine struct {
 	joinAnnounce []*call // calls whose join announcement waits for dispatch
 	expired      []*call // calls past max wait whose last offer ended
 	cands        []Candidate
-	gen          uint64 // moves on every step and agent state change
+	needs        []SkillReq // scratch: a call's skills for Candidate.Needs
+	gen          uint64     // moves on every step and agent state change
 }
 
 type callState uint8
@@ -181,25 +178,19 @@ type dayStats struct {
 // New returns an empty engine.
 func New(opt Options) *Engine {
 	e := &Engine{
-		opt:        opt,
-		loc:        opt.Location,
-		rng:        rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)),
-		strategies: builtinStrategies(),
-		queues:     map[QueueID]*queue{},
-		agents:     map[AgentID]*agent{},
-		calls:      map[CallID]*call{},
-		compactAt:  1024,
+		opt:       opt,
+		loc:       opt.Location,
+		rng:       rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)),
+		queues:    map[QueueID]*queue{},
+		agents:    map[AgentID]*agent{},
+		calls:     map[CallID]*call{},
+		compactAt: 1024,
 	}
 	if e.loc == nil {
 		e.loc = time.Local
 	}
 	if e.opt.AutoPauseReason == "" {
 		e.opt.AutoPauseReason = defaultAutoPause
-	}
-	for name, f := range opt.Strategies {
-		if _, builtin := e.strategies[name]; !builtin && f != nil {
-			e.strategies[name] = f
-		}
 	}
 	if len(opt.PauseReasons) > 0 {
 		e.pauseOK = map[string]bool{e.opt.AutoPauseReason: true}
@@ -219,7 +210,7 @@ func New(opt Options) *Engine {
 // Effects that need output (offers to newly eligible agents) come with the
 // next Handle or Advance; NextDeadline reports that one is due.
 func (e *Engine) SetQueue(cfg QueueConfig) error {
-	cfg, err := cfg.normalize(func(n string) bool { return e.strategies[n] != nil })
+	cfg, err := cfg.normalize()
 	if err != nil {
 		return err
 	}
@@ -238,7 +229,7 @@ func (e *Engine) SetQueue(cfg QueueConfig) error {
 		}
 	}
 	if q.strat == nil || q.cfg.Strategy != cfg.Strategy {
-		q.strat = e.strategies[cfg.Strategy](e.rng)
+		q.strat = registry[cfg.Strategy].New(e.rng)
 		ra, ok := q.strat.(ringAller)
 		q.ringAll = ok && ra.ringAll()
 	}

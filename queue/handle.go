@@ -456,7 +456,7 @@ func (e *Engine) adopt(in AdoptConnected) {
 			// the queue is gone from the configuration; the conversation
 			// still has to be tracked so the agent gets no second call.
 			q = &queue{id: in.Queue, removed: true, members: map[AgentID]*member{}, aht: defaultHandleTime.Seconds()}
-			q.cfg, _ = QueueConfig{ID: in.Queue}.normalize(func(string) bool { return true })
+			q.cfg, _ = QueueConfig{ID: in.Queue}.normalize()
 		}
 		since := in.Since
 		if since.IsZero() || since.After(e.now) {

@@ -2,6 +2,8 @@ package queue
 
 import (
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,7 +90,8 @@ func TestRandomStrategiesAreSeededAndFair(t *testing.T) {
 	}
 }
 
-// A custom strategy is one type plus a factory in Options.
+// A custom strategy is one type registered from its file's init; this one
+// exists only in the test binary.
 type lastFirst struct{}
 
 func (lastFirst) Rank(cs []Candidate) {
@@ -96,8 +99,16 @@ func (lastFirst) Rank(cs []Candidate) {
 }
 func (lastFirst) Offered(Candidate) {}
 
+func init() {
+	register(StrategyInfo{
+		Name: "last-first", Label: Text{Da: "Sidste først", En: "Last first"},
+		Help: Text{Da: "Kun til test.", En: "Test only."},
+		New:  func(*rand.Rand) Strategy { return lastFirst{} },
+	})
+}
+
 func TestCustomStrategy(t *testing.T) {
-	h := newHarness(t, Options{Strategies: map[string]StrategyFactory{"last-first": func(*rand.Rand) Strategy { return lastFirst{} }}})
+	h := newHarness(t, Options{})
 	h.queue(QueueConfig{ID: "q", Strategy: "last-first"})
 	h.agent("a", Membership{Queue: "q", Order: 1})
 	h.agent("b", Membership{Queue: "q", Order: 2})
@@ -105,5 +116,61 @@ func TestCustomStrategy(t *testing.T) {
 	h.do(AgentLogin{Agent: "b"})
 	if got := offers(h.do(CallArrived{Call: "c", Queue: "q"})); !eqStrings(got, []string{"c>b"}) {
 		t.Fatalf("offers %v", got)
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	names := StrategyNames()
+	if len(names) == 0 || names[0] != DefaultStrategy {
+		t.Fatalf("names %v: want the default %q first", names, DefaultStrategy)
+	}
+	for _, n := range []string{StrategyRingAll, StrategyLongestIdle, StrategyRoundRobin, StrategyFewestCalls,
+		StrategyLinear, StrategyRandom, StrategyWeightedRandom} {
+		if !KnownStrategy(n) || !slices.Contains(names, n) {
+			t.Errorf("built-in %q is not registered", n)
+		}
+	}
+	if KnownStrategy("fastest") {
+		t.Error("an unregistered name is known")
+	}
+	// every registered strategy runs in a queue.
+	for _, s := range Strategies() {
+		if err := New(Options{}).SetQueue(QueueConfig{ID: "q", Strategy: s.Name}); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+	if err := New(Options{}).SetQueue(QueueConfig{ID: "q", Strategy: "fastest"}); err == nil || !strings.Contains(err.Error(), `unknown strategy "fastest"`) {
+		t.Errorf("unknown strategy: %v", err)
+	}
+}
+
+func TestRegisterRefusesMistakes(t *testing.T) {
+	ok := StrategyInfo{Name: "x-y", Label: Text{Da: "a", En: "b"}, Help: Text{Da: "c", En: "d"},
+		New: func(*rand.Rand) Strategy { return linear{} }}
+	tests := []struct {
+		name string
+		edit func(*StrategyInfo)
+	}{
+		{"taken name", func(s *StrategyInfo) { s.Name = StrategyLinear }},
+		{"upper case", func(s *StrategyInfo) { s.Name = "Most" }},
+		{"no name", func(s *StrategyInfo) { s.Name = "" }},
+		{"no factory", func(s *StrategyInfo) { s.New = nil }},
+		{"no English help", func(s *StrategyInfo) { s.Help.En = "" }},
+		{"no Danish label", func(s *StrategyInfo) { s.Label.Da = "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ok
+			tt.edit(&s)
+			defer func() {
+				if recover() == nil {
+					t.Fatal("registered")
+				}
+				if _, in := registry["x-y"]; in {
+					t.Fatal("the mistaken entry is in the registry")
+				}
+			}()
+			register(s)
+		})
 	}
 }

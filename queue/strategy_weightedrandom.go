@@ -5,6 +5,21 @@ import (
 	"math/rand/v2"
 )
 
+// StrategyWeightedRandom is the name of this strategy in QueueConfig.Strategy.
+const StrategyWeightedRandom = "weighted-random"
+
+func init() {
+	register(StrategyInfo{
+		Name:  StrategyWeightedRandom,
+		Label: Text{Da: "Tilfældig med vægt", En: "Weighted random"},
+		Help: Text{
+			Da: "En tilfældig ledig medarbejder får opkaldet, med en chance der vokser med medlemskabets vægt.",
+			En: "A free agent chosen at random gets the call, with a chance that grows with the membership's weight.",
+		},
+		New: func(r *rand.Rand) Strategy { return weightedRandom{rng: r} },
+	})
+}
+
 // weightedRandom picks at random with probability proportional to the
 // membership weight (sampling without replacement: key u^(1/w), highest
 // first).

@@ -80,6 +80,7 @@ func (s *Server) registerRoutes() {
 	api.GET("/announcements/:id/audio", sup, s.announcementAudio)
 	api.PUT("/announcements/:id/audio", admin, s.replaceAnnouncementAudio)
 
+	api.GET("/strategies", sup, s.listStrategies)
 	api.GET("/queues", sup, s.listQueues)
 	api.POST("/queues", admin, s.createQueue)
 	api.GET("/queues/:id", sup, s.getQueue)

@@ -310,6 +310,25 @@ func adminReady(t *testing.T, ctx context.Context, section string) {
 	WaitJS(t, ctx, section+" page", `document.getElementById("section-body").dataset.ready === "1"`)
 }
 
+// TestAdminQueueStrategies: the queue form offers every strategy of the
+// engine's registry, the default chosen, each with its Danish name and
+// help; a new strategy needs no edit in web/.
+func TestAdminQueueStrategies(t *testing.T) {
+	ctx := NewBrowser(t)
+	env := NewEnv(t, EnvOptions{})
+	env.Login(t, ctx, config.RoleAdmin, "/admin/queues")
+	adminReady(t, ctx, "queues")
+	got := Get(t, ctx, "strategy options", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("#queue-new-strategy option")].map(o => o.value + "|" + o.textContent + "|" + o.title + "|" + o.selected)`))
+	var want []string
+	for _, s := range queue.Strategies() {
+		want = append(want, fmt.Sprintf("%s|%s|%s|%v", s.Name, s.Label.Da, s.Help.Da, s.Name == queue.DefaultStrategy))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("strategy options\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestAdminQueuesAndFlows(t *testing.T) {
 	ctx := NewBrowser(t)
 	env := NewEnv(t, EnvOptions{})

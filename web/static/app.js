@@ -85,7 +85,7 @@ export function field(formId, spec) {
   let control;
   if (spec.type === "select") {
     control = el("select", { id, name: spec.name, "aria-describedby": described, required: spec.required },
-      spec.options.map(([v, text]) => el("option", { value: v, selected: String(spec.value) === String(v) }, text)));
+      spec.options.map(([v, text, title]) => el("option", { value: v, title, selected: String(spec.value) === String(v) }, text)));
   } else if (spec.type === "textarea") {
     control = el("textarea", { id, name: spec.name, rows: spec.rows || 4, "aria-describedby": described, required: spec.required });
     control.value = spec.value ?? "";

@@ -1,19 +1,25 @@
 // admin-section 40 /api/v1/queues
 import { resource } from "./resource.js";
-import { t } from "../app.js";
+import { api, lang, t } from "../app.js";
 
-const strategies = ["longest-idle", "ringall", "round-robin", "fewest-calls", "linear", "random", "weighted-random"];
 const sec = (v) => (v ? `${v} s` : "–");
 
-export function render(root) {
+export async function render(root) {
+  // the strategies, with their names and help in both languages, come from
+  // the engine's registry; the default comes first.
+  const res = await api("GET", "/api/v1/strategies");
+  const strategies = res.ok ? res.data : [];
+  const text = (s, key) => s[key][lang] ?? s[key].en;
+  const label = (name) => { const s = strategies.find((x) => x.name === name); return s ? text(s, "label") : name; };
   return resource(root, {
     path: "/api/v1/queues", id: "queue", title: (q) => q.name,
-    columns: [["name", (q) => q.name], ["display_name", (q) => q.display_name], ["strategy", (q) => t("strategy." + q.strategy)],
+    columns: [["name", (q) => q.name], ["display_name", (q) => q.display_name], ["strategy", (q) => label(q.strategy)],
       ["max_wait_seconds", (q) => sec(q.max_wait_seconds)], ["wrap_up_seconds", (q) => sec(q.wrap_up_seconds)]],
     fields: [
       { name: "name", required: true, createOnly: true },
       { name: "display_name" },
-      { name: "strategy", type: "select", options: () => strategies.map((s) => [s, t("strategy." + s)]), value: "longest-idle" },
+      { name: "strategy", type: "select", options: () => strategies.map((s) => [s.name, text(s, "label"), text(s, "help")]),
+        value: strategies.find((s) => s.default)?.name },
       { name: "ring_timeout_seconds", type: "number", num: true, min: 0 },
       { name: "wrap_up_seconds", type: "number", num: true, min: 0 },
       { name: "max_wait_seconds", type: "number", num: true, min: 0 },
