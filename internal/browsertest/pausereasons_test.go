@@ -3,22 +3,16 @@ package browsertest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/omstil/omstil/ari"
-	"github.com/omstil/omstil/ari/ariclient"
-	"github.com/omstil/omstil/ari/arisim"
-	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/internal/telephony"
+	"github.com/omstil/omstil/internal/telephony/telephonytest"
 	"github.com/omstil/omstil/server"
 )
 
@@ -32,33 +26,7 @@ func agentPage(reload **telephony.Reloader) func(t testing.TB, st *config.Store)
 		if err != nil {
 			t.Fatal(err)
 		}
-		quiet := slog.New(slog.DiscardHandler)
-		sim := arisim.New(arisim.Options{Logger: quiet})
-		simSrv := httptest.NewServer(sim.Handler())
-		t.Cleanup(func() { simSrv.Close(); sim.Close() })
-		client, err := ariclient.New(ariclient.Config{URL: simSrv.URL + "/ari", User: "omstil", Password: "omstil", Apps: []string{"omstil"}, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { client.Close() })
-		ad, err := ari.New(ari.Options{Client: client, App: "omstil", Logger: quiet, Location: callflow.Location()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := telephony.NewReloader(st, ad, telephony.NewOrgIndex(org.ID), "http://127.0.0.1:1", quiet)
-		t.Cleanup(r.Stop)
-		if err := r.Now(ctx); err != nil {
-			t.Fatal(err)
-		}
-		runCtx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- ad.Run(runCtx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("adapter: %v", err)
-			}
-		})
+		ad, r := telephonytest.SimAdapter(t, st, org.ID)
 		*reload = r
 		return &server.AgentOptions{Directory: telephony.AgentDirectory{Adapter: ad, Runtime: r.Runtime}}
 	}

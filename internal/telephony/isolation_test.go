@@ -14,12 +14,11 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/ari"
-	"github.com/omstil/omstil/ari/ariclient"
-	"github.com/omstil/omstil/ari/arisim"
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
 	"github.com/omstil/omstil/internal/telephony"
+	"github.com/omstil/omstil/internal/telephony/telephonytest"
 	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
 )
@@ -84,33 +83,7 @@ func TestAgentPageIsolation(t *testing.T) {
 	b := mk(orgB, "bbb-")
 	a := mk(orgA, "aaa-")
 
-	quiet := slog.New(slog.DiscardHandler)
-	sim := arisim.New(arisim.Options{Logger: quiet})
-	simSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(func() { simSrv.Close(); sim.Close() })
-	client, err := ariclient.New(ariclient.Config{URL: simSrv.URL + "/ari", User: "omstil", Password: "omstil", Apps: []string{"omstil"}, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	ad, err := ari.New(ari.Options{Client: client, App: "omstil", Logger: quiet, Location: callflow.Location()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reload := telephony.NewReloader(st, ad, telephony.NewOrgIndex(orgA.ID), "http://127.0.0.1:1", quiet)
-	t.Cleanup(reload.Stop)
-	if err := reload.Now(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ad.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("adapter: %v", err)
-		}
-	})
+	ad, reload := telephonytest.SimAdapter(t, st, orgA.ID)
 	// B's agent is logged in to B's queue: the engine holds both. The
 	// adapter takes commands once Run has started (real goroutine, polled
 	// as the real-path tests poll real I/O).
@@ -129,7 +102,7 @@ func TestAgentPageIsolation(t *testing.T) {
 		}
 	}
 
-	srv, err := server.New(server.Options{Store: st, Logger: quiet,
+	srv, err := server.New(server.Options{Store: st, Logger: slog.New(slog.DiscardHandler),
 		Softphone: &server.AgentOptions{Directory: telephony.AgentDirectory{Adapter: ad, Runtime: reload.Runtime}}})
 	if err != nil {
 		t.Fatal(err)
