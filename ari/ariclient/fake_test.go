@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -277,5 +276,3 @@ func runClient(t *testing.T, c *Client, h Handler) func() error {
 	t.Cleanup(func() { stop() })
 	return stop
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
