@@ -32,47 +32,7 @@ type ConsultTarget struct {
 	To   string // agent ID, queue ID, or number / dial string
 }
 
-// Consult starts an attended transfer: the citizen is taken out of the
-// conversation and hears music on hold, the target is rung and, once it
-// answers, talks with the agent in the conversation's bridge. Then
-// CompleteConsult hands the citizen to the target, CancelConsult returns
-// to the citizen. If the target does not answer, declines or hangs up, the
-// citizen is back with the agent by itself.
-//
-// An agent target (by name, or a queue's ready agent idle longest) must be
-// ready and not on a call; while consulted it gets no other call. A
-// browser colleague's page rings (RingInfo.From names the agent) for
-// Options.ConsultRing and is answered, declined and hung up through
-// Answer, Decline and Hangup like a call; a phone colleague is dialled.
-func (a *Adapter) Consult(ctx context.Context, agent queue.AgentID, call queue.CallID, t ConsultTarget) error {
-	return a.doErr(ctx, func() error { return a.consult(agent, call, t) })
-}
-
-// CompleteConsult finishes an attended transfer: the agent leaves (wrap-up)
-// and the citizen is bridged with the consulted target. A consulted agent
-// becomes the call's agent (in the engine, and on its page); a number gets
-// the call as a transfer. Before the target answered it is refused
-// (ErrRefused); cancel instead.
-func (a *Adapter) CompleteConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
-		if !c.consult.up {
-			return refuse(RefusedNotAnswered, "the consulted party has not answered")
-		}
-		a.completeConsult(c)
-		return nil
-	})
-}
-
 func consulting(c *call) bool { return c.consult != nil }
-
-// CancelConsult ends the consultation: the target is hung up and the
-// citizen is back in the conversation with the agent.
-func (a *Adapter) CancelConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
-		a.consultOver(c, c.consult, ConsultCancelled, true)
-		return nil
-	})
-}
 
 func (a *Adapter) agentName(id queue.AgentID) string {
 	if n := a.cfg.names[id]; n != "" {
