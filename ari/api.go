@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/ari/ariclient"
-	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -82,29 +81,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	a.run = true
 	a.runMu.Unlock()
-
-	// The event socket outlives ctx until the jobs handed out are done:
-	// with REST on the socket (ARI's RESTRequest) they need it, and one of
-	// them may be storing a caller's place (OMSTIL_CALL) for the next
-	// omstil.
-	evCtx, cancelEv := context.WithCancel(context.Background())
-	evDone := make(chan struct{})
-	go func() {
-		defer close(evDone)
-		err := a.cli.Run(evCtx, a.onEvent)
-		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ariclient.ErrClosed) {
-			a.log.Warn("ari: event stream ended", "err", err)
-		}
-	}()
-	err := a.loop(ctx)
-	close(a.stop)
-	// Jobs already handed out finish (each has its REST timeout); results
-	// posted to the stopped loop are dropped. Then the socket closes.
-	a.work.close()
-	cancelEv()
-	<-evDone
-	a.cancelJobs()
-	return err
+	return a.serve(ctx)
 }
 
 // Drain stops taking new calls: calls that arrive from now on stay
@@ -169,29 +146,7 @@ func (a *Adapter) Snapshot() queue.Snapshot {
 // Calls returns the calls in progress, oldest first.
 func (a *Adapter) Calls() []LiveCall {
 	var out []LiveCall
-	_ = a.do(context.Background(), func() {
-		snap := a.eng.Snapshot()
-		pos := map[queue.CallID]int{}
-		for _, q := range snap.Queues {
-			for _, w := range q.Waiting {
-				pos[w.Call] = w.Position
-			}
-		}
-		now := a.now()
-		for _, c := range a.calls {
-			lc := LiveCall{
-				Call: c.id, Number: c.number, Caller: c.caller, Step: c.step, State: stateNames[c.state],
-				Queue: c.q, Position: pos[c.id], Agent: c.agent, Since: c.since,
-			}
-			if c.state == stQueued || c.state == stCallback {
-				lc.Waited = now.Sub(c.joined)
-			}
-			if c.state == stQueued && a.ringingFor(c.id) {
-				lc.State = "ringing"
-			}
-			out = append(out, lc)
-		}
-	})
+	_ = a.do(context.Background(), func() { out = a.liveCalls() })
 	slices.SortFunc(out, func(x, y LiveCall) int {
 		return cmp.Or(x.Since.Compare(y.Since), cmp.Compare(x.Call, y.Call))
 	})
@@ -201,59 +156,20 @@ func (a *Adapter) Calls() []LiveCall {
 // Answer: the agent picked up call in the browser: an offered call, or a
 // colleague's consultation.
 func (a *Adapter) Answer(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	return a.doErr(ctx, func() error {
-		if l := a.consultedLeg(agent, call); l != nil {
-			return a.answerColleague(l)
-		}
-		l := a.offers[agent]
-		if l == nil || l.call != call || l.kind != legWebRTC {
-			return ErrNoSuchCall
-		}
-		l.up = true
-		return a.feed(queue.OfferAnswered{Call: call, Agent: agent})
-	})
+	return a.doErr(ctx, func() error { return a.answerInBrowser(agent, call) })
 }
 
 // Decline: the agent rejected a ringing call (or a colleague's
 // consultation) in the browser.
 func (a *Adapter) Decline(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	return a.doErr(ctx, func() error {
-		if l := a.consultedLeg(agent, call); l != nil {
-			if l.answered {
-				return refuse(RefusedAnswered, "already answered; hang up instead")
-			}
-			l.told = true // the page declined: it knows
-			a.consultOver(a.calls[call], l, ConsultDeclined, true)
-			return nil
-		}
-		l := a.offers[agent]
-		if l == nil || l.call != call {
-			return ErrNoSuchCall
-		}
-		delete(a.offers, agent)
-		l.done = true
-		if l.kind == legAgent {
-			a.hangupChannel(string(l.id), l.id, ariclient.ReasonRejected)
-		}
-		return a.feed(queue.OfferFailed{Call: call, Agent: agent, Reason: queue.FailDeclined})
-	})
+	return a.doErr(ctx, func() error { return a.declineInBrowser(agent, call) })
 }
 
 // Hangup ends the agent's conversation (the agent hung up), or, for a
 // consulted browser colleague, the consultation: the citizen is back with
 // the agent who consulted.
 func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.doErr(ctx, func() error {
-		if l := a.consultedLeg(agent, id); l != nil {
-			a.consultOver(a.calls[id], l, ConsultTargetHangup, true)
-			return nil
-		}
-		c := a.connectedCall(agent, id)
-		if c == nil || !hasLeg(c) {
-			return ErrNoSuchCall
-		}
-		return a.hangupAgent(c)
-	})
+	return a.doErr(ctx, func() error { return a.hangupByAgent(agent, id) })
 }
 
 // Hold puts the citizen on hold (the agent's hold button) or back. On
@@ -266,50 +182,19 @@ func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, id queue.Call
 // channel it is given, so holding the agent's side left the citizen
 // hearing nothing.
 func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, id queue.CallID, on bool) error {
-	return a.onConnected(ctx, agent, id, func(c *call) bool { return hasCitizen(c) && c.bridge != "" }, func(c *call) error {
-		c.held = on
-		if on {
-			a.holdCitizen(c)
-		} else {
-			a.unholdCitizen(c)
-		}
-		return nil
-	})
+	return a.onConnected(ctx, agent, id, holdable, func(c *call) error { return a.hold(c, on) })
 }
 
 // SendDTMF plays digits towards the citizen.
 func (a *Adapter) SendDTMF(ctx context.Context, agent queue.AgentID, id queue.CallID, digits string) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		ch := c.ch
-		a.job(string(c.id), func(ctx context.Context) {
-			if e := a.cli.SendDTMF(ctx, ch, digits, ariclient.DTMFOptions{}); e != nil {
-				a.log.Warn("ari: dtmf failed", "call", c.id, "err", e)
-			}
-		})
-		return nil
-	})
+	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error { return a.sendDTMF(c, digits) })
 }
 
 // TransferToQueue moves a connected citizen to another queue (a blind
 // transfer): the conversation ends for the agent (wrap-up) and the citizen
 // waits in the queue with priority.
 func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, id queue.CallID, to queue.QueueID) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		if c.consult != nil {
-			return errConsulting
-		}
-		if !a.queueIn(to, c.org) {
-			if a.otherOrgQueue(to, c.org) {
-				a.crossOrg("transfer to queue", c, string(to))
-			}
-			return refuse(RefusedUnknown, "unknown queue %s", to)
-		}
-		a.leaveAgent(c)
-		// the engine forgets an ended call; the citizen joins again.
-		c.agent = ""
-		a.enqueue(c, callflow.Enqueue{Queue: callflow.QueueRef(to)})
-		return nil
-	})
+	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error { return a.transferToQueue(c, to) })
 }
 
 // ReturnToQueue puts a connected citizen back in the queue the call was
@@ -319,36 +204,12 @@ func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, id q
 // deactivation, a role change, expiry), so that a citizen is never cut
 // off because of the agent's account.
 func (a *Adapter) ReturnToQueue(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		if c.consult != nil {
-			return errConsulting
-		}
-		if !a.queueIn(c.q, c.org) {
-			return refuse(RefusedUnknown, "unknown queue %s", c.q)
-		}
-		a.leaveAgent(c)
-		c.agent = ""
-		c.state = stQueued
-		a.writeCallVar(c)
-		a.startWaitAudio(c)
-		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
-		return nil
-	})
+	return a.onConnected(ctx, agent, id, hasCitizen, a.returnToQueue)
 }
 
 // TransferToNumber hands a connected citizen to a number or dial string.
 func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, id queue.CallID, dest string) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		if c.consult != nil {
-			return errConsulting
-		}
-		if _, _, err := a.dialOut(c, dest); err != nil {
-			return err // the agent keeps the citizen
-		}
-		a.leaveAgent(c)
-		a.transfer(c, dest)
-		return nil
-	})
+	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error { return a.transferToNumber(c, dest) })
 }
 
 // Consult starts an attended transfer: the citizen is taken out of the
@@ -373,20 +234,11 @@ func (a *Adapter) Consult(ctx context.Context, agent queue.AgentID, call queue.C
 // the call as a transfer. Before the target answered it is refused
 // (ErrRefused); cancel instead.
 func (a *Adapter) CompleteConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
-		if !c.consult.up {
-			return refuse(RefusedNotAnswered, "the consulted party has not answered")
-		}
-		a.completeConsult(c)
-		return nil
-	})
+	return a.onConnected(ctx, agent, id, consulting, a.completeAnswered)
 }
 
 // CancelConsult ends the consultation: the target is hung up and the
 // citizen is back in the conversation with the agent.
 func (a *Adapter) CancelConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
-		a.consultOver(c, c.consult, ConsultCancelled, true)
-		return nil
-	})
+	return a.onConnected(ctx, agent, id, consulting, a.cancelConsult)
 }

@@ -448,3 +448,126 @@ func (a *Adapter) leaveAgent(c *call) {
 	}
 	c.onHold, c.held = false, false
 }
+
+// answerInBrowser: the agent picked up call in the browser (Answer).
+func (a *Adapter) answerInBrowser(agent queue.AgentID, call queue.CallID) error {
+	if l := a.consultedLeg(agent, call); l != nil {
+		return a.answerColleague(l)
+	}
+	l := a.offers[agent]
+	if l == nil || l.call != call || l.kind != legWebRTC {
+		return ErrNoSuchCall
+	}
+	l.up = true
+	return a.feed(queue.OfferAnswered{Call: call, Agent: agent})
+}
+
+// declineInBrowser: the agent rejected a ringing call or consultation in
+// the browser (Decline).
+func (a *Adapter) declineInBrowser(agent queue.AgentID, call queue.CallID) error {
+	if l := a.consultedLeg(agent, call); l != nil {
+		if l.answered {
+			return refuse(RefusedAnswered, "already answered; hang up instead")
+		}
+		l.told = true // the page declined: it knows
+		a.consultOver(a.calls[call], l, ConsultDeclined, true)
+		return nil
+	}
+	l := a.offers[agent]
+	if l == nil || l.call != call {
+		return ErrNoSuchCall
+	}
+	delete(a.offers, agent)
+	l.done = true
+	if l.kind == legAgent {
+		a.hangupChannel(string(l.id), l.id, ariclient.ReasonRejected)
+	}
+	return a.feed(queue.OfferFailed{Call: call, Agent: agent, Reason: queue.FailDeclined})
+}
+
+// hangupByAgent: the agent hung up its conversation or a consultation it
+// was rung for (Hangup).
+func (a *Adapter) hangupByAgent(agent queue.AgentID, id queue.CallID) error {
+	if l := a.consultedLeg(agent, id); l != nil {
+		a.consultOver(a.calls[id], l, ConsultTargetHangup, true)
+		return nil
+	}
+	c := a.connectedCall(agent, id)
+	if c == nil || !hasLeg(c) {
+		return ErrNoSuchCall
+	}
+	return a.hangupAgent(c)
+}
+
+func holdable(c *call) bool { return hasCitizen(c) && c.bridge != "" }
+
+// hold puts c's citizen on hold or back (Hold).
+func (a *Adapter) hold(c *call, on bool) error {
+	c.held = on
+	if on {
+		a.holdCitizen(c)
+	} else {
+		a.unholdCitizen(c)
+	}
+	return nil
+}
+
+// sendDTMF plays digits towards c's citizen (SendDTMF).
+func (a *Adapter) sendDTMF(c *call, digits string) error {
+	ch := c.ch
+	a.job(string(c.id), func(ctx context.Context) {
+		if e := a.cli.SendDTMF(ctx, ch, digits, ariclient.DTMFOptions{}); e != nil {
+			a.log.Warn("ari: dtmf failed", "call", c.id, "err", e)
+		}
+	})
+	return nil
+}
+
+// transferToQueue moves c's citizen to queue to (TransferToQueue).
+func (a *Adapter) transferToQueue(c *call, to queue.QueueID) error {
+	if c.consult != nil {
+		return errConsulting
+	}
+	if !a.queueIn(to, c.org) {
+		if a.otherOrgQueue(to, c.org) {
+			a.crossOrg("transfer to queue", c, string(to))
+		}
+		return refuse(RefusedUnknown, "unknown queue %s", to)
+	}
+	a.leaveAgent(c)
+	// the engine forgets an ended call; the citizen joins again.
+	c.agent = ""
+	a.enqueue(c, callflow.Enqueue{Queue: callflow.QueueRef(to)})
+	return nil
+}
+
+// returnToQueue puts c's citizen back in its queue in its old place
+// (ReturnToQueue).
+func (a *Adapter) returnToQueue(c *call) error {
+	if c.consult != nil {
+		return errConsulting
+	}
+	if !a.queueIn(c.q, c.org) {
+		return refuse(RefusedUnknown, "unknown queue %s", c.q)
+	}
+	a.leaveAgent(c)
+	c.agent = ""
+	c.state = stQueued
+	a.writeCallVar(c)
+	a.startWaitAudio(c)
+	a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
+	return nil
+}
+
+// transferToNumber hands c's citizen to dest (TransferToNumber).
+func (a *Adapter) transferToNumber(c *call, dest string) error {
+	if c.consult != nil {
+		return errConsulting
+	}
+	if _, _, err := a.dialOut(c, dest); err != nil {
+		return err // the agent keeps the citizen
+	}
+	a.leaveAgent(c)
+	a.transfer(c, dest)
+	return nil
+}

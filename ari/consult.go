@@ -424,3 +424,20 @@ func (a *Adapter) completeConsult(c *call) {
 		a.job(string(l.id), func(ctx context.Context) { a.opt.WebRTC.Consult(colleague, u) })
 	}
 }
+
+// completeAnswered completes c's consultation once the target answered
+// (CompleteConsult).
+func (a *Adapter) completeAnswered(c *call) error {
+	if !c.consult.up {
+		return refuse(RefusedNotAnswered, "the consulted party has not answered")
+	}
+	a.completeConsult(c)
+	return nil
+}
+
+// cancelConsult ends c's consultation; the citizen is back with the agent
+// (CancelConsult).
+func (a *Adapter) cancelConsult(c *call) error {
+	a.consultOver(c, c.consult, ConsultCancelled, true)
+	return nil
+}

@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -553,4 +554,58 @@ func (a *Adapter) ringingFor(id queue.CallID) bool {
 		}
 	}
 	return false
+}
+
+// serve runs the event stream and the loop until ctx is done, then lets
+// the jobs handed out finish (Run).
+func (a *Adapter) serve(ctx context.Context) error {
+	// The event socket outlives ctx until the jobs handed out are done:
+	// with REST on the socket (ARI's RESTRequest) they need it, and one of
+	// them may be storing a caller's place (OMSTIL_CALL) for the next
+	// omstil.
+	evCtx, cancelEv := context.WithCancel(context.Background())
+	evDone := make(chan struct{})
+	go func() {
+		defer close(evDone)
+		err := a.cli.Run(evCtx, a.onEvent)
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ariclient.ErrClosed) {
+			a.log.Warn("ari: event stream ended", "err", err)
+		}
+	}()
+	err := a.loop(ctx)
+	close(a.stop)
+	// Jobs already handed out finish (each has its REST timeout); results
+	// posted to the stopped loop are dropped. Then the socket closes.
+	a.work.close()
+	cancelEv()
+	<-evDone
+	a.cancelJobs()
+	return err
+}
+
+// liveCalls lists the calls in progress in no particular order (Calls).
+func (a *Adapter) liveCalls() []LiveCall {
+	var out []LiveCall
+	snap := a.eng.Snapshot()
+	pos := map[queue.CallID]int{}
+	for _, q := range snap.Queues {
+		for _, w := range q.Waiting {
+			pos[w.Call] = w.Position
+		}
+	}
+	now := a.now()
+	for _, c := range a.calls {
+		lc := LiveCall{
+			Call: c.id, Number: c.number, Caller: c.caller, Step: c.step, State: stateNames[c.state],
+			Queue: c.q, Position: pos[c.id], Agent: c.agent, Since: c.since,
+		}
+		if c.state == stQueued || c.state == stCallback {
+			lc.Waited = now.Sub(c.joined)
+		}
+		if c.state == stQueued && a.ringingFor(c.id) {
+			lc.State = "ringing"
+		}
+		out = append(out, lc)
+	}
+	return out
 }
