@@ -59,12 +59,13 @@ func New(opt Options) (*Adapter, error) {
 		idBase: "omstil-" + strconv.FormatInt(time.Now().UnixMilli(), 36) + strconv.FormatUint(uint64(rand.Uint32()), 36),
 		eng:    queue.New(queue.Options{Location: opt.Location}),
 		calls:  map[queue.CallID]*call{}, byChan: map[ariclient.ChannelID]*call{},
-		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{}, consulted: map[queue.AgentID]*leg{},
+		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{},
 		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
 		subbed: map[string]bool{}, agentState: map[queue.AgentID]queue.State{},
 		cbSaved: map[queue.CallID]bool{}, loginQueues: map[queue.AgentID][]queue.QueueID{},
 		savedAgents: map[queue.AgentID]SavedAgentState{}, pageGone: map[queue.AgentID]time.Time{},
 	}
+	a.consultations = consultations{a: a, consulted: map[queue.AgentID]*leg{}}
 	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
 	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}
 	return a, nil

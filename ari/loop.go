@@ -154,6 +154,7 @@ type Adapter struct {
 	idBase string
 
 	// ---- owned by the loop goroutine ----
+	consultations
 	ctx        context.Context // jobs' context
 	cancelJobs context.CancelFunc
 	eng        *queue.Engine
@@ -162,7 +163,6 @@ type Adapter struct {
 	byChan     map[ariclient.ChannelID]*call
 	legs       map[ariclient.ChannelID]*leg
 	offers     map[queue.AgentID]*leg
-	consulted  map[queue.AgentID]*leg // agents rung or talking as a consult target
 	playbacks  map[ariclient.PlaybackID]pbRef
 	devState   map[string]queue.AgentID      // device name -> agent
 	agentState map[queue.AgentID]queue.State // from AgentStateChanged
