@@ -7,6 +7,18 @@
 // never waits for Asterisk, and their results come back as loop inputs.
 // See docs/call-handling.md for the event → action table, the channel
 // variables omstil stores on a call, and what happens on a restart.
+//
+// Reading map: api.go is the whole public API (New, Run, Reload, the
+// agent and browser call-control methods), each a thin hop onto the loop;
+// adapter.go the public types and Options; loop.go the Adapter, the loop,
+// its timers and configuration (reload, setAgentState); events.go ARI
+// events and the call flow; commands.go the engine's commands (offer,
+// connect, callbacks) and the agent's call control (hold, transfers);
+// consult.go the consultations type (attended transfers); resync.go the
+// resyncer, which adopts what Asterisk holds after a (re)connect, phase by
+// phase; stores.go saved callbacks and agent states; page.go browser pages
+// gone; dialing.go and organisation.go what an organisation may dial and
+// see; workers.go the per-call REST workers.
 package ari
 
 import (

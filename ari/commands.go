@@ -386,47 +386,6 @@ func (a *Adapter) dialCallback(x queue.DialCallback) {
 
 // ---- browser call control (softphone.CallControl through the composition root) ----
 
-// Answer: the agent picked up call in the browser: an offered call, or a
-// colleague's consultation.
-func (a *Adapter) Answer(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	return a.doErr(ctx, func() error {
-		if l := a.consultedLeg(agent, call); l != nil {
-			return a.answerColleague(l)
-		}
-		l := a.offers[agent]
-		if l == nil || l.call != call || l.kind != legWebRTC {
-			return ErrNoSuchCall
-		}
-		l.up = true
-		return a.feed(queue.OfferAnswered{Call: call, Agent: agent})
-	})
-}
-
-// Decline: the agent rejected a ringing call (or a colleague's
-// consultation) in the browser.
-func (a *Adapter) Decline(ctx context.Context, agent queue.AgentID, call queue.CallID) error {
-	return a.doErr(ctx, func() error {
-		if l := a.consultedLeg(agent, call); l != nil {
-			if l.answered {
-				return refuse(RefusedAnswered, "already answered; hang up instead")
-			}
-			l.told = true // the page declined: it knows
-			a.consultOver(a.calls[call], l, ConsultDeclined, true)
-			return nil
-		}
-		l := a.offers[agent]
-		if l == nil || l.call != call {
-			return ErrNoSuchCall
-		}
-		delete(a.offers, agent)
-		l.done = true
-		if l.kind == legAgent {
-			a.hangupChannel(string(l.id), l.id, ariclient.ReasonRejected)
-		}
-		return a.feed(queue.OfferFailed{Call: call, Agent: agent, Reason: queue.FailDeclined})
-	})
-}
-
 // connectedCall returns the call agent is talking on.
 func (a *Adapter) connectedCall(agent queue.AgentID, id queue.CallID) *call {
 	c := a.calls[id]
@@ -452,23 +411,6 @@ func (a *Adapter) onConnected(ctx context.Context, agent queue.AgentID, id queue
 func hasLeg(c *call) bool     { return c.leg != nil }
 func hasCitizen(c *call) bool { return c.ch != "" }
 
-// Hangup ends the agent's conversation (the agent hung up), or, for a
-// consulted browser colleague, the consultation: the citizen is back with
-// the agent who consulted.
-func (a *Adapter) Hangup(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.doErr(ctx, func() error {
-		if l := a.consultedLeg(agent, id); l != nil {
-			a.consultOver(a.calls[id], l, ConsultTargetHangup, true)
-			return nil
-		}
-		c := a.connectedCall(agent, id)
-		if c == nil || !hasLeg(c) {
-			return ErrNoSuchCall
-		}
-		return a.hangupAgent(c)
-	})
-}
-
 func (a *Adapter) hangupAgent(c *call) error {
 	a.endLeg(c.leg, ariclient.ReasonNormal)
 	// the leg's end is not awaited: the conversation ends now.
@@ -477,40 +419,6 @@ func (a *Adapter) hangupAgent(c *call) error {
 	a.agentSideGone(c, l, false)
 	l.done = true
 	return nil
-}
-
-// Hold puts the citizen on hold (the agent's hold button) or back. On
-// hold the citizen leaves the conversation's bridge and hears the queue's
-// music on hold on its own channel; the agent, alone in the bridge, hears
-// silence and the citizen does not hear the agent. Off hold the music
-// stops and the citizen is back in the bridge (not before a consultation
-// going on meanwhile is over). Asterisk's own hold (POST
-// /channels/{id}/hold) is not used: it only signals hold towards the
-// channel it is given, so holding the agent's side left the citizen
-// hearing nothing.
-func (a *Adapter) Hold(ctx context.Context, agent queue.AgentID, id queue.CallID, on bool) error {
-	return a.onConnected(ctx, agent, id, func(c *call) bool { return hasCitizen(c) && c.bridge != "" }, func(c *call) error {
-		c.held = on
-		if on {
-			a.holdCitizen(c)
-		} else {
-			a.unholdCitizen(c)
-		}
-		return nil
-	})
-}
-
-// SendDTMF plays digits towards the citizen.
-func (a *Adapter) SendDTMF(ctx context.Context, agent queue.AgentID, id queue.CallID, digits string) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		ch := c.ch
-		a.job(string(c.id), func(ctx context.Context) {
-			if e := a.cli.SendDTMF(ctx, ch, digits, ariclient.DTMFOptions{}); e != nil {
-				a.log.Warn("ari: dtmf failed", "call", c.id, "err", e)
-			}
-		})
-		return nil
-	})
 }
 
 // errConsulting refuses a blind transfer during a consultation.
@@ -541,63 +449,125 @@ func (a *Adapter) leaveAgent(c *call) {
 	c.onHold, c.held = false, false
 }
 
-// TransferToQueue moves a connected citizen to another queue (a blind
-// transfer): the conversation ends for the agent (wrap-up) and the citizen
-// waits in the queue with priority.
-func (a *Adapter) TransferToQueue(ctx context.Context, agent queue.AgentID, id queue.CallID, to queue.QueueID) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		if c.consult != nil {
-			return errConsulting
-		}
-		if !a.queueIn(to, c.org) {
-			if a.otherOrgQueue(to, c.org) {
-				a.crossOrg("transfer to queue", c, string(to))
-			}
-			return refuse(RefusedUnknown, "unknown queue %s", to)
-		}
-		a.leaveAgent(c)
-		// the engine forgets an ended call; the citizen joins again.
-		c.agent = ""
-		a.enqueue(c, callflow.Enqueue{Queue: callflow.QueueRef(to)})
-		return nil
-	})
+// answerInBrowser: the agent picked up call in the browser (Answer).
+func (a *Adapter) answerInBrowser(agent queue.AgentID, call queue.CallID) error {
+	if l := a.consultedLeg(agent, call); l != nil {
+		return a.answerColleague(l)
+	}
+	l := a.offers[agent]
+	if l == nil || l.call != call || l.kind != legWebRTC {
+		return ErrNoSuchCall
+	}
+	l.up = true
+	return a.feed(queue.OfferAnswered{Call: call, Agent: agent})
 }
 
-// ReturnToQueue puts a connected citizen back in the queue the call was
-// answered from, in the place it had there (its original time of joining
-// and priority): the conversation ends for the agent (wrap-up). omstil
-// uses it when the agent's login ends during a call (logout elsewhere,
-// deactivation, a role change, expiry), so that a citizen is never cut
-// off because of the agent's account.
-func (a *Adapter) ReturnToQueue(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		if c.consult != nil {
-			return errConsulting
+// declineInBrowser: the agent rejected a ringing call or consultation in
+// the browser (Decline).
+func (a *Adapter) declineInBrowser(agent queue.AgentID, call queue.CallID) error {
+	if l := a.consultedLeg(agent, call); l != nil {
+		if l.answered {
+			return refuse(RefusedAnswered, "already answered; hang up instead")
 		}
-		if !a.queueIn(c.q, c.org) {
-			return refuse(RefusedUnknown, "unknown queue %s", c.q)
-		}
-		a.leaveAgent(c)
-		c.agent = ""
-		c.state = stQueued
-		a.writeCallVar(c)
-		a.startWaitAudio(c)
-		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
+		l.told = true // the page declined: it knows
+		a.consultOver(a.calls[call], l, ConsultDeclined, true)
 		return nil
-	})
+	}
+	l := a.offers[agent]
+	if l == nil || l.call != call {
+		return ErrNoSuchCall
+	}
+	delete(a.offers, agent)
+	l.done = true
+	if l.kind == legAgent {
+		a.hangupChannel(string(l.id), l.id, ariclient.ReasonRejected)
+	}
+	return a.feed(queue.OfferFailed{Call: call, Agent: agent, Reason: queue.FailDeclined})
 }
 
-// TransferToNumber hands a connected citizen to a number or dial string.
-func (a *Adapter) TransferToNumber(ctx context.Context, agent queue.AgentID, id queue.CallID, dest string) error {
-	return a.onConnected(ctx, agent, id, hasCitizen, func(c *call) error {
-		if c.consult != nil {
-			return errConsulting
-		}
-		if _, _, err := a.dialOut(c, dest); err != nil {
-			return err // the agent keeps the citizen
-		}
-		a.leaveAgent(c)
-		a.transfer(c, dest)
+// hangupByAgent: the agent hung up its conversation or a consultation it
+// was rung for (Hangup).
+func (a *Adapter) hangupByAgent(agent queue.AgentID, id queue.CallID) error {
+	if l := a.consultedLeg(agent, id); l != nil {
+		a.consultOver(a.calls[id], l, ConsultTargetHangup, true)
 		return nil
+	}
+	c := a.connectedCall(agent, id)
+	if c == nil || !hasLeg(c) {
+		return ErrNoSuchCall
+	}
+	return a.hangupAgent(c)
+}
+
+func holdable(c *call) bool { return hasCitizen(c) && c.bridge != "" }
+
+// hold puts c's citizen on hold or back (Hold).
+func (a *Adapter) hold(c *call, on bool) error {
+	c.held = on
+	if on {
+		a.holdCitizen(c)
+	} else {
+		a.unholdCitizen(c)
+	}
+	return nil
+}
+
+// sendDTMF plays digits towards c's citizen (SendDTMF).
+func (a *Adapter) sendDTMF(c *call, digits string) error {
+	ch := c.ch
+	a.job(string(c.id), func(ctx context.Context) {
+		if e := a.cli.SendDTMF(ctx, ch, digits, ariclient.DTMFOptions{}); e != nil {
+			a.log.Warn("ari: dtmf failed", "call", c.id, "err", e)
+		}
 	})
+	return nil
+}
+
+// transferToQueue moves c's citizen to queue to (TransferToQueue).
+func (a *Adapter) transferToQueue(c *call, to queue.QueueID) error {
+	if c.consult != nil {
+		return errConsulting
+	}
+	if !a.queueIn(to, c.org) {
+		if a.otherOrgQueue(to, c.org) {
+			a.crossOrg("transfer to queue", c, string(to))
+		}
+		return refuse(RefusedUnknown, "unknown queue %s", to)
+	}
+	a.leaveAgent(c)
+	// the engine forgets an ended call; the citizen joins again.
+	c.agent = ""
+	a.enqueue(c, callflow.Enqueue{Queue: callflow.QueueRef(to)})
+	return nil
+}
+
+// returnToQueue puts c's citizen back in its queue in its old place
+// (ReturnToQueue).
+func (a *Adapter) returnToQueue(c *call) error {
+	if c.consult != nil {
+		return errConsulting
+	}
+	if !a.queueIn(c.q, c.org) {
+		return refuse(RefusedUnknown, "unknown queue %s", c.q)
+	}
+	a.leaveAgent(c)
+	c.agent = ""
+	c.state = stQueued
+	a.writeCallVar(c)
+	a.startWaitAudio(c)
+	a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
+	return nil
+}
+
+// transferToNumber hands c's citizen to dest (TransferToNumber).
+func (a *Adapter) transferToNumber(c *call, dest string) error {
+	if c.consult != nil {
+		return errConsulting
+	}
+	if _, _, err := a.dialOut(c, dest); err != nil {
+		return err // the agent keeps the citizen
+	}
+	a.leaveAgent(c)
+	a.transfer(c, dest)
+	return nil
 }

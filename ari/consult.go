@@ -32,47 +32,17 @@ type ConsultTarget struct {
 	To   string // agent ID, queue ID, or number / dial string
 }
 
-// Consult starts an attended transfer: the citizen is taken out of the
-// conversation and hears music on hold, the target is rung and, once it
-// answers, talks with the agent in the conversation's bridge. Then
-// CompleteConsult hands the citizen to the target, CancelConsult returns
-// to the citizen. If the target does not answer, declines or hangs up, the
-// citizen is back with the agent by itself.
-//
-// An agent target (by name, or a queue's ready agent idle longest) must be
-// ready and not on a call; while consulted it gets no other call. A
-// browser colleague's page rings (RingInfo.From names the agent) for
-// Options.ConsultRing and is answered, declined and hung up through
-// Answer, Decline and Hangup like a call; a phone colleague is dialled.
-func (a *Adapter) Consult(ctx context.Context, agent queue.AgentID, call queue.CallID, t ConsultTarget) error {
-	return a.doErr(ctx, func() error { return a.consult(agent, call, t) })
-}
-
-// CompleteConsult finishes an attended transfer: the agent leaves (wrap-up)
-// and the citizen is bridged with the consulted target. A consulted agent
-// becomes the call's agent (in the engine, and on its page); a number gets
-// the call as a transfer. Before the target answered it is refused
-// (ErrRefused); cancel instead.
-func (a *Adapter) CompleteConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
-		if !c.consult.up {
-			return refuse(RefusedNotAnswered, "the consulted party has not answered")
-		}
-		a.completeConsult(c)
-		return nil
-	})
+// consultations is the adapter's attended transfers: the colleagues
+// consulted and the logic of a consultation from its start (consult) to
+// its end (consultOver, completeConsult). A call's own consultation leg is
+// call.consult. The Adapter embeds it; like all call state it is owned by
+// the loop goroutine.
+type consultations struct {
+	a         *Adapter
+	consulted map[queue.AgentID]*leg // agents rung or talking as a consult target
 }
 
 func consulting(c *call) bool { return c.consult != nil }
-
-// CancelConsult ends the consultation: the target is hung up and the
-// citizen is back in the conversation with the agent.
-func (a *Adapter) CancelConsult(ctx context.Context, agent queue.AgentID, id queue.CallID) error {
-	return a.onConnected(ctx, agent, id, consulting, func(c *call) error {
-		a.consultOver(c, c.consult, ConsultCancelled, true)
-		return nil
-	})
-}
 
 func (a *Adapter) agentName(id queue.AgentID) string {
 	if n := a.cfg.names[id]; n != "" {
@@ -94,8 +64,9 @@ func (a *Adapter) reachable(d Device) bool {
 
 // consultable: the agent is ready, its device free, and nobody consults
 // it already.
-func (a *Adapter) consultable(id queue.AgentID) error {
-	if a.consulted[id] != nil {
+func (cs *consultations) consultable(id queue.AgentID) error {
+	a := cs.a
+	if cs.consulted[id] != nil {
 		return refuse(RefusedBusy, "agent %s is busy with another transfer", id)
 	}
 	if a.agentState[id] != queue.Ready {
@@ -109,7 +80,8 @@ func (a *Adapter) consultable(id queue.AgentID) error {
 	return nil
 }
 
-func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarget) error {
+func (cs *consultations) consult(agent queue.AgentID, call queue.CallID, t ConsultTarget) error {
+	a := cs.a
 	c := a.connectedCall(agent, call)
 	if c == nil || c.ch == "" || c.leg == nil || c.bridge == "" {
 		return ErrNoSuchCall
@@ -125,7 +97,7 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 		target := queue.AgentID(t.To)
 		if t.Kind == ConsultQueue {
 			var err error
-			if target, err = a.consultQueueAgent(c, queue.QueueID(t.To), agent); err != nil {
+			if target, err = cs.consultQueueAgent(c, queue.QueueID(t.To), agent); err != nil {
 				return err
 			}
 		}
@@ -141,7 +113,7 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 		case !ok || !a.reachable(dev):
 			return refuse(RefusedUnreachable, "agent %s has no phone omstil can reach", target)
 		}
-		if err := a.consultable(target); err != nil {
+		if err := cs.consultable(target); err != nil {
 			return err
 		}
 		l.agent = target
@@ -169,7 +141,7 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 	if l.agent != "" {
 		// the colleague is taken by the consultation: no call is offered
 		// to it meanwhile.
-		a.consulted[l.agent] = l
+		cs.consulted[l.agent] = l
 		a.handle(queue.AgentDeviceBusy{Agent: l.agent})
 	}
 	a.callEvent(c, CallConsult, string(t.Kind))
@@ -177,9 +149,9 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 	// the consultation's leg is on the citizen's channel for a restart.
 	a.holdCitizen(c)
 	a.writeCallVar(c)
-	a.tellConsult(c, ConsultUpdate{State: ConsultRinging, With: with})
+	cs.tellConsult(c, ConsultUpdate{State: ConsultRinging, With: with})
 	if l.web {
-		a.ringColleague(c, l, agent)
+		cs.ringColleague(c, l, agent)
 		return nil
 	}
 	a.originate(c, l, r)
@@ -187,7 +159,8 @@ func (a *Adapter) consult(agent queue.AgentID, call queue.CallID, t ConsultTarge
 }
 
 // tellConsult tells a browser agent's page how its consultation goes.
-func (a *Adapter) tellConsult(c *call, u ConsultUpdate) {
+func (cs *consultations) tellConsult(c *call, u ConsultUpdate) {
+	a := cs.a
 	if a.opt.WebRTC == nil || c.leg == nil || c.leg.kind != legMedia {
 		return
 	}
@@ -199,7 +172,8 @@ func (a *Adapter) tellConsult(c *call, u ConsultUpdate) {
 // ringColleague rings a browser colleague's page for the consultation,
 // for at most Options.ConsultRing. Everything sent to the colleague's
 // page about l runs on l's worker, in order.
-func (a *Adapter) ringColleague(c *call, l *leg, from queue.AgentID) {
+func (cs *consultations) ringColleague(c *call, l *leg, from queue.AgentID) {
+	a := cs.a
 	info := RingInfo{Call: c.id, Queue: c.q, Name: a.queueName(c.q), Caller: c.caller,
 		Timeout: a.opt.ConsultRing, From: from, FromName: a.agentName(from)}
 	if callflow.MaskNumber(c.caller) == "anonymous" {
@@ -212,7 +186,7 @@ func (a *Adapter) ringColleague(c *call, l *leg, from queue.AgentID) {
 			a.log.Info("ari: consult: the colleague's page could not be rung", "agent", target, "call", c.id, "err", err)
 			a.post(func() {
 				if c.consult == l && !l.answered {
-					a.consultOver(c, l, ConsultUnavailable, true)
+					cs.consultOver(c, l, ConsultUnavailable, true)
 				}
 			})
 		}
@@ -220,18 +194,19 @@ func (a *Adapter) ringColleague(c *call, l *leg, from queue.AgentID) {
 }
 
 // consultRingTimeout: a browser colleague did not answer in time.
-func (a *Adapter) consultRingTimeout(id ariclient.ChannelID) {
+func (cs *consultations) consultRingTimeout(id ariclient.ChannelID) {
+	a := cs.a
 	l := a.legs[id]
 	if l == nil || !l.web || l.answered || l.done {
 		return
 	}
-	a.consultOver(a.calls[l.call], l, ConsultTimeout, true)
+	cs.consultOver(a.calls[l.call], l, ConsultTimeout, true)
 }
 
 // consultedLeg returns the consultation of call in which agent is the
 // consulted browser colleague.
-func (a *Adapter) consultedLeg(agent queue.AgentID, call queue.CallID) *leg {
-	l := a.consulted[agent]
+func (cs *consultations) consultedLeg(agent queue.AgentID, call queue.CallID) *leg {
+	l := cs.consulted[agent]
 	if l == nil || l.call != call || !l.web || l.done {
 		return nil
 	}
@@ -241,7 +216,8 @@ func (a *Adapter) consultedLeg(agent queue.AgentID, call queue.CallID) *leg {
 // answerColleague: the consulted browser colleague picked up: its relay
 // is opened and an externalMedia channel to it made; once that channel
 // is in the app it joins the conversation's bridge (consultUp).
-func (a *Adapter) answerColleague(l *leg) error {
+func (cs *consultations) answerColleague(l *leg) error {
+	a := cs.a
 	if l.answered {
 		return nil
 	}
@@ -271,7 +247,8 @@ func (a *Adapter) holdCitizen(c *call) {
 
 // consultQueueAgent picks the ready agent of q idle longest whose phone or
 // page omstil can ring.
-func (a *Adapter) consultQueueAgent(c *call, q queue.QueueID, not queue.AgentID) (queue.AgentID, error) {
+func (cs *consultations) consultQueueAgent(c *call, q queue.QueueID, not queue.AgentID) (queue.AgentID, error) {
+	a := cs.a
 	if !a.queueIn(q, c.org) {
 		if a.otherOrgQueue(q, c.org) {
 			a.crossOrg("consult queue", c, string(q))
@@ -281,7 +258,7 @@ func (a *Adapter) consultQueueAgent(c *call, q queue.QueueID, not queue.AgentID)
 	var free []queue.AgentSnapshot
 	for _, ag := range a.eng.Snapshot().Agents {
 		d := a.cfg.devices[ag.ID]
-		if ag.ID != not && a.agentIn(ag.ID, c.org) && ag.State == queue.Ready && !ag.DeviceBusy && a.consulted[ag.ID] == nil && a.reachable(d) && slices.Contains(ag.Queues, q) {
+		if ag.ID != not && a.agentIn(ag.ID, c.org) && ag.State == queue.Ready && !ag.DeviceBusy && cs.consulted[ag.ID] == nil && a.reachable(d) && slices.Contains(ag.Queues, q) {
 			free = append(free, ag)
 		}
 	}
@@ -293,7 +270,8 @@ func (a *Adapter) consultQueueAgent(c *call, q queue.QueueID, not queue.AgentID)
 }
 
 // consultUp: the consulted party answered; it joins the agent's bridge.
-func (a *Adapter) consultUp(c *call, l *leg) {
+func (cs *consultations) consultUp(c *call, l *leg) {
+	a := cs.a
 	if c == nil || c.gone || c.consult != l || c.bridge == "" {
 		a.endLeg(l, ariclient.ReasonNormal)
 		return
@@ -307,16 +285,17 @@ func (a *Adapter) consultUp(c *call, l *leg) {
 			}
 			if err != nil {
 				a.log.Warn("ari: consult: bridging the consulted party failed", "call", c.id, "err", err)
-				a.consultOver(c, l, ConsultTargetGone, true)
+				cs.consultOver(c, l, ConsultTargetGone, true)
 				return
 			}
 			a.callEvent(c, CallConsultUp, "")
-			a.tellConsult(c, ConsultUpdate{State: ConsultUp, With: a.consultWith(l)})
+			cs.tellConsult(c, ConsultUpdate{State: ConsultUp, With: cs.consultWith(l)})
 		})
 	})
 }
 
-func (a *Adapter) consultWith(l *leg) string {
+func (cs *consultations) consultWith(l *leg) string {
+	a := cs.a
 	if l.agent != "" {
 		return a.agentName(l.agent)
 	}
@@ -326,12 +305,12 @@ func (a *Adapter) consultWith(l *leg) string {
 // consultGone: the consulted party's channel ended: it hung up, did not
 // answer, could not be dialled, or a browser colleague's media failed.
 // The citizen is back with the agent.
-func (a *Adapter) consultGone(c *call, l *leg) {
+func (cs *consultations) consultGone(c *call, l *leg) {
 	reason := ConsultTargetGone
 	if l.web && l.up {
 		reason = ConsultTargetHangup
 	}
-	a.consultOver(c, l, reason, true)
+	cs.consultOver(c, l, reason, true)
 }
 
 // consultOver ends consultation l of c without a transfer: the target's
@@ -339,12 +318,13 @@ func (a *Adapter) consultGone(c *call, l *leg) {
 // closed), the colleague is free again, the agent's page is told, and,
 // when back, the citizen returns to the conversation. c may be nil or
 // already without l (the leg ended after its call).
-func (a *Adapter) consultOver(c *call, l *leg, reason string, back bool) {
+func (cs *consultations) consultOver(c *call, l *leg, reason string, back bool) {
+	a := cs.a
 	if l == nil {
 		return
 	}
-	if l.agent != "" && a.consulted[l.agent] == l {
-		delete(a.consulted, l.agent)
+	if l.agent != "" && cs.consulted[l.agent] == l {
+		delete(cs.consulted, l.agent)
 		a.handle(queue.AgentDeviceFree{Agent: l.agent})
 	}
 	if !l.done {
@@ -371,7 +351,7 @@ func (a *Adapter) consultOver(c *call, l *leg, reason string, back bool) {
 		return
 	}
 	a.writeCallVar(c)
-	a.tellConsult(c, ConsultUpdate{State: ConsultEnded, Reason: reason, With: a.consultWith(l)})
+	cs.tellConsult(c, ConsultUpdate{State: ConsultEnded, Reason: reason, With: cs.consultWith(l)})
 	if back {
 		a.unholdCitizen(c)
 	}
@@ -412,7 +392,8 @@ func (a *Adapter) citizenBackInBridge(c *call, what string) {
 // it (so a restart adopts it as the colleague's). A consulted number gets
 // a transfer bridge (no agent in its name: a restarted omstil leaves it
 // alone), and the call is a transfer from here on.
-func (a *Adapter) completeConsult(c *call) {
+func (cs *consultations) completeConsult(c *call) {
+	a := cs.a
 	l := c.consult
 	c.consult = nil
 	agent := c.agent
@@ -447,8 +428,8 @@ func (a *Adapter) completeConsult(c *call) {
 		return
 	}
 	colleague := l.agent
-	if a.consulted[colleague] == l {
-		delete(a.consulted, colleague)
+	if cs.consulted[colleague] == l {
+		delete(cs.consulted, colleague)
 	}
 	l.kind = legAgent
 	if l.web {
@@ -463,4 +444,21 @@ func (a *Adapter) completeConsult(c *call) {
 		u := ConsultUpdate{Call: c.id, State: ConsultTakenOver, With: a.agentName(agent)}
 		a.job(string(l.id), func(ctx context.Context) { a.opt.WebRTC.Consult(colleague, u) })
 	}
+}
+
+// completeAnswered completes c's consultation once the target answered
+// (CompleteConsult).
+func (cs *consultations) completeAnswered(c *call) error {
+	if !c.consult.up {
+		return refuse(RefusedNotAnswered, "the consulted party has not answered")
+	}
+	cs.completeConsult(c)
+	return nil
+}
+
+// cancelConsult ends c's consultation; the citizen is back with the agent
+// (CancelConsult).
+func (cs *consultations) cancelConsult(c *call) error {
+	cs.consultOver(c, c.consult, ConsultCancelled, true)
+	return nil
 }

@@ -1,13 +1,11 @@
 package ari
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -156,6 +154,7 @@ type Adapter struct {
 	idBase string
 
 	// ---- owned by the loop goroutine ----
+	consultations
 	ctx        context.Context // jobs' context
 	cancelJobs context.CancelFunc
 	eng        *queue.Engine
@@ -164,7 +163,6 @@ type Adapter struct {
 	byChan     map[ariclient.ChannelID]*call
 	legs       map[ariclient.ChannelID]*leg
 	offers     map[queue.AgentID]*leg
-	consulted  map[queue.AgentID]*leg // agents rung or talking as a consult target
 	playbacks  map[ariclient.PlaybackID]pbRef
 	devState   map[string]queue.AgentID      // device name -> agent
 	agentState map[queue.AgentID]queue.State // from AgentStateChanged
@@ -183,93 +181,6 @@ type Adapter struct {
 
 	// owned by the event goroutine (onEvent)
 	storesRead bool
-}
-
-// New returns an adapter; it does not contact Asterisk until Run.
-func New(opt Options) (*Adapter, error) {
-	if opt.Client == nil {
-		return nil, errors.New("ari: Options.Client is nil")
-	}
-	if opt.App == "" {
-		opt.App = "omstil"
-	}
-	if opt.Logger == nil {
-		opt.Logger = slog.Default()
-	}
-	if opt.Clock == nil {
-		opt.Clock = queue.SystemClock{}
-	}
-	if len(opt.NotInService) == 0 {
-		opt.NotInService = []string{"sound:ss-noservice"}
-	}
-	if len(opt.CallbackConfirm) == 0 {
-		opt.CallbackConfirm = []string{"sound:auth-thankyou"}
-	}
-	if opt.PageGone == 0 {
-		opt.PageGone = pageGoneOpt
-	}
-	if opt.ConsultRing <= 0 {
-		opt.ConsultRing = 30 * time.Second
-	}
-	if opt.RingSlack <= 0 {
-		opt.RingSlack = 5 * time.Second
-	}
-	a := &Adapter{
-		opt: opt, cli: opt.Client, app: opt.App, log: opt.Logger.With("component", "ari"),
-		clock: opt.Clock, sink: opt.Events, work: newWorkers(),
-		in: make(chan func(), 4096), stop: make(chan struct{}),
-		// Unique per adapter: the start time (wall clock, not opt.Clock,
-		// which tests fix) and a random part, so that two processes, or a
-		// test's adapter and the one before it, never name a bridge or a
-		// channel alike in the same Asterisk.
-		idBase: "omstil-" + strconv.FormatInt(time.Now().UnixMilli(), 36) + strconv.FormatUint(uint64(rand.Uint32()), 36),
-		eng:    queue.New(queue.Options{Location: opt.Location}),
-		calls:  map[queue.CallID]*call{}, byChan: map[ariclient.ChannelID]*call{},
-		legs: map[ariclient.ChannelID]*leg{}, offers: map[queue.AgentID]*leg{}, consulted: map[queue.AgentID]*leg{},
-		playbacks: map[ariclient.PlaybackID]pbRef{}, devState: map[string]queue.AgentID{},
-		subbed: map[string]bool{}, agentState: map[queue.AgentID]queue.State{},
-		cbSaved: map[queue.CallID]bool{}, loginQueues: map[queue.AgentID][]queue.QueueID{},
-		savedAgents: map[queue.AgentID]SavedAgentState{}, pageGone: map[queue.AgentID]time.Time{},
-	}
-	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
-	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}
-	return a, nil
-}
-
-// Run connects to Asterisk and handles calls until ctx is done. It returns
-// ctx's error. Calls stay in Asterisk's Stasis app when it returns; a new
-// adapter adopts them.
-func (a *Adapter) Run(ctx context.Context) error {
-	a.runMu.Lock()
-	if a.run {
-		a.runMu.Unlock()
-		return errors.New("ari: Run called twice")
-	}
-	a.run = true
-	a.runMu.Unlock()
-
-	// The event socket outlives ctx until the jobs handed out are done:
-	// with REST on the socket (ARI's RESTRequest) they need it, and one of
-	// them may be storing a caller's place (OMSTIL_CALL) for the next
-	// omstil.
-	evCtx, cancelEv := context.WithCancel(context.Background())
-	evDone := make(chan struct{})
-	go func() {
-		defer close(evDone)
-		err := a.cli.Run(evCtx, a.onEvent)
-		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ariclient.ErrClosed) {
-			a.log.Warn("ari: event stream ended", "err", err)
-		}
-	}()
-	err := a.loop(ctx)
-	close(a.stop)
-	// Jobs already handed out finish (each has its REST timeout); results
-	// posted to the stopped loop are dropped. Then the socket closes.
-	a.work.close()
-	cancelEv()
-	<-evDone
-	a.cancelJobs()
-	return err
 }
 
 func (a *Adapter) loop(ctx context.Context) error {
@@ -446,24 +357,6 @@ func (a *Adapter) callEvent(c *call, kind CallEventKind, detail string) {
 
 // ---- configuration ----
 
-// Reload replaces the runtime configuration. Calls in progress keep the
-// flow they started in; queue and agent changes apply at once.
-func (a *Adapter) Reload(ctx context.Context, rc RuntimeConfig) error {
-	var errs []error
-	a.runMu.Lock()
-	if !a.run {
-		// before Run: nothing else touches the loop's state yet.
-		defer a.runMu.Unlock()
-		return errors.Join(a.reload(rc)...)
-	}
-	a.runMu.Unlock()
-	err := a.do(ctx, func() { errs = a.reload(rc) })
-	if err != nil {
-		return err
-	}
-	return errors.Join(errs...)
-}
-
 func (a *Adapter) reload(rc RuntimeConfig) []error {
 	var errs []error
 	cfg := config{
@@ -594,14 +487,6 @@ func (a *Adapter) subscribeDevice(name string) {
 
 // ---- API for the HTTP layer and the softphone ----
 
-// SetAgentState logs an agent in (ready or paused) or out. queues limits
-// the queues the agent logs in to (nil: all its queues). Allowed states are
-// queue.Ready, queue.Paused (reason required when the list is set) and
-// queue.LoggedOut.
-func (a *Adapter) SetAgentState(ctx context.Context, agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
-	return a.doErr(ctx, func() error { return a.setAgentState(agent, state, reason, queues) })
-}
-
 func (a *Adapter) setAgentState(agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
 	if !a.cfg.agents[agent] {
 		return ErrUnknownAgent
@@ -662,46 +547,6 @@ func (a *Adapter) feed(in queue.Input) error {
 	return nil
 }
 
-// Snapshot returns the engine's state (zero when the adapter is not
-// running).
-func (a *Adapter) Snapshot() queue.Snapshot {
-	var s queue.Snapshot
-	_ = a.do(context.Background(), func() { s = a.eng.Snapshot() })
-	return s
-}
-
-// Calls returns the calls in progress, oldest first.
-func (a *Adapter) Calls() []LiveCall {
-	var out []LiveCall
-	_ = a.do(context.Background(), func() {
-		snap := a.eng.Snapshot()
-		pos := map[queue.CallID]int{}
-		for _, q := range snap.Queues {
-			for _, w := range q.Waiting {
-				pos[w.Call] = w.Position
-			}
-		}
-		now := a.now()
-		for _, c := range a.calls {
-			lc := LiveCall{
-				Call: c.id, Number: c.number, Caller: c.caller, Step: c.step, State: stateNames[c.state],
-				Queue: c.q, Position: pos[c.id], Agent: c.agent, Since: c.since,
-			}
-			if c.state == stQueued || c.state == stCallback {
-				lc.Waited = now.Sub(c.joined)
-			}
-			if c.state == stQueued && a.ringingFor(c.id) {
-				lc.State = "ringing"
-			}
-			out = append(out, lc)
-		}
-	})
-	slices.SortFunc(out, func(x, y LiveCall) int {
-		return cmp.Or(x.Since.Compare(y.Since), cmp.Compare(x.Call, y.Call))
-	})
-	return out
-}
-
 func (a *Adapter) ringingFor(id queue.CallID) bool {
 	for _, l := range a.offers {
 		if l.call == id {
@@ -711,9 +556,56 @@ func (a *Adapter) ringingFor(id queue.CallID) bool {
 	return false
 }
 
-// Drain stops taking new calls: calls that arrive from now on stay
-// untouched in the Stasis app for the next omstil to adopt. Nothing is hung
-// up.
-func (a *Adapter) Drain(ctx context.Context) error {
-	return a.do(ctx, func() { a.draining = true })
+// serve runs the event stream and the loop until ctx is done, then lets
+// the jobs handed out finish (Run).
+func (a *Adapter) serve(ctx context.Context) error {
+	// The event socket outlives ctx until the jobs handed out are done:
+	// with REST on the socket (ARI's RESTRequest) they need it, and one of
+	// them may be storing a caller's place (OMSTIL_CALL) for the next
+	// omstil.
+	evCtx, cancelEv := context.WithCancel(context.Background())
+	evDone := make(chan struct{})
+	go func() {
+		defer close(evDone)
+		err := a.cli.Run(evCtx, a.onEvent)
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ariclient.ErrClosed) {
+			a.log.Warn("ari: event stream ended", "err", err)
+		}
+	}()
+	err := a.loop(ctx)
+	close(a.stop)
+	// Jobs already handed out finish (each has its REST timeout); results
+	// posted to the stopped loop are dropped. Then the socket closes.
+	a.work.close()
+	cancelEv()
+	<-evDone
+	a.cancelJobs()
+	return err
+}
+
+// liveCalls lists the calls in progress in no particular order (Calls).
+func (a *Adapter) liveCalls() []LiveCall {
+	var out []LiveCall
+	snap := a.eng.Snapshot()
+	pos := map[queue.CallID]int{}
+	for _, q := range snap.Queues {
+		for _, w := range q.Waiting {
+			pos[w.Call] = w.Position
+		}
+	}
+	now := a.now()
+	for _, c := range a.calls {
+		lc := LiveCall{
+			Call: c.id, Number: c.number, Caller: c.caller, Step: c.step, State: stateNames[c.state],
+			Queue: c.q, Position: pos[c.id], Agent: c.agent, Since: c.since,
+		}
+		if c.state == stQueued || c.state == stCallback {
+			lc.Waited = now.Sub(c.joined)
+		}
+		if c.state == stQueued && a.ringingFor(c.id) {
+			lc.State = "ringing"
+		}
+		out = append(out, lc)
+	}
+	return out
 }

@@ -10,24 +10,6 @@ import (
 // been gone for Options.PageGone.
 const PageClosedReason = "page closed"
 
-// PageOnline tells the adapter whether a browser agent's page is connected
-// (softphone.CallControl.PageOnline). When the page of a webrtc agent has
-// been gone for Options.PageGone and the agent is ready, the agent is
-// paused with reason PageClosedReason so no call rings into an empty room;
-// a call in progress is not touched (the pause comes when the agent would
-// be ready again). A page that comes back in time changes nothing; an agent
-// paused this way stays paused until it chooses ready. Safe from any
-// goroutine; it does not wait for the loop's answer.
-func (a *Adapter) PageOnline(agent queue.AgentID, online bool) {
-	a.runMu.Lock()
-	running := a.run
-	a.runMu.Unlock()
-	if !running {
-		return
-	}
-	a.post(func() { a.pageOnline(agent, online) })
-}
-
 func (a *Adapter) pageOnline(agent queue.AgentID, online bool) {
 	if online {
 		delete(a.pageGone, agent)

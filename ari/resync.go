@@ -201,157 +201,239 @@ func isLegArg(s string) bool {
 }
 
 // resync adopts what Asterisk holds and forgets what ended while omstil
-// was not listening.
+// was not listening. The phases run in this order (a resyncer method
+// each); the REST calls they hand out keep that order.
 func (a *Adapter) resync(st asteriskState) {
 	if !st.ok {
 		return
 	}
-	// Subscriptions may not survive the app's socket: subscribe again.
+	r := newResyncer(a, st)
+	r.resubscribe()
+	r.forgetEnded()
+	// Agents as they were (ready ones paused until every call is back),
+	// then callback requests whose callers were released before the
+	// restart.
+	agents := a.loginAgents(st.stored.agents)
+	r.restored = a.restoreCallbacks(st.stored.callbacks)
+	r.adoptConversations()
+	r.sortChannels()
+	r.adoptWaiting()
+	a.readyAgents(agents)
+	if len(r.waiting) > 0 || len(r.fresh) > 0 {
+		a.log.Info("ari: resync adopted calls", "waiting", len(r.waiting), "restarted", len(r.fresh))
+	}
+}
+
+// resyncer is one resync run: what Asterisk reported after a (re)connect
+// and what the phases learn from it on the way. It is owned by the loop
+// goroutine, like all of the Adapter's call state, and lives for one call
+// of Adapter.resync.
+type resyncer struct {
+	a        *Adapter
+	st       asteriskState
+	present  map[ariclient.ChannelID]ariclient.Channel // Asterisk's channels
+	inBridge map[ariclient.ChannelID]bool              // channels in any bridge
+	restored map[queue.CallID]*call                    // callback requests restored from the store
+	waiting  []*call                                   // adopted waiting callers
+	fresh    []ariclient.Channel                       // calls whose flow starts again
+}
+
+func newResyncer(a *Adapter, st asteriskState) *resyncer {
+	r := &resyncer{a: a, st: st, present: map[ariclient.ChannelID]ariclient.Channel{}, inBridge: map[ariclient.ChannelID]bool{}}
+	for _, ch := range st.channels {
+		r.present[ch.ID] = ch
+	}
+	for _, b := range st.bridges {
+		for _, id := range b.Channels {
+			r.inBridge[id] = true
+		}
+	}
+	return r
+}
+
+// resubscribe: subscriptions may not survive the app's socket: subscribe
+// again.
+func (r *resyncer) resubscribe() {
+	a := r.a
 	for name := range a.devState {
 		a.subbed[name] = true
 		a.subscribeDevice(name)
 	}
-	present := map[ariclient.ChannelID]ariclient.Channel{}
-	for _, ch := range st.channels {
-		present[ch.ID] = ch
-	}
-	// 1. What ended while disconnected.
+}
+
+// forgetEnded is phase 1: what ended while disconnected.
+func (r *resyncer) forgetEnded() {
+	a := r.a
 	for id, l := range a.legs {
 		if l.web && !l.up {
 			// a browser colleague rung for a consultation: it has no
 			// channel until its externalMedia channel enters the app.
 			continue
 		}
-		if _, ok := present[id]; !ok {
+		if _, ok := r.present[id]; !ok {
 			a.legGone(l, 0)
 		}
 	}
 	for id, c := range a.byChan {
-		if _, ok := present[id]; !ok {
+		if _, ok := r.present[id]; !ok {
 			a.citizenGone(c)
 		}
 	}
-	// Agents as they were (ready ones paused until every call is back),
-	// then callback requests whose callers were released before the
-	// restart.
-	agents := a.loginAgents(st.stored.agents)
-	restored := a.restoreCallbacks(st.stored.callbacks)
-	inBridge := map[ariclient.ChannelID]bool{}
-	for _, b := range st.bridges {
-		for _, id := range b.Channels {
-			inBridge[id] = true
+}
+
+// adoptConversations is phase 2: conversations in omstil's bridges.
+func (r *resyncer) adoptConversations() {
+	for _, b := range r.st.bridges {
+		r.adoptConversation(b)
+	}
+}
+
+// adoptConversation adopts the conversation in bridge b, or removes the
+// bridge when it is broken. Bridges that are not omstil's, that it knows,
+// or that are transfer bridges are left alone.
+func (r *resyncer) adoptConversation(b ariclient.Bridge) {
+	a := r.a
+	bn, ok := decodeBridgeName(b.Name)
+	if !ok {
+		return
+	}
+	if _, known := a.calls[bn.Call]; known || bn.Agent == "" {
+		return // known, or a transfer bridge: Asterisk ends it by itself
+	}
+	citizen, ok := r.present[ariclient.ChannelID(bn.Call)]
+	// a consultation going on when omstil stopped: its leg (in the
+	// bridge once the target answered) is not the agent's.
+	cv, hasVar := decodeCallVar(r.st.vars[citizen.ID])
+	var other ariclient.ChannelID
+	for _, id := range b.Channels {
+		if id != citizen.ID && (cv.Consult == "" || id != cv.Consult) {
+			other = id
 		}
 	}
-	// 2. Conversations in omstil's bridges.
-	for _, b := range st.bridges {
-		bn, ok := decodeBridgeName(b.Name)
-		if !ok {
-			continue
-		}
-		if _, known := a.calls[bn.Call]; known || bn.Agent == "" {
-			continue // known, or a transfer bridge: Asterisk ends it by itself
-		}
-		citizen, ok := present[ariclient.ChannelID(bn.Call)]
-		// a consultation going on when omstil stopped: its leg (in the
-		// bridge once the target answered) is not the agent's.
-		cv, hasVar := decodeCallVar(st.vars[citizen.ID])
-		var other ariclient.ChannelID
-		for _, id := range b.Channels {
-			if id != citizen.ID && (cv.Consult == "" || id != cv.Consult) {
-				other = id
-			}
-		}
-		if !ok || other == "" {
-			a.log.Info("ari: resync: removing a broken conversation bridge", "bridge", b.ID)
-			for _, id := range b.Channels {
-				a.hangupChannel(string(id), id, ariclient.ReasonNormal)
-			}
-			bid := b.ID
-			a.job(string(bid), func(ctx context.Context) { _ = a.cli.DestroyBridge(ctx, bid) })
-			continue
-		}
-		c := a.adoptChannel(citizen)
-		c.state, c.q, c.agent, c.bridge, c.joined = stConnected, bn.Queue, bn.Agent, b.ID, bn.Since
-		if hasVar {
-			c.prio, c.varStep = cv.Priority, cv.Step
-		}
-		inConv := slices.Contains(b.Channels, citizen.ID)
-		if !inConv && cv.Consult == "" {
-			// on hold when omstil stopped: it hears music outside the
-			// bridge until the agent takes it back.
-			c.onHold, c.held = true, true
-		}
-		kind := legAgent
-		if d := a.cfg.devices[bn.Agent]; d.Kind == DeviceWebRTC {
-			kind = legMedia
-		}
-		l := &leg{id: other, kind: kind, call: c.id, agent: bn.Agent, up: true}
-		a.legs[other] = l
-		c.leg = l
-		if kind == legMedia {
-			a.reattachMedia(c, l, present[other].Name)
-		}
-		a.handle(queue.AdoptConnected{Call: c.id, Queue: bn.Queue, Agent: bn.Agent, Since: bn.Since})
-		a.callEvent(c, CallAdopted, "connected")
-		if cv.Consult != "" {
-			a.endConsultAfterRestart(c, cv.Consult, present, inConv)
-		}
+	if !ok || other == "" {
+		r.removeBrokenBridge(b)
+		return
 	}
-	// 3. Waiting callers and calls in their flow; stale legs.
-	var waiting []*call
-	var fresh []ariclient.Channel
-	for _, ch := range st.channels {
-		if a.byChan[ch.ID] != nil || a.legs[ch.ID] != nil || inBridge[ch.ID] {
+	c := a.adoptChannel(citizen)
+	c.state, c.q, c.agent, c.bridge, c.joined = stConnected, bn.Queue, bn.Agent, b.ID, bn.Since
+	if hasVar {
+		c.prio, c.varStep = cv.Priority, cv.Step
+	}
+	inConv := slices.Contains(b.Channels, citizen.ID)
+	if !inConv && cv.Consult == "" {
+		// on hold when omstil stopped: it hears music outside the
+		// bridge until the agent takes it back.
+		c.onHold, c.held = true, true
+	}
+	r.adoptAgentLeg(c, bn.Agent, other)
+	a.handle(queue.AdoptConnected{Call: c.id, Queue: bn.Queue, Agent: bn.Agent, Since: bn.Since})
+	a.callEvent(c, CallAdopted, "connected")
+	if cv.Consult != "" {
+		a.endConsultAfterRestart(c, cv.Consult, r.present, inConv)
+	}
+}
+
+// adoptAgentLeg makes channel other the agent's side of the adopted
+// conversation c; a browser agent's audio is reattached.
+func (r *resyncer) adoptAgentLeg(c *call, agent queue.AgentID, other ariclient.ChannelID) {
+	a := r.a
+	kind := legAgent
+	if d := a.cfg.devices[agent]; d.Kind == DeviceWebRTC {
+		kind = legMedia
+	}
+	l := &leg{id: other, kind: kind, call: c.id, agent: agent, up: true}
+	a.legs[other] = l
+	c.leg = l
+	if kind == legMedia {
+		a.reattachMedia(c, l, r.present[other].Name)
+	}
+}
+
+// removeBrokenBridge hangs up what is in a conversation bridge without its
+// citizen or its other side, and destroys the bridge.
+func (r *resyncer) removeBrokenBridge(b ariclient.Bridge) {
+	a := r.a
+	a.log.Info("ari: resync: removing a broken conversation bridge", "bridge", b.ID)
+	for _, id := range b.Channels {
+		a.hangupChannel(string(id), id, ariclient.ReasonNormal)
+	}
+	bid := b.ID
+	a.job(string(bid), func(ctx context.Context) { _ = a.cli.DestroyBridge(ctx, bid) })
+}
+
+// sortChannels is phase 3: waiting callers and calls in their flow; stale
+// legs. Each channel omstil does not know yet is adopted as a waiting
+// caller, kept for its flow to start again, or hung up as stale.
+func (r *resyncer) sortChannels() {
+	a := r.a
+	for _, ch := range r.st.channels {
+		if a.byChan[ch.ID] != nil || a.legs[ch.ID] != nil || r.inBridge[ch.ID] {
 			continue
 		}
 		app, args, ok := ch.Dialplan.StasisApp()
 		if ok && app == a.app && len(args) > 0 && !isLegArg(args[0]) {
-			if restored[queue.CallID(ch.ID)] != nil {
-				// the caller was hearing the callback confirmation: the
-				// request is restored, release the caller.
-				a.hangupChannel(string(ch.ID), ch.ID, ariclient.ReasonNormal)
-				continue
-			}
-			if v, ok := decodeCallVar(st.vars[ch.ID]); ok {
-				c := a.adoptChannel(ch)
-				c.state, c.q, c.joined, c.prio = stQueued, v.Queue, v.Joined, v.Priority
-				a.resumeFlow(c, v.Step)
-				waiting = append(waiting, c)
-				continue
-			}
-			if !a.draining {
-				fresh = append(fresh, ch)
-			}
+			r.sortCaller(ch)
 			continue
 		}
-		if base, ok := localHalf(ch.ID); ok && present[base].ID != "" {
-			// the dialplan half of a Local leg whose ;1 half is still
-			// there: it goes with its ;1 half (adopted above, or hung up
-			// here as stale, which takes it along). Hanging it up would
-			// end an adopted conversation's agent side.
-			continue
-		}
-		if strings.HasPrefix(string(ch.ID), "omstil-") {
-			// a leg of an earlier omstil (an offer ringing, a callback
-			// dialling): nobody waits for it any more.
-			a.log.Info("ari: resync: hanging up a stale leg", "channel", ch.ID)
-			a.hangupChannel(string(ch.ID), ch.ID, ariclient.ReasonNormal)
-		}
+		r.sortOther(ch)
 	}
-	slices.SortFunc(waiting, func(x, y *call) int { return x.joined.Compare(y.joined) })
-	for _, c := range waiting {
+}
+
+// sortCaller handles a citizen's channel in omstil's app that omstil does
+// not know.
+func (r *resyncer) sortCaller(ch ariclient.Channel) {
+	a := r.a
+	if r.restored[queue.CallID(ch.ID)] != nil {
+		// the caller was hearing the callback confirmation: the
+		// request is restored, release the caller.
+		a.hangupChannel(string(ch.ID), ch.ID, ariclient.ReasonNormal)
+		return
+	}
+	if v, ok := decodeCallVar(r.st.vars[ch.ID]); ok {
+		c := a.adoptChannel(ch)
+		c.state, c.q, c.joined, c.prio = stQueued, v.Queue, v.Joined, v.Priority
+		a.resumeFlow(c, v.Step)
+		r.waiting = append(r.waiting, c)
+		return
+	}
+	if !a.draining {
+		r.fresh = append(r.fresh, ch)
+	}
+}
+
+// sortOther handles a channel that is not a citizen's in omstil's app.
+func (r *resyncer) sortOther(ch ariclient.Channel) {
+	a := r.a
+	if base, ok := localHalf(ch.ID); ok && r.present[base].ID != "" {
+		// the dialplan half of a Local leg whose ;1 half is still
+		// there: it goes with its ;1 half (adopted above, or hung up
+		// here as stale, which takes it along). Hanging it up would
+		// end an adopted conversation's agent side.
+		return
+	}
+	if strings.HasPrefix(string(ch.ID), "omstil-") {
+		// a leg of an earlier omstil (an offer ringing, a callback
+		// dialling): nobody waits for it any more.
+		a.log.Info("ari: resync: hanging up a stale leg", "channel", ch.ID)
+		a.hangupChannel(string(ch.ID), ch.ID, ariclient.ReasonNormal)
+	}
+}
+
+// adoptWaiting puts the waiting callers sorted out in phase 3 back in
+// their queues, oldest first, and starts the flows of the fresh calls
+// again.
+func (r *resyncer) adoptWaiting() {
+	a := r.a
+	slices.SortFunc(r.waiting, func(x, y *call) int { return x.joined.Compare(y.joined) })
+	for _, c := range r.waiting {
 		a.startWaitAudio(c)
 		a.callEvent(c, CallAdopted, "waiting")
 		a.handle(queue.CallArrived{Call: c.id, Queue: c.q, Priority: c.prio, Caller: c.caller, JoinedAt: c.joined})
 	}
-	for _, ch := range fresh {
+	for _, ch := range r.fresh {
 		_, args, _ := ch.Dialplan.StasisApp()
 		c := a.startCall(ch, args[0])
 		a.callEvent(c, CallAdopted, "flow restarted")
-	}
-	a.readyAgents(agents)
-	if len(waiting) > 0 || len(fresh) > 0 {
-		a.log.Info("ari: resync adopted calls", "waiting", len(waiting), "restarted", len(fresh))
 	}
 }
 
