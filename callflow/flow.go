@@ -38,11 +38,6 @@ const (
 	KindHangup       Kind = "hangup"
 )
 
-// terminal reports whether a step of this kind ends the flow.
-func (k Kind) terminal() bool {
-	return k == KindQueue || k == KindTransfer || k == KindHangup
-}
-
 // Flow is one call flow: a start step and the steps, each naming the next.
 type Flow struct {
 	Name  string `json:"name"`
@@ -189,42 +184,4 @@ type edge struct {
 	field  string
 	to     StepID
 	needed bool // required branch
-}
-
-// edges lists a step's branches in a stable order. Unset optional branches
-// are included with an empty target so that validation can name them.
-func (s *Step) edges() []edge {
-	var es []edge
-	switch s.Kind {
-	case KindSchedule:
-		if p := s.Schedule; p != nil {
-			es = append(es, edge{"schedule.open", p.Open, true}, edge{"schedule.closed", p.Closed, true},
-				edge{"schedule.holiday", p.Holiday, false})
-		}
-	case KindMenu:
-		if p := s.Menu; p != nil {
-			for _, k := range sortedKeys(p.Options) {
-				es = append(es, edge{"menu.options[" + k + "]", p.Options[k], true})
-			}
-			es = append(es, edge{"menu.invalid", p.Invalid, false}, edge{"menu.noInput", p.NoInput, false},
-				edge{"menu.exhausted", p.Exhausted, false})
-		}
-	case KindAnnouncement:
-		if p := s.Announcement; p != nil {
-			es = append(es, edge{"announcement.next", p.Next, true})
-		}
-	case KindCaller:
-		if p := s.Caller; p != nil {
-			for i, r := range p.Rules {
-				es = append(es, edge{fieldIndex("caller.rules", i) + ".next", r.Next, true})
-			}
-			es = append(es, edge{"caller.default", p.Default, true})
-		}
-	case KindQueue:
-		if p := s.Queue; p != nil {
-			es = append(es, edge{"queue.full", p.Full, false}, edge{"queue.timeout", p.Timeout, false},
-				edge{"queue.noAgents", p.NoAgents, false})
-		}
-	}
-	return es
 }

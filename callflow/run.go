@@ -347,47 +347,17 @@ func (r *Run) enter(now time.Time, id StepID) Action {
 // step executes one step: either it decides the next step at once or it
 // returns the action to wait on.
 func (r *Run) step(now time.Time, s *Step) (StepID, Action) {
-	switch s.Kind {
-	case KindSchedule:
-		if s.Schedule != nil {
-			return r.schedule(now, s), nil
-		}
-	case KindCaller:
-		if s.Caller != nil {
-			return r.caller(s), nil
-		}
-	case KindAnnouncement:
-		if a := s.Announcement; a != nil {
-			r.trace(s, "announcement: play '%s', then step '%s'", a.Announcement, a.Next)
-			r.phase = phasePlaying
-			return "", Play{StepID: s.ID, Announcement: a.Announcement}
-		}
-	case KindMenu:
-		if m := s.Menu; m != nil {
-			r.trace(s, "menu: play '%s' and wait up to %ds for a key (attempt %d of %d)", m.Announcement, m.timeoutSeconds(), r.failures[s.ID]+1, m.attempts())
-			r.phase = phasePrompting
-			return "", Play{StepID: s.ID, Announcement: m.Announcement, Interruptible: true}
-		}
-	case KindQueue:
-		if q := s.Queue; q != nil {
-			r.trace(s, "queue '%s' (priority %d)", q.Queue, q.Priority)
-			r.phase = phaseQueued
-			return "", Enqueue{StepID: s.ID, Queue: q.Queue, Priority: q.Priority}
-		}
-	case KindTransfer:
-		if t := s.Transfer; t != nil {
-			r.trace(s, "transfer to %s", t.Destination)
-			return "", Transfer{StepID: s.ID, Destination: t.Destination}
-		}
-	case KindHangup:
-		cause := "normal"
-		if s.Hangup != nil && s.Hangup.Cause != "" {
-			cause = s.Hangup.Cause
-		}
-		r.trace(s, "hang up (%s)", cause)
-		return "", Hangup{StepID: s.ID, Cause: cause, Reason: "hangup step"}
+	if k, ok := kinds[s.Kind]; ok && (k.set(s) || k.settingsOptional) {
+		return k.run(r, now, s)
 	}
 	return "", r.fail(s.ID, fmt.Sprintf("step '%s' of kind %q has no settings", s.ID, s.Kind))
+}
+
+func (r *Run) queue(_ time.Time, s *Step) (StepID, Action) {
+	q := s.Queue
+	r.trace(s, "queue '%s' (priority %d)", q.Queue, q.Priority)
+	r.phase = phaseQueued
+	return "", Enqueue{StepID: s.ID, Queue: q.Queue, Priority: q.Priority}
 }
 
 func (r *Run) schedule(now time.Time, s *Step) StepID {
