@@ -57,6 +57,7 @@ type Step struct {
 	Queue        *QueueStep        `json:"queue,omitempty"`
 	Transfer     *TransferStep     `json:"transfer,omitempty"`
 	Hangup       *HangupStep       `json:"hangup,omitempty"`
+	Priority     *PriorityStep     `json:"priority,omitempty"`
 }
 
 // ScheduleStep branches on opening hours. Exactly one of Schedule (a saved

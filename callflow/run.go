@@ -189,6 +189,7 @@ type Run struct {
 	max      int
 	last     Action
 	err      error
+	priority int // set by a priority step; see PriorityStep
 }
 
 // Start begins a call's run at the flow's start step and returns the first
@@ -355,9 +356,10 @@ func (r *Run) step(now time.Time, s *Step) (StepID, Action) {
 
 func (r *Run) queue(_ time.Time, s *Step) (StepID, Action) {
 	q := s.Queue
-	r.trace(s, "queue '%s' (priority %d)", q.Queue, q.Priority)
+	prio := max(q.Priority, r.priority)
+	r.trace(s, "queue '%s' (priority %d)", q.Queue, prio)
 	r.phase = phaseQueued
-	return "", Enqueue{StepID: s.ID, Queue: q.Queue, Priority: q.Priority}
+	return "", Enqueue{StepID: s.ID, Queue: q.Queue, Priority: prio}
 }
 
 func (r *Run) schedule(now time.Time, s *Step) StepID {
