@@ -14,9 +14,8 @@ import (
 type kindSpec struct {
 	kind  Kind
 	order int // place in lists and messages; the built-in kinds use 10, 20, …
-	// Label and Help are what the admin UI shows, in Danish and English.
-	labelDa, labelEn string
-	helpDa, helpEn   string
+	// label and help are what the admin UI shows.
+	label, help Text
 	// terminal: a call that gets here has left the flow (queue only comes
 	// back through its overflow branches).
 	terminal bool
@@ -61,21 +60,34 @@ func kindList() []*kindSpec {
 	return out
 }
 
+// Text is a text in Danish and English.
+type Text struct {
+	Da string `json:"da"`
+	En string `json:"en"`
+}
+
 // KindInfo describes a step kind for the admin UI and the API.
 type KindInfo struct {
-	Kind     Kind   `json:"kind"`
-	LabelDa  string `json:"labelDa"`
-	LabelEn  string `json:"labelEn"`
-	HelpDa   string `json:"helpDa"`
-	HelpEn   string `json:"helpEn"`
-	Terminal bool   `json:"terminal"`
+	Kind     Kind `json:"kind"`
+	Label    Text `json:"label"`
+	Help     Text `json:"help"`
+	Terminal bool `json:"terminal"` // the flow ends there (queue: unless it overflows)
 }
 
 // Kinds lists the step kinds a flow may use, in a stable order.
 func Kinds() []KindInfo {
 	var out []KindInfo
 	for _, k := range kindList() {
-		out = append(out, KindInfo{Kind: k.kind, LabelDa: k.labelDa, LabelEn: k.labelEn, HelpDa: k.helpDa, HelpEn: k.helpEn, Terminal: k.terminal})
+		out = append(out, KindInfo{Kind: k.kind, Label: k.label, Help: k.help, Terminal: k.terminal})
+	}
+	return out
+}
+
+// KindNames lists the step kinds' names, in the order of Kinds.
+func KindNames() []string {
+	var out []string
+	for _, k := range kindList() {
+		out = append(out, string(k.kind))
 	}
 	return out
 }

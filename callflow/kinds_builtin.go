@@ -8,11 +8,10 @@ import "time"
 func init() {
 	register(&kindSpec{
 		kind: KindSchedule, order: 10,
-		labelDa: "Åbningstid", labelEn: "Opening hours",
-		helpDa: "Går videre efter åbningstiden: åben, lukket eller helligdag.",
-		helpEn: "Branches on opening hours: open, closed or holiday.",
-		set:    func(s *Step) bool { return s.Schedule != nil },
-		copy:   func(s *Step) { c := *s.Schedule; s.Schedule = &c },
+		label: Text{Da: "åbningstider", En: "opening hours"},
+		help:  Text{Da: "Går videre efter åbningstiden: åben, lukket eller helligdag.", En: "Branches on opening hours: open, closed or holiday."},
+		set:   func(s *Step) bool { return s.Schedule != nil },
+		copy:  func(s *Step) { c := *s.Schedule; s.Schedule = &c },
 		refs: []refField{{"schedule.schedule", RefSchedule, func(s *Step) *string {
 			return (*string)(&s.Schedule.Schedule)
 		}}},
@@ -25,11 +24,10 @@ func init() {
 	})
 	register(&kindSpec{
 		kind: KindMenu, order: 20,
-		labelDa: "Menu", labelEn: "Menu",
-		helpDa: "Afspiller en besked og venter på ét tastetryk.",
-		helpEn: "Plays an announcement and waits for one key.",
-		set:    func(s *Step) bool { return s.Menu != nil },
-		copy:   func(s *Step) { c := *s.Menu; s.Menu = &c },
+		label: Text{Da: "menu", En: "menu"},
+		help:  Text{Da: "Afspiller en besked og venter på ét tastetryk.", En: "Plays an announcement and waits for one key."},
+		set:   func(s *Step) bool { return s.Menu != nil },
+		copy:  func(s *Step) { c := *s.Menu; s.Menu = &c },
 		refs: []refField{{"menu.announcement", RefAnnouncement, func(s *Step) *string {
 			return (*string)(&s.Menu.Announcement)
 		}}},
@@ -52,11 +50,10 @@ func init() {
 	})
 	register(&kindSpec{
 		kind: KindAnnouncement, order: 30,
-		labelDa: "Besked", labelEn: "Announcement",
-		helpDa: "Afspiller en besked og går videre.",
-		helpEn: "Plays an announcement, then goes on.",
-		set:    func(s *Step) bool { return s.Announcement != nil },
-		copy:   func(s *Step) { c := *s.Announcement; s.Announcement = &c },
+		label: Text{Da: "besked", En: "announcement"},
+		help:  Text{Da: "Afspiller en besked og går videre.", En: "Plays an announcement, then goes on."},
+		set:   func(s *Step) bool { return s.Announcement != nil },
+		copy:  func(s *Step) { c := *s.Announcement; s.Announcement = &c },
 		refs: []refField{{"announcement.announcement", RefAnnouncement, func(s *Step) *string {
 			return (*string)(&s.Announcement.Announcement)
 		}}},
@@ -70,10 +67,9 @@ func init() {
 	})
 	register(&kindSpec{
 		kind: KindCaller, order: 40,
-		labelDa: "Opkalder", labelEn: "Caller",
-		helpDa: "Går videre efter opkalderens nummer.",
-		helpEn: "Branches on the caller's number.",
-		set:    func(s *Step) bool { return s.Caller != nil },
+		label: Text{Da: "hvem ringer", En: "caller"},
+		help:  Text{Da: "Går videre efter opkalderens nummer.", En: "Branches on the caller's number."},
+		set:   func(s *Step) bool { return s.Caller != nil },
 		edges: func(s *Step) []edge {
 			var es []edge
 			for i, r := range s.Caller.Rules {
@@ -86,11 +82,10 @@ func init() {
 	})
 	register(&kindSpec{
 		kind: KindQueue, order: 50, terminal: true,
-		labelDa: "Kø", labelEn: "Queue",
-		helpDa: "Sætter opkaldet i en kø.",
-		helpEn: "Puts the call in a queue.",
-		set:    func(s *Step) bool { return s.Queue != nil },
-		copy:   func(s *Step) { c := *s.Queue; s.Queue = &c },
+		label: Text{Da: "kø", En: "queue"},
+		help:  Text{Da: "Sætter opkaldet i en kø.", En: "Puts the call in a queue."},
+		set:   func(s *Step) bool { return s.Queue != nil },
+		copy:  func(s *Step) { c := *s.Queue; s.Queue = &c },
 		refs: []refField{{"queue.queue", RefQueue, func(s *Step) *string {
 			return (*string)(&s.Queue.Queue)
 		}}},
@@ -103,9 +98,8 @@ func init() {
 	})
 	register(&kindSpec{
 		kind: KindTransfer, order: 60, terminal: true,
-		labelDa: "Viderestil", labelEn: "Transfer",
-		helpDa:   "Viderestiller til et nummer; forløbet slutter.",
-		helpEn:   "Transfers to a number; the flow ends.",
+		label:    Text{Da: "omstil", En: "transfer"},
+		help:     Text{Da: "Viderestiller til et nummer; forløbet slutter.", En: "Transfers to a number; the flow ends."},
 		set:      func(s *Step) bool { return s.Transfer != nil },
 		validate: (*validator).transfer,
 		run: func(r *Run, _ time.Time, s *Step) (StepID, Action) {
@@ -115,10 +109,9 @@ func init() {
 	})
 	register(&kindSpec{
 		kind: KindHangup, order: 70, terminal: true, settingsOptional: true,
-		labelDa: "Læg på", labelEn: "Hang up",
-		helpDa: "Afslutter opkaldet.",
-		helpEn: "Ends the call.",
-		set:    func(s *Step) bool { return s.Hangup != nil },
+		label: Text{Da: "læg på", En: "hang up"},
+		help:  Text{Da: "Afslutter opkaldet.", En: "Ends the call."},
+		set:   func(s *Step) bool { return s.Hangup != nil },
 		validate: func(v *validator, s *Step) {
 			if s.Hangup != nil && s.Hangup.Cause != "" && !hangupCauses[s.Hangup.Cause] {
 				v.err(s.ID, "hangup.cause", CodeBadValue, "unknown cause %q (want normal, busy, congestion, rejected or unallocated)", s.Hangup.Cause)

@@ -55,7 +55,7 @@ func TestRenameRefs(t *testing.T) {
 func TestKindsListed(t *testing.T) {
 	var got []Kind
 	for _, k := range Kinds() {
-		if k.LabelDa == "" || k.LabelEn == "" || k.HelpDa == "" || k.HelpEn == "" {
+		if k.Label.Da == "" || k.Label.En == "" || k.Help.Da == "" || k.Help.En == "" {
 			t.Errorf("kind %s: label or help missing: %+v", k.Kind, k)
 		}
 		got = append(got, k.Kind)

@@ -25,11 +25,10 @@ type PriorityStep struct {
 func init() {
 	register(&kindSpec{
 		kind: KindPriority, order: 45,
-		labelDa: "Prioritet", labelEn: "Priority",
-		helpDa: "Sætter opkaldets prioritet i de følgende køer (højere betjenes først).",
-		helpEn: "Sets the call's priority in the queues that follow (higher is served first).",
-		set:    func(s *Step) bool { return s.Priority != nil },
-		edges:  func(s *Step) []edge { return []edge{{"priority.next", s.Priority.Next, true}} },
+		label: Text{Da: "prioritet", En: "priority"},
+		help:  Text{Da: "Sætter opkaldets prioritet i de følgende køer (højere betjenes først).", En: "Sets the call's priority in the queues that follow (higher is served first)."},
+		set:   func(s *Step) bool { return s.Priority != nil },
+		edges: func(s *Step) []edge { return []edge{{"priority.next", s.Priority.Next, true}} },
 		validate: func(v *validator, s *Step) {
 			if p := s.Priority.Priority; p < 0 || p > MaxPriority {
 				v.err(s.ID, "priority.priority", CodeBadValue, "priority %d: want 0–%d", p, MaxPriority)
