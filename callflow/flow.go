@@ -38,11 +38,6 @@ const (
 	KindHangup       Kind = "hangup"
 )
 
-// terminal reports whether a step of this kind ends the flow.
-func (k Kind) terminal() bool {
-	return k == KindQueue || k == KindTransfer || k == KindHangup
-}
-
 // Flow is one call flow: a start step and the steps, each naming the next.
 type Flow struct {
 	Name  string `json:"name"`
@@ -62,126 +57,7 @@ type Step struct {
 	Queue        *QueueStep        `json:"queue,omitempty"`
 	Transfer     *TransferStep     `json:"transfer,omitempty"`
 	Hangup       *HangupStep       `json:"hangup,omitempty"`
-}
-
-// ScheduleStep branches on opening hours. Exactly one of Schedule (a saved
-// schedule) and Inline is set. Holiday is optional: when set, it is taken
-// instead of Closed on days closed all day by a public holiday or a closing
-// day (including a special day without hours).
-type ScheduleStep struct {
-	Schedule ScheduleRef `json:"schedule,omitempty"`
-	Inline   *Schedule   `json:"inline,omitempty"`
-	Open     StepID      `json:"open"`
-	Closed   StepID      `json:"closed"`
-	Holiday  StepID      `json:"holiday,omitempty"`
-}
-
-// Menu defaults.
-const (
-	DefaultMenuTimeoutSeconds = 5
-	DefaultMenuAttempts       = 3
-)
-
-// MenuStep plays an announcement and waits for one DTMF key.
-//
-// A key in Options goes to that step. An invalid key or no key within the
-// timeout is a failed attempt: after Attempts failed attempts the call goes
-// to Exhausted (hangup when unset); before that, to Invalid / NoInput when
-// set, otherwise the menu is played again. Failed attempts are counted per
-// menu for the whole call and reset by a valid choice.
-type MenuStep struct {
-	Announcement   AnnouncementRef   `json:"announcement"`
-	Options        map[string]StepID `json:"options"`
-	TimeoutSeconds int               `json:"timeoutSeconds,omitempty"` // 0: DefaultMenuTimeoutSeconds
-	Attempts       int               `json:"attempts,omitempty"`       // 0: DefaultMenuAttempts
-	Invalid        StepID            `json:"invalid,omitempty"`
-	NoInput        StepID            `json:"noInput,omitempty"`
-	Exhausted      StepID            `json:"exhausted,omitempty"`
-}
-
-func (m *MenuStep) timeoutSeconds() int {
-	if m.TimeoutSeconds <= 0 {
-		return DefaultMenuTimeoutSeconds
-	}
-	return m.TimeoutSeconds
-}
-
-func (m *MenuStep) attempts() int {
-	if m.Attempts <= 0 {
-		return DefaultMenuAttempts
-	}
-	return m.Attempts
-}
-
-// AnnouncementStep plays an announcement, then goes to Next.
-type AnnouncementStep struct {
-	Announcement AnnouncementRef `json:"announcement"`
-	Next         StepID          `json:"next"`
-}
-
-// CallerStep branches on the caller's number: the first matching rule wins,
-// Default when none matches.
-type CallerStep struct {
-	Rules   []CallerRule `json:"rules"`
-	Default StepID       `json:"default"`
-}
-
-// Match is how a caller rule compares the caller's number.
-type Match string
-
-// Caller rule matches.
-const (
-	// MatchPrefix: the number starts with one of Numbers. A prefix written
-	// internationally (+45…, 0045…) is compared with the full number; one
-	// written without it with the national number (the 8 digits of a +45
-	// number).
-	MatchPrefix Match = "prefix"
-	// MatchExact: the number is one of Numbers (+45 optional for 8-digit
-	// Danish numbers).
-	MatchExact Match = "exact"
-	// MatchAnonymous: no caller number (withheld, "anonymous", "unknown").
-	MatchAnonymous Match = "anonymous"
-	// MatchInternal: an internal extension: digits only, no international
-	// prefix, at most MaxLength digits.
-	MatchInternal Match = "internal"
-)
-
-// CallerRule is one rule of a caller step.
-type CallerRule struct {
-	Match     Match    `json:"match"`
-	Numbers   []string `json:"numbers,omitempty"`   // prefix, exact
-	MaxLength int      `json:"maxLength,omitempty"` // internal: 1..7
-	Next      StepID   `json:"next"`
-}
-
-// QueueStep puts the call in a queue. The overflow branches are optional;
-// when the queue reports an outcome whose branch is unset, the call is hung
-// up (cause "busy" for Full and NoAgents, "normal" for Timeout).
-type QueueStep struct {
-	Queue    QueueRef `json:"queue"`
-	Priority int      `json:"priority,omitempty"` // passed to the queue engine, >= 0
-	Full     StepID   `json:"full,omitempty"`
-	Timeout  StepID   `json:"timeout,omitempty"`
-	NoAgents StepID   `json:"noAgents,omitempty"`
-}
-
-// TransferStep hands the call to an external number (+4512345678,
-// 12345678) or an Asterisk dial string (PJSIP/1001,
-// PJSIP/+4512345678@trunk). The flow ends there.
-type TransferStep struct {
-	Destination string `json:"destination"`
-}
-
-// HangupStep ends the call. Cause is an ARI hangup reason: normal (default),
-// busy, congestion, rejected or unallocated.
-type HangupStep struct {
-	Cause string `json:"cause,omitempty"`
-}
-
-// hangupCauses are the causes a hangup step may name (a subset of ARI's
-// DELETE /channels/{id}?reason= values).
-var hangupCauses = map[string]bool{
-	"normal": true, "busy": true, "congestion": true, "rejected": true, "unallocated": true,
+	Priority     *PriorityStep     `json:"priority,omitempty"`
 }
 
 // edge is one outgoing branch of a step.
@@ -189,42 +65,4 @@ type edge struct {
 	field  string
 	to     StepID
 	needed bool // required branch
-}
-
-// edges lists a step's branches in a stable order. Unset optional branches
-// are included with an empty target so that validation can name them.
-func (s *Step) edges() []edge {
-	var es []edge
-	switch s.Kind {
-	case KindSchedule:
-		if p := s.Schedule; p != nil {
-			es = append(es, edge{"schedule.open", p.Open, true}, edge{"schedule.closed", p.Closed, true},
-				edge{"schedule.holiday", p.Holiday, false})
-		}
-	case KindMenu:
-		if p := s.Menu; p != nil {
-			for _, k := range sortedKeys(p.Options) {
-				es = append(es, edge{"menu.options[" + k + "]", p.Options[k], true})
-			}
-			es = append(es, edge{"menu.invalid", p.Invalid, false}, edge{"menu.noInput", p.NoInput, false},
-				edge{"menu.exhausted", p.Exhausted, false})
-		}
-	case KindAnnouncement:
-		if p := s.Announcement; p != nil {
-			es = append(es, edge{"announcement.next", p.Next, true})
-		}
-	case KindCaller:
-		if p := s.Caller; p != nil {
-			for i, r := range p.Rules {
-				es = append(es, edge{fieldIndex("caller.rules", i) + ".next", r.Next, true})
-			}
-			es = append(es, edge{"caller.default", p.Default, true})
-		}
-	case KindQueue:
-		if p := s.Queue; p != nil {
-			es = append(es, edge{"queue.full", p.Full, false}, edge{"queue.timeout", p.Timeout, false},
-				edge{"queue.noAgents", p.NoAgents, false})
-		}
-	}
-	return es
 }

@@ -189,6 +189,7 @@ type Run struct {
 	max      int
 	last     Action
 	err      error
+	priority int // set by a priority step; see PriorityStep
 }
 
 // Start begins a call's run at the flow's start step and returns the first
@@ -347,157 +348,8 @@ func (r *Run) enter(now time.Time, id StepID) Action {
 // step executes one step: either it decides the next step at once or it
 // returns the action to wait on.
 func (r *Run) step(now time.Time, s *Step) (StepID, Action) {
-	switch s.Kind {
-	case KindSchedule:
-		if s.Schedule != nil {
-			return r.schedule(now, s), nil
-		}
-	case KindCaller:
-		if s.Caller != nil {
-			return r.caller(s), nil
-		}
-	case KindAnnouncement:
-		if a := s.Announcement; a != nil {
-			r.trace(s, "announcement: play '%s', then step '%s'", a.Announcement, a.Next)
-			r.phase = phasePlaying
-			return "", Play{StepID: s.ID, Announcement: a.Announcement}
-		}
-	case KindMenu:
-		if m := s.Menu; m != nil {
-			r.trace(s, "menu: play '%s' and wait up to %ds for a key (attempt %d of %d)", m.Announcement, m.timeoutSeconds(), r.failures[s.ID]+1, m.attempts())
-			r.phase = phasePrompting
-			return "", Play{StepID: s.ID, Announcement: m.Announcement, Interruptible: true}
-		}
-	case KindQueue:
-		if q := s.Queue; q != nil {
-			r.trace(s, "queue '%s' (priority %d)", q.Queue, q.Priority)
-			r.phase = phaseQueued
-			return "", Enqueue{StepID: s.ID, Queue: q.Queue, Priority: q.Priority}
-		}
-	case KindTransfer:
-		if t := s.Transfer; t != nil {
-			r.trace(s, "transfer to %s", t.Destination)
-			return "", Transfer{StepID: s.ID, Destination: t.Destination}
-		}
-	case KindHangup:
-		cause := "normal"
-		if s.Hangup != nil && s.Hangup.Cause != "" {
-			cause = s.Hangup.Cause
-		}
-		r.trace(s, "hang up (%s)", cause)
-		return "", Hangup{StepID: s.ID, Cause: cause, Reason: "hangup step"}
+	if k, ok := kinds[s.Kind]; ok && (k.set(s) || k.settingsOptional) {
+		return k.run(r, now, s)
 	}
 	return "", r.fail(s.ID, fmt.Sprintf("step '%s' of kind %q has no settings", s.ID, s.Kind))
-}
-
-func (r *Run) schedule(now time.Time, s *Step) StepID {
-	p := s.Schedule
-	sched, name := p.Inline, "inline"
-	if sched == nil {
-		name = string(p.Schedule)
-		if r.opts.Schedules != nil {
-			sched, _ = r.opts.Schedules.Schedule(p.Schedule)
-		}
-	}
-	if sched == nil {
-		r.trace(s, "schedule '%s': not found, counted as closed → step '%s'", name, p.Closed)
-		return p.Closed
-	}
-	if sched.Name != "" && p.Inline != nil {
-		name = sched.Name
-	}
-	st := sched.status(now)
-	next, branch := p.Closed, "closed"
-	switch {
-	case st.open:
-		next, branch = p.Open, "open"
-	case st.allDay && p.Holiday != "":
-		next, branch = p.Holiday, "holiday"
-	}
-	r.trace(s, "schedule '%s' at %s: %s → %s branch, step '%s'", name, now.In(copenhagen).Format("Mon 2006-01-02 15:04"), st.why, branch, next)
-	return next
-}
-
-func (r *Run) caller(s *Step) StepID {
-	c := s.Caller
-	who := MaskNumber(r.call.Caller)
-	for i, rule := range c.Rules {
-		if rule.match(r.call.Caller) {
-			r.trace(s, "caller %s matches rule %d (%s) → step '%s'", who, i+1, describeRule(rule), rule.Next)
-			return rule.Next
-		}
-	}
-	r.trace(s, "caller %s matches no rule → default step '%s'", who, c.Default)
-	return c.Default
-}
-
-func describeRule(rule CallerRule) string {
-	switch rule.Match {
-	case MatchPrefix, MatchExact:
-		return fmt.Sprintf("%s %v", rule.Match, rule.Numbers)
-	case MatchInternal:
-		return fmt.Sprintf("internal, at most %d digits", rule.MaxLength)
-	}
-	return string(rule.Match)
-}
-
-func (r *Run) choose(now time.Time, key string) Action {
-	s := r.cur
-	if next, ok := s.Menu.Options[key]; ok && len(key) == 1 {
-		delete(r.failures, s.ID)
-		r.trace(s, "menu: caller pressed %s → step '%s'", key, next)
-		return r.enter(now, next)
-	}
-	r.trace(s, "menu: invalid key %q (attempt %d of %d)", key, r.failures[s.ID]+1, s.Menu.attempts())
-	return r.failed(now, s.Menu.Invalid, "invalid-key branch")
-}
-
-// failed counts a failed menu attempt and goes on: Exhausted when the
-// attempts are used up, else the branch, else the menu again.
-func (r *Run) failed(now time.Time, branch StepID, label string) Action {
-	s := r.cur
-	m := s.Menu
-	if r.failures == nil {
-		r.failures = map[StepID]int{}
-	}
-	r.failures[s.ID]++
-	switch {
-	case r.failures[s.ID] >= m.attempts():
-		delete(r.failures, s.ID)
-		if m.Exhausted == "" {
-			r.trace(s, "menu: no valid choice after %d attempts and no exhausted branch — hang up", m.attempts())
-			return r.act(Hangup{StepID: s.ID, Cause: "normal", Reason: "menu attempts exhausted"})
-		}
-		r.trace(s, "menu: no valid choice after %d attempts → step '%s'", m.attempts(), m.Exhausted)
-		return r.enter(now, m.Exhausted)
-	case branch != "":
-		r.trace(s, "menu: %s → step '%s'", label, branch)
-		return r.enter(now, branch)
-	default:
-		r.trace(s, "menu: play again")
-		return r.enter(now, s.ID)
-	}
-}
-
-func (r *Run) queueOutcome(now time.Time, o QueueOutcome) Action {
-	s := r.cur
-	q := s.Queue
-	var next StepID
-	cause := "busy"
-	switch o {
-	case QueueFull:
-		next = q.Full
-	case QueueTimeout:
-		next, cause = q.Timeout, "normal"
-	case QueueNoAgents:
-		next = q.NoAgents
-	default:
-		return Wait{StepID: s.ID}
-	}
-	if next == "" {
-		r.trace(s, "queue '%s': %s and no %s branch — hang up (%s)", q.Queue, o, o, cause)
-		return r.act(Hangup{StepID: s.ID, Cause: cause, Reason: "queue " + o.String()})
-	}
-	r.trace(s, "queue '%s': %s → step '%s'", q.Queue, o, next)
-	return r.enter(now, next)
 }

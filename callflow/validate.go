@@ -158,13 +158,13 @@ func errorsOnly(ps []Problem) error {
 // Check returns every problem of the flow, errors and warnings, in a stable
 // order: flow-level first, then per step in flow order, then graph problems.
 func (f *Flow) Check(refs Refs) []Problem {
-	v := validator{refs: refs}
+	v := validator{lookup: refs}
 	v.flow(f)
 	return v.problems
 }
 
 type validator struct {
-	refs     Refs
+	lookup   Refs
 	problems []Problem
 }
 
@@ -230,41 +230,26 @@ func validID(id StepID) bool {
 
 // step checks one step's settings and branches (not the graph).
 func (v *validator) step(s *Step, index map[StepID]int) {
-	set := map[Kind]bool{
-		KindSchedule: s.Schedule != nil, KindMenu: s.Menu != nil, KindAnnouncement: s.Announcement != nil,
-		KindCaller: s.Caller != nil, KindQueue: s.Queue != nil, KindTransfer: s.Transfer != nil,
-		KindHangup: s.Hangup != nil,
-	}
-	if _, known := set[s.Kind]; !known {
-		v.err(s.ID, "kind", CodeBadKind, "unknown kind %q (want schedule, menu, announcement, caller, queue, transfer or hangup)", s.Kind)
+	spec, known := kinds[s.Kind]
+	if !known {
+		v.err(s.ID, "kind", CodeBadKind, "unknown kind %q (want %s)", s.Kind, kindNames())
 		return
 	}
-	for _, k := range []Kind{KindSchedule, KindMenu, KindAnnouncement, KindCaller, KindQueue, KindTransfer, KindHangup} {
-		if set[k] && k != s.Kind {
-			v.err(s.ID, string(k), CodeBadKind, "has %s settings, but the step's kind is %s", k, s.Kind)
+	for _, k := range kindList() {
+		if k.set(s) && k.kind != s.Kind {
+			v.err(s.ID, string(k.kind), CodeBadKind, "has %s settings, but the step's kind is %s", k.kind, s.Kind)
 		}
 	}
-	if !set[s.Kind] && s.Kind != KindHangup {
+	if !spec.set(s) && !spec.settingsOptional {
 		v.err(s.ID, string(s.Kind), CodeBadKind, "%s settings missing", s.Kind)
 		return
 	}
-	switch s.Kind {
-	case KindSchedule:
-		v.scheduleStep(s)
-	case KindMenu:
-		v.menu(s)
-	case KindAnnouncement:
-		v.announcement(s.ID, "announcement.announcement", s.Announcement.Announcement)
-	case KindCaller:
-		v.caller(s)
-	case KindQueue:
-		v.queue(s)
-	case KindTransfer:
-		v.transfer(s)
-	case KindHangup:
-		if s.Hangup != nil && s.Hangup.Cause != "" && !hangupCauses[s.Hangup.Cause] {
-			v.err(s.ID, "hangup.cause", CodeBadValue, "unknown cause %q (want normal, busy, congestion, rejected or unallocated)", s.Hangup.Cause)
-		}
+	before := len(v.problems)
+	if spec.validate != nil {
+		spec.validate(v, s)
+	}
+	if spec.set(s) {
+		v.refs(s, spec, v.problems[before:])
 	}
 	for _, e := range s.edges() {
 		switch {
@@ -277,28 +262,38 @@ func (v *validator) step(s *Step, index map[StepID]int) {
 }
 
 func (v *validator) announcement(id StepID, field string, a AnnouncementRef) {
-	switch {
-	case a == "":
+	if a == "" {
 		v.err(id, field, CodeBadValue, "no announcement")
-	case v.refs == nil || !v.refs.AnnouncementExists(a):
-		v.err(id, field, CodeUnknownAnnouncement, "announcement '%s' does not exist", a)
 	}
 }
 
-func (v *validator) scheduleStep(s *Step) {
-	p := s.Schedule
-	switch {
-	case p.Schedule != "" && p.Inline != nil:
-		v.err(s.ID, "schedule.schedule", CodeBadValue, "set either a saved schedule or an inline one, not both")
-	case p.Schedule == "" && p.Inline == nil:
-		v.err(s.ID, "schedule.schedule", CodeBadValue, "no schedule: name a saved schedule or write one inline")
-	case p.Inline != nil:
-		v.schedule(s.ID, "schedule.inline.", p.Inline)
-	default:
-		if v.refs == nil {
-			v.err(s.ID, "schedule.schedule", CodeUnknownSchedule, "schedule '%s' does not exist", p.Schedule)
-		} else if _, ok := v.refs.Schedule(p.Schedule); !ok {
-			v.err(s.ID, "schedule.schedule", CodeUnknownSchedule, "schedule '%s' does not exist", p.Schedule)
+// refs checks that the names the step's settings hold exist (Flow.Refs is
+// the walker); an unset name or a field already refused is left to the
+// kind's own validation.
+func (v *validator) refs(s *Step, spec *kindSpec, already []Problem) {
+	refused := map[string]bool{}
+	for _, p := range already {
+		refused[p.Field] = true
+	}
+	for _, rf := range spec.refs {
+		name := *rf.ptr(s)
+		if name == "" || refused[rf.field] {
+			continue
+		}
+		var ok bool
+		if v.lookup != nil {
+			switch rf.kind {
+			case RefQueue:
+				ok = v.lookup.QueueExists(QueueRef(name))
+			case RefAnnouncement:
+				ok = v.lookup.AnnouncementExists(AnnouncementRef(name))
+			case RefSchedule:
+				_, ok = v.lookup.Schedule(ScheduleRef(name))
+			}
+		}
+		if !ok {
+			code := map[RefKind]Code{RefQueue: CodeUnknownQueue, RefAnnouncement: CodeUnknownAnnouncement, RefSchedule: CodeUnknownSchedule}[rf.kind]
+			v.err(s.ID, rf.field, code, "%s '%s' does not exist", rf.kind, name)
 		}
 	}
 }
@@ -363,126 +358,6 @@ func (v *validator) ranges(id StepID, field string, rs []Range) {
 			v.err(id, fieldIndex(field, ok[k].i), CodeBadTime, "%s–%s overlaps %s–%s", b.From, b.To, a.From, a.To)
 		}
 	}
-}
-
-// menuKeys are the DTMF keys a menu option may use.
-const menuKeys = "0123456789*#"
-
-func (v *validator) menu(s *Step) {
-	m := s.Menu
-	v.announcement(s.ID, "menu.announcement", m.Announcement)
-	if len(m.Options) == 0 {
-		v.err(s.ID, "menu.options", CodeMissingBranch, "a menu needs at least one option")
-	}
-	for _, k := range sortedKeys(m.Options) {
-		if len(k) != 1 || !strings.Contains(menuKeys, k) {
-			v.err(s.ID, "menu.options["+k+"]", CodeBadDigit, "key %q: want one of 0-9, * or #", k)
-		}
-	}
-	if m.TimeoutSeconds < 0 || m.TimeoutSeconds > 60 {
-		v.err(s.ID, "menu.timeoutSeconds", CodeBadValue, "%d: want 1–60 seconds (0 for the default %d)", m.TimeoutSeconds, DefaultMenuTimeoutSeconds)
-	}
-	if m.Attempts < 0 || m.Attempts > 10 {
-		v.err(s.ID, "menu.attempts", CodeBadValue, "%d: want 1–10 (0 for the default %d)", m.Attempts, DefaultMenuAttempts)
-	}
-	if m.Exhausted == "" {
-		v.add(s.ID, "menu.exhausted", SeverityWarning, CodeMissingBranch, "no step after %d failed attempts: the call is hung up", m.attempts())
-	}
-}
-
-func (v *validator) caller(s *Step) {
-	c := s.Caller
-	for i, r := range c.Rules {
-		field := fieldIndex("caller.rules", i)
-		switch r.Match {
-		case MatchPrefix, MatchExact:
-			if len(r.Numbers) == 0 {
-				v.err(s.ID, field+".numbers", CodeBadValue, "a %s rule needs at least one number", r.Match)
-			}
-			for j, n := range r.Numbers {
-				if r.Match == MatchPrefix && !validPrefix(n) {
-					v.err(s.ID, fieldIndex(field+".numbers", j), CodeBadValue, "%q is not a number prefix (1–15 digits, optionally starting with + or 00)", n)
-				}
-				if _, err := CanonicalNumber(n); r.Match == MatchExact && err != nil {
-					v.err(s.ID, fieldIndex(field+".numbers", j), CodeBadValue, "%q is %v", n, err)
-				}
-			}
-		case MatchAnonymous:
-		case MatchInternal:
-			if r.MaxLength < 1 || r.MaxLength > 7 {
-				v.err(s.ID, field+".maxLength", CodeBadValue, "%d: want 1–7 digits (8 would match Danish numbers)", r.MaxLength)
-			}
-		default:
-			v.err(s.ID, field+".match", CodeBadValue, "unknown match %q (want prefix, exact, anonymous or internal)", r.Match)
-		}
-	}
-}
-
-func (v *validator) queue(s *Step) {
-	q := s.Queue
-	switch {
-	case q.Queue == "":
-		v.err(s.ID, "queue.queue", CodeBadValue, "no queue")
-	case v.refs == nil || !v.refs.QueueExists(q.Queue):
-		v.err(s.ID, "queue.queue", CodeUnknownQueue, "queue '%s' does not exist", q.Queue)
-	}
-	if q.Priority < 0 {
-		v.err(s.ID, "queue.priority", CodeBadValue, "priority %d: want 0 or more", q.Priority)
-	}
-}
-
-func (v *validator) transfer(s *Step) {
-	d := s.Transfer.Destination
-	if !validDestination(d) {
-		v.err(s.ID, "transfer.destination", CodeBadValue, "%q: want a phone number (+4512345678) or a dial string (PJSIP/1001, PJSIP/+4512345678@trunk)", d)
-		return
-	}
-	if v.refs == nil {
-		return
-	}
-	if p, ok := v.refs.DialPolicy(); ok {
-		if err := p.Check(d); err != nil {
-			v.err(s.ID, "transfer.destination", CodeNotAllowed, "%s", err.Error())
-		}
-	}
-}
-
-// validDestination accepts a phone number or TECH/resource without spaces.
-func validDestination(d string) bool {
-	if validNumber(d) {
-		return true
-	}
-	tech, res, ok := strings.Cut(d, "/")
-	if !ok || tech == "" || res == "" || len(d) > 200 {
-		return false
-	}
-	for _, r := range tech {
-		if !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_')) {
-			return false
-		}
-	}
-	for _, r := range res {
-		if r <= ' ' || r >= unicode.MaxASCII || r == ',' || r == '&' {
-			return false
-		}
-	}
-	return true
-}
-
-// validNumber accepts digits with an optional leading + (or 00), spaces and
-// dashes allowed as separators.
-func validNumber(n string) bool {
-	c := cleanNumber(n)
-	c = strings.TrimPrefix(c, "+")
-	if c == "" || len(c) > 20 {
-		return false
-	}
-	for _, r := range c {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // graph checks reachability, loops without a menu and dead ends.

@@ -186,18 +186,14 @@ type flowUses struct {
 
 func usesOf(f *callflow.Flow) flowUses {
 	u := flowUses{map[string]bool{}, map[string]bool{}, map[string]bool{}}
-	for _, st := range f.Steps {
-		if st.Schedule != nil && st.Schedule.Schedule != "" {
-			u.schedules[string(st.Schedule.Schedule)] = true
-		}
-		if st.Menu != nil && st.Menu.Announcement != "" {
-			u.announcements[string(st.Menu.Announcement)] = true
-		}
-		if st.Announcement != nil && st.Announcement.Announcement != "" {
-			u.announcements[string(st.Announcement.Announcement)] = true
-		}
-		if st.Queue != nil && st.Queue.Queue != "" {
-			u.queues[string(st.Queue.Queue)] = true
+	for _, r := range f.Refs() {
+		switch r.Kind {
+		case callflow.RefQueue:
+			u.queues[r.Name] = true
+		case callflow.RefAnnouncement:
+			u.announcements[r.Name] = true
+		case callflow.RefSchedule:
+			u.schedules[r.Name] = true
 		}
 	}
 	return u

@@ -204,36 +204,5 @@ func (s *Store) LoadRuntime(ctx context.Context) (Runtime, error) {
 // globalFlow returns a deep enough copy of f with every queue,
 // announcement and saved-schedule name rewritten by global.
 func globalFlow(f callflow.Flow, global func(string) string) *callflow.Flow {
-	out := f
-	out.Steps = make([]callflow.Step, len(f.Steps))
-	for i, st := range f.Steps {
-		if st.Schedule != nil {
-			c := *st.Schedule
-			if c.Schedule != "" {
-				c.Schedule = callflow.ScheduleRef(global(string(c.Schedule)))
-			}
-			st.Schedule = &c
-		}
-		if st.Menu != nil {
-			c := *st.Menu
-			if c.Announcement != "" {
-				c.Announcement = callflow.AnnouncementRef(global(string(c.Announcement)))
-			}
-			st.Menu = &c
-		}
-		if st.Announcement != nil {
-			c := *st.Announcement
-			if c.Announcement != "" {
-				c.Announcement = callflow.AnnouncementRef(global(string(c.Announcement)))
-			}
-			st.Announcement = &c
-		}
-		if st.Queue != nil {
-			c := *st.Queue
-			c.Queue = callflow.QueueRef(global(string(c.Queue)))
-			st.Queue = &c
-		}
-		out.Steps[i] = st
-	}
-	return &out
+	return f.RenameRefs(func(_ callflow.RefKind, name string) string { return global(name) })
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -17,8 +18,9 @@ import (
 var openAPISource []byte
 
 // openAPIDoc is openAPISource with the lists that other packages own
-// filled in: the strategy enum comes from the queue engine's registry, so
-// a new strategy needs no edit here.
+// filled in: the strategy enum comes from the queue engine's registry and
+// the step-kind enum from callflow's, so a new strategy or step kind needs
+// no edit here.
 var openAPIDoc = mustFillOpenAPI(openAPISource)
 
 func mustFillOpenAPI(src []byte) []byte {
@@ -32,6 +34,11 @@ func mustFillOpenAPI(src []byte) []byte {
 		panic("server: openapi.json has no components.schemas.Strategy")
 	}
 	strategy["enum"] = queue.StrategyNames()
+	kind, ok := schemas["StepKind"].(map[string]any)
+	if !ok {
+		panic("server: openapi.json has no components.schemas.StepKind")
+	}
+	kind["enum"] = callflow.KindNames()
 	out, err := json.Marshal(doc)
 	if err != nil {
 		panic(fmt.Sprintf("server: openapi.json: %v", err))

@@ -100,6 +100,7 @@ func (s *Server) registerRoutes() {
 	api.PUT("/agents/:id/state", agent, s.putAgentState) // own; supervisors any agent (agents.go ownAgent)
 	api.GET("/agents/:id/status", agent, s.agentStatus)
 
+	api.GET("/step-kinds", sup, s.listStepKinds)
 	api.GET("/flows", sup, s.listFlows)
 	api.POST("/flows", admin, s.createFlow)
 	api.POST("/flows/validate", sup, s.validateFlow)

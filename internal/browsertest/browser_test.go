@@ -409,6 +409,7 @@ func TestAdminQueuesAndFlows(t *testing.T) {
 	Do(t, ctx, "fix flow", SetField("#flow-new-definition", fmt.Sprintf(flow, "hovedmenu")))
 	WaitJS(t, ctx, "no problems", `document.querySelector('#flow-tree li[data-step="menu"]') && !document.querySelector('#flow-tree [data-problem]')`)
 	WaitText(t, ctx, "#flow-tree", "tast 1")
+	WaitText(t, ctx, "#flow-tree", "(kø: borgerservice)") // the kind's name from GET /step-kinds
 	Do(t, ctx, "save flow", chromedp.Click(chromedp.CSS(`#flow-new [type=submit]`)))
 	WaitText(t, ctx, `#flow-table tr[data-row="hovednummer"]`, "menu")
 	Screenshot(t, ctx, "admin-flows")

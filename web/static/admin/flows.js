@@ -3,7 +3,17 @@
 // the API's validation problems shown at their step, and a "try it" box
 // that runs the routing dry-run.
 import { resource, values } from "./resource.js";
-import { api, el, field, onSubmit, t } from "../app.js";
+import { api, el, field, lang, onSubmit, t } from "../app.js";
+
+// kinds are callflow's step kinds by name, from GET /api/v1/step-kinds
+// (loaded by render), so a new kind needs no edit here.
+let kinds = {};
+
+// kindLabel names a step kind in the page's language.
+function kindLabel(kind) {
+  const k = kinds[kind];
+  return k ? (lang === "da" ? k.label.da : k.label.en) : kind;
+}
 
 const example = {
   start: "åbent",
@@ -37,7 +47,7 @@ export function tree(def, problems) {
     const s = steps.get(id);
     const head = [label ? el("span", { class: "branch" }, label + " → ") : null, el("strong", {}, id)];
     if (!s) return el("li", { "data-step": id }, head, " ", el("span", { class: "field-error" }, t("flow.missing")));
-    const desc = ` (${t("flow.kind." + s.kind)}${s[s.kind]?.queue ? ": " + s[s.kind].queue : ""}${s[s.kind]?.schedule && typeof s[s.kind].schedule === "string" ? ": " + s[s.kind].schedule : ""})`;
+    const desc = ` (${kindLabel(s.kind)}${s[s.kind]?.queue ? ": " + s[s.kind].queue : ""}${s[s.kind]?.schedule && typeof s[s.kind].schedule === "string" ? ": " + s[s.kind].schedule : ""})`;
     const probs = at(id).map((p) => el("p", { class: p.severity === "warning" ? "notice" : "field-error", "data-problem": p.code }, p.message));
     if (seen.has(id)) return el("li", { "data-step": id }, head, " ", t("flow.seen"));
     seen.add(id);
@@ -49,6 +59,8 @@ export function tree(def, problems) {
 }
 
 export async function render(root) {
+  const ks = await api("GET", "/api/v1/step-kinds");
+  if (ks.ok) kinds = Object.fromEntries(ks.data.map((k) => [k.kind, k]));
   const trial = el("div", { id: "flow-try" });
   const r = await resource(root, {
     path: "/api/v1/flows", id: "flow", title: (f) => f.name,
@@ -107,7 +119,7 @@ function tryIt(box) {
     out.replaceChildren(el("section", { class: "card", "aria-labelledby": "simulate-path" },
       el("h3", { id: "simulate-path" }, t("flow.try.path", { flow: r.data.flow || "" })),
       el("ol", { id: "simulate-steps" }, (r.data.path || []).map((p) => el("li", { "data-step": p.step },
-        el("strong", {}, p.step), ` (${t("flow.kind." + p.kind)}): ${p.explanation}`))),
+        el("strong", {}, p.step), ` (${kindLabel(p.kind)}): ${p.explanation}`))),
       r.data.broken ? el("p", { class: "field-error" }, r.data.broken) : null,
       (r.data.problems || []).map((p) => el("p", { class: "field-error" }, `${p.step}: ${p.message}`))));
   });
