@@ -71,7 +71,7 @@ func (l *engineLive) handle(in queue.Input) error {
 	return nil
 }
 
-func (l *engineLive) SetAgentState(_ context.Context, a queue.AgentID, state, reason string, queues []queue.QueueID) error {
+func (l *engineLive) SetAgentState(_ context.Context, a queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	loggedIn := false
@@ -81,9 +81,9 @@ func (l *engineLive) SetAgentState(_ context.Context, a queue.AgentID, state, re
 		}
 	}
 	switch state {
-	case server.StateLoggedOut:
+	case queue.LoggedOut:
 		return l.handle(queue.AgentLogout{Agent: a})
-	case server.StatePaused:
+	case queue.Paused:
 		if !loggedIn {
 			return l.handle(queue.AgentLogin{Agent: a, Queues: queues, PauseReason: reason})
 		}

@@ -201,15 +201,10 @@ func (g *PhoneGlue) SendDTMF(ctx context.Context, agent softphone.AgentID, call 
 
 // SetState implements softphone.CallControl.
 func (g *PhoneGlue) SetState(ctx context.Context, agent softphone.AgentID, state softphone.AgentState, reason string) error {
-	var st queue.State
-	switch state {
-	case softphone.StateReady:
-		st = queue.Ready
-	case softphone.StatePaused:
-		st = queue.Paused
-	case softphone.StateLoggedOut:
-		st = queue.LoggedOut
-	default:
+	// The page's states are queue.State's text form; a page may choose
+	// only ready, paused and logged_out.
+	st, err := queue.ParseState(string(state))
+	if err != nil || (st != queue.Ready && st != queue.Paused && st != queue.LoggedOut) {
 		return &softphone.ControlError{Code: "bad-state", Message: fmt.Sprintf("unknown state %q", state)}
 	}
 	if err := g.adapter.SetAgentState(ctx, queue.AgentID(agent), st, reason, nil); err != nil {
@@ -252,18 +247,7 @@ func (l LiveView) Calls(ctx context.Context) ([]server.LiveCall, error) {
 	return out, nil
 }
 
-func (l LiveView) SetAgentState(ctx context.Context, agent queue.AgentID, state, reason string, queues []queue.QueueID) error {
-	var st queue.State
-	switch state {
-	case "ready":
-		st = queue.Ready
-	case "paused":
-		st = queue.Paused
-	case "logged_out", "logged-out", "loggedout":
-		st = queue.LoggedOut
-	default:
-		return fmt.Errorf("%w: unknown state %q", server.ErrStateRefused, state)
-	}
+func (l LiveView) SetAgentState(ctx context.Context, agent queue.AgentID, st queue.State, reason string, queues []queue.QueueID) error {
 	if err := l.Adapter.SetAgentState(ctx, agent, st, reason, queues); err != nil {
 		return fmt.Errorf("%w: %s", server.ErrStateRefused, err.Error())
 	}
@@ -370,13 +354,13 @@ func (d AgentDirectory) Colleagues(ctx context.Context, agent softphone.AgentID)
 func colleagueState(as queue.AgentSnapshot) string {
 	switch {
 	case as.ID == "" || as.State == queue.LoggedOut:
-		return "logged-out"
+		return queue.LoggedOut.String()
 	case as.State == queue.Ready && !as.DeviceBusy:
-		return "ready"
+		return queue.Ready.String()
 	case as.State == queue.Paused:
-		return "paused"
+		return queue.Paused.String()
 	}
-	return "busy"
+	return server.ColleagueBusy
 }
 
 func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
