@@ -642,7 +642,10 @@ func TestAgentStateAndLiveViews(t *testing.T) {
 	if w := state(agentTok, cs.agent.ID, `{"state":"paused","reason":"frokost"}`); decode[status](t, w).Reason != "Frokost" {
 		t.Fatalf("pause: %s", w.Body.String())
 	}
-	for _, bad := range []string{`{"state":"sleeping"}`, `{"state":"ready","reason":"x"}`, `{"state":"ready","queues":["nowhere"]}`} {
+	// Only ready, paused and logged_out, spelt so: not the engine's other
+	// states nor other spellings.
+	for _, bad := range []string{`{"state":"sleeping"}`, `{"state":"ready","reason":"x"}`, `{"state":"ready","queues":["nowhere"]}`,
+		`{"state":"loggedout"}`, `{"state":"logged-out"}`, `{"state":"on_call"}`, `{"state":"ringing"}`, `{"state":"Ready"}`} {
 		if w := state(supTok, cs.agent.ID, bad); w.Code != 400 {
 			t.Errorf("%s: %d %s", bad, w.Code, w.Body.String())
 		}

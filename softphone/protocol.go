@@ -6,11 +6,14 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/omstil/omstil/queue"
 )
 
 // AgentID identifies a logged-in member of staff (the authenticated user,
-// never a value taken from the page's messages).
-type AgentID string
+// never a value taken from the page's messages). It is the engine's agent
+// ID (config.EngineAgentID), so it is the same type.
+type AgentID = queue.AgentID
 
 // CallID identifies a call offered to an agent; the adapter chooses it (for
 // instance the citizen's ARI channel ID) and the page echoes it back.
