@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm/clause"
+
+	"github.com/omstil/omstil/queue"
 )
 
 // PendingCallback is a callback request whose caller may have been
@@ -25,7 +27,7 @@ type PendingCallback struct {
 // AgentState is an agent's chosen availability, restored after a restart.
 type AgentState struct {
 	Agent     string `gorm:"primaryKey"`
-	State     string // "ready" or "paused"
+	State     string // queue.State's text form: "ready" or "paused"
 	Reason    string
 	Queues    []string `gorm:"serializer:json"` // nil: all the agent's queues
 	UpdatedAt time.Time
@@ -61,18 +63,22 @@ func (s *Store) PendingCallbacks(ctx context.Context) ([]PendingCallback, error)
 }
 
 // SaveAgentState records an agent's availability; state "" or
-// "logged_out" forgets the agent (nothing to restore).
+// "logged_out" forgets the agent (nothing to restore). States are
+// queue.State's text form, which is also what earlier versions stored.
 func (s *Store) SaveAgentState(ctx context.Context, st AgentState) error {
 	db := s.db.WithContext(ctx)
-	switch st.State {
-	case "", "logged_out":
+	state := queue.LoggedOut
+	if st.State != "" {
+		var err error
+		if state, err = queue.ParseState(st.State); err != nil || (state != queue.Ready && state != queue.Paused && state != queue.LoggedOut) {
+			return Invalid("state", "%q is not ready, paused or logged_out", st.State)
+		}
+	}
+	if state == queue.LoggedOut {
 		if err := db.Where("agent = ?", st.Agent).Delete(&AgentState{}).Error; err != nil {
 			return fmt.Errorf("config: forget agent state: %w", err)
 		}
 		return nil
-	case "ready", "paused":
-	default:
-		return Invalid("state", "%q is not ready, paused or logged_out", st.State)
 	}
 	st.UpdatedAt = s.now().UTC()
 	if err := db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&st).Error; err != nil {

@@ -18,8 +18,17 @@ import (
 //     "default/borgerservice"; flows in the Runtime refer to queues,
 //     announcements and schedules by such global names too;
 //   - an agent is its database ID in decimal (EngineAgentID), e.g. "17",
-//     the same ID as in /api/v1/agents/17.
+//     the same ID as in /api/v1/agents/17;
+//   - an organisation, where the ARI adapter keeps numbers, queues and
+//     agents apart (NumberConfig.Org, QueueOrgs, AgentOrgs), is its
+//     database ID in decimal (EngineOrgID), e.g. "1". Only queue IDs
+//     carry the slug, because people read them (flows, the live feed).
+//
+// These functions are the only places that turn an ID into engine text.
 func EngineQueueID(orgSlug, name string) queue.QueueID { return queue.QueueID(orgSlug + "/" + name) }
+
+// EngineOrgID is the ARI adapter's name of an organisation.
+func EngineOrgID(id OrgID) string { return strconv.FormatInt(int64(id), 10) }
 
 // EngineAgentID is the engine's ID of an agent.
 func EngineAgentID(id AgentID) queue.AgentID { return queue.AgentID(strconv.FormatInt(int64(id), 10)) }

@@ -16,7 +16,11 @@ const (
 	numStates
 )
 
-var stateNames = [numStates]string{"loggedout", "ready", "paused", "ringing", "oncall", "wrapup"}
+// stateNames is omstil's one text form of an agent state: the engine's
+// JSON, the live feed, the REST API, the agent page and the saved restart
+// state all use it. Anything that reads a state name parses it with
+// ParseState; nothing else spells them.
+var stateNames = [numStates]string{"logged_out", "ready", "paused", "ringing", "on_call", "wrap_up"}
 
 func (s State) String() string {
 	if s < numStates {
@@ -28,13 +32,23 @@ func (s State) String() string {
 // MarshalText makes states readable in JSON.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText parses a state name.
-func (s *State) UnmarshalText(b []byte) error {
+// ParseState reads a state name as String writes it; any other spelling
+// is an error.
+func ParseState(name string) (State, error) {
 	for i, n := range stateNames {
-		if n == string(b) {
-			*s = State(i)
-			return nil
+		if n == name {
+			return State(i), nil
 		}
 	}
-	return fmt.Errorf("queue: unknown agent state %q", b)
+	return 0, fmt.Errorf("queue: unknown agent state %q", name)
+}
+
+// UnmarshalText parses a state name (ParseState).
+func (s *State) UnmarshalText(b []byte) error {
+	st, err := ParseState(string(b))
+	if err != nil {
+		return err
+	}
+	*s = st
+	return nil
 }

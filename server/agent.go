@@ -48,10 +48,15 @@ type AgentDirectory interface {
 // Colleague is another agent the page offers as a transfer target.
 type Colleague struct {
 	ID, Name string
-	// State: "ready", "paused", "busy" (ringing, on a call, wrap-up, or
-	// consulted) or "logged-out".
+	// State: "ready", "paused", "logged_out" (queue.State's text form) or
+	// ColleagueBusy.
 	State string
 }
+
+// ColleagueBusy is a colleague's state when omstil would not ring them
+// now: ringing, on a call, in wrap-up, consulted or on another phone call.
+// It is the agent page's own summary, not an engine state.
+const ColleagueBusy = "busy"
 
 // AgentSetup is what the agent page shows besides calls: the queues the
 // agent may log in to, the pause reasons and the wrap-up time.

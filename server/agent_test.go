@@ -57,7 +57,7 @@ func (d *fakeDirectory) Colleagues(ctx context.Context, agent softphone.AgentID)
 		{ID: "agent-eva", Name: "Eva", State: "busy"},
 		{ID: "agent-bo", Name: "Bo", State: "paused"},
 		{ID: "agent-cy", Name: "Cy", State: "ready"},
-		{ID: "agent-di", Name: "Di", State: "logged-out"},
+		{ID: "agent-di", Name: "Di", State: "logged_out"},
 	}
 	var out []server.Colleague
 	for _, c := range all {
@@ -432,7 +432,7 @@ func TestAgentSetupAndQueues(t *testing.T) {
 		{"colleagues need a session", "GET", "/agent/colleagues", "", nil, "", 401, `"unauthorized"`},
 		// ready first, then paused, busy, logged out; not anna herself
 		{"colleagues", "GET", "/agent/colleagues", "", anna, "", 200,
-			`[{"id":"agent-cy","name":"Cy","state":"ready"},{"id":"agent-bo","name":"Bo","state":"paused"},{"id":"agent-eva","name":"Eva","state":"busy"},{"id":"agent-di","name":"Di","state":"logged-out"}]`},
+			`[{"id":"agent-cy","name":"Cy","state":"ready"},{"id":"agent-bo","name":"Bo","state":"paused"},{"id":"agent-eva","name":"Eva","state":"busy"},{"id":"agent-di","name":"Di","state":"logged_out"}]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -252,13 +252,6 @@ func (s *Server) ownAgent(c *gin.Context) (CallConfig, config.Agent, bool) {
 	return cc, a, true
 }
 
-// Agent states accepted by PUT /agents/{id}/state.
-const (
-	StateReady     = "ready"
-	StatePaused    = "paused"
-	StateLoggedOut = "logged_out"
-)
-
 type agentStateRequest struct {
 	State  string   `json:"state"`
 	Reason string   `json:"reason"`
@@ -275,13 +268,21 @@ func (s *Server) putAgentState(c *gin.Context) {
 		return
 	}
 	ctx, org := c.Request.Context(), actor(c).OrgID
-	switch req.State {
-	case StateReady, StateLoggedOut:
+	// The body's state is queue.State's text form (the REST API, the
+	// engine and the database spell it the same way); only ready, paused
+	// and logged_out can be chosen.
+	st, err := queue.ParseState(req.State)
+	if err != nil || (st != queue.Ready && st != queue.Paused && st != queue.LoggedOut) {
+		s.fail(c, &apiError{http.StatusBadRequest, "invalid", fmt.Sprintf("state: %q: want ready, paused or logged_out", req.State), "state"})
+		return
+	}
+	switch st {
+	case queue.Ready, queue.LoggedOut:
 		if req.Reason != "" {
 			s.fail(c, &apiError{http.StatusBadRequest, "invalid", "reason: only a pause has a reason", "reason"})
 			return
 		}
-	case StatePaused:
+	case queue.Paused:
 		reasons, err := cc.PauseReasons(ctx, org)
 		if err != nil {
 			s.fail(c, err)
@@ -297,9 +298,6 @@ func (s *Server) putAgentState(c *gin.Context) {
 			s.fail(c, &apiError{http.StatusBadRequest, "invalid", fmt.Sprintf("reason: %q is not one of the pause reasons (%s)", req.Reason, strings.Join(reasons, ", ")), "reason"})
 			return
 		}
-	default:
-		s.fail(c, &apiError{http.StatusBadRequest, "invalid", fmt.Sprintf("state: %q: want ready, paused or logged_out", req.State), "state"})
-		return
 	}
 	if !a.Active {
 		s.fail(c, &apiError{http.StatusConflict, "inactive", "the agent is deactivated", ""})
@@ -334,11 +332,11 @@ func (s *Server) putAgentState(c *gin.Context) {
 		return
 	}
 	eid := config.EngineAgentID(a.ID)
-	if err := s.opts.Live.SetAgentState(ctx, eid, req.State, req.Reason, queues); err != nil {
+	if err := s.opts.Live.SetAgentState(ctx, eid, st, req.Reason, queues); err != nil {
 		s.failLive(c, err)
 		return
 	}
-	s.log.Info("agent state set", "agent", string(eid), "state", req.State, "by", actor(c).Username)
+	s.log.Info("agent state set", "agent", string(eid), "state", st.String(), "by", actor(c).Username)
 	snap, err := s.opts.Live.Snapshot(ctx)
 	if err != nil {
 		s.failLive(c, err)
@@ -363,34 +361,15 @@ type agentStatusResponse struct {
 	At            time.Time       `json:"at"`
 }
 
-// stateName maps the engine's states to the API's names.
-func stateName(st queue.State) string {
-	switch st {
-	case queue.LoggedOut:
-		return StateLoggedOut
-	case queue.Ready:
-		return StateReady
-	case queue.Paused:
-		return StatePaused
-	case queue.Ringing:
-		return "ringing"
-	case queue.OnCall:
-		return "on_call"
-	case queue.WrapUp:
-		return "wrap_up"
-	}
-	return st.String()
-}
-
 func agentStatusJSON(a config.Agent, snap queue.Snapshot) agentStatusResponse {
 	eid := config.EngineAgentID(a.ID)
-	out := agentStatusResponse{ID: a.ID, EngineID: eid, State: StateLoggedOut, Queues: []queue.QueueID{}, At: snap.At}
+	out := agentStatusResponse{ID: a.ID, EngineID: eid, State: queue.LoggedOut.String(), Queues: []queue.QueueID{}, At: snap.At}
 	for _, as := range snap.Agents {
 		if as.ID != eid {
 			continue
 		}
 		since := as.Since
-		out.State, out.Reason, out.Since, out.Call, out.Queue = stateName(as.State), as.Reason, &since, as.Call, as.Queue
+		out.State, out.Reason, out.Since, out.Call, out.Queue = as.State.String(), as.Reason, &since, as.Call, as.Queue
 		out.Queues = append(out.Queues, as.Queues...)
 		out.CallsToday, out.DeviceBusy, out.PendingPause, out.PendingLogout = as.CallsToday, as.DeviceBusy, as.PendingPause, as.PendingLogout
 	}

@@ -71,7 +71,7 @@ func (l *engineLive) handle(in queue.Input) error {
 	return nil
 }
 
-func (l *engineLive) SetAgentState(_ context.Context, a queue.AgentID, state, reason string, queues []queue.QueueID) error {
+func (l *engineLive) SetAgentState(_ context.Context, a queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	loggedIn := false
@@ -81,9 +81,9 @@ func (l *engineLive) SetAgentState(_ context.Context, a queue.AgentID, state, re
 		}
 	}
 	switch state {
-	case server.StateLoggedOut:
+	case queue.LoggedOut:
 		return l.handle(queue.AgentLogout{Agent: a})
-	case server.StatePaused:
+	case queue.Paused:
 		if !loggedIn {
 			return l.handle(queue.AgentLogin{Agent: a, Queues: queues, PauseReason: reason})
 		}
@@ -642,7 +642,10 @@ func TestAgentStateAndLiveViews(t *testing.T) {
 	if w := state(agentTok, cs.agent.ID, `{"state":"paused","reason":"frokost"}`); decode[status](t, w).Reason != "Frokost" {
 		t.Fatalf("pause: %s", w.Body.String())
 	}
-	for _, bad := range []string{`{"state":"sleeping"}`, `{"state":"ready","reason":"x"}`, `{"state":"ready","queues":["nowhere"]}`} {
+	// Only ready, paused and logged_out, spelt so: not the engine's other
+	// states nor other spellings.
+	for _, bad := range []string{`{"state":"sleeping"}`, `{"state":"ready","reason":"x"}`, `{"state":"ready","queues":["nowhere"]}`,
+		`{"state":"loggedout"}`, `{"state":"logged-out"}`, `{"state":"on_call"}`, `{"state":"ringing"}`, `{"state":"Ready"}`} {
 		if w := state(supTok, cs.agent.ID, bad); w.Code != 400 {
 			t.Errorf("%s: %d %s", bad, w.Code, w.Body.String())
 		}

@@ -19,12 +19,12 @@ type Live interface {
 	Snapshot(ctx context.Context) (queue.Snapshot, error)
 	// Calls lists the calls in progress, in any organisation.
 	Calls(ctx context.Context) ([]LiveCall, error)
-	// SetAgentState logs an agent in and makes it ready (StateReady),
-	// pauses it with a reason (StatePaused) or logs it out
-	// (StateLoggedOut). queues (engine IDs) limit the queues logged in to;
+	// SetAgentState logs an agent in and makes it ready (queue.Ready),
+	// pauses it with a reason (queue.Paused) or logs it out
+	// (queue.LoggedOut). queues (engine IDs) limit the queues logged in to;
 	// nil: every queue the agent is a member of. An error wrapping
 	// ErrStateRefused is shown to the user with its text.
-	SetAgentState(ctx context.Context, agent queue.AgentID, state, reason string, queues []queue.QueueID) error
+	SetAgentState(ctx context.Context, agent queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error
 }
 
 // ErrStateRefused is wrapped by Live.SetAgentState when the change is not

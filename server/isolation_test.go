@@ -23,6 +23,7 @@ import (
 
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
 )
 
@@ -222,7 +223,7 @@ func (tp *isoTemplate) worldWith(t testing.TB, opts func(*server.Options)) *isoW
 		{Org: tp.a.id, Call: "aaa-call", Number: tp.a.num.Number, Caller: "+4511111111", Queue: config.EngineQueueID(tp.a.slug, tp.a.q.Name)},
 		{Org: tp.b.id, Call: bMark + "-call", Number: tp.b.num.Number, Caller: "+4599999999", Queue: config.EngineQueueID(tp.b.slug, tp.b.q.Name)},
 	}
-	if err := w.live.SetAgentState(ctx, config.EngineAgentID(tp.b.agent.ID), server.StateReady, "", nil); err != nil {
+	if err := w.live.SetAgentState(ctx, config.EngineAgentID(tp.b.agent.ID), queue.Ready, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	so := server.Options{Store: st, Now: clock, Live: w.live, LiveSource: w.live}

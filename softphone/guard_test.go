@@ -61,7 +61,7 @@ func TestAuthorizeRefusesOrRevokes(t *testing.T) {
 	calls := append([]string(nil), ctl.calls...)
 	ctl.mu.Unlock()
 	// the citizen goes back to the queue, not cut off.
-	want := []string{"state agent-1 logged-out ", "transfer agent-1 c1 requeue  "}
+	want := []string{"state agent-1 logged_out ", "transfer agent-1 c1 requeue  "}
 	if len(calls) != len(want) || calls[0] != want[0] || calls[1] != want[1] {
 		t.Errorf("adapter got %q, want %q", calls, want)
 	}
@@ -102,7 +102,7 @@ func TestRevokeEndsOnlyItsPage(t *testing.T) {
 	if err := p2.ended(); !errors.Is(err, ErrRevoked) {
 		t.Errorf("Serve returned %v", err)
 	}
-	if got := ctl.last(); got != "state agent-1 logged-out " {
+	if got := ctl.last(); got != "state agent-1 logged_out " {
 		t.Errorf("adapter got %q", got)
 	}
 }

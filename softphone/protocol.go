@@ -6,11 +6,14 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/omstil/omstil/queue"
 )
 
 // AgentID identifies a logged-in member of staff (the authenticated user,
-// never a value taken from the page's messages).
-type AgentID string
+// never a value taken from the page's messages). It is the engine's agent
+// ID (config.EngineAgentID), so it is the same type.
+type AgentID = queue.AgentID
 
 // CallID identifies a call offered to an agent; the adapter chooses it (for
 // instance the citizen's ARI channel ID) and the page echoes it back.
@@ -46,7 +49,8 @@ type CallControl interface {
 	Transfer(ctx context.Context, agent AgentID, call CallID, t Transfer) error
 	// SendDTMF plays digits (0-9, *, #, A-D) towards the citizen's side.
 	SendDTMF(ctx context.Context, agent AgentID, call CallID, digits string) error
-	// SetState: "ready", "paused" (with the chosen reason) or "logged-out".
+	// SetState: StateReady, StatePaused (with the chosen reason) or
+	// StateLoggedOut.
 	SetState(ctx context.Context, agent AgentID, state AgentState, reason string) error
 	// PageOnline tells whether the agent has a signalling connection: true
 	// when a page connects, false when the last one goes away (not when it
@@ -56,14 +60,16 @@ type CallControl interface {
 	PageOnline(agent AgentID, online bool)
 }
 
-// AgentState is an agent's availability as the page asks for it.
+// AgentState is an agent's availability as the page asks for it, in
+// omstil's one text form of agent states (queue.State's String; softphone
+// does not import the engine).
 type AgentState string
 
 // The states a page may ask for.
 const (
 	StateReady     AgentState = "ready"
 	StatePaused    AgentState = "paused"
-	StateLoggedOut AgentState = "logged-out"
+	StateLoggedOut AgentState = "logged_out"
 )
 
 // Transfer describes a transfer request.
@@ -196,8 +202,9 @@ func HoldMessage(call CallID, on bool) Message {
 	return Message{Type: "hold", Call: call, On: &on}
 }
 
-// StateMessage tells the page the agent's state ("ready", "paused",
-// "wrap-up", "logged-out", …) and, for pause or wrap-up, a reason.
+// StateMessage tells the page the agent's state (queue.State's text form:
+// "ready", "paused", "wrap_up", "logged_out", …) and, for pause or
+// wrap-up, a reason.
 func StateMessage(state, reason string) Message {
 	return Message{Type: "state", State: state, Reason: reason}
 }

@@ -88,7 +88,7 @@ func TestCallControlForwarded(t *testing.T) {
 		{`{"type":"transfer","call":"c1","transfer":{"mode":"complete"}}`, "transfer agent-1 c1 complete  "},
 		{`{"type":"ready"}`, "state agent-1 ready "},
 		{`{"type":"pause","reason":"frokost"}`, "state agent-1 paused frokost"},
-		{`{"type":"logout"}`, "state agent-1 logged-out "},
+		{`{"type":"logout"}`, "state agent-1 logged_out "},
 		// The agent is the session's, never one named in the message.
 		{`{"type":"answer","call":"c2","agent":"someone-else"}`, "answer agent-1 c2"},
 	}

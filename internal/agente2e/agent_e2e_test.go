@@ -485,7 +485,7 @@ func TestAgentPageEndToEnd(t *testing.T) {
 	}
 	stopTone()
 	h.visible("#wrapup")
-	h.visible(`#state-text[data-state="wrap-up"]`)
+	h.visible(`#state-text[data-state="wrap_up"]`)
 	if op := h.cc.Next(t, "state", 15*time.Second); op.State != softphone.StateReady {
 		t.Errorf("after wrap-up: %+v", op)
 	}

@@ -23,7 +23,7 @@ func (l runnerLive) Snapshot(ctx context.Context) (queue.Snapshot, error) { retu
 
 func (l runnerLive) Calls(context.Context) ([]server.LiveCall, error) { return nil, nil }
 
-func (l runnerLive) SetAgentState(ctx context.Context, a queue.AgentID, state, reason string, queues []queue.QueueID) error {
+func (l runnerLive) SetAgentState(ctx context.Context, a queue.AgentID, state queue.State, reason string, queues []queue.QueueID) error {
 	var refused string
 	err := l.r.Do(ctx, func(e *queue.Engine) error {
 		now := time.Now()
@@ -43,11 +43,11 @@ func (l runnerLive) SetAgentState(ctx context.Context, a queue.AgentID, state, r
 			}
 		}
 		switch {
-		case state == server.StateLoggedOut:
+		case state == queue.LoggedOut:
 			handle(queue.AgentLogout{Agent: a})
-		case state == server.StatePaused && !loggedIn:
+		case state == queue.Paused && !loggedIn:
 			handle(queue.AgentLogin{Agent: a, Queues: queues, PauseReason: reason})
-		case state == server.StatePaused:
+		case state == queue.Paused:
 			handle(queue.AgentPause{Agent: a, Reason: reason})
 		case !loggedIn:
 			handle(queue.AgentLogin{Agent: a, Queues: queues})

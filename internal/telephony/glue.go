@@ -62,7 +62,7 @@ func controlErr(err error) error {
 var errNoPage = &softphone.ControlError{Code: "no-page", Message: "the agent's page is not connected"}
 
 func (g *PhoneGlue) session(agent queue.AgentID) (*softphone.Session, error) {
-	s, ok := g.phones.Session(softphone.AgentID(agent))
+	s, ok := g.phones.Session(agent)
 	if !ok {
 		return nil, errNoPage
 	}
@@ -108,7 +108,7 @@ func (g *PhoneGlue) Attach(agent queue.AgentID, call queue.CallID) (string, erro
 // opened again where Asterisk still sends, whether or not the page has
 // reconnected yet.
 func (g *PhoneGlue) Reattach(agent queue.AgentID, call queue.CallID, relayAddr string) error {
-	return g.phones.Reattach(softphone.AgentID(agent), softphone.CallID(call), relayAddr)
+	return g.phones.Reattach(agent, softphone.CallID(call), relayAddr)
 }
 
 // Connected implements ari.WebRTC.
@@ -139,29 +139,29 @@ func (g *PhoneGlue) Ended(agent queue.AgentID, call queue.CallID, reason string)
 
 // Answer implements softphone.CallControl.
 func (g *PhoneGlue) Answer(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return controlErr(g.adapter.Answer(ctx, queue.AgentID(agent), queue.CallID(call)))
+	return controlErr(g.adapter.Answer(ctx, agent, queue.CallID(call)))
 }
 
 // Decline implements softphone.CallControl.
 func (g *PhoneGlue) Decline(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return controlErr(g.adapter.Decline(ctx, queue.AgentID(agent), queue.CallID(call)))
+	return controlErr(g.adapter.Decline(ctx, agent, queue.CallID(call)))
 }
 
 // Hangup implements softphone.CallControl.
 func (g *PhoneGlue) Hangup(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return controlErr(g.adapter.Hangup(ctx, queue.AgentID(agent), queue.CallID(call)))
+	return controlErr(g.adapter.Hangup(ctx, agent, queue.CallID(call)))
 }
 
 // Hold implements softphone.CallControl.
 func (g *PhoneGlue) Hold(ctx context.Context, agent softphone.AgentID, call softphone.CallID, on bool) error {
-	return controlErr(g.adapter.Hold(ctx, queue.AgentID(agent), queue.CallID(call), on))
+	return controlErr(g.adapter.Hold(ctx, agent, queue.CallID(call), on))
 }
 
 // Transfer implements softphone.CallControl: blind transfers to a queue or
 // a number, and attended transfers (consult an agent, a queue's agent or a
 // number with the citizen on hold, then complete or cancel).
 func (g *PhoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call softphone.CallID, t softphone.Transfer) error {
-	a, c := queue.AgentID(agent), queue.CallID(call)
+	a, c := agent, queue.CallID(call)
 	switch t.Mode {
 	case "", "blind":
 		switch t.Kind {
@@ -196,23 +196,18 @@ func (g *PhoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call 
 
 // SendDTMF implements softphone.CallControl.
 func (g *PhoneGlue) SendDTMF(ctx context.Context, agent softphone.AgentID, call softphone.CallID, digits string) error {
-	return controlErr(g.adapter.SendDTMF(ctx, queue.AgentID(agent), queue.CallID(call), digits))
+	return controlErr(g.adapter.SendDTMF(ctx, agent, queue.CallID(call), digits))
 }
 
 // SetState implements softphone.CallControl.
 func (g *PhoneGlue) SetState(ctx context.Context, agent softphone.AgentID, state softphone.AgentState, reason string) error {
-	var st queue.State
-	switch state {
-	case softphone.StateReady:
-		st = queue.Ready
-	case softphone.StatePaused:
-		st = queue.Paused
-	case softphone.StateLoggedOut:
-		st = queue.LoggedOut
-	default:
+	// The page's states are queue.State's text form; a page may choose
+	// only ready, paused and logged_out.
+	st, err := queue.ParseState(string(state))
+	if err != nil || (st != queue.Ready && st != queue.Paused && st != queue.LoggedOut) {
 		return &softphone.ControlError{Code: "bad-state", Message: fmt.Sprintf("unknown state %q", state)}
 	}
-	if err := g.adapter.SetAgentState(ctx, queue.AgentID(agent), st, reason, nil); err != nil {
+	if err := g.adapter.SetAgentState(ctx, agent, st, reason, nil); err != nil {
 		return &softphone.ControlError{Code: "state-refused", Message: err.Error()}
 	}
 	return nil
@@ -222,7 +217,7 @@ func (g *PhoneGlue) SetState(ctx context.Context, agent softphone.AgentID, state
 // agent whose page stays gone (a reload comes back within seconds; a call
 // in progress continues on the relay).
 func (g *PhoneGlue) PageOnline(agent softphone.AgentID, online bool) {
-	g.adapter.PageOnline(queue.AgentID(agent), online)
+	g.adapter.PageOnline(agent, online)
 }
 
 // LiveView is the adapter as the HTTP layer sees it.
@@ -252,18 +247,7 @@ func (l LiveView) Calls(ctx context.Context) ([]server.LiveCall, error) {
 	return out, nil
 }
 
-func (l LiveView) SetAgentState(ctx context.Context, agent queue.AgentID, state, reason string, queues []queue.QueueID) error {
-	var st queue.State
-	switch state {
-	case "ready":
-		st = queue.Ready
-	case "paused":
-		st = queue.Paused
-	case "logged_out", "logged-out", "loggedout":
-		st = queue.LoggedOut
-	default:
-		return fmt.Errorf("%w: unknown state %q", server.ErrStateRefused, state)
-	}
+func (l LiveView) SetAgentState(ctx context.Context, agent queue.AgentID, st queue.State, reason string, queues []queue.QueueID) error {
 	if err := l.Adapter.SetAgentState(ctx, agent, st, reason, queues); err != nil {
 		return fmt.Errorf("%w: %s", server.ErrStateRefused, err.Error())
 	}
@@ -281,7 +265,7 @@ type AgentDirectory struct {
 
 func (d AgentDirectory) runtimeAgent(agent softphone.AgentID) (config.Runtime, config.RuntimeAgent, error) {
 	rt := d.Runtime()
-	a, ok := rt.AgentInfo[queue.AgentID(agent)]
+	a, ok := rt.AgentInfo[agent]
 	if !ok {
 		return rt, a, fmt.Errorf("agent %s: %w", agent, config.ErrNotFound)
 	}
@@ -291,7 +275,7 @@ func (d AgentDirectory) runtimeAgent(agent softphone.AgentID) (config.Runtime, c
 func (d AgentDirectory) AgentFor(ctx context.Context, u config.User) (softphone.AgentID, error) {
 	for id, a := range d.Runtime().AgentInfo {
 		if a.UserID != nil && *a.UserID == u.ID && a.DeviceKind == config.DeviceWebRTC {
-			return softphone.AgentID(id), nil
+			return id, nil
 		}
 	}
 	return "", fmt.Errorf("user %s has no browser-softphone agent: %w", u.Username, config.ErrNotFound)
@@ -305,13 +289,13 @@ func (d AgentDirectory) AgentSetup(ctx context.Context, agent softphone.AgentID)
 	var setup server.AgentSetup
 	var loggedIn []queue.QueueID
 	for _, as := range d.Adapter.Snapshot().Agents {
-		if as.ID == queue.AgentID(agent) {
+		if as.ID == agent {
 			loggedIn = as.Queues
 		}
 	}
 	var wrap int
 	for _, ac := range rt.Agents {
-		if ac.ID != queue.AgentID(agent) {
+		if ac.ID != agent {
 			continue
 		}
 		for _, m := range ac.Queues {
@@ -352,7 +336,7 @@ func (d AgentDirectory) Colleagues(ctx context.Context, agent softphone.AgentID)
 	}
 	var out []server.Colleague
 	for id, a := range rt.AgentInfo {
-		if id == queue.AgentID(agent) || a.OrgID != me.OrgID {
+		if id == agent || a.OrgID != me.OrgID {
 			continue
 		}
 		if a.DeviceKind != config.DeviceWebRTC && a.DialString == "" {
@@ -370,13 +354,13 @@ func (d AgentDirectory) Colleagues(ctx context.Context, agent softphone.AgentID)
 func colleagueState(as queue.AgentSnapshot) string {
 	switch {
 	case as.ID == "" || as.State == queue.LoggedOut:
-		return "logged-out"
+		return queue.LoggedOut.String()
 	case as.State == queue.Ready && !as.DeviceBusy:
-		return "ready"
+		return queue.Ready.String()
 	case as.State == queue.Paused:
-		return "paused"
+		return queue.Paused.String()
 	}
-	return "busy"
+	return server.ColleagueBusy
 }
 
 func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.AgentID, queues []string) error {
@@ -386,7 +370,7 @@ func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.Agen
 	}
 	var member []queue.QueueID
 	for _, ac := range rt.Agents {
-		if ac.ID == queue.AgentID(agent) {
+		if ac.ID == agent {
 			for _, m := range ac.Queues {
 				member = append(member, m.Queue)
 			}
@@ -401,7 +385,7 @@ func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.Agen
 	}
 	state := queue.Paused
 	for _, as := range d.Adapter.Snapshot().Agents {
-		if as.ID == queue.AgentID(agent) && as.State != queue.LoggedOut {
+		if as.ID == agent && as.State != queue.LoggedOut {
 			state = as.State
 		}
 	}
@@ -414,11 +398,11 @@ func (d AgentDirectory) SetAgentQueues(ctx context.Context, agent softphone.Agen
 	reason := ""
 	if state == queue.Paused {
 		reason = "login"
-		if rs := rt.PauseReasons[rt.AgentInfo[queue.AgentID(agent)].OrgID]; len(rs) > 0 {
+		if rs := rt.PauseReasons[rt.AgentInfo[agent].OrgID]; len(rs) > 0 {
 			reason = rs[0]
 		}
 	}
-	if err := d.Adapter.SetAgentState(ctx, queue.AgentID(agent), state, reason, ids); err != nil {
+	if err := d.Adapter.SetAgentState(ctx, agent, state, reason, ids); err != nil {
 		return &config.ValidationError{Field: "queues", Message: err.Error()}
 	}
 	return nil

@@ -73,14 +73,11 @@ func (r *RestartStore) PendingCallbacks(ctx context.Context) ([]ari.PendingCallb
 
 // SaveAgentState implements ari.AgentStateStore.
 func (r *RestartStore) SaveAgentState(s ari.SavedAgentState) {
-	row := config.AgentState{Agent: string(s.Agent), Reason: s.Reason}
-	switch s.State {
-	case queue.Ready:
-		row.State = "ready"
-	case queue.Paused:
-		row.State = "paused"
-	default:
-		row.State = "logged_out"
+	// The table holds queue.State's text form; anything but ready or
+	// paused is saved as logged out, which forgets the agent.
+	row := config.AgentState{Agent: string(s.Agent), Reason: s.Reason, State: queue.LoggedOut.String()}
+	if s.State == queue.Ready || s.State == queue.Paused {
+		row.State = s.State.String()
 	}
 	for _, q := range s.Queues {
 		row.Queues = append(row.Queues, string(q))
@@ -97,10 +94,12 @@ func (r *RestartStore) AgentStates(ctx context.Context) ([]ari.SavedAgentState, 
 	}
 	out := make([]ari.SavedAgentState, 0, len(rows))
 	for _, a := range rows {
-		s := ari.SavedAgentState{Agent: queue.AgentID(a.Agent), Reason: a.Reason, State: queue.Paused}
-		if a.State == "ready" {
-			s.State = queue.Ready
+		st, err := queue.ParseState(a.State)
+		if err != nil || (st != queue.Ready && st != queue.Paused) {
+			r.log.Warn("restart state: agent state not restored", "agent", a.Agent, "state", a.State)
+			continue
 		}
+		s := ari.SavedAgentState{Agent: queue.AgentID(a.Agent), Reason: a.Reason, State: st}
 		for _, q := range a.Queues {
 			s.Queues = append(s.Queues, queue.QueueID(q))
 		}

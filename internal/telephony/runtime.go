@@ -1,8 +1,6 @@
 package telephony
 
 import (
-	"strconv"
-
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
@@ -25,10 +23,10 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 		OrgDialing:    map[string]ari.OrgDialing{},
 	}
 	for org, d := range rt.Dialing {
-		rc.OrgDialing[orgKey(org)] = ari.OrgDialing{Policy: d.Policy, CallerID: d.CallerID}
+		rc.OrgDialing[config.EngineOrgID(org)] = ari.OrgDialing{Policy: d.Policy, CallerID: d.CallerID}
 	}
 	for num, n := range rt.Numbers {
-		org := orgKey(n.OrgID)
+		org := config.EngineOrgID(n.OrgID)
 		rc.Numbers[num] = ari.NumberConfig{Flow: n.Flow, Org: org}
 		rc.Schedules[org] = rt.Schedules
 	}
@@ -41,7 +39,7 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 			m.MOHClass = q.Music
 		}
 		rc.QueueMedia[id] = m
-		rc.QueueOrgs[id] = orgKey(q.OrgID)
+		rc.QueueOrgs[id] = config.EngineOrgID(q.OrgID)
 	}
 	for id, a := range rt.AgentInfo {
 		d := ari.Device{Kind: ari.DeviceWebRTC}
@@ -49,7 +47,7 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 			d = ari.Device{Kind: ari.DeviceEndpoint, Dial: a.DialString}
 		}
 		rc.Devices[id] = d
-		rc.AgentOrgs[id] = orgKey(a.OrgID)
+		rc.AgentOrgs[id] = config.EngineOrgID(a.OrgID)
 		if a.Name != "" {
 			rc.AgentNames[id] = a.Name
 		}
@@ -68,7 +66,3 @@ func RuntimeConfig(rt config.Runtime, media string) ari.RuntimeConfig {
 	}
 	return rc
 }
-
-// orgKey is an organisation as the adapter names it (NumberConfig.Org,
-// QueueOrgs, AgentOrgs): its database ID in decimal.
-func orgKey(id config.OrgID) string { return strconv.FormatInt(int64(id), 10) }

@@ -133,13 +133,37 @@ func TestRestartStoreRoundTrip(t *testing.T) {
 	}
 }
 
+// Rows the previous version wrote (the literal "ready" and "paused" it
+// stored; "logged_out" deleted the row) load as the engine's states.
+func TestRestartStoreReadsStoredStates(t *testing.T) {
+	st := configtest.SQLite(t, config.Options{})
+	ctx := context.Background()
+	for _, row := range []config.AgentState{
+		{Agent: "7", State: "paused", Reason: "Frokost", Queues: []string{"default/bs"}},
+		{Agent: "8", State: "ready"},
+		{Agent: "9", State: "ready"},
+		{Agent: "9", State: "logged_out"},
+	} {
+		if err := st.SaveAgentState(ctx, row); err != nil {
+			t.Fatalf("save %+v: %v", row, err)
+		}
+	}
+	r := NewRestartStore(st, slog.New(slog.DiscardHandler))
+	defer r.Close()
+	sts, err := r.AgentStates(ctx)
+	if err != nil || len(sts) != 2 || sts[0].Agent != "7" || sts[0].State != queue.Paused || sts[0].Reason != "Frokost" ||
+		sts[1].Agent != "8" || sts[1].State != queue.Ready {
+		t.Fatalf("agent states: %+v %v", sts, err)
+	}
+}
+
 func TestColleagueState(t *testing.T) {
 	for _, c := range []struct {
 		as   queue.AgentSnapshot
 		want string
 	}{
-		{queue.AgentSnapshot{}, "logged-out"}, // not in the engine at all
-		{queue.AgentSnapshot{ID: "a", State: queue.LoggedOut}, "logged-out"},
+		{queue.AgentSnapshot{}, "logged_out"}, // not in the engine at all
+		{queue.AgentSnapshot{ID: "a", State: queue.LoggedOut}, "logged_out"},
 		{queue.AgentSnapshot{ID: "a", State: queue.Ready}, "ready"},
 		{queue.AgentSnapshot{ID: "a", State: queue.Ready, DeviceBusy: true}, "busy"}, // consulted, or its phone in use
 		{queue.AgentSnapshot{ID: "a", State: queue.Paused}, "paused"},
@@ -163,5 +187,19 @@ func TestControlErrRefusal(t *testing.T) {
 	}
 	if err := controlErr(ari.ErrNoSuchCall); !errors.As(err, &ce) || ce.Code != "not-your-call" || ce.Reason != "" {
 		t.Fatalf("controlErr(ErrNoSuchCall) = %#v", err)
+	}
+}
+
+// The page may choose ready, paused or logged_out, spelt as queue.State
+// writes them; other spellings and engine-only states are refused before
+// the adapter is asked.
+func TestPhoneGlueSetStateRefusesOtherSpellings(t *testing.T) {
+	g := NewPhoneGlue(nil)
+	for _, s := range []softphone.AgentState{"logged-out", "loggedout", "Ready", "on_call", "wrap_up", "ringing", ""} {
+		err := g.SetState(context.Background(), "7", s, "")
+		var ce *softphone.ControlError
+		if !errors.As(err, &ce) || ce.Code != "bad-state" {
+			t.Errorf("SetState(%q) = %v, want a bad-state control error", s, err)
+		}
 	}
 }

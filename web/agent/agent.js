@@ -45,7 +45,7 @@ function spoken(sec) {
 
 const st = {
   setup: null,          // GET /agent/setup
-  agentState: "logged-out",
+  agentState: "logged_out",
   reason: "",
   call: null,           // {id, queue, caller, waited, phase, hold, muted, attended, start, from, consult}
                         // from: the colleague who consults us (an attended transfer to us)
@@ -104,10 +104,10 @@ function render() {
   const c = st.call;
   let shown = st.agentState;
   if (c) shown = c.phase === "ringing" ? "ringing" : "busy";
-  else if (st.wrapUntil) shown = "wrap-up";
+  else if (st.wrapUntil) shown = "wrap_up";
   const stEl = $("state-text");
   stEl.dataset.state = shown;
-  const icon = { ready: "●", paused: "⏸", "logged-out": "○", "wrap-up": "✎", busy: "🗣", ringing: "☎" }[shown] || "•";
+  const icon = { ready: "●", paused: "⏸", logged_out: "○", wrap_up: "✎", busy: "🗣", ringing: "☎" }[shown] || "•";
   let label = t("state.is." + shown);
   if (shown === "paused" && st.reason) label += " – " + reasonLabel(st.reason);
   stEl.textContent = icon + " " + label;
@@ -188,7 +188,7 @@ async function loadColleagues() {
     sel.replaceChildren();
     for (const c of list) {
       const o = new Option(c.name + " – " + t("colleague." + c.state), c.id);
-      o.disabled = c.state === "logged-out";
+      o.disabled = c.state === "logged_out";
       sel.append(o);
     }
     if (!list.length) {
@@ -372,7 +372,7 @@ async function onMessage(m) {
     case "state":
       st.agentState = m.state;
       st.reason = m.reason || "";
-      if (m.state === "wrap-up") startWrapUp();
+      if (m.state === "wrap_up") startWrapUp();
       else { st.wrapUntil = 0; store.removeItem("omstil.wrapUntil"); }
       break;
     case "ring": {
@@ -676,7 +676,7 @@ function wire() {
   on("btn-logout", async () => {
     try {
       await request({ type: "logout" });
-      st.agentState = "logged-out";
+      st.agentState = "logged_out";
       st.wrapUntil = 0;
     } catch (e) { showError(e); }
     render();

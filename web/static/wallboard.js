@@ -11,7 +11,7 @@ const status = document.getElementById("live-status");
 const showAll = document.getElementById("show-loggedout");
 const kiosk = !!document.body.dataset.kiosk;
 const names = { queues: new Map(), agents: new Map() };
-const STATES = ["ready", "ringing", "oncall", "wrapup", "paused"];
+const STATES = ["ready", "ringing", "on_call", "wrap_up", "paused"];
 let last = null;
 
 function setStatus(state) {
@@ -81,7 +81,7 @@ function render(snap) {
       el("ul", { class: "states", "aria-label": t("wallboard.agents") }, counts)));
   }
   controlSnapshot(snap);
-  const agents = snap.agents.filter((a) => a.state !== "loggedout" || (showAll && showAll.checked));
+  const agents = snap.agents.filter((a) => a.state !== "logged_out" || (showAll && showAll.checked));
   if (agents.length === 0) {
     agentsBox.replaceChildren(el("p", {}, t("wallboard.noAgents")));
     return;
@@ -93,7 +93,7 @@ function render(snap) {
     el("tbody", {}, agents.map((a) => el("tr", { "data-agent": a.id },
       el("th", { scope: "row" }, nameOf("agents", a.id)),
       el("td", {}, stateBadge(a.state, a.reason), a.queue ? ` – ${nameOf("queues", a.queue)}` : ""),
-      el("td", {}, a.state === "loggedout" ? "" : ticking(Math.max(0, received - skew - Date.parse(a.since)), received)),
+      el("td", {}, a.state === "logged_out" ? "" : ticking(Math.max(0, received - skew - Date.parse(a.since)), received)),
       el("td", {}, a.queues.map((q) => nameOf("queues", q)).join(", ")),
       el("td", {}, String(a.calls_today)),
       controls ? el("td", {}, controllable(a.id) ? el("button", {
