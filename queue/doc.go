@@ -3,9 +3,11 @@
 //
 // The engine is a deterministic state machine. It imports the standard
 // library only, does no I/O, starts no goroutines, takes no locks and never
-// sleeps; time is whatever the caller passes in. One goroutine owns it
-// (Runner is that goroutine); the ARI adapter feeds it inputs and carries
-// out the commands it returns.
+// sleeps; time is whatever the caller passes in. One goroutine owns it:
+// in omstil that is the ARI adapter's loop (ari.Adapter.Run), which also
+// owns every call's state, feeds the engine inputs and carries out the
+// commands it returns. Runner is such a goroutine for a program that
+// drives the engine alone (the browser tests' environment, tools).
 //
 //	e := queue.New(queue.Options{PauseReasons: []string{"frokost", "møde"}})
 //	e.SetQueue(queue.QueueConfig{ID: "borgerservice", Strategy: queue.StrategyLongestIdle})
