@@ -338,6 +338,24 @@ func TestCallConfigValidation(t *testing.T) {
 			})})
 			return err
 		}(), "escalation[1]"},
+		{"queue escalation not later", func() error {
+			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
+				q.Escalation = []config.EscalationStep{{AfterSeconds: 60, MaxTier: 1}, {AfterSeconds: 60, MaxTier: 2}}
+			})})
+			return err
+		}(), "escalation[1].after_seconds"},
+		{"queue escalation negative", func() error {
+			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
+				q.Escalation = []config.EscalationStep{{AfterSeconds: 60, MaxTier: -1}}
+			})})
+			return err
+		}(), "escalation[0]"},
+		{"queue escalation after zero", func() error {
+			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
+				q.Escalation = []config.EscalationStep{{AfterSeconds: 0, MaxTier: 1}}
+			})})
+			return err
+		}(), "escalation[0].after_seconds"},
 		{"queue unknown custom announcement", func() error {
 			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
 				q.CustomAnnouncements = []config.QueueAnnouncement{{Announcement: "ghost", EverySeconds: 60}}
@@ -649,5 +667,15 @@ func TestQueueStrategiesFromRegistry(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the error %q does not name %q", err, name)
 		}
+	}
+}
+
+// A new queue's stored settings are the engine's defaults: config keeps
+// no defaults of its own (queue.DefaultQueueConfig owns them).
+func TestDefaultQueueSettingsAreTheEngines(t *testing.T) {
+	t.Parallel()
+	got := config.DefaultQueueSettings().EngineConfig("q", nil)
+	if want := queue.DefaultQueueConfig("q"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("stored defaults as engine config\n%+v\nengine defaults\n%+v", got, want)
 	}
 }
