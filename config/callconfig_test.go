@@ -117,6 +117,7 @@ func newCallFixture(t *testing.T, s *config.Store) callFixture {
 }
 
 func TestCallConfigLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -246,6 +247,7 @@ func TestCallConfigLifecycle(t *testing.T) {
 }
 
 func TestFlowRefusedNamesTheSteps(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -298,6 +300,7 @@ func isField(err error, field string) bool {
 }
 
 func TestCallConfigValidation(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	f := newCallFixture(t, s)
@@ -465,6 +468,7 @@ func TestCallConfigValidation(t *testing.T) {
 }
 
 func TestQueuePatchAndOrgScope(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	f := newCallFixture(t, s)
@@ -490,6 +494,7 @@ func TestQueuePatchAndOrgScope(t *testing.T) {
 }
 
 func TestMediaNames(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -539,6 +544,7 @@ func rawStore(t *testing.T, dsn string) *config.Store {
 }
 
 func TestCallEvents(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -587,6 +593,7 @@ func TestCallEvents(t *testing.T) {
 // TestUpgradeFromVersion1 migrates a database that an omstil with only the
 // foundation schema created and used.
 func TestUpgradeFromVersion1(t *testing.T) {
+	t.Parallel()
 	dsns := []string{filepath.Join(t.TempDir(), "v1.db")}
 	if pg := configtest.PostgresDSN(t); pg != "" {
 		dsns = append(dsns, pg)
@@ -646,6 +653,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 // TestQueueStrategiesFromRegistry: the store accepts exactly the engine's
 // registered strategies and names them all when it refuses one.
 func TestQueueStrategiesFromRegistry(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	f := newCallFixture(t, s)

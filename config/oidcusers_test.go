@@ -6,6 +6,7 @@ import (
 )
 
 func TestOIDCRoleMap(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		spec   string
 		groups []string

@@ -15,6 +15,7 @@ func envMap(m map[string]string) func(string) (string, bool) {
 }
 
 func TestLoadSettingsDefaults(t *testing.T) {
+	t.Parallel()
 	s, rest, err := Load("omstil", []string{"serve"}, envMap(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +50,7 @@ func TestLoadSettingsDefaults(t *testing.T) {
 }
 
 func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
+	t.Parallel()
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
 	env := envMap(map[string]string{
@@ -77,6 +79,7 @@ func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
 }
 
 func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
+	t.Parallel()
 	cases := map[string]map[string]string{
 		"OMSTIL_DB":                                    {"OMSTIL_DB": "mysql://db/omstil"},
 		"OMSTIL_LOG_FORMAT":                            {"OMSTIL_LOG_FORMAT": "xml"},
@@ -106,6 +109,7 @@ func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
 }
 
 func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		value, want, err string
 	}{
@@ -141,6 +145,7 @@ func TestTrustedProxies(t *testing.T) {
 }
 
 func TestOIDCSettings(t *testing.T) {
+	t.Parallel()
 	secret := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secret, []byte("oidc secret\n"), 0o600)
 	good := map[string]string{"OMSTIL_OIDC_ISSUER": "https://login.kommune.dk/realms/omstil", "OMSTIL_OIDC_CLIENT_ID": "omstil",

@@ -34,6 +34,7 @@ func silentWAV(n int) []byte {
 // TestOpenStoreAnnouncementLimit: OMSTIL_ANNOUNCEMENT_MAX_SECONDS reaches
 // the store's conversions.
 func TestOpenStoreAnnouncementLimit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := envOf(map[string]string{"OMSTIL_DB": filepath.Join(t.TempDir(), "o.db"), "OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "2"})
 	s, _, err := settings.Load("omstil", nil, env, io.Discard)
