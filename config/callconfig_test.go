@@ -117,6 +117,7 @@ func newCallFixture(t *testing.T, s *config.Store) callFixture {
 }
 
 func TestCallConfigLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -246,6 +247,7 @@ func TestCallConfigLifecycle(t *testing.T) {
 }
 
 func TestFlowRefusedNamesTheSteps(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -298,6 +300,7 @@ func isField(err error, field string) bool {
 }
 
 func TestCallConfigValidation(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	f := newCallFixture(t, s)
@@ -338,6 +341,24 @@ func TestCallConfigValidation(t *testing.T) {
 			})})
 			return err
 		}(), "escalation[1]"},
+		{"queue escalation not later", func() error {
+			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
+				q.Escalation = []config.EscalationStep{{AfterSeconds: 60, MaxTier: 1}, {AfterSeconds: 60, MaxTier: 2}}
+			})})
+			return err
+		}(), "escalation[1].after_seconds"},
+		{"queue escalation negative", func() error {
+			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
+				q.Escalation = []config.EscalationStep{{AfterSeconds: 60, MaxTier: -1}}
+			})})
+			return err
+		}(), "escalation[0]"},
+		{"queue escalation after zero", func() error {
+			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
+				q.Escalation = []config.EscalationStep{{AfterSeconds: 0, MaxTier: 1}}
+			})})
+			return err
+		}(), "escalation[0].after_seconds"},
 		{"queue unknown custom announcement", func() error {
 			_, err := s.CreateQueue(ctx, sys, config.NewQueue{Name: "q1", Settings: qs(func(q *config.QueueSettings) {
 				q.CustomAnnouncements = []config.QueueAnnouncement{{Announcement: "ghost", EverySeconds: 60}}
@@ -447,6 +468,7 @@ func TestCallConfigValidation(t *testing.T) {
 }
 
 func TestQueuePatchAndOrgScope(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	f := newCallFixture(t, s)
@@ -472,6 +494,7 @@ func TestQueuePatchAndOrgScope(t *testing.T) {
 }
 
 func TestMediaNames(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -521,6 +544,7 @@ func rawStore(t *testing.T, dsn string) *config.Store {
 }
 
 func TestCallEvents(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -569,6 +593,7 @@ func TestCallEvents(t *testing.T) {
 // TestUpgradeFromVersion1 migrates a database that an omstil with only the
 // foundation schema created and used.
 func TestUpgradeFromVersion1(t *testing.T) {
+	t.Parallel()
 	dsns := []string{filepath.Join(t.TempDir(), "v1.db")}
 	if pg := configtest.PostgresDSN(t); pg != "" {
 		dsns = append(dsns, pg)
@@ -628,6 +653,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 // TestQueueStrategiesFromRegistry: the store accepts exactly the engine's
 // registered strategies and names them all when it refuses one.
 func TestQueueStrategiesFromRegistry(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	f := newCallFixture(t, s)
@@ -649,5 +675,15 @@ func TestQueueStrategiesFromRegistry(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the error %q does not name %q", err, name)
 		}
+	}
+}
+
+// A new queue's stored settings are the engine's defaults: config keeps
+// no defaults of its own (queue.DefaultQueueConfig owns them).
+func TestDefaultQueueSettingsAreTheEngines(t *testing.T) {
+	t.Parallel()
+	got := config.DefaultQueueSettings().EngineConfig("q", nil)
+	if want := queue.DefaultQueueConfig("q"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("stored defaults as engine config\n%+v\nengine defaults\n%+v", got, want)
 	}
 }

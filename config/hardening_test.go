@@ -9,6 +9,7 @@ import (
 )
 
 func TestOIDCDisplayNameLosesHiddenCharacters(t *testing.T) {
+	t.Parallel()
 	st := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	org, err := st.DefaultOrg(ctx)

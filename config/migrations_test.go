@@ -101,6 +101,7 @@ func checkMigrationParity(fsys fs.FS, gomigs func(dialect string) []*goose.Migra
 // code (migrate_numbers.go), so a migration written for one dialect only
 // fails here rather than on the other database in production.
 func TestMigrationsParity(t *testing.T) {
+	t.Parallel()
 	sub, err := fs.Sub(migrationsFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +117,7 @@ func TestMigrationsParity(t *testing.T) {
 
 // TestCheckMigrationParity: the check reports each kind of difference.
 func TestCheckMigrationParity(t *testing.T) {
+	t.Parallel()
 	file := &fstest.MapFile{Data: []byte("-- +goose Up\n")}
 	both := func(names ...string) fstest.MapFS {
 		m := fstest.MapFS{}

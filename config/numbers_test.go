@@ -34,6 +34,7 @@ func secondOrg(t *testing.T, s *config.Store) (config.Organisation, config.Actor
 // A number is one number in every spelling: stored canonical, shown as
 // typed, and never routable by a second organisation.
 func TestNumbersCanonicalAcrossOrganisations(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -118,6 +119,7 @@ func assertNumberTaken(t *testing.T, what string, err error, owner config.Organi
 }
 
 func TestNumberValidation(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	_, sys := mustAdmin(t, s)
@@ -137,6 +139,7 @@ func TestNumberValidation(t *testing.T) {
 
 // Caller rules are saved in the form they are compared in.
 func TestFlowCallerRulesSavedCanonical(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	_, sys := mustAdmin(t, s)
@@ -211,6 +214,7 @@ func oldSchema(t *testing.T, dsn string, numbers map[string]int) *config.Store {
 }
 
 func TestMigrationCanonicalisesNumbers(t *testing.T) {
+	t.Parallel()
 	for name, dsn := range migrationDSNs(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -251,6 +255,7 @@ func TestMigrationCanonicalisesNumbers(t *testing.T) {
 // no canonical form, stop the migration with a message naming each row;
 // nothing changes until the operator fixes them.
 func TestMigrationRefusesCollidingNumbers(t *testing.T) {
+	t.Parallel()
 	for name, dsn := range migrationDSNs(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

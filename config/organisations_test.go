@@ -22,6 +22,7 @@ func transferFlow(dest string) callflow.Flow {
 // an upgrade leaves behind may dial what omstil dialled before, a new
 // organisation nothing.
 func TestUpgradeKeepsDefaultOrganisationDialling(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -49,6 +50,7 @@ func TestUpgradeKeepsDefaultOrganisationDialling(t *testing.T) {
 }
 
 func TestDialLimitsAreEnforcedOnSave(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	guld, err := s.CreateOrg(ctx, "guld", "Guldborgsund")
@@ -128,6 +130,7 @@ func TestDialLimitsAreEnforcedOnSave(t *testing.T) {
 }
 
 func TestDialLimitsThatStrandAgentsAreRefused(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	def, act := mustAdmin(t, s)
@@ -152,6 +155,7 @@ func TestDialLimitsThatStrandAgentsAreRefused(t *testing.T) {
 }
 
 func TestUpdateOrgValidation(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	o, err := s.CreateOrg(ctx, "roskilde", "Roskilde")
@@ -191,6 +195,7 @@ func TestUpdateOrgValidation(t *testing.T) {
 }
 
 func TestSystemAdministrator(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	def, act := mustAdmin(t, s)

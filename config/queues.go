@@ -78,14 +78,20 @@ type QueueAnnouncement struct {
 
 // DefaultQueueSettings are the settings of a new queue: the engine's
 // defaults written out.
+// The engine owns the values (queue.DefaultQueueConfig); this converts
+// them to whole seconds.
 func DefaultQueueSettings() QueueSettings {
+	c := queue.DefaultQueueConfig("")
 	return QueueSettings{
-		Strategy: queue.DefaultStrategy, Weight: 1, EmptyPolicy: "join",
-		RingTimeoutSeconds: 15, MaxParallelOffers: 1, AnnounceGranularitySeconds: 60,
-		CallbackAttempts: 3, CallbackRetryDelaySeconds: 120, ServiceLevelSeconds: 30,
-		HandleTimeSeconds: 180,
+		Strategy: c.Strategy, Weight: c.Weight, EmptyPolicy: c.Empty.String(),
+		RingTimeoutSeconds: seconds(c.RingTimeout), MaxParallelOffers: c.MaxParallelOffers,
+		AnnounceGranularitySeconds: seconds(c.Announce.Granularity),
+		CallbackAttempts:           c.Callback.Attempts, CallbackRetryDelaySeconds: seconds(c.Callback.RetryDelay),
+		ServiceLevelSeconds: seconds(c.ServiceLevel), HandleTimeSeconds: seconds(c.HandleTime),
 	}
 }
+
+func seconds(d time.Duration) int { return int(d / time.Second) }
 
 // NewQueue is what it takes to create a queue.
 type NewQueue struct {
@@ -174,23 +180,8 @@ func (q *QueueSettings) validate() error {
 		}
 		seen[sk.Skill] = true
 	}
-	for i, e := range q.Escalation {
-		f := fmt.Sprintf("escalation[%d]", i)
-		if e.AfterSeconds <= 0 || e.AfterSeconds > maxSeconds {
-			return Invalid(f+".after_seconds", "must be 1-%d", maxSeconds)
-		}
-		if e.MaxTier < 0 || e.RelaxSkills < 0 {
-			return Invalid(f, "max_tier and relax_skills must not be negative")
-		}
-		if i > 0 {
-			p := q.Escalation[i-1]
-			if e.AfterSeconds <= p.AfterSeconds {
-				return Invalid(f+".after_seconds", "must be later than the step before (%d s)", p.AfterSeconds)
-			}
-			if e.MaxTier < p.MaxTier || e.RelaxSkills < p.RelaxSkills {
-				return Invalid(f, "narrows the step before it; steps may only widen")
-			}
-		}
+	if err := validEscalation(q.Escalation); err != nil {
+		return err
 	}
 	for i, ca := range q.CustomAnnouncements {
 		f := fmt.Sprintf("custom_announcements[%d]", i)
@@ -210,6 +201,38 @@ func (q *QueueSettings) validate() error {
 	// The engine has the last word on its own settings.
 	if err := queue.New(queue.Options{}).SetQueue(q.EngineConfig("check", nil)); err != nil {
 		return Invalid("", "%v", err)
+	}
+	return nil
+}
+
+// validEscalation checks the stored steps: the range of after_seconds is
+// the store's limit; the rest (ordered, only widening) is the engine's
+// rule (queue.EscalationProblems), mapped to the step's field. The first
+// problem by step is reported.
+func validEscalation(steps []EscalationStep) error {
+	eng := make([]queue.Escalation, len(steps))
+	for i, e := range steps {
+		eng[i] = queue.Escalation{After: secs(e.AfterSeconds), MaxTier: e.MaxTier, RelaxSkills: e.RelaxSkills}
+	}
+	problems := queue.EscalationProblems(eng)
+	for i, e := range steps {
+		f := fmt.Sprintf("escalation[%d]", i)
+		if e.AfterSeconds <= 0 || e.AfterSeconds > maxSeconds {
+			return Invalid(f+".after_seconds", "must be 1-%d", maxSeconds)
+		}
+		if len(problems) == 0 || problems[0].Step != i {
+			continue
+		}
+		switch p := problems[0]; p.Problem {
+		case queue.EscalationNotLater:
+			return Invalid(f+".after_seconds", "must be later than the step before (%d s)", steps[i-1].AfterSeconds)
+		case queue.EscalationNarrows:
+			return Invalid(f, "narrows the step before it; steps may only widen")
+		case queue.EscalationNegative:
+			return Invalid(f, "max_tier and relax_skills must not be negative")
+		default:
+			return Invalid(f, "%v", p)
+		}
 	}
 	return nil
 }

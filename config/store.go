@@ -1,3 +1,10 @@
+// Package config is omstil's configuration store: what an installation
+// changes while it runs (organisations, users, queues, agents, flows,
+// numbers, schedules, announcements) in SQL — the gorm models, the
+// versioned migrations (migrations/, the store's schema) and the
+// repositories every other part uses to read and change configuration. It
+// is the only package that knows SQL. Start-up settings from flags and the
+// environment are in package settings.
 package config
 
 import (
@@ -86,7 +93,7 @@ type Options struct {
 // Open connects to the database named by dsn: a postgres:// URL or a
 // SQLite file path. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	if err := validateDSN(dsn); err != nil {
+	if err := ValidateDSN(dsn); err != nil {
 		return nil, fmt.Errorf("config: open database: %w", err)
 	}
 	if opts.Logger == nil {
@@ -111,7 +118,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		maxConns   int
 		migrations fs.FS
 	)
-	if isPostgresDSN(dsn) {
+	if IsPostgresDSN(dsn) {
 		dial, dialect, gooseDial, maxConns = postgres.Open(dsn), "postgres", goose.DialectPostgres, 20
 	} else {
 		if dir := filepath.Dir(dsn); dir != "." {

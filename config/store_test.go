@@ -23,6 +23,7 @@ func mustAdmin(t *testing.T, s *config.Store) (config.Organisation, config.Actor
 }
 
 func TestUsersLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -101,6 +102,7 @@ func isValidation(err error) bool {
 }
 
 func TestCreateUserValidation(t *testing.T) {
+	t.Parallel()
 	s := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	org, sys := mustAdmin(t, s)
@@ -131,6 +133,7 @@ func TestCreateUserValidation(t *testing.T) {
 }
 
 func TestSessionsExpire(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	s := configtest.SQLite(t, config.Options{Now: clock})
@@ -163,6 +166,7 @@ func TestSessionsExpire(t *testing.T) {
 // (CheckSession) sees the session like SessionUser but does not keep it
 // alive.
 func TestCheckSessionDoesNotSlide(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	s := configtest.SQLite(t, config.Options{Now: clock})
@@ -187,6 +191,7 @@ func TestCheckSessionDoesNotSlide(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := b.Store
@@ -217,6 +222,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestSchemaTooNewRefused(t *testing.T) {
+	t.Parallel()
 	for _, b := range configtest.Backends(t, config.Options{}) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -241,6 +247,7 @@ func TestSchemaTooNewRefused(t *testing.T) {
 }
 
 func TestOpenRejectsBadDSN(t *testing.T) {
+	t.Parallel()
 	for _, dsn := range []string{"", "mysql://x/y", "postgres://", "postgres://host-only"} {
 		if _, err := config.Open(context.Background(), dsn, config.Options{}); err == nil {
 			t.Errorf("Open(%q) succeeded", dsn)
@@ -252,6 +259,7 @@ func TestOpenRejectsBadDSN(t *testing.T) {
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	dsn := filepath.Join(dir, "omstil.db")
 	ctx := context.Background()

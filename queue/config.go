@@ -178,6 +178,8 @@ type AgentConfig struct {
 }
 
 const (
+	defaultWeight         = 1
+	defaultParallelOffers = 1
 	defaultRingTimeout    = 15 * time.Second
 	defaultServiceLevel   = 30 * time.Second
 	defaultHandleTime     = 3 * time.Minute
@@ -190,8 +192,6 @@ const (
 	minAnnouncementPeriod = time.Second
 )
 
-// normalize validates c and returns a copy with defaults filled in. All
-// problems are reported at once, joined.
 // orDefault gives a zero setting its default and reports a negative one
 // ("<what> <value> is negative").
 func orDefault[T int | time.Duration](v *T, def T, what string, bad func(string, ...any)) {
@@ -203,6 +203,89 @@ func orDefault[T int | time.Duration](v *T, def T, what string, bad func(string,
 	}
 }
 
+// DefaultQueueConfig is the configuration of queue id with every default
+// written out: what a zero QueueConfig means. Stores that keep settings
+// explicitly (config.DefaultQueueSettings) take their defaults from here.
+func DefaultQueueConfig(id QueueID) QueueConfig {
+	return QueueConfig{
+		ID: id, Strategy: DefaultStrategy, Weight: defaultWeight, Empty: EmptyJoin,
+		RingTimeout: defaultRingTimeout, MaxParallelOffers: defaultParallelOffers,
+		Announce:     Announcements{Granularity: defaultGranularity},
+		Callback:     CallbackConfig{Attempts: defaultCbAttempts, RetryDelay: defaultCbRetryDelay},
+		ServiceLevel: defaultServiceLevel, HandleTime: defaultHandleTime,
+	}
+}
+
+// EscalationProblem is what is wrong with one escalation step.
+type EscalationProblem uint8
+
+const (
+	// EscalationAfterNotPositive: the step's After is 0 or negative.
+	EscalationAfterNotPositive EscalationProblem = iota + 1
+	// EscalationNegative: MaxTier or RelaxSkills is negative.
+	EscalationNegative
+	// EscalationNotLater: After is not later than the step before's.
+	EscalationNotLater
+	// EscalationNarrows: the step lowers MaxTier or RelaxSkills of the step
+	// before; steps may only widen.
+	EscalationNarrows
+)
+
+// EscalationError is one problem with step Step (0-based) of the
+// escalation list Steps.
+type EscalationError struct {
+	Step    int
+	Problem EscalationProblem
+	Steps   []Escalation
+}
+
+func (e *EscalationError) Error() string {
+	s := e.Steps[e.Step]
+	switch e.Problem {
+	case EscalationAfterNotPositive:
+		return fmt.Sprintf("escalation step %d: after %v must be positive", e.Step+1, s.After)
+	case EscalationNegative:
+		return fmt.Sprintf("escalation step %d: tier and skill relaxation must not be negative", e.Step+1)
+	case EscalationNotLater:
+		return fmt.Sprintf("escalation step %d: after %v must be later than step %d (%v)", e.Step+1, s.After, e.Step, e.Steps[e.Step-1].After)
+	case EscalationNarrows:
+		return fmt.Sprintf("escalation step %d narrows step %d; steps may only widen", e.Step+1, e.Step)
+	}
+	return fmt.Sprintf("escalation step %d: problem %d", e.Step+1, e.Problem)
+}
+
+// EscalationProblems checks escalation steps: each After positive and
+// later than the step before, tiers and relaxations not negative, and
+// steps only widen (MaxTier and RelaxSkills never lower than the step
+// before). It returns every problem, ordered by step; none: nil. This is
+// the one place the rule is written; config asks it.
+func EscalationProblems(steps []Escalation) []*EscalationError {
+	var errs []*EscalationError
+	add := func(i int, p EscalationProblem) {
+		errs = append(errs, &EscalationError{Step: i, Problem: p, Steps: steps})
+	}
+	for i, s := range steps {
+		if s.After <= 0 {
+			add(i, EscalationAfterNotPositive)
+		}
+		if s.MaxTier < 0 || s.RelaxSkills < 0 {
+			add(i, EscalationNegative)
+		}
+		if i > 0 {
+			p := steps[i-1]
+			if s.After <= p.After {
+				add(i, EscalationNotLater)
+			}
+			if s.MaxTier < p.MaxTier || s.RelaxSkills < p.RelaxSkills {
+				add(i, EscalationNarrows)
+			}
+		}
+	}
+	return errs
+}
+
+// normalize validates c and returns a copy with defaults filled in. All
+// problems are reported at once, joined.
 func (c QueueConfig) normalize() (QueueConfig, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -219,7 +302,7 @@ func (c QueueConfig) normalize() (QueueConfig, error) {
 	}
 	switch {
 	case c.Weight == 0:
-		c.Weight = 1
+		c.Weight = defaultWeight
 	case c.Weight < 0 || c.Weight > maxWeight:
 		bad("weight %d is outside 1..%d", c.Weight, maxWeight)
 	}
@@ -236,7 +319,7 @@ func (c QueueConfig) normalize() (QueueConfig, error) {
 	if c.RetryDelay < 0 {
 		bad("retry delay %v is negative", c.RetryDelay)
 	}
-	orDefault(&c.MaxParallelOffers, 1, "max parallel offers", bad)
+	orDefault(&c.MaxParallelOffers, defaultParallelOffers, "max parallel offers", bad)
 	if c.WrapUp < 0 {
 		bad("wrap-up %v is negative", c.WrapUp)
 	}
@@ -250,22 +333,8 @@ func (c QueueConfig) normalize() (QueueConfig, error) {
 		}
 	}
 	c.Escalation = append([]Escalation(nil), c.Escalation...)
-	for i, s := range c.Escalation {
-		if s.After <= 0 {
-			bad("escalation step %d: after %v must be positive", i+1, s.After)
-		}
-		if s.MaxTier < 0 || s.RelaxSkills < 0 {
-			bad("escalation step %d: tier and skill relaxation must not be negative", i+1)
-		}
-		if i > 0 {
-			p := c.Escalation[i-1]
-			if s.After <= p.After {
-				bad("escalation step %d: after %v must be later than step %d (%v)", i+1, s.After, i, p.After)
-			}
-			if s.MaxTier < p.MaxTier || s.RelaxSkills < p.RelaxSkills {
-				bad("escalation step %d narrows step %d; steps may only widen", i+1, i)
-			}
-		}
+	for _, e := range EscalationProblems(c.Escalation) {
+		bad("%v", e)
 	}
 	a := &c.Announce
 	if a.Every < 0 || (a.Every > 0 && a.Every < minAnnouncementPeriod) {

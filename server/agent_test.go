@@ -208,6 +208,7 @@ func (p *page) expect(typ string) softphone.Message {
 }
 
 func TestAgentSocketRefusals(t *testing.T) {
+	t.Parallel()
 	f := newAgentFixture(t, &fakeDirectory{})
 	anna := f.login("anna")
 	admin := f.login("admin1")
@@ -243,6 +244,7 @@ func TestAgentSocketRefusals(t *testing.T) {
 }
 
 func TestAgentSocketUnavailableWithoutManager(t *testing.T) {
+	t.Parallel()
 	store := configtest.SQLite(t, config.Options{})
 	ctx := context.Background()
 	org, _ := store.DefaultOrg(ctx)
@@ -282,6 +284,7 @@ func TestAgentSocketUnavailableWithoutManager(t *testing.T) {
 }
 
 func TestAgentSocketBadMessages(t *testing.T) {
+	t.Parallel()
 	f := newAgentFixture(t, &fakeDirectory{})
 	p := f.open("anna")
 	for _, tc := range []struct {
@@ -328,6 +331,7 @@ func TestAgentSocketBadMessages(t *testing.T) {
 }
 
 func TestAgentSecondTabReplacesFirst(t *testing.T) {
+	t.Parallel()
 	f := newAgentFixture(t, &fakeDirectory{})
 	first := f.open("anna")
 	second := f.open("anna")
@@ -354,6 +358,7 @@ func TestAgentSecondTabReplacesFirst(t *testing.T) {
 }
 
 func TestAgentCannotControlAnotherAgentsCall(t *testing.T) {
+	t.Parallel()
 	f := newAgentFixture(t, &fakeDirectory{})
 	anna := f.open("anna")
 	bo := f.open("bo")
@@ -390,6 +395,7 @@ func TestAgentCannotControlAnotherAgentsCall(t *testing.T) {
 }
 
 func TestAgentSetupAndQueues(t *testing.T) {
+	t.Parallel()
 	dir := &fakeDirectory{}
 	f := newAgentFixture(t, dir)
 	anna := f.login("anna")
@@ -451,6 +457,7 @@ func TestAgentSetupAndQueues(t *testing.T) {
 // style or handler), that every asset it names is served, and that both
 // languages have the same strings.
 func TestAgentPageAssets(t *testing.T) {
+	t.Parallel()
 	f := newAgentFixture(t, nil)
 	get := func(path string) (int, http.Header, string) {
 		resp, err := http.Get(f.url + path)

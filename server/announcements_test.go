@@ -17,6 +17,7 @@ import (
 // conversion slot is taken (and waiting is over), an upload gets a 503
 // saying to try again, and nothing is saved.
 func TestAnnouncementUploadLimits(t *testing.T) {
+	t.Parallel()
 	conv := audio.NewConverter(audio.Limits{MaxLength: time.Minute, Concurrent: 1, Wait: -1})
 	f := newFixtureWith(t, config.Options{Audio: conv})
 	admin := f.tokens[config.RoleAdmin]
@@ -57,6 +58,7 @@ func TestAnnouncementUploadLimits(t *testing.T) {
 
 // TestAnnouncementUploadDefaultLimit: without a setting, 10 minutes.
 func TestAnnouncementUploadDefaultLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	body, ct := multipartBody(t, map[string]string{"name": "elleve"}, "elleve.wav", sineWAV(8000, 11*60))
 	w := f.do(req{method: "POST", path: "/api/v1/announcements", body: body, token: f.tokens[config.RoleAdmin], header: map[string]string{"Content-Type": ct}})

@@ -195,6 +195,7 @@ func multipartBody(t *testing.T, fields map[string]string, filename string, data
 // TestCallConfigEndpointRoles covers every call-handling endpoint × role ×
 // allowed / 401 / 403.
 func TestCallConfigEndpointRoles(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	cs := f.callSetup()
 	live := newEngineLive(t, f.store, func() time.Time { return f.now })
@@ -362,6 +363,7 @@ type problemsError struct {
 // TestCallConfigBadInput: each field is validated with a message naming
 // it, and nothing is half-saved.
 func TestCallConfigBadInput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	cs := f.callSetup()
 	admin := f.tokens[config.RoleAdmin]
@@ -474,6 +476,7 @@ func TestCallConfigBadInput(t *testing.T) {
 }
 
 func TestAnnouncementUploadAndPlayback(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	admin := f.tokens[config.RoleAdmin]
 	body, ct := multipartBody(t, map[string]string{"name": "lukket", "description": "Vi har lukket"}, "lukket.wav", sineWAV(44100, 1.5))
@@ -555,6 +558,7 @@ func TestAnnouncementUploadAndPlayback(t *testing.T) {
 }
 
 func TestFlowSimulateAndHolidays(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	cs := f.callSetup()
 	sup := f.tokens[config.RoleSupervisor]
@@ -613,6 +617,7 @@ func TestFlowSimulateAndHolidays(t *testing.T) {
 }
 
 func TestAgentStateAndLiveViews(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	cs := f.callSetup()
 	clock := func() time.Time { return f.now }

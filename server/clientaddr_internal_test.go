@@ -9,6 +9,7 @@ import (
 )
 
 func TestClientAddr(t *testing.T) {
+	t.Parallel()
 	s := &Server{opts: Options{TrustedProxies: []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:1::/48")}}}
 	cases := []struct {
@@ -48,6 +49,7 @@ func TestClientAddr(t *testing.T) {
 }
 
 func TestLoginLimiterBoundsMemory(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newLoginLimiter(func() time.Time { return now })
 	l.pair.maxRecorded, l.addr.maxRecorded = 50, 20
@@ -65,6 +67,7 @@ func TestLoginLimiterBoundsMemory(t *testing.T) {
 }
 
 func TestLoginLimiterForgets(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newLoginLimiter(func() time.Time { return now })
 	a := netip.MustParseAddr("198.51.100.1")

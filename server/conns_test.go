@@ -259,6 +259,7 @@ func (p *page) expectRevoked(t *testing.T) {
 // and a command the page sends after that is refused; the agent is logged
 // out of call handling.
 func TestConnectionsEndWithTheLogin(t *testing.T) {
+	t.Parallel()
 	type setup struct {
 		sock, feed cred
 	}
@@ -344,6 +345,7 @@ func TestConnectionsEndWithTheLogin(t *testing.T) {
 // TestConnectionsOfOthersStay: ending one login leaves another user's
 // connections and the same user's other session alone.
 func TestConnectionsOfOthersStay(t *testing.T) {
+	t.Parallel()
 	f := newConnFixture(t)
 	annaPhone := cred{cookie: f.login("anna")}
 	annaOther := cred{cookie: f.login("anna")}
@@ -370,6 +372,7 @@ func TestConnectionsOfOthersStay(t *testing.T) {
 // not keep the citizen: the citizen goes back to the queue at its place
 // and the agent is logged out.
 func TestRevokedAgentLeavesNoCall(t *testing.T) {
+	t.Parallel()
 	f := newConnFixture(t)
 	p := f.openSocket(cred{cookie: f.login("anna")})
 	if err := f.cc.Offer("agent-anna", "c1", "Borgerservice", "", 0); err != nil {

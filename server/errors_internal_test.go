@@ -3,6 +3,7 @@ package server
 import "testing"
 
 func TestDuplicateKey(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"a":1,"b":2}`:                           "",
 		`{"a":{"x":1},"b":{"x":2}}`:               "",

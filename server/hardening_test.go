@@ -14,6 +14,7 @@ import (
 
 // Every /api/v1 answer, success or error, is Cache-Control: no-store.
 func TestAPINoStore(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, r := range []req{
 		{method: "GET", path: "/api/v1/users", token: f.tokens[config.RoleAdmin]},
@@ -34,6 +35,7 @@ func TestAPINoStore(t *testing.T) {
 // A JSON object with a key twice is refused, naming the key, and
 // changes nothing.
 func TestDuplicateJSONKeysRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	admin := f.tokens[config.RoleAdmin]
 	for _, c := range []struct{ body, key string }{
@@ -66,6 +68,7 @@ func TestDuplicateJSONKeysRefused(t *testing.T) {
 // One password rule: the API refuses what the UI's help text says is too
 // short, and the help text names the same length in every language.
 func TestPasswordRuleIsOne(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	admin := f.tokens[config.RoleAdmin]
 	short := strings.Repeat("x", config.MinPasswordLength-1)
@@ -98,6 +101,7 @@ func TestPasswordRuleIsOne(t *testing.T) {
 // A taken username gets the same answer whether its owner is in the
 // caller's organisation or another: it is taken, not whose it is.
 func TestDuplicateUsernameSameAnswerAcrossOrganisations(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	other, err := f.store.CreateOrg(ctx, "faxe", "Faxe Kommune")
@@ -129,6 +133,7 @@ func TestDuplicateUsernameSameAnswerAcrossOrganisations(t *testing.T) {
 // Deactivating a user ends their sessions and revokes their API tokens:
 // reactivating them does not bring the tokens back.
 func TestDeactivationRevokesTokens(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	admin := f.tokens[config.RoleAdmin]
 	agent := f.users[config.RoleAgent]
@@ -160,6 +165,7 @@ func TestDeactivationRevokesTokens(t *testing.T) {
 // A browser that sends Origin without Sec-Fetch-Site is held to the
 // site's scheme, host and port on state-changing requests.
 func TestCrossOriginComparesScheme(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ck, _ := f.login("admin1", testPassword)
 	create := `{"username":"scheme-victim","password":"` + testPassword + `","role":"admin"}`
@@ -177,6 +183,7 @@ func TestCrossOriginComparesScheme(t *testing.T) {
 // Names shown to people refuse bidirectional overrides and isolates and
 // zero-width characters, which make a name display as another.
 func TestNamesRefuseHiddenCharacters(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	admin := f.tokens[config.RoleAdmin]
 	agentPath := fmt.Sprintf("/api/v1/users/%d", f.users[config.RoleAgent].ID)
@@ -213,6 +220,7 @@ func TestNamesRefuseHiddenCharacters(t *testing.T) {
 // the kiosk address takes only kiosk tokens, and an API token's create
 // call chooses the scope.
 func TestTokenScopes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	sup := f.users[config.RoleSupervisor]
 	w := f.do(req{method: "POST", path: fmt.Sprintf("/api/v1/users/%d/tokens", sup.ID), token: f.tokens[config.RoleAdmin],

@@ -184,6 +184,7 @@ func (p *isoPage) reply(id string) (softphone.Message, []softphone.Message) {
 }
 
 func TestIsolationAgentSocket(t *testing.T) {
+	t.Parallel()
 	tp := newIsoTemplate(t)
 	m, err := softphone.New(softphone.Config{LoopbackOnly: true, PortMin: 46200, PortMax: 46299}, nil)
 	if err != nil {

@@ -742,6 +742,7 @@ var isoRoles = []config.Role{config.RoleAgent, config.RoleSupervisor, config.Rol
 
 // TestIsolationEveryRoute walks every operation of the OpenAPI document.
 func TestIsolationEveryRoute(t *testing.T) {
+	t.Parallel()
 	tp := newIsoTemplate(t)
 	ops := tp.doc.ops(t)
 	if len(ops) < 40 {
@@ -898,6 +899,7 @@ func withoutProblems(b []byte) string {
 // engine holding both organisations (B's agent logged in), shows none of
 // B's queues, agents or calls.
 func TestIsolationLiveFeed(t *testing.T) {
+	t.Parallel()
 	tp := newIsoTemplate(t)
 	w := tp.world(t)
 	hs := httptest.NewServer(w.srv)
@@ -945,6 +947,7 @@ func TestIsolationLiveFeed(t *testing.T) {
 // and every operation of the document is a route, so the isolation walk,
 // which reads the document, reaches every route.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	tp := newIsoTemplate(t)
 	w := tp.world(t)
 	routes := map[string]bool{}
@@ -984,6 +987,7 @@ func (o *isoOrg) names() map[string]string {
 // take names from B). Usernames are unique in the installation, as a
 // login names no organisation; that is not walked here.
 func TestIsolationNamesPerOrganisation(t *testing.T) {
+	t.Parallel()
 	tp := newIsoTemplate(t)
 	n := 0
 	for _, o := range tp.doc.ops(t) {

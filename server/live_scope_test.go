@@ -28,6 +28,7 @@ func (l staticLive) Subscribe(ctx context.Context) <-chan struct{} {
 // but a supervisor's wallboard stream holds only their own organisation's
 // queues and agents.
 func TestLiveShowsOnlyOwnOrganisation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	faxe, err := f.store.CreateOrg(ctx, "faxe", "Faxe Kommune")

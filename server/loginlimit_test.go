@@ -30,6 +30,7 @@ func retryAfter(t *testing.T, w *httptest.ResponseRecorder) time.Duration {
 // A sprayed account stays open to its owner at another address: the
 // failures delay only the (account, address) pairs that failed.
 func TestLoginSprayDoesNotLockAccount(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for i := range 40 {
 		remote := fmt.Sprintf("198.51.100.%d:4000", i%4+1)
@@ -45,6 +46,7 @@ func TestLoginSprayDoesNotLockAccount(t *testing.T) {
 // Failures for one account from one address give that pair a growing
 // delay, never a fixed lock; the right password after the delay works.
 func TestLoginPairBackoffGrows(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const me = "198.51.100.9:4000"
 	fails := 0
@@ -96,6 +98,7 @@ func TestLoginPairBackoffGrows(t *testing.T) {
 
 // Spraying many accounts from one address slows that address, not others.
 func TestLoginAddressBackoff(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const sprayer = "198.51.100.66:4000"
 	refused := false
@@ -128,6 +131,7 @@ func TestLoginAddressBackoff(t *testing.T) {
 // not delay the others behind the same proxy. From an untrusted peer the
 // headers are ignored.
 func TestLoginBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	srv, err := server.New(server.Options{Store: f.store, Now: func() time.Time { return f.now },
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})

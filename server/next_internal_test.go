@@ -7,6 +7,7 @@ import "testing"
 // browser applies (tabs and newlines dropped, \ read as /, leading
 // blanks trimmed).
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	hostile := []string{
 		"//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example", "/\t/evil.example/x",
 		"/\n/evil.example", "/\r/evil.example", "/\r\n/evil.example", "\t//evil.example", " //evil.example",

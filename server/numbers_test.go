@@ -16,6 +16,7 @@ import (
 // spelling, with a 409 on field number that neither names nor hints at
 // the owner; a free number is stored canonical and shown as typed.
 func TestNumberOwnedByAnotherOrganisation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.callSetup()
 	ctx := context.Background()

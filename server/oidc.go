@@ -16,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gin-gonic/gin"
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/settings"
 	"golang.org/x/oauth2"
 )
 
@@ -40,7 +41,7 @@ type OIDCOptions struct {
 
 // OIDCOptionsFrom builds the options from the settings; nil when OIDC is
 // not configured.
-func OIDCOptionsFrom(s config.Settings) (*OIDCOptions, error) {
+func OIDCOptionsFrom(s settings.Settings) (*OIDCOptions, error) {
 	if !s.OIDC() {
 		return nil, nil
 	}

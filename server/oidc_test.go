@@ -216,6 +216,7 @@ func me(t *testing.T, c *http.Client, base string) (config.Role, string, int) {
 }
 
 func TestOIDCLogin(t *testing.T) {
+	t.Parallel()
 	e := newOIDCServer(t, "omstil-admins=admin,omstil-supervisors=supervisor,*=agent")
 	ctx := context.Background()
 	org, err := e.st.DefaultOrg(ctx)
@@ -320,6 +321,7 @@ func (w tlog) Write(b []byte) (int, error) {
 }
 
 func TestOIDCRefusals(t *testing.T) {
+	t.Parallel()
 	e := newOIDCServer(t, "omstil-admins=admin")
 	ctx := context.Background()
 	noCookies := &http.Client{Timeout: 10 * time.Second}
@@ -395,6 +397,7 @@ func TestOIDCRefusals(t *testing.T) {
 }
 
 func TestOIDCButton(t *testing.T) {
+	t.Parallel()
 	page := func(t *testing.T, base, path string) string {
 		resp, err := http.Get(base + path)
 		if err != nil {

@@ -53,6 +53,7 @@ type orgBody struct {
 }
 
 func TestOrganisationEndpointsAreForSystemAdministrators(t *testing.T) {
+	t.Parallel()
 	f := newOrgFixture(t)
 	faxe := fmt.Sprintf("/api/v1/organisations/%d", f.faxe.ID)
 	own := fmt.Sprintf("/api/v1/organisations/%d", f.org)
@@ -94,6 +95,7 @@ func TestOrganisationEndpointsAreForSystemAdministrators(t *testing.T) {
 }
 
 func TestSystemAdministratorSetsDialLimits(t *testing.T) {
+	t.Parallel()
 	f := newOrgFixture(t)
 	path := fmt.Sprintf("/api/v1/organisations/%d", f.faxe.ID)
 

@@ -9,6 +9,7 @@ import (
 // sameOrigin compares scheme, host and port with the site: the public
 // URL when it is configured, else the request's own.
 func TestSameOrigin(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, public, host string
 		tls                bool

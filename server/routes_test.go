@@ -52,6 +52,7 @@ func registrations(fset *token.FileSet, name string, f *ast.File) []string {
 // "which routes exist, with which role": no other function of the
 // server package may register a route, a group or a middleware.
 func TestRoutesRegisteredInOneFunction(t *testing.T) {
+	t.Parallel()
 	fset := token.NewFileSet()
 	names, err := filepath.Glob("*.go")
 	if err != nil {
@@ -83,6 +84,7 @@ func TestRoutesRegisteredInOneFunction(t *testing.T) {
 // TestRegistrationsFindsStrayRoutes: the check above reports a route
 // registered outside the table, and none inside it.
 func TestRegistrationsFindsStrayRoutes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		file, src string
 		want      int

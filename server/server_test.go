@@ -129,6 +129,7 @@ func errorCode(t *testing.T, w *httptest.ResponseRecorder) string {
 
 // TestEndpointRoles covers every endpoint × role × allowed/401/403.
 func TestEndpointRoles(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	agentID := f.users[config.RoleAgent].ID
 	supID := f.users[config.RoleSupervisor].ID
@@ -216,6 +217,7 @@ func TestEndpointRoles(t *testing.T) {
 
 // TestOpenAPICoversEveryRoute keeps the OpenAPI document true.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage
@@ -251,6 +253,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 }
 
 func TestLoginSessionAndCSRF(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	if c, w := f.login("admin1", "wrong password!"); c != nil || w.Code != 401 || errorCode(t, w) != "bad_credentials" {
 		t.Fatalf("wrong password: %d %s", w.Code, w.Body.String())
@@ -291,6 +294,7 @@ func TestLoginSessionAndCSRF(t *testing.T) {
 }
 
 func TestSecureCookieWithHTTPSPublicURL(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	srv, err := server.New(server.Options{Store: f.store, SecureCookies: true})
 	if err != nil {
@@ -304,6 +308,7 @@ func TestSecureCookieWithHTTPSPublicURL(t *testing.T) {
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	admin := f.tokens[config.RoleAdmin]
 	before, _ := f.store.ListUsers(context.Background(), f.org)
@@ -350,6 +355,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 }
 
 func TestAuditRecordsChanges(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	admin := f.tokens[config.RoleAdmin]
 	w := f.do(req{method: "PATCH", path: fmt.Sprintf("/api/v1/users/%d", f.users[config.RoleAgent].ID), body: `{"display_name":"Agent One","password":"another long password"}`, token: admin})
@@ -375,6 +381,7 @@ func TestAuditRecordsChanges(t *testing.T) {
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	if w := f.do(req{method: "GET", path: "/healthz"}); w.Code != 200 {
 		t.Fatalf("healthz: %d", w.Code)
@@ -402,6 +409,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 
 // The login page hands only a same-site path to its script.
 func TestLoginPageNext(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for raw, want := range map[string]string{
 		"/%09/evil.example/x":   `data-next=""`,

@@ -15,6 +15,7 @@ import (
 // the strategies registered in the queue engine, so a new strategy needs no
 // edit in server.
 func TestStrategiesFromRegistry(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	names := queue.StrategyNames()
 

@@ -19,6 +19,7 @@ import (
 	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
+	"github.com/omstil/omstil/settings"
 	"github.com/omstil/omstil/softphone"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -80,7 +81,7 @@ func promptURI(base, name string) string {
 
 // startCallHandling wires ARI (or the demo simulator), the adapter, the
 // softphone bridge and the call-event log, and starts them.
-func startCallHandling(ctx context.Context, s config.Settings, st *config.Store, reg *prometheus.Registry, log *slog.Logger) (*callHandling, error) {
+func startCallHandling(ctx context.Context, s settings.Settings, st *config.Store, reg *prometheus.Registry, log *slog.Logger) (*callHandling, error) {
 	ch := &callHandling{log: log, done: make(chan struct{})}
 	ok := false
 	defer func() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/omstil/omstil/audio"
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/settings"
 )
 
 // run is the whole program, testable: it returns the exit code.
@@ -71,8 +72,8 @@ Every setting is a flag and an environment variable; see omstil serve -h.
 `
 
 // newLogger configures slog once, from the settings.
-func newLogger(s config.Settings, w io.Writer) *slog.Logger {
-	level, _ := config.ParseLogLevel(s.LogLevel)
+func newLogger(s settings.Settings, w io.Writer) *slog.Logger {
+	level, _ := settings.ParseLogLevel(s.LogLevel)
 	opts := &slog.HandlerOptions{Level: level}
 	if s.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -81,7 +82,7 @@ func newLogger(s config.Settings, w io.Writer) *slog.Logger {
 }
 
 // openStore opens and migrates the store named by the settings.
-func openStore(ctx context.Context, s config.Settings, log *slog.Logger) (*config.Store, error) {
+func openStore(ctx context.Context, s settings.Settings, log *slog.Logger) (*config.Store, error) {
 	conv := audio.NewConverter(audio.Limits{MaxLength: s.AnnouncementMaxLength()})
 	st, err := config.Open(ctx, s.DB, config.Options{Logger: log, Audio: conv})
 	if err != nil {
@@ -98,7 +99,7 @@ func cmdMigrate(ctx context.Context, args []string, env func(string) (string, bo
 	fs := flag.NewFlagSet("omstil migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	status := fs.Bool("status", false, "print the schema version and exit")
-	s, _, err := config.LoadSettingsFlags(fs, args, env)
+	s, _, err := settings.LoadFlags(fs, args, env)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ func runCmd(t *testing.T, env map[string]string, stdin string, args ...string) (
 }
 
 func TestVersionAndUsage(t *testing.T) {
+	t.Parallel()
 	if code, out, _ := runCmd(t, nil, "", "version"); code != 0 || !strings.HasPrefix(out, "omstil ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
@@ -42,6 +43,7 @@ func TestVersionAndUsage(t *testing.T) {
 }
 
 func TestBadSettingsAreClearErrors(t *testing.T) {
+	t.Parallel()
 	cases := map[string]map[string]string{
 		"OMSTIL_DB":         {"OMSTIL_DB": "mysql://nope"},
 		"OMSTIL_LOG_FORMAT": {"OMSTIL_LOG_FORMAT": "yaml"},
@@ -55,6 +57,7 @@ func TestBadSettingsAreClearErrors(t *testing.T) {
 }
 
 func TestUserAndTokenCommands(t *testing.T) {
+	t.Parallel()
 	for _, dsn := range dsns(t) {
 		t.Run(dsn.name, func(t *testing.T) {
 			env := map[string]string{"OMSTIL_DB": dsn.dsn}

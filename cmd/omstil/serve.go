@@ -17,6 +17,7 @@ import (
 	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/prompts"
 	"github.com/omstil/omstil/server"
+	"github.com/omstil/omstil/settings"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -27,7 +28,7 @@ const shutdownGrace = 10 * time.Second
 func cmdServe(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("omstil serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	s, _, err := config.LoadSettingsFlags(fs, args, env)
+	s, _, err := settings.LoadFlags(fs, args, env)
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	return nil
 }
 
-func dbKind(s config.Settings) string {
+func dbKind(s settings.Settings) string {
 	if s.IsPostgres() {
 		return "postgres"
 	}
@@ -138,7 +139,7 @@ func dbKind(s config.Settings) string {
 
 // ensureAdmin creates the first admin when the database has none. It
 // returns the generated password, or "" when none was generated.
-func ensureAdmin(ctx context.Context, st *config.Store, s config.Settings) (string, error) {
+func ensureAdmin(ctx context.Context, st *config.Store, s settings.Settings) (string, error) {
 	n, err := st.CountAdmins(ctx)
 	if err != nil {
 		return "", err

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/settings"
 )
 
 // silentWAV is n samples of 8 kHz mono 16-bit silence.
@@ -33,9 +34,10 @@ func silentWAV(n int) []byte {
 // TestOpenStoreAnnouncementLimit: OMSTIL_ANNOUNCEMENT_MAX_SECONDS reaches
 // the store's conversions.
 func TestOpenStoreAnnouncementLimit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := envOf(map[string]string{"OMSTIL_DB": filepath.Join(t.TempDir(), "o.db"), "OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "2"})
-	s, _, err := config.LoadSettings("omstil", nil, env, io.Discard)
+	s, _, err := settings.Load("omstil", nil, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/settings"
 )
 
 func cmdUser(ctx context.Context, args []string, env func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) error {
@@ -26,7 +27,7 @@ func cmdUser(ctx context.Context, args []string, env func(string) (string, bool)
 	display := fs.String("display-name", "", "name shown in the UI")
 	pwFile := fs.String("password-file", "", "read the password from this file")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
-	s, _, err := config.LoadSettingsFlags(fs, args[1:], env)
+	s, _, err := settings.LoadFlags(fs, args[1:], env)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func cmdToken(ctx context.Context, args []string, env func(string) (string, bool
 	username := fs.String("username", "", "the user the token acts as")
 	name := fs.String("name", "cli", "a name to recognise the token by")
 	scopeName := fs.String("scope", "api", "api (the whole API) or kiosk (only the wallboard, for a TV)")
-	s, _, err := config.LoadSettingsFlags(fs, args[1:], env)
+	s, _, err := settings.LoadFlags(fs, args[1:], env)
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func cmdOrg(ctx context.Context, args []string, env func(string) (string, bool),
 func cmdOrgList(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("omstil org list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	s, _, err := config.LoadSettingsFlags(fs, args, env)
+	s, _, err := settings.LoadFlags(fs, args, env)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func cmdOrgSet(ctx context.Context, args []string, env func(string) (string, boo
 		fs.Var(&contexts, "local-contexts", "comma-separated contexts Local/exten@context may enter")
 		fs.StringVar(&callerID, "caller-id", "", `caller ID on callbacks and transfers, e.g. "Guldborgsund" <54731000>`)
 	}
-	s, _, err := config.LoadSettingsFlags(fs, args, env)
+	s, _, err := settings.LoadFlags(fs, args, env)
 	if err != nil {
 		return err
 	}
@@ -257,7 +258,7 @@ func cmdOrgCreate(ctx context.Context, args []string, env func(string) (string, 
 	fs.SetOutput(stderr)
 	slug := fs.String("slug", "", "short name, e.g. faxe (prefixes the queues' engine IDs)")
 	name := fs.String("name", "", "name, e.g. Faxe Kommune")
-	s, _, err := config.LoadSettingsFlags(fs, args, env)
+	s, _, err := settings.LoadFlags(fs, args, env)
 	if err != nil {
 		return err
 	}

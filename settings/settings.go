@@ -1,7 +1,8 @@
-// Package config holds omstil's settings and its SQL store: the gorm models,
-// the versioned migrations and the repositories every other part uses to
-// read and change configuration. It is the only package that knows SQL.
-package config
+// Package settings reads omstil's start-up settings from flags and the
+// environment (OMSTIL_*) and validates them. What an installation changes
+// while it runs (queues, agents, flows, ...) is in the configuration store,
+// package config.
+package settings
 
 import (
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/omstil/omstil/config"
 )
 
 // Settings is omstil's whole configuration, read once at start from flags
@@ -74,7 +77,7 @@ type Settings struct {
 	OIDCClientID     string // OMSTIL_OIDC_CLIENT_ID
 	OIDCClientSecret Secret // OMSTIL_OIDC_CLIENT_SECRET or OMSTIL_OIDC_CLIENT_SECRET_FILE
 	OIDCRoleClaim    string // OMSTIL_OIDC_ROLE_CLAIM, e.g. "groups"
-	OIDCRoleMap      string // OMSTIL_OIDC_ROLE_MAP, e.g. "omstil-admins=admin,*=agent" (see ParseOIDCRoleMap)
+	OIDCRoleMap      string // OMSTIL_OIDC_ROLE_MAP, e.g. "omstil-admins=admin,*=agent" (see config.ParseOIDCRoleMap)
 }
 
 // AnnouncementMaxLength is AnnouncementMaxSeconds as a duration.
@@ -99,7 +102,7 @@ func (s Settings) validateOIDC() []error {
 	if s.OIDCRoleClaim == "" {
 		errs = append(errs, errors.New("OMSTIL_OIDC_ROLE_CLAIM: required when OMSTIL_OIDC_ISSUER is set, e.g. groups"))
 	}
-	if _, err := ParseOIDCRoleMap(s.OIDCRoleMap); err != nil {
+	if _, err := config.ParseOIDCRoleMap(s.OIDCRoleMap); err != nil {
 		errs = append(errs, fmt.Errorf("OMSTIL_OIDC_ROLE_MAP: %w", err))
 	}
 	return errs
@@ -124,11 +127,7 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 func (s Secret) Reveal() string { return string(s) }
 
 // IsPostgres tells whether DB names a PostgreSQL database.
-func (s Settings) IsPostgres() bool { return isPostgresDSN(s.DB) }
-
-func isPostgresDSN(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
+func (s Settings) IsPostgres() bool { return config.IsPostgresDSN(s.DB) }
 
 // SecureCookies tells whether session cookies must carry the Secure flag.
 func (s Settings) SecureCookies() bool { return strings.HasPrefix(s.PublicURL, "https://") }
@@ -251,15 +250,15 @@ var settingDefs = []settingDef{
 // LoadSettings reads settings from args (flags) and env (a lookup function,
 // os.LookupEnv in production), applies defaults and validates the result.
 // It returns the remaining positional arguments.
-func LoadSettings(name string, args []string, env func(string) (string, bool), stderr io.Writer) (Settings, []string, error) {
+func Load(name string, args []string, env func(string) (string, bool), stderr io.Writer) (Settings, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return LoadSettingsFlags(fs, args, env)
+	return LoadFlags(fs, args, env)
 }
 
 // LoadSettingsFlags is LoadSettings on a flag set that may already hold a
 // subcommand's own flags.
-func LoadSettingsFlags(fs *flag.FlagSet, args []string, env func(string) (string, bool)) (Settings, []string, error) {
+func LoadFlags(fs *flag.FlagSet, args []string, env func(string) (string, bool)) (Settings, []string, error) {
 	values := make([]*string, len(settingDefs))
 	for i, d := range settingDefs {
 		values[i] = fs.String(d.flag, "", d.usage+" (env "+d.env+", default "+quoteDefault(d.def)+")")
@@ -326,7 +325,7 @@ func (s Settings) Validate() error {
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("OMSTIL_LISTEN: %q is not host:port", s.Listen))
 	}
-	if err := validateDSN(s.DB); err != nil {
+	if err := config.ValidateDSN(s.DB); err != nil {
 		errs = append(errs, fmt.Errorf("OMSTIL_DB: %w", err))
 	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -419,35 +418,6 @@ func (s Settings) ICEServerList() []string {
 		}
 	}
 	return out
-}
-
-func validateDSN(dsn string) error {
-	if dsn == "" {
-		return errors.New("empty; give a SQLite file path or a postgres:// URL")
-	}
-	if isPostgresDSN(dsn) {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return errors.New("not a valid postgres:// URL")
-		}
-		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return errors.New("a postgres:// URL needs a host and a database name, e.g. postgres://user:pass@127.0.0.1:5432/omstil")
-		}
-		return nil
-	}
-	if strings.Contains(dsn, "://") {
-		return fmt.Errorf("unknown scheme in %q; give a SQLite file path or a postgres:// URL", redactDSN(dsn))
-	}
-	return nil
-}
-
-// redactDSN removes a password from a URL-shaped DSN for messages and logs.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	return u.Redacted()
 }
 
 // ParseLogLevel maps a level name to slog's level.

@@ -1,4 +1,4 @@
-package config
+package settings
 
 import (
 	"fmt"
@@ -15,7 +15,8 @@ func envMap(m map[string]string) func(string) (string, bool) {
 }
 
 func TestLoadSettingsDefaults(t *testing.T) {
-	s, rest, err := LoadSettings("omstil", []string{"serve"}, envMap(nil), io.Discard)
+	t.Parallel()
+	s, rest, err := Load("omstil", []string{"serve"}, envMap(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,26 +30,27 @@ func TestLoadSettingsDefaults(t *testing.T) {
 		t.Error("the shared relay port is on by default")
 	}
 	for v, want := range map[string]bool{"true": true, "1": true, "false": false, "": false} {
-		s, _, err := LoadSettings("omstil", nil, envMap(map[string]string{"OMSTIL_RTP_SHARED": v}), io.Discard)
+		s, _, err := Load("omstil", nil, envMap(map[string]string{"OMSTIL_RTP_SHARED": v}), io.Discard)
 		if err != nil || s.RTPShared != want {
 			t.Errorf("OMSTIL_RTP_SHARED=%q: %v, %v; want %v", v, s.RTPShared, err, want)
 		}
 	}
-	if s, _, err := LoadSettings("omstil", []string{"--rtp-shared=true"}, envMap(nil), io.Discard); err != nil || !s.RTPShared {
+	if s, _, err := Load("omstil", []string{"--rtp-shared=true"}, envMap(nil), io.Discard); err != nil || !s.RTPShared {
 		t.Errorf("--rtp-shared=true: %v, %v", s.RTPShared, err)
 	}
 	if s.AnnouncementMaxLength() != 10*time.Minute {
 		t.Errorf("announcements up to %v by default, want 10 minutes", s.AnnouncementMaxLength())
 	}
-	if s, _, err := LoadSettings("omstil", nil, envMap(map[string]string{"OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "90"}), io.Discard); err != nil || s.AnnouncementMaxLength() != 90*time.Second {
+	if s, _, err := Load("omstil", nil, envMap(map[string]string{"OMSTIL_ANNOUNCEMENT_MAX_SECONDS": "90"}), io.Discard); err != nil || s.AnnouncementMaxLength() != 90*time.Second {
 		t.Errorf("OMSTIL_ANNOUNCEMENT_MAX_SECONDS=90: %v, %v", s.AnnouncementMaxLength(), err)
 	}
-	if s, _, err := LoadSettings("omstil", []string{"--announcement-max-seconds=1200"}, envMap(nil), io.Discard); err != nil || s.AnnouncementMaxLength() != 20*time.Minute {
+	if s, _, err := Load("omstil", []string{"--announcement-max-seconds=1200"}, envMap(nil), io.Discard); err != nil || s.AnnouncementMaxLength() != 20*time.Minute {
 		t.Errorf("--announcement-max-seconds=1200: %v, %v", s.AnnouncementMaxLength(), err)
 	}
 }
 
 func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
+	t.Parallel()
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
 	env := envMap(map[string]string{
@@ -58,7 +60,7 @@ func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
 		"OMSTIL_ARI_PASSWORD_FILE": pwFile,
 		"OMSTIL_LOG_FORMAT":        "json",
 	})
-	s, _, err := LoadSettings("omstil", []string{"--listen", "127.0.0.1:7000"}, env, io.Discard)
+	s, _, err := Load("omstil", []string{"--listen", "127.0.0.1:7000"}, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +79,7 @@ func TestLoadSettingsPrecedenceAndFiles(t *testing.T) {
 }
 
 func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
+	t.Parallel()
 	cases := map[string]map[string]string{
 		"OMSTIL_DB":                                    {"OMSTIL_DB": "mysql://db/omstil"},
 		"OMSTIL_LOG_FORMAT":                            {"OMSTIL_LOG_FORMAT": "xml"},
@@ -97,7 +100,7 @@ func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
 	}
 	for want, env := range cases {
 		t.Run(want, func(t *testing.T) {
-			_, _, err := LoadSettings("omstil", nil, envMap(env), io.Discard)
+			_, _, err := Load("omstil", nil, envMap(env), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), strings.TrimSuffix(want, "postgres://")) {
 				t.Fatalf("got %v, want an error naming %s", err, want)
 			}
@@ -105,14 +108,8 @@ func TestLoadSettingsErrorsNameTheSetting(t *testing.T) {
 	}
 }
 
-func TestRedactDSN(t *testing.T) {
-	got := redactDSN("postgres://u:topsecret@h/db")
-	if strings.Contains(got, "topsecret") {
-		t.Fatal(got)
-	}
-}
-
 func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		value, want, err string
 	}{
@@ -126,7 +123,7 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.value, func(t *testing.T) {
-			s, _, err := LoadSettings("omstil", nil, envMap(map[string]string{"OMSTIL_TRUSTED_PROXIES": c.value}), io.Discard)
+			s, _, err := Load("omstil", nil, envMap(map[string]string{"OMSTIL_TRUSTED_PROXIES": c.value}), io.Discard)
 			if c.err != "" {
 				if err == nil || err.Error() != c.err {
 					t.Fatalf("err = %v, want %s", err, c.err)
@@ -141,8 +138,43 @@ func TestTrustedProxies(t *testing.T) {
 			}
 		})
 	}
-	s, _, err := LoadSettings("omstil", []string{"--trusted-proxies", "127.0.0.1"}, envMap(nil), io.Discard)
+	s, _, err := Load("omstil", []string{"--trusted-proxies", "127.0.0.1"}, envMap(nil), io.Discard)
 	if err != nil || fmt.Sprint(s.TrustedProxies) != "[127.0.0.1/32]" {
 		t.Fatalf("flag: %v %v", s.TrustedProxies, err)
+	}
+}
+
+func TestOIDCSettings(t *testing.T) {
+	t.Parallel()
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte("oidc secret\n"), 0o600)
+	good := map[string]string{"OMSTIL_OIDC_ISSUER": "https://login.kommune.dk/realms/omstil", "OMSTIL_OIDC_CLIENT_ID": "omstil",
+		"OMSTIL_OIDC_CLIENT_SECRET_FILE": secret, "OMSTIL_OIDC_ROLE_MAP": "omstil-admins=admin,*=agent"}
+	s, _, err := Load("omstil", nil, envMap(good), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.OIDC() || s.OIDCClientSecret.Reveal() != "oidc secret" || s.OIDCRoleClaim != "groups" || strings.Contains(s.OIDCClientSecret.String(), "oidc") {
+		t.Errorf("settings: %+v", s)
+	}
+	if s, _, _ := Load("omstil", nil, envMap(nil), io.Discard); s.OIDC() {
+		t.Error("OIDC on without an issuer")
+	}
+	for key, want := range map[string]string{
+		"OMSTIL_OIDC_ISSUER":    "OMSTIL_OIDC_ISSUER",
+		"OMSTIL_OIDC_CLIENT_ID": "OMSTIL_OIDC_CLIENT_ID",
+		"OMSTIL_OIDC_ROLE_MAP":  "OMSTIL_OIDC_ROLE_MAP",
+	} {
+		bad := map[string]string{}
+		for k, v := range good {
+			bad[k] = v
+		}
+		bad[key] = ""
+		if key == "OMSTIL_OIDC_ISSUER" {
+			bad[key] = "login.kommune.dk"
+		}
+		if _, _, err := Load("omstil", nil, envMap(bad), io.Discard); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s bad: error %v, want one naming %s", key, err, want)
+		}
 	}
 }
