@@ -3,6 +3,7 @@ package softphone
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -104,5 +105,49 @@ func TestRevokeEndsOnlyItsPage(t *testing.T) {
 	}
 	if got := ctl.last(); got != "state agent-1 logged_out " {
 		t.Errorf("adapter got %q", got)
+	}
+}
+
+// TestRevokeHangsUpWhenRequeueRefused: if the citizen cannot go back to
+// the queue (the adapter refuses: an attended transfer is going on, the
+// queue is gone), the agent's side is hung up, so a user whose login ended
+// never stays on the line.
+func TestRevokeHangsUpWhenRequeueRefused(t *testing.T) {
+	m := newTestManager(t, 47610, 47619)
+	ctl := newFakeControl()
+	m.SetCallControl(ctl)
+	verdict := make(chan error, 1)
+	p := connectGuarded(t, m, "agent-1", Authorize(func(context.Context) error {
+		select {
+		case err := <-verdict:
+			return err
+		default:
+			return nil
+		}
+	}))
+	p.sendJSON(`{"type":"hello","id":"h"}`)
+	p.expect("welcome")
+	<-ctl.online
+	s, _ := m.Session("agent-1")
+	if _, err := s.AttachCall("c1"); err != nil {
+		t.Fatal(err)
+	}
+	ctl.mu.Lock()
+	ctl.err = &ControlError{Code: "refused", Message: "a consultation is going on"}
+	ctl.mu.Unlock()
+	verdict <- errors.New("session gone")
+	p.sendJSON(`{"type":"ready","id":"r"}`)
+	if e := p.expect("error"); e.Code != CodeLoggedOut {
+		t.Errorf("revoked page got %+v", e)
+	}
+	if err := p.ended(); !errors.Is(err, ErrRevoked) {
+		t.Errorf("Serve returned %v, want ErrRevoked", err)
+	}
+	ctl.mu.Lock()
+	calls := append([]string(nil), ctl.calls...)
+	ctl.mu.Unlock()
+	want := []string{"state agent-1 logged_out ", "transfer agent-1 c1 requeue  ", "hangup agent-1 c1"}
+	if !slices.Equal(calls, want) {
+		t.Errorf("adapter got %q, want %q", calls, want)
 	}
 }
