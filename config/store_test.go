@@ -132,28 +132,38 @@ func TestCreateUserValidation(t *testing.T) {
 	}
 }
 
-func TestSessionsExpire(t *testing.T) {
-	t.Parallel()
+// sessionOnClock is a store on a clock the test moves (advance), with
+// agent bo and a fresh session of bo's.
+func sessionOnClock(t *testing.T) (s *config.Store, u config.User, tok string, advance func(time.Duration)) {
+	t.Helper()
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	s := configtest.SQLite(t, config.Options{Now: clock})
+	s = configtest.SQLite(t, config.Options{Now: func() time.Time { return now }})
 	ctx := context.Background()
 	org, sys := mustAdmin(t, s)
 	u, err := s.CreateUser(ctx, sys, config.NewUser{OrgID: org.ID, Username: "bo", Password: "long enough pw", Role: config.RoleAgent})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := s.CreateSession(ctx, u.ID)
-	now = now.Add(config.SessionTTL - time.Minute)
+	if tok, err = s.CreateSession(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	return s, u, tok, func(d time.Duration) { now = now.Add(d) }
+}
+
+func TestSessionsExpire(t *testing.T) {
+	t.Parallel()
+	s, _, tok, advance := sessionOnClock(t)
+	ctx := context.Background()
+	advance(config.SessionTTL - time.Minute)
 	if _, err := s.SessionUser(ctx, tok); err != nil {
 		t.Fatalf("session before expiry: %v", err)
 	}
 	// use slid the expiry forward
-	now = now.Add(config.SessionTTL - time.Minute)
+	advance(config.SessionTTL - time.Minute)
 	if _, err := s.SessionUser(ctx, tok); err != nil {
 		t.Fatalf("session after sliding: %v", err)
 	}
-	now = now.Add(config.SessionTTL + time.Minute)
+	advance(config.SessionTTL + time.Minute)
 	if _, err := s.SessionUser(ctx, tok); !errors.Is(err, config.ErrNotFound) {
 		t.Fatalf("expired session: %v", err)
 	}
@@ -167,21 +177,13 @@ func TestSessionsExpire(t *testing.T) {
 // alive.
 func TestCheckSessionDoesNotSlide(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	s := configtest.SQLite(t, config.Options{Now: clock})
+	s, u, tok, advance := sessionOnClock(t)
 	ctx := context.Background()
-	org, sys := mustAdmin(t, s)
-	u, err := s.CreateUser(ctx, sys, config.NewUser{OrgID: org.ID, Username: "bo", Password: "long enough pw", Role: config.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := s.CreateSession(ctx, u.ID)
-	now = now.Add(config.SessionTTL - time.Minute)
+	advance(config.SessionTTL - time.Minute)
 	if got, err := s.CheckSession(ctx, tok); err != nil || got.ID != u.ID {
 		t.Fatalf("check before expiry: %v %v", got.ID, err)
 	}
-	now = now.Add(2 * time.Minute) // past the expiry the check did not move
+	advance(2 * time.Minute) // past the expiry the check did not move
 	if _, err := s.CheckSession(ctx, tok); !errors.Is(err, config.ErrNotFound) {
 		t.Fatalf("check after expiry: %v", err)
 	}
