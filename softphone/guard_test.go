@@ -15,11 +15,12 @@ func connectGuarded(t *testing.T, m *Manager, agent AgentID, opts ...ServeOption
 	return p
 }
 
-// TestAuthorizeRefusesOrRevokes: a *ControlError from Authorize refuses
-// only that message; any other error revokes the page, which logs the
-// agent out and hangs up its call.
-func TestAuthorizeRefusesOrRevokes(t *testing.T) {
-	m := newTestManager(t, 47600, 47609)
+// guardedOnCall connects agent-1's page with an Authorize check whose
+// answer the test sends on verdict (none waiting: allowed), and attaches
+// call c1 to the session.
+func guardedOnCall(t *testing.T, portMin, portMax int) (*Manager, *fakeControl, *page, chan<- error) {
+	t.Helper()
+	m := newTestManager(t, portMin, portMax)
 	ctl := newFakeControl()
 	m.SetCallControl(ctl)
 	verdict := make(chan error, 1)
@@ -38,6 +39,14 @@ func TestAuthorizeRefusesOrRevokes(t *testing.T) {
 	if _, err := s.AttachCall("c1"); err != nil {
 		t.Fatal(err)
 	}
+	return m, ctl, p, verdict
+}
+
+// TestAuthorizeRefusesOrRevokes: a *ControlError from Authorize refuses
+// only that message; any other error revokes the page, which logs the
+// agent out and sends its call's citizen back to the queue.
+func TestAuthorizeRefusesOrRevokes(t *testing.T) {
+	m, ctl, p, verdict := guardedOnCall(t, 47600, 47609)
 
 	verdict <- &ControlError{Code: CodeUnavailable, Message: "cannot check"}
 	p.sendJSON(`{"type":"ready","id":"r1"}`)
@@ -113,25 +122,7 @@ func TestRevokeEndsOnlyItsPage(t *testing.T) {
 // queue is gone), the agent's side is hung up, so a user whose login ended
 // never stays on the line.
 func TestRevokeHangsUpWhenRequeueRefused(t *testing.T) {
-	m := newTestManager(t, 47610, 47619)
-	ctl := newFakeControl()
-	m.SetCallControl(ctl)
-	verdict := make(chan error, 1)
-	p := connectGuarded(t, m, "agent-1", Authorize(func(context.Context) error {
-		select {
-		case err := <-verdict:
-			return err
-		default:
-			return nil
-		}
-	}))
-	p.sendJSON(`{"type":"hello","id":"h"}`)
-	p.expect("welcome")
-	<-ctl.online
-	s, _ := m.Session("agent-1")
-	if _, err := s.AttachCall("c1"); err != nil {
-		t.Fatal(err)
-	}
+	_, ctl, p, verdict := guardedOnCall(t, 47610, 47619)
 	ctl.mu.Lock()
 	ctl.err = &ControlError{Code: "refused", Message: "a consultation is going on"}
 	ctl.mu.Unlock()
