@@ -73,14 +73,14 @@ func (p *peer) run() error {
 			break
 		}
 		var m Message
-		_ = json.Unmarshal(data, &m) // only for the ID; handle reports bad JSON
+		bad := json.Unmarshal(data, &m) // decoded once: authorize needs the ID and type
 		if !p.authorize(&m) {
 			if p.revoked.Load() {
 				break
 			}
 			continue
 		}
-		p.handle(data)
+		p.handle(&m, bad)
 	}
 	p.finish(fmt.Errorf("softphone: page connection: %w", err), nil)
 	<-p.wrote
@@ -174,15 +174,16 @@ func (p *peer) ack(m *Message) { p.send(Message{Type: "ack", ID: m.ID}) }
 
 // handle decodes and dispatches one message from the page. Nothing the page
 // sends ends the connection or a call: bad input gets an error message.
-func (p *peer) handle(data []byte) {
-	var m Message
-	if err := json.Unmarshal(data, &m); err != nil {
-		p.fail(&m, CodeBadMessage, "not a JSON signalling message: %v", err)
+// handle carries out one message from the page; bad is the error of
+// decoding it, if any.
+func (p *peer) handle(m *Message, bad error) {
+	if bad != nil {
+		p.fail(m, CodeBadMessage, "not a JSON signalling message: %v", bad)
 		return
 	}
 	switch m.Type {
 	case "":
-		p.fail(&m, CodeBadMessage, "message has no type")
+		p.fail(m, CodeBadMessage, "message has no type")
 	case "hello":
 		for i, w := range p.s.welcome() {
 			if i == 0 {
@@ -193,63 +194,63 @@ func (p *peer) handle(data []byte) {
 	case "ping":
 		p.send(Message{Type: "pong", ID: m.ID})
 	case "offer":
-		p.onOffer(&m)
+		p.onOffer(m)
 	case "answer":
 		switch {
 		case m.SDP != "" && m.Call != "":
-			p.fail(&m, CodeBadMessage, "answer has both sdp and call: send an SDP answer or answer a call, not both")
+			p.fail(m, CodeBadMessage, "answer has both sdp and call: send an SDP answer or answer a call, not both")
 		case m.SDP != "":
-			p.onSDPAnswer(&m)
+			p.onSDPAnswer(m)
 		case m.Call != "":
-			p.control(&m, func(ctx context.Context, c CallControl) error { return c.Answer(ctx, p.s.agent, m.Call) })
+			p.control(m, func(ctx context.Context, c CallControl) error { return c.Answer(ctx, p.s.agent, m.Call) })
 		default:
-			p.fail(&m, CodeBadMessage, "answer needs sdp (media) or call (pick up a call)")
+			p.fail(m, CodeBadMessage, "answer needs sdp (media) or call (pick up a call)")
 		}
 	case "candidate":
-		p.onCandidate(&m)
+		p.onCandidate(m)
 	case "ice-restart":
-		p.onICERestart(&m)
+		p.onICERestart(m)
 	case "mute":
-		p.onMute(&m)
+		p.onMute(m)
 	case "decline", "hangup":
 		if m.Call == "" {
-			p.fail(&m, CodeBadMessage, "%s needs call", m.Type)
+			p.fail(m, CodeBadMessage, "%s needs call", m.Type)
 			return
 		}
 		if m.Type == "decline" {
-			p.control(&m, func(ctx context.Context, c CallControl) error { return c.Decline(ctx, p.s.agent, m.Call) })
+			p.control(m, func(ctx context.Context, c CallControl) error { return c.Decline(ctx, p.s.agent, m.Call) })
 		} else {
-			p.control(&m, func(ctx context.Context, c CallControl) error { return c.Hangup(ctx, p.s.agent, m.Call) })
+			p.control(m, func(ctx context.Context, c CallControl) error { return c.Hangup(ctx, p.s.agent, m.Call) })
 		}
 	case "hold":
 		if m.Call == "" || m.On == nil {
-			p.fail(&m, CodeBadMessage, "hold needs call and on (true or false)")
+			p.fail(m, CodeBadMessage, "hold needs call and on (true or false)")
 			return
 		}
-		p.control(&m, func(ctx context.Context, c CallControl) error { return c.Hold(ctx, p.s.agent, m.Call, *m.On) })
+		p.control(m, func(ctx context.Context, c CallControl) error { return c.Hold(ctx, p.s.agent, m.Call, *m.On) })
 	case "dtmf":
 		if m.Call == "" || !validDTMF(m.Digits) {
-			p.fail(&m, CodeBadMessage, "dtmf needs call and 1-32 digits of 0-9 * # A-D")
+			p.fail(m, CodeBadMessage, "dtmf needs call and 1-32 digits of 0-9 * # A-D")
 			return
 		}
-		p.control(&m, func(ctx context.Context, c CallControl) error { return c.SendDTMF(ctx, p.s.agent, m.Call, m.Digits) })
+		p.control(m, func(ctx context.Context, c CallControl) error { return c.SendDTMF(ctx, p.s.agent, m.Call, m.Digits) })
 	case "transfer":
-		t, err := checkTransfer(&m)
+		t, err := checkTransfer(m)
 		if err != nil {
-			p.fail(&m, CodeBadMessage, "%v", err)
+			p.fail(m, CodeBadMessage, "%v", err)
 			return
 		}
-		p.control(&m, func(ctx context.Context, c CallControl) error { return c.Transfer(ctx, p.s.agent, m.Call, t) })
+		p.control(m, func(ctx context.Context, c CallControl) error { return c.Transfer(ctx, p.s.agent, m.Call, t) })
 	case "ready":
-		p.control(&m, func(ctx context.Context, c CallControl) error { return c.SetState(ctx, p.s.agent, StateReady, "") })
+		p.control(m, func(ctx context.Context, c CallControl) error { return c.SetState(ctx, p.s.agent, StateReady, "") })
 	case "pause":
-		p.control(&m, func(ctx context.Context, c CallControl) error {
+		p.control(m, func(ctx context.Context, c CallControl) error {
 			return c.SetState(ctx, p.s.agent, StatePaused, m.Reason)
 		})
 	case "logout":
-		p.control(&m, func(ctx context.Context, c CallControl) error { return c.SetState(ctx, p.s.agent, StateLoggedOut, "") })
+		p.control(m, func(ctx context.Context, c CallControl) error { return c.SetState(ctx, p.s.agent, StateLoggedOut, "") })
 	default:
-		p.fail(&m, CodeBadMessage, "unknown message type %q", m.Type)
+		p.fail(m, CodeBadMessage, "unknown message type %q", m.Type)
 	}
 }
 
