@@ -45,7 +45,11 @@ type Flow struct {
 	Steps []Step `json:"steps"`
 }
 
-// Step is one node of a flow. Exactly the field that matches Kind is set.
+// Step is one node of a flow. Exactly the field that matches Kind is set:
+// one of the named fields for the kinds listed above, or Settings for a
+// kind that registers its settings type itself (see kindSpec.settings), in
+// JSON under the kind's name like the others ({"kind":"priority",
+// "priority":{...}}).
 type Step struct {
 	ID   StepID `json:"id"`
 	Kind Kind   `json:"kind"`
@@ -57,7 +61,11 @@ type Step struct {
 	Queue        *QueueStep        `json:"queue,omitempty"`
 	Transfer     *TransferStep     `json:"transfer,omitempty"`
 	Hangup       *HangupStep       `json:"hangup,omitempty"`
-	Priority     *PriorityStep     `json:"priority,omitempty"`
+
+	// Settings holds the settings of a kind that brings its own settings
+	// type (e.g. *PriorityStep); nil otherwise. Its JSON key is that
+	// kind's name.
+	Settings any `json:"-"`
 }
 
 // edge is one outgoing branch of a step.

@@ -1,6 +1,7 @@
 package callflow
 
 import (
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -10,7 +11,8 @@ import (
 // registers one (see register); validation, the interpreter, the reference
 // walker and the kind list read the table instead of switching on kinds, so
 // that a new kind is one file (its settings type, its kindSpec, its run and
-// validation) and its test, plus the settings field on Step.
+// validation) and its test. A new kind's settings live in Step.Settings
+// (see settings); the kinds that came first have a named field on Step.
 type kindSpec struct {
 	kind  Kind
 	order int // place in lists and messages; the built-in kinds use 10, 20, …
@@ -19,6 +21,10 @@ type kindSpec struct {
 	// terminal: a call that gets here has left the flow (queue only comes
 	// back through its overflow branches).
 	terminal bool
+	// settings, for a kind whose settings are held in Step.Settings, returns
+	// a new, empty settings value (a pointer); set is then derived from it.
+	// nil for the kinds with a named field on Step.
+	settings func() any
 	// set reports whether the step holds this kind's settings; settingsOptional
 	// is true when a step of this kind may leave them out (hangup).
 	set              func(*Step) bool
@@ -38,6 +44,8 @@ type kindSpec struct {
 	// run executes the step: the next step to enter at once, or the action
 	// the call waits on (see Run.step). The settings are set.
 	run func(*Run, time.Time, *Step) (StepID, Action)
+
+	settingsType reflect.Type // of settings(); set by register
 }
 
 var kinds = map[Kind]*kindSpec{}
@@ -46,6 +54,14 @@ var kinds = map[Kind]*kindSpec{}
 func register(k *kindSpec) {
 	if _, dup := kinds[k.kind]; dup {
 		panic("callflow: step kind registered twice: " + string(k.kind))
+	}
+	if k.settings != nil {
+		if k.set != nil {
+			panic("callflow: step kind " + string(k.kind) + " has both settings and set")
+		}
+		t := reflect.TypeOf(k.settings())
+		k.set = func(s *Step) bool { return s.Settings != nil && reflect.TypeOf(s.Settings) == t }
+		k.settingsType = t
 	}
 	kinds[k.kind] = k
 }

@@ -25,17 +25,17 @@ type PriorityStep struct {
 func init() {
 	register(&kindSpec{
 		kind: KindPriority, order: 45,
-		label: Text{Da: "prioritet", En: "priority"},
-		help:  Text{Da: "Sætter opkaldets prioritet i de følgende køer (højere betjenes først).", En: "Sets the call's priority in the queues that follow (higher is served first)."},
-		set:   func(s *Step) bool { return s.Priority != nil },
-		edges: func(s *Step) []edge { return []edge{{"priority.next", s.Priority.Next, true}} },
+		label:    Text{Da: "prioritet", En: "priority"},
+		help:     Text{Da: "Sætter opkaldets prioritet i de følgende køer (højere betjenes først).", En: "Sets the call's priority in the queues that follow (higher is served first)."},
+		settings: func() any { return new(PriorityStep) },
+		edges:    func(s *Step) []edge { return []edge{{"priority.next", s.Settings.(*PriorityStep).Next, true}} },
 		validate: func(v *validator, s *Step) {
-			if p := s.Priority.Priority; p < 0 || p > MaxPriority {
+			if p := s.Settings.(*PriorityStep).Priority; p < 0 || p > MaxPriority {
 				v.err(s.ID, "priority.priority", CodeBadValue, "priority %d: want 0–%d", p, MaxPriority)
 			}
 		},
 		run: func(r *Run, _ time.Time, s *Step) (StepID, Action) {
-			p := s.Priority
+			p := s.Settings.(*PriorityStep)
 			r.priority = p.Priority
 			r.trace(s, "prioritet sat til %d → step '%s'", p.Priority, p.Next)
 			return p.Next, nil

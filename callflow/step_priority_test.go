@@ -27,7 +27,7 @@ var priorityRefs = StaticRefs{Queues: map[QueueRef]bool{"borgerservice": true}, 
 
 func TestPriorityStepJSON(t *testing.T) {
 	f := priorityFlow(t)
-	p := f.Steps[1].Priority
+	p, _ := f.Steps[1].Settings.(*PriorityStep)
 	if p == nil || p.Priority != 5 || p.Next != "kø" {
 		t.Fatalf("priority step read as %+v", p)
 	}
@@ -56,7 +56,7 @@ func TestPriorityStepRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := priorityFlow(t)
-			f.Steps[1].Priority.Priority = tt.set
+			f.Steps[1].Settings.(*PriorityStep).Priority = tt.set
 			if err := f.Validate(priorityRefs); err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestPriorityStepValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := priorityFlow(t)
-			tt.edit(f.Steps[1].Priority)
+			tt.edit(f.Steps[1].Settings.(*PriorityStep))
 			var found bool
 			for _, p := range f.Check(priorityRefs) {
 				found = found || (p.Step == "akut" && p.Field == tt.field && p.Code == tt.code && p.Severity == SeverityError)
@@ -120,14 +120,14 @@ func TestPriorityStepValidate(t *testing.T) {
 	}
 	t.Run("the maximum is valid", func(t *testing.T) {
 		f := priorityFlow(t)
-		f.Steps[1].Priority.Priority = MaxPriority
+		f.Steps[1].Settings.(*PriorityStep).Priority = MaxPriority
 		if err := f.Validate(priorityRefs); err != nil {
 			t.Error(err)
 		}
 	})
 	t.Run("settings missing", func(t *testing.T) {
 		f := priorityFlow(t)
-		f.Steps[1].Priority = nil
+		f.Steps[1].Settings = nil
 		if err := f.Validate(priorityRefs); err == nil || !strings.Contains(err.Error(), "priority settings missing") {
 			t.Errorf("got %v, want priority settings missing", err)
 		}
