@@ -15,9 +15,10 @@ import (
 // ID (config.EngineAgentID), so it is the same type.
 type AgentID = queue.AgentID
 
-// CallID identifies a call offered to an agent; the adapter chooses it (for
-// instance the citizen's ARI channel ID) and the page echoes it back.
-type CallID string
+// CallID identifies a call offered to an agent: the engine's call ID,
+// which the adapter chooses (the citizen's ARI channel ID); the page echoes
+// it back. It is the same type as queue.CallID.
+type CallID = queue.CallID
 
 // MessageConn is one agent page's signalling connection, carrying one JSON
 // document per message. The server package implements it over a WebSocket

@@ -80,9 +80,9 @@ func (g *PhoneGlue) Ring(agent queue.AgentID, r ari.RingInfo) error {
 		if name == "" {
 			name = string(r.From)
 		}
-		return s.Notify(softphone.ConsultRingMessage(softphone.CallID(r.Call), r.Name, r.Caller, name))
+		return s.Notify(softphone.ConsultRingMessage(r.Call, r.Name, r.Caller, name))
 	}
-	return s.Notify(softphone.RingMessage(softphone.CallID(r.Call), r.Name, r.Caller, r.Waited))
+	return s.Notify(softphone.RingMessage(r.Call, r.Name, r.Caller, r.Waited))
 }
 
 // Consult implements ari.WebRTC: the page is told how an attended transfer
@@ -92,7 +92,7 @@ func (g *PhoneGlue) Consult(agent queue.AgentID, u ari.ConsultUpdate) {
 	if err != nil {
 		return
 	}
-	_ = s.Notify(softphone.ConsultMessage(softphone.CallID(u.Call), u.State, u.Reason, u.With))
+	_ = s.Notify(softphone.ConsultMessage(u.Call, u.State, u.Reason, u.With))
 }
 
 // Attach implements ari.WebRTC.
@@ -101,14 +101,14 @@ func (g *PhoneGlue) Attach(agent queue.AgentID, call queue.CallID) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return s.AttachCall(softphone.CallID(call))
+	return s.AttachCall(call)
 }
 
 // Reattach implements ari.WebRTC: after a restart the agent's relay is
 // opened again where Asterisk still sends, whether or not the page has
 // reconnected yet.
 func (g *PhoneGlue) Reattach(agent queue.AgentID, call queue.CallID, relayAddr string) error {
-	return g.phones.Reattach(agent, softphone.CallID(call), relayAddr)
+	return g.phones.Reattach(agent, call, relayAddr)
 }
 
 // Connected implements ari.WebRTC.
@@ -118,11 +118,11 @@ func (g *PhoneGlue) Connected(agent queue.AgentID, call queue.CallID, asteriskAd
 		return err
 	}
 	if asteriskAddr != "" {
-		if err := s.SetRemote(softphone.CallID(call), asteriskAddr); err != nil {
+		if err := s.SetRemote(call, asteriskAddr); err != nil {
 			return err
 		}
 	}
-	return s.Notify(softphone.ConnectedMessage(softphone.CallID(call)))
+	return s.Notify(softphone.ConnectedMessage(call))
 }
 
 // Ended implements ari.WebRTC.
@@ -131,37 +131,37 @@ func (g *PhoneGlue) Ended(agent queue.AgentID, call queue.CallID, reason string)
 	if err != nil {
 		return
 	}
-	if c, ok := s.Call(); ok && c == softphone.CallID(call) {
+	if c, ok := s.Call(); ok && c == call {
 		s.DetachCall(c)
 	}
-	s.Notify(softphone.EndedMessage(softphone.CallID(call), reason))
+	s.Notify(softphone.EndedMessage(call, reason))
 }
 
 // Answer implements softphone.CallControl.
 func (g *PhoneGlue) Answer(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return controlErr(g.adapter.Answer(ctx, agent, queue.CallID(call)))
+	return controlErr(g.adapter.Answer(ctx, agent, call))
 }
 
 // Decline implements softphone.CallControl.
 func (g *PhoneGlue) Decline(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return controlErr(g.adapter.Decline(ctx, agent, queue.CallID(call)))
+	return controlErr(g.adapter.Decline(ctx, agent, call))
 }
 
 // Hangup implements softphone.CallControl.
 func (g *PhoneGlue) Hangup(ctx context.Context, agent softphone.AgentID, call softphone.CallID) error {
-	return controlErr(g.adapter.Hangup(ctx, agent, queue.CallID(call)))
+	return controlErr(g.adapter.Hangup(ctx, agent, call))
 }
 
 // Hold implements softphone.CallControl.
 func (g *PhoneGlue) Hold(ctx context.Context, agent softphone.AgentID, call softphone.CallID, on bool) error {
-	return controlErr(g.adapter.Hold(ctx, agent, queue.CallID(call), on))
+	return controlErr(g.adapter.Hold(ctx, agent, call, on))
 }
 
 // Transfer implements softphone.CallControl: blind transfers to a queue or
 // a number, and attended transfers (consult an agent, a queue's agent or a
 // number with the citizen on hold, then complete or cancel).
 func (g *PhoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call softphone.CallID, t softphone.Transfer) error {
-	a, c := agent, queue.CallID(call)
+	a, c := agent, call
 	switch t.Mode {
 	case "", "blind":
 		switch t.Kind {
@@ -196,7 +196,7 @@ func (g *PhoneGlue) Transfer(ctx context.Context, agent softphone.AgentID, call 
 
 // SendDTMF implements softphone.CallControl.
 func (g *PhoneGlue) SendDTMF(ctx context.Context, agent softphone.AgentID, call softphone.CallID, digits string) error {
-	return controlErr(g.adapter.SendDTMF(ctx, agent, queue.CallID(call), digits))
+	return controlErr(g.adapter.SendDTMF(ctx, agent, call, digits))
 }
 
 // SetState implements softphone.CallControl.
