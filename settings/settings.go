@@ -33,6 +33,15 @@ type Settings struct {
 	// comma-separated list of CIDR ranges or addresses); empty: the peer
 	// is the client.
 	TrustedProxies []netip.Prefix
+	// TLS: omstil serves HTTPS itself with this certificate and key (PEM
+	// files, read again when they change); empty: plain HTTP, e.g. behind
+	// a reverse proxy that terminates TLS.
+	TLSCertFile string // OMSTIL_TLS_CERT_FILE
+	TLSKeyFile  string // OMSTIL_TLS_KEY_FILE
+	// HTTPRedirectListen is a plain-HTTP address that redirects every
+	// request to the public URL (OMSTIL_HTTP_REDIRECT_LISTEN, e.g. :80);
+	// empty: none.
+	HTTPRedirectListen string
 
 	ARIURL      string // OMSTIL_ARI_URL; empty means: start the built-in simulator (demo)
 	ARIUser     string // OMSTIL_ARI_USER
@@ -129,6 +138,34 @@ func (s Secret) Reveal() string { return string(s) }
 // IsPostgres tells whether DB names a PostgreSQL database.
 func (s Settings) IsPostgres() bool { return config.IsPostgresDSN(s.DB) }
 
+// TLS tells whether omstil serves HTTPS itself.
+func (s Settings) TLS() bool { return s.TLSCertFile != "" }
+
+// ListenURL is the URL of the listen address itself: https:// when omstil
+// serves TLS. It is the public URL when none is set.
+func (s Settings) ListenURL() string {
+	if s.TLS() {
+		return "https://" + s.Listen
+	}
+	return "http://" + s.Listen
+}
+
+// MicrophoneBlocked tells whether browsers reach omstil over plain HTTP on
+// an address that is not the machine itself: Chrome then gives the
+// softphone no microphone (getUserMedia needs a secure context).
+func (s Settings) MicrophoneBlocked() bool {
+	u, err := url.Parse(s.PublicURL)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return false
+	}
+	a, err := netip.ParseAddr(h)
+	return err != nil || !a.IsLoopback()
+}
+
 // SecureCookies tells whether session cookies must carry the Secure flag.
 func (s Settings) SecureCookies() bool { return strings.HasPrefix(s.PublicURL, "https://") }
 
@@ -192,6 +229,12 @@ var settingDefs = []settingDef{
 			s.TrustedProxies = p
 			return nil
 		}},
+	{"tls-cert-file", "OMSTIL_TLS_CERT_FILE", "", "PEM certificate (with its chain) to serve HTTPS with; read again when it changes (empty: plain HTTP)", false,
+		stringSetter(func(s *Settings) *string { return &s.TLSCertFile })},
+	{"tls-key-file", "OMSTIL_TLS_KEY_FILE", "", "PEM private key of OMSTIL_TLS_CERT_FILE", false,
+		stringSetter(func(s *Settings) *string { return &s.TLSKeyFile })},
+	{"http-redirect-listen", "OMSTIL_HTTP_REDIRECT_LISTEN", "", "plain-HTTP address that redirects to the public URL, e.g. :80 (empty: none)", false,
+		stringSetter(func(s *Settings) *string { return &s.HTTPRedirectListen })},
 	{"ari-url", "OMSTIL_ARI_URL", "", "Asterisk ARI base URL, e.g. http://127.0.0.1:8088/ari (empty: built-in simulator, demo mode)", false,
 		stringSetter(func(s *Settings) *string { return &s.ARIURL })},
 	{"ari-user", "OMSTIL_ARI_USER", "", "ARI user", false,
@@ -280,7 +323,7 @@ func LoadFlags(fs *flag.FlagSet, args []string, env func(string) (string, bool))
 		}
 	}
 	if s.PublicURL == "" {
-		s.PublicURL = "http://" + s.Listen
+		s.PublicURL = s.ListenURL()
 	}
 	if s.MediaURL == "" {
 		s.MediaURL = s.PublicURL
@@ -330,6 +373,16 @@ func (s Settings) Validate() error {
 	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("OMSTIL_PUBLIC_URL: %q is not an http(s) URL", s.PublicURL))
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		errs = append(errs, errors.New("OMSTIL_TLS_CERT_FILE and OMSTIL_TLS_KEY_FILE: set both or neither"))
+	}
+	if s.HTTPRedirectListen != "" {
+		if _, _, err := net.SplitHostPort(s.HTTPRedirectListen); err != nil {
+			errs = append(errs, fmt.Errorf("OMSTIL_HTTP_REDIRECT_LISTEN: %q is not host:port", s.HTTPRedirectListen))
+		} else if !strings.HasPrefix(s.PublicURL, "https://") {
+			errs = append(errs, errors.New("OMSTIL_HTTP_REDIRECT_LISTEN: redirects to an https:// OMSTIL_PUBLIC_URL; set one (or OMSTIL_TLS_CERT_FILE)"))
+		}
 	}
 	if u, err := url.Parse(s.MediaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("OMSTIL_MEDIA_URL: %q is not an http(s) URL", s.MediaURL))

@@ -178,3 +178,20 @@ func TestOIDCSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestMicrophoneWarning(t *testing.T) {
+	for url, blocked := range map[string]bool{
+		"http://127.0.0.1:8080":      false,
+		"http://localhost:8080":      false,
+		"http://[::1]:8080":          false,
+		"https://omstil.kommune.dk":  false,
+		"http://omstil.kommune.dk":   true,
+		"http://10.20.0.5:8080":      true,
+		"http://omstil.localhost:80": false,
+	} {
+		s := Settings{PublicURL: url}
+		if got := s.MicrophoneBlocked(); got != blocked {
+			t.Errorf("%s: blocked %v, want %v", url, got, blocked)
+		}
+	}
+}

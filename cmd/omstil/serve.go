@@ -8,9 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/omstil/omstil/config"
@@ -49,11 +46,11 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	ln, err := net.Listen("tcp", s.Listen)
+	w, err := listenWeb(s, log)
 	if err != nil {
-		return fmt.Errorf("OMSTIL_LISTEN %s: %w", s.Listen, err)
+		return err
 	}
-	defer ln.Close()
+	defer w.close()
 
 	calls, err := startCallHandling(ctx, s, st, reg, log)
 	if err != nil {
@@ -72,7 +69,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		return err
 	}
 	publicURL := s.PublicURL
-	if publicURL == "http://"+s.Listen {
+	if publicURL == s.ListenURL() {
 		publicURL = "" // not set: the site is what the request names
 	}
 	srv, err := server.New(server.Options{
@@ -93,20 +90,10 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	errc := make(chan error, 2)
+	w.serve(srv, errc)
 
-	url := s.PublicURL
-	if s.PublicURL == "http://"+s.Listen {
-		url = "http://" + ln.Addr().String()
-	}
-	fmt.Fprintf(stdout, "omstil is running: open %s/\n", url)
+	w.banner(stdout, s)
 	if adminPW != "" {
 		fmt.Fprintf(stdout, "First start: log in as user \"admin\" with password %s (shown once; change it)\n", adminPW)
 	}
@@ -123,7 +110,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	calls.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := w.shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	log.Info("stopped")
