@@ -38,6 +38,13 @@ func cloneDialing(m map[string]OrgDialing) map[string]OrgDialing {
 // the dial limits of the call's organisation; an organisation without
 // limits may dial nothing. The refusal never repeats dest: a callback's
 // destination is a citizen's number, and refusals are logged.
+//
+// A number goes out through the trunk showing the organisation's caller
+// ID. A dial string names a destination inside the PBX (a Local context or
+// an endpoint the organisation may dial: a FreePBX ring group, voicemail,
+// IVR, a colleague's phone), which shows the citizen's number, so that
+// staff see who calls and a voicemail can be returned; a withheld number
+// stays withheld.
 func (a *Adapter) dialOut(c *call, dest string) (endpoint, callerID string, err error) {
 	d, ok := a.cfg.dialing[c.org]
 	if !ok {
@@ -54,6 +61,12 @@ func (a *Adapter) dialOut(c *call, dest string) (endpoint, callerID string, err 
 			reason = RefusedNoRoute
 		}
 		return "", "", refuse(reason, "%s", detail)
+	}
+	if !callflow.IsNumber(dest) {
+		if callflow.MaskNumber(c.caller) == "anonymous" {
+			return ep, "", nil
+		}
+		return ep, c.caller, nil
 	}
 	callerID = d.CallerID
 	if callerID == "" && d.Policy.InstallationTrunk {

@@ -127,3 +127,62 @@ func TestConsultNumberOutsideDialLimitsIsRefused(t *testing.T) {
 		t.Fatal("a refused consultation was dialled")
 	}
 }
+
+// channelCaller is the caller ID number of the channel omstil originated
+// whose name starts with prefix (of a Local channel, the ;1 half in the
+// app), and whether there is one.
+func channelCaller(t *testing.T, e *env, prefix string) (string, bool) {
+	t.Helper()
+	chs, err := e.cli.ListChannels(context.Background())
+	if err != nil {
+		t.Fatalf("list channels: %v", err)
+	}
+	for _, ch := range chs {
+		if strings.HasPrefix(ch.Name, prefix) && !strings.HasSuffix(ch.Name, ";2") {
+			return ch.Caller.Number, true
+		}
+	}
+	return "", false
+}
+
+// TestFlowTransferShowsTheCitizenInsideThePBX: a flow's transfer to a
+// destination inside the PBX (a FreePBX ring group or voicemail through a
+// Local context) presents the citizen's number, so that staff see who
+// calls and a voicemail can be returned; a transfer to a number goes out
+// through the trunk with the organisation's caller ID.
+func TestFlowTransferShowsTheCitizenInsideThePBX(t *testing.T) {
+	pbx := newAsterisk(t)
+	cfg := config(q1())
+	cfg.OrgDialing = map[string]ari.OrgDialing{"kommune": {
+		Policy:   callflow.DialPolicy{Trunk: "Local/{number}@omstil-test-agents", LocalContexts: []string{"omstil-test-agents"}},
+		CallerID: `"Kommunen" <70101010>`,
+	}}
+	transfer := func(dest string) *callflow.Flow {
+		return &callflow.Flow{Name: "videre", Start: "videre", Steps: []callflow.Step{
+			{ID: "videre", Kind: callflow.KindTransfer, Transfer: &callflow.TransferStep{Destination: dest}},
+		}}
+	}
+	cfg.Numbers["70107070"] = ari.NumberConfig{Org: "kommune", Flow: transfer("Local/160@omstil-test-agents")}
+	cfg.Numbers["70106060"] = ari.NumberConfig{Org: "kommune", Flow: transfer("170")}
+	e := start(t, pbx, newShiftedClock(mondayMorning), cfg)
+
+	pbx.placeCall(t, "70107070", "+4512345678")
+	var inside, outside string
+	e.eventually("the ring group is dialled", func() bool {
+		var ok bool
+		inside, ok = channelCaller(t, e, "Local/160@omstil-test-agents")
+		return ok
+	})
+	if inside != "+4512345678" {
+		t.Errorf("inside the PBX the transfer shows %q, want the citizen's +4512345678", inside)
+	}
+	pbx.placeCall(t, "70106060", "+4512345678")
+	e.eventually("the number is dialled", func() bool {
+		var ok bool
+		outside, ok = channelCaller(t, e, "Local/170@omstil-test-agents")
+		return ok
+	})
+	if outside != "70101010" {
+		t.Errorf("a number is dialled showing %q, want the organisation's 70101010", outside)
+	}
+}
