@@ -130,7 +130,8 @@ func TestConsultNumberOutsideDialLimitsIsRefused(t *testing.T) {
 
 // channelCaller is the caller ID number of the channel omstil originated
 // whose name starts with prefix (of a Local channel, the ;1 half in the
-// app), and whether there is one.
+// app), and whether there is one with a caller ID yet (Asterisk lists a
+// new channel for a moment before the originate's caller ID is on it).
 func channelCaller(t *testing.T, e *env, prefix string) (string, bool) {
 	t.Helper()
 	chs, err := e.cli.ListChannels(context.Background())
@@ -138,7 +139,7 @@ func channelCaller(t *testing.T, e *env, prefix string) (string, bool) {
 		t.Fatalf("list channels: %v", err)
 	}
 	for _, ch := range chs {
-		if strings.HasPrefix(ch.Name, prefix) && !strings.HasSuffix(ch.Name, ";2") {
+		if strings.HasPrefix(ch.Name, prefix) && !strings.HasSuffix(ch.Name, ";2") && ch.Caller.Number != "" {
 			return ch.Caller.Number, true
 		}
 	}
