@@ -34,10 +34,10 @@ func New(opt Options) (*Adapter, error) {
 		opt.Clock = queue.SystemClock{}
 	}
 	if len(opt.NotInService) == 0 {
-		opt.NotInService = []string{"sound:ss-noservice"}
+		opt.NotInService = slices.Clone(defaultNotInService)
 	}
 	if len(opt.CallbackConfirm) == 0 {
-		opt.CallbackConfirm = []string{"sound:auth-thankyou"}
+		opt.CallbackConfirm = slices.Clone(defaultCallbackConfirm)
 	}
 	if opt.PageGone == 0 {
 		opt.PageGone = pageGoneOpt

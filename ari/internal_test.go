@@ -3,6 +3,7 @@ package ari
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -180,5 +181,12 @@ func TestUnicastDestination(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("UnicastDestination(%q) = %q, %v; want %q", name, got, ok, want)
 		}
+	}
+}
+
+func TestAsteriskSounds(t *testing.T) {
+	want := []string{"auth-thankyou", "digits/1", "digits/2", "queue-callswaiting", "queue-holdtime", "queue-minutes", "queue-thereare", "queue-youarenext", "ss-noservice"}
+	if got := AsteriskSounds(); !slices.Equal(got, want) {
+		t.Errorf("AsteriskSounds() = %v, want %v", got, want)
 	}
 }

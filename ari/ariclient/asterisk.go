@@ -98,3 +98,55 @@ func (c *Client) UpdateDeviceState(ctx context.Context, name, state string) erro
 	q.Set("deviceState", state)
 	return c.do(ctx, http.MethodPut, "/deviceStates/"+url.PathEscape(name), q, nil, nil)
 }
+
+// Module is one loaded Asterisk module (GET /asterisk/modules).
+type Module struct {
+	Name         string `json:"name"` // e.g. "res_ari.so"
+	Description  string `json:"description"`
+	UseCount     int    `json:"use_count"`
+	Status       string `json:"status"` // "Running" when loaded and working
+	SupportLevel string `json:"support_level"`
+}
+
+// Modules lists the loaded modules (GET /asterisk/modules).
+func (c *Client) Modules(ctx context.Context) ([]Module, error) {
+	var out []Module
+	if err := c.do(ctx, http.MethodGet, "/asterisk/modules", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Sound is a sound Asterisk can play, with the languages and formats it has
+// it in (GET /sounds/{id}).
+type Sound struct {
+	ID      string        `json:"id"`
+	Text    string        `json:"text,omitempty"`
+	Formats []SoundFormat `json:"formats"`
+}
+
+// SoundFormat is one language and file format of a sound.
+type SoundFormat struct {
+	Language string `json:"language"`
+	Format   string `json:"format"`
+}
+
+// Has reports whether the sound exists in the language.
+func (s Sound) Has(language string) bool {
+	for _, f := range s.Formats {
+		if f.Language == language {
+			return true
+		}
+	}
+	return false
+}
+
+// GetSound describes one sound; an *Error with status 404 when Asterisk
+// has no such sound. id may contain a slash ("digits/1").
+func (c *Client) GetSound(ctx context.Context, id string) (*Sound, error) {
+	var out Sound
+	if err := c.do(ctx, http.MethodGet, "/sounds/"+url.PathEscape(id), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -175,6 +175,19 @@ func stateInvalid(w http.ResponseWriter, ch *channel) bool {
 
 // --- routes ------------------------------------------------------------------
 
+// simModules are the modules GET /asterisk/modules lists: those an
+// Asterisk serving omstil runs (deploy/asterisk/README.md), as Asterisk
+// 22.10.1 names them.
+var simModules = []string{
+	"app_echo.so", "app_stasis.so", "bridge_holding.so", "bridge_simple.so", "bridge_softmix.so",
+	"chan_bridge_media.so", "chan_pjsip.so", "chan_rtp.so", "codec_ulaw.so", "format_wav.so", "pbx_config.so",
+	"res_ari.so", "res_ari_applications.so", "res_ari_asterisk.so", "res_ari_bridges.so", "res_ari_channels.so",
+	"res_ari_device_states.so", "res_ari_endpoints.so", "res_ari_events.so", "res_ari_model.so", "res_ari_playbacks.so",
+	"res_ari_sounds.so", "res_curl.so", "res_http_media_cache.so", "res_http_websocket.so", "res_musiconhold.so",
+	"res_rtp_asterisk.so", "res_stasis.so", "res_stasis_answer.so", "res_stasis_device_state.so",
+	"res_stasis_playback.so", "res_stasis_snoop.so", "res_timing_timerfd.so",
+}
+
 func (s *Sim) routesARI(mux *http.ServeMux) {
 	h := func(pattern string, f ariHandler) { mux.HandleFunc(pattern, s.locked(f)) }
 	mux.HandleFunc("GET /ari/events", s.handleEvents)
@@ -189,6 +202,21 @@ func (s *Sim) routesARI(mux *http.ServeMux) {
 	h("GET /ari/asterisk/info", s.asteriskInfo)
 	h("GET /ari/asterisk/ping", func(w http.ResponseWriter, r *http.Request, p params) {
 		writeJSON(w, 200, map[string]string{"asterisk_id": s.opts.AsteriskID, "ping": "pong", "timestamp": asteriskTime(s.now())})
+	})
+	h("GET /ari/asterisk/modules", func(w http.ResponseWriter, r *http.Request, p params) {
+		out := make([]map[string]any, 0, len(simModules))
+		for _, m := range simModules {
+			out = append(out, map[string]any{"name": m, "description": "", "use_count": 1, "status": "Running", "support_level": "core"})
+		}
+		writeJSON(w, 200, out)
+	})
+	h("GET /ari/sounds/{id}", func(w http.ResponseWriter, r *http.Request, p params) {
+		id := r.PathValue("id")
+		if s.opts.SoundExists != nil && !s.opts.SoundExists(id) {
+			writeError(w, 404, "Sound not found")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"id": id, "formats": []map[string]string{{"language": "en", "format": "gsm"}, {"language": "da", "format": "gsm"}}})
 	})
 	h("POST /ari/events/user/{eventName}", s.userEventHandler)
 	h("GET /ari/applications", func(w http.ResponseWriter, r *http.Request, p params) {

@@ -106,12 +106,16 @@
 //     pair and Echo() with one tick (20 ms) of delay. externalMedia sends
 //     one RTP packet per tick while Up (silence when there is no audio);
 //     Asterisk may send nothing while a bridge is silent.
+//   - GET /asterisk/modules lists the modules an Asterisk serving omstil
+//     runs, all "Running"; GET /sounds/{id} answers every sound
+//     Options.SoundExists has (all when nil) in languages en and da, 404
+//     "Sound not found" otherwise. (The shapes are 22.10.1's.)
 //   - The channel ids look like Asterisk's uniqueid ("<epoch>.<n>"); bridge
 //     and playback ids are UUID-shaped but deterministic.
 //
 // Not implemented (501): channels/create, dial, redirect, record, snoop,
-// rtp_statistics; recordings, sounds, endpoints, deviceStates resources;
-// REST over WebSocket.
+// rtp_statistics; recordings; listing sounds; endpoints, deviceStates
+// resources; REST over WebSocket.
 //
 // With a FakeClock nothing happens between calls to Advance, including the
 // asynchronous steps Asterisk takes right after a REST answer (dial start,

@@ -94,7 +94,7 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 
 	ariURL, ariUser, ariPass := s.ARIURL, s.ARIUser, s.ARIPassword.Reveal()
 	if s.Demo() {
-		url, pass, sim, stop, err := startSimulator(log)
+		url, pass, sim, stop, err := startSimulator(log, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -220,11 +220,15 @@ func iceServers(urls []string) []softphone.ICEServer {
 
 // startSimulator serves the built-in ARI simulator on a loopback port
 // with a random password.
-func startSimulator(log *slog.Logger) (url, password string, sim *arisim.Sim, stop func(), err error) {
+// startSimulator starts the built-in ARI simulator on a loopback port.
+// soundExists, when not nil, decides which sounds and sound:http URLs it
+// has (arisim.Options.SoundExists).
+func startSimulator(log *slog.Logger, soundExists func(string) bool) (url, password string, sim *arisim.Sim, stop func(), err error) {
 	b := make([]byte, 16)
 	rand.Read(b)
 	password = hex.EncodeToString(b)
-	sim = arisim.New(arisim.Options{User: "omstil", Password: password, Logger: log.With("part", "arisim")})
+	// ChannelVars as deploy/asterisk/ari.conf sets them on a real Asterisk
+	sim = arisim.New(arisim.Options{User: "omstil", Password: password, Logger: log.With("part", "arisim"), ChannelVars: []string{"OMSTIL_CALL"}, SoundExists: soundExists})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", "", nil, nil, fmt.Errorf("simulator: %w", err)

@@ -6,6 +6,7 @@
 //	omstil migrate [--status]   apply database migrations and exit
 //	omstil user create ...      create a user
 //	omstil token create ...     create an API token
+//	omstil doctor               check the installation end to end
 //	omstil version
 package main
 

@@ -37,6 +37,8 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdToken(ctx, args, env, stdout, stderr)
 	case "org":
 		err = cmdOrg(ctx, args, env, stdout, stderr)
+	case "doctor":
+		err = cmdDoctor(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -66,6 +68,8 @@ const usage = `usage:
   omstil org set --slug S [--endpoints P,P] [--trunk T] [--local-contexts C,C]
                  [--installation-trunk=BOOL] [--caller-id ID] [--name N]
                                                set what an organisation may dial
+  omstil doctor [--probe-number N] [--inbound-context C]
+                                               check the installation end to end
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.
