@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/ari/ariclient"
+	"github.com/omstil/omstil/internal/ratelog"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -65,6 +66,7 @@ func New(opt Options) (*Adapter, error) {
 		cbSaved: map[queue.CallID]bool{}, loginQueues: map[queue.AgentID][]queue.QueueID{},
 		savedAgents: map[queue.AgentID]SavedAgentState{}, pageGone: map[queue.AgentID]time.Time{},
 	}
+	a.repeat = ratelog.New(a.log, repeatEvery, a.clock.Now)
 	a.consultations = consultations{a: a, consulted: map[queue.AgentID]*leg{}}
 	a.ctx, a.cancelJobs = context.WithCancel(context.Background())
 	a.cfg = config{numbers: map[string]NumberConfig{}, queues: map[queue.QueueID]queue.QueueConfig{}, agents: map[queue.AgentID]bool{}}

@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -87,7 +88,7 @@ func (a *Adapter) offer(o queue.Offer) {
 		}
 		a.job("agent:"+string(o.Agent), func(ctx context.Context) {
 			if err := a.opt.WebRTC.Ring(o.Agent, info); err != nil {
-				a.log.Info("ari: browser offer failed", "agent", o.Agent, "call", o.Call, "err", err)
+				a.repeat.Log(slog.LevelInfo, string(o.Agent), "ari: browser offer failed", "agent", o.Agent, "call", o.Call, "err", err)
 				a.post(func() {
 					if a.offers[o.Agent] == l {
 						delete(a.offers, o.Agent)
@@ -110,7 +111,7 @@ func (a *Adapter) offer(o queue.Offer) {
 			Timeout: o.Timeout + a.opt.RingSlack,
 		})
 	default:
-		a.log.Warn("ari: agent has no usable device", "agent", o.Agent)
+		a.repeat.Log(slog.LevelWarn, string(o.Agent), "ari: agent has no usable device", "agent", o.Agent)
 		a.handle(queue.OfferFailed{Call: o.Call, Agent: o.Agent, Reason: queue.FailUnavailable})
 	}
 }

@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/callflow"
@@ -420,7 +421,12 @@ func (a *Adapter) originate(c *call, l *leg, r ariclient.OriginateRequest) {
 	}
 	a.job(string(l.id), func(ctx context.Context) {
 		if _, err := a.cli.Originate(ctx, r); err != nil {
-			a.log.Warn("ari: originate failed", "call", c.id, "leg", l.id, "kind", l.kind, "err", err)
+			if l.kind == legAgent {
+				// an offer: repeats while the agent cannot be reached.
+				a.repeat.Log(slog.LevelWarn, string(l.agent), "ari: originate failed", "call", c.id, "leg", l.id, "kind", l.kind, "agent", l.agent, "err", err)
+			} else {
+				a.log.Warn("ari: originate failed", "call", c.id, "leg", l.id, "kind", l.kind, "err", err)
+			}
 			a.post(func() { a.legGone(l, 0) })
 		}
 	})

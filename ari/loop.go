@@ -13,8 +13,12 @@ import (
 
 	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/callflow"
+	"github.com/omstil/omstil/internal/ratelog"
 	"github.com/omstil/omstil/queue"
 )
+
+// repeatEvery is how often a.repeat writes a line that keeps repeating.
+const repeatEvery = time.Minute
 
 type callState int
 
@@ -152,6 +156,10 @@ type Adapter struct {
 	runMu  sync.Mutex
 	run    bool
 	idBase string
+	// repeat writes the lines a failing offer repeats (each offer to an
+	// agent that cannot be reached logs one) at most once a minute per
+	// agent and line, with a count; safe from any goroutine.
+	repeat *ratelog.Limiter
 
 	// ---- owned by the loop goroutine ----
 	consultations

@@ -32,6 +32,7 @@ type fakeWebRTC struct {
 	endedBy  map[queue.AgentID][]string
 	consults map[queue.AgentID][]ari.ConsultUpdate
 	noPage   map[queue.AgentID]bool // Ring fails: no page connected
+	tries    map[queue.AgentID]int  // Ring calls, also failed ones
 	// Reattach calls, "agent call relay"
 	reattached []string
 }
@@ -39,12 +40,14 @@ type fakeWebRTC struct {
 func newFakeWebRTC(relay *net.UDPConn) *fakeWebRTC {
 	return &fakeWebRTC{rings: make(chan ari.RingInfo, 16), relay: relay, relays: map[queue.AgentID]*net.UDPConn{},
 		asterisk: map[queue.AgentID]string{}, attached: map[queue.AgentID]queue.CallID{},
-		endedBy: map[queue.AgentID][]string{}, consults: map[queue.AgentID][]ari.ConsultUpdate{}, noPage: map[queue.AgentID]bool{}}
+		endedBy: map[queue.AgentID][]string{}, consults: map[queue.AgentID][]ari.ConsultUpdate{}, noPage: map[queue.AgentID]bool{},
+		tries: map[queue.AgentID]int{}}
 }
 
 func (f *fakeWebRTC) Ring(agent queue.AgentID, r ari.RingInfo) error {
 	f.mu.Lock()
 	no := f.noPage[agent]
+	f.tries[agent]++
 	f.mu.Unlock()
 	if no {
 		return errors.New("fake: no page")

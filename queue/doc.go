@@ -49,7 +49,8 @@
 //
 // Calls wait per queue in order of priority (higher first), then JoinedAt,
 // then arrival. A call is offered to the free agents that may take it: logged
-// in to the queue, Ready, not in the retry delay after a missed offer, device
+// in to the queue, Ready, not in the retry delay after a missed offer (nor
+// in the back-off after an offer that could not reach its device), device
 // not busy (unless RingInUse), tier allowed by the escalation reached, and
 // skills matched (relaxed by escalation). The queue's Strategy ranks them,
 // lower tiers first, and the engine offers to as many as MaxParallelOffers

@@ -10,7 +10,8 @@ import (
 // Options configure an Engine.
 type Options struct {
 	// PauseReasons is the list of reasons an agent may give for a pause.
-	// Empty: any reason. AutoPauseReason is always allowed.
+	// Empty: any reason. AutoPauseReason and UnreachableReason are always
+	// allowed.
 	PauseReasons []string
 	// AutoPauseReason is given to agents paused by AutoPauseAfter (default
 	// "autopause").
@@ -134,6 +135,7 @@ type agent struct {
 	idleSince     time.Time
 	callsToday    int
 	missed        int // unanswered offers in a row
+	unreach       int // offers in a row that could not reach the device
 
 	pauseAfter  bool // pause when the current call is over
 	pauseReason string
@@ -193,7 +195,7 @@ func New(opt Options) *Engine {
 		e.opt.AutoPauseReason = defaultAutoPause
 	}
 	if len(opt.PauseReasons) > 0 {
-		e.pauseOK = map[string]bool{e.opt.AutoPauseReason: true}
+		e.pauseOK = map[string]bool{e.opt.AutoPauseReason: true, UnreachableReason: true}
 		for _, r := range opt.PauseReasons {
 			e.pauseOK[r] = true
 		}
@@ -694,14 +696,27 @@ func (e *Engine) missed(a *agent, why FailReason, cmd bool) {
 	q := c.q
 	e.withdraw(a, why, cmd)
 	a.missed++
-	if d := q.cfg.RetryDelay; d > 0 {
+	d := q.cfg.RetryDelay
+	if why == FailUnavailable {
+		a.unreach++
+		if a.unreach < UnreachableAfter {
+			d = max(d, unreachableBackoff(a.unreach))
+		}
+	} else {
+		a.unreach = 0 // it rang, or said busy or no: the device is there
+	}
+	if d > 0 {
 		a.cooldownUntil = e.nowN + int64(d)
 		e.schedule(timer{at: a.cooldownUntil, kind: tCooldown, agent: a})
 	}
-	if n := q.cfg.AutoPauseAfter; n > 0 && a.missed >= n {
-		a.missed = 0
+	switch n := q.cfg.AutoPauseAfter; {
+	case a.unreach >= UnreachableAfter:
+		a.missed, a.unreach = 0, 0
+		e.setState(a, Paused, UnreachableReason, c)
+	case n > 0 && a.missed >= n:
+		a.missed, a.unreach = 0, 0
 		e.setState(a, Paused, e.opt.AutoPauseReason, c)
-	} else {
+	default:
 		e.release(a)
 	}
 }

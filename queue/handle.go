@@ -291,7 +291,7 @@ func (e *Engine) offerAnswered(in OfferAnswered) {
 	q := c.q
 	a.offer = nil
 	c.offers = slices.DeleteFunc(c.offers, func(x *agent) bool { return x == a })
-	a.missed = 0
+	a.missed, a.unreach = 0, 0
 	e.withdrawAll(c, EndAnsweredElse)
 	q.waiting.remove(c)
 	c.agent = a
@@ -364,7 +364,7 @@ func (e *Engine) agentLogin(in AgentLogin) {
 		return
 	}
 	a.idleSince = e.now
-	a.missed = 0
+	a.missed, a.unreach = 0, 0
 	if in.PauseReason != "" {
 		e.setState(a, Paused, in.PauseReason, nil)
 	} else {
@@ -397,7 +397,7 @@ func (e *Engine) agentReady(in AgentReady) {
 	}
 	switch a.state {
 	case Paused, WrapUp:
-		a.missed = 0
+		a.missed, a.unreach = 0, 0
 		a.pauseAfter = false
 		e.setState(a, Ready, "", nil)
 	case OnCall:

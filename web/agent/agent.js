@@ -160,9 +160,13 @@ function render() {
   document.title = (ringing ? "☎ " + t("ring.title") + " – " : "") + t("title");
 }
 
+// reasonLabel: the organisation's label of a reason, or the text of one
+// of omstil's own (unreachable, page closed, autopause).
 function reasonLabel(id) {
   const r = st.setup && st.setup.pauseReasons.find((p) => p.id === id);
-  return r ? r.label : id;
+  if (r) return r.label;
+  const key = "pause." + id.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  return has(key) ? t(key) : id;
 }
 
 // syncTransferKind shows the colleague list for a transfer to a colleague

@@ -11,6 +11,14 @@ export function t(key, vars) {
   return s;
 }
 
+// pauseReason is the text of a pause reason: omstil's own reasons
+// (unreachable, page closed, autopause) in the page's language, an
+// organisation's own as they were written.
+export function pauseReason(reason) {
+  const key = "pause." + reason.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  return key in strings ? strings[key] : reason;
+}
+
 export const lang = document.documentElement.lang || "da";
 
 // api calls the JSON API same-origin with the session cookie. It resolves

@@ -2,7 +2,7 @@
 // with a reason, logged out) through PUT /api/v1/agents/{id}/state, and
 // its queue memberships through /api/v1/agents/{id}/memberships. The
 // engine's agent ID is the agent's database ID, so it is the API's {id}.
-import { api, el, field, onSubmit, notice, showError, t } from "./app.js";
+import { api, el, field, onSubmit, notice, showError, t, pauseReason } from "./app.js";
 
 const dialog = document.getElementById("agent-dialog");
 let current = null; // {id, name, opener}
@@ -19,7 +19,7 @@ function showNow() {
   const a = lastSnap?.agents.find((x) => x.id === current.id);
   if (!now || !a) return;
   now.replaceChildren(t("control.now"), " ",
-    el("span", { class: `state state-${a.state}` }, t("state." + a.state) + (a.reason ? ` (${a.reason})` : "")));
+    el("span", { class: `state state-${a.state}` }, t("state." + a.state) + (a.reason ? ` (${pauseReason(a.reason)})` : "")));
 }
 
 function close() {

@@ -2,7 +2,7 @@
 // a snapshot after every change; the page only counts the seconds in
 // between. Supervisors (not a kiosk TV) can change an agent's state and
 // queue memberships through the API from here (wallboard-control.js).
-import { api, el, t, fmtDuration } from "./app.js";
+import { api, el, t, fmtDuration, pauseReason } from "./app.js";
 import { openControl, controlSnapshot } from "./wallboard-control.js";
 
 const board = document.getElementById("board");
@@ -43,7 +43,7 @@ function nameOf(kind, id) {
 }
 
 function stateBadge(state, reason) {
-  const text = t("state." + state) + (reason ? ` (${reason})` : "");
+  const text = t("state." + state) + (reason ? ` (${pauseReason(reason)})` : "");
   return el("span", { class: `state state-${state}`, "data-state": state }, text);
 }
 
