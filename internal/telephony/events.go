@@ -1,13 +1,10 @@
 package telephony
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/config"
@@ -86,40 +83,6 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
-// EventWriter appends the call-event log to SQL in batches, off the
-// adapter's loop: the loop only appends to a slice.
-type EventWriter struct {
-	st   *config.Store
-	orgs *OrgIndex
-	log  *slog.Logger
-	q    *behind[config.CallEvent]
-}
-
-// NewEventWriter starts a writer; Close flushes and stops it.
-func NewEventWriter(st *config.Store, orgs *OrgIndex, log *slog.Logger) *EventWriter {
-	w := &EventWriter{st: st, orgs: orgs, log: log}
-	w.q = newBehind(w.write)
-	return w
-}
-
-func (w *EventWriter) add(ev config.CallEvent) { w.q.add(ev) }
-
-func (w *EventWriter) write(batch []config.CallEvent) {
-	for len(batch) > 0 {
-		n := min(len(batch), 500)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.st.AppendCallEvents(ctx, batch[:n])
-		cancel()
-		if err != nil {
-			w.log.Error("call-event log: append failed", "events", n, "err", err)
-		}
-		batch = batch[n:]
-	}
-}
-
-// Close writes what is buffered and stops the writer. Safe to call twice.
-func (w *EventWriter) Close() { w.q.close() }
 
 // engineEvent maps an engine output to a call-event row. Every event the
 // engine emits names its call, its agent or both, and the row carries
