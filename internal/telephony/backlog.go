@@ -140,19 +140,17 @@ func openBacklog(limit int, path string, invalid func(int64, error)) (*backlog, 
 	if off > end {
 		off = 0 // a position from another file: replay it all
 	}
-	if _, err := f.Seek(end, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("call-event spill file: %w", err)
-	}
+	f.Close()
 	b.size, b.off, b.spilled = end, off, lines
 	if lines == 0 {
-		f.Close()
 		b.removeFile()
 		return b, nil
 	}
-	b.w = f
+	if b.w, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+		return nil, fmt.Errorf("call-event spill file: %w", err)
+	}
 	if b.r, err = os.Open(path); err != nil {
-		f.Close()
+		b.w.Close()
 		return nil, fmt.Errorf("call-event spill file: %w", err)
 	}
 	return b, nil

@@ -215,7 +215,7 @@ func (w *EventWriter) run() {
 			if err != nil {
 				timer = w.clock.NewTimer(w.failedWrite(err))
 				retry = timer.C()
-			} else if !w.bl.empty() {
+			} else if !w.bl.empty() || len(w.held) > 0 {
 				select {
 				case <-w.quit:
 					w.shutdown()
@@ -356,9 +356,12 @@ func (w *EventWriter) setAside(ev config.CallEvent, err error) {
 		return
 	}
 	w.logged++
-	w.log.Error("call-event log: event set aside", "reason", err, "kind", ev.Kind, "call", ev.CallID,
-		"agent", ev.Agent, "queue", ev.Queue, "org", int64(ev.OrgID), "at", ev.At, "not_logged_before", w.muted)
-	w.muted = 0
+	attrs := []any{"reason", err, "kind", ev.Kind, "call", ev.CallID, "agent", ev.Agent, "queue", ev.Queue, "org", int64(ev.OrgID), "at", ev.At}
+	if w.muted > 0 {
+		attrs = append(attrs, "set_aside_unlogged", w.muted)
+		w.muted = 0
+	}
+	w.log.Error("call-event log: event set aside", attrs...)
 }
 
 // unreadable reports a line of the spill file that is not an event.
@@ -378,8 +381,8 @@ func errText(err error) string {
 
 // shutdown writes what it can until Close's bound, then spills the rest.
 func (w *EventWriter) shutdown() {
-	w.take()
 	var err error
+	w.take()
 	for !w.bl.empty() && w.ctx.Err() == nil {
 		actx, acancel := context.WithTimeout(w.ctx, appendTimeout)
 		err = w.writeBatch(actx)
@@ -387,6 +390,7 @@ func (w *EventWriter) shutdown() {
 		if err != nil {
 			break
 		}
+		w.take() // what waited for room
 	}
 	mem, sp := w.bl.len()
 	left := mem + len(w.held)

@@ -482,3 +482,57 @@ func TestEventWriterCloseIsBounded(t *testing.T) {
 		t.Fatalf("spill file has %d events, want 3", n)
 	}
 }
+
+// A flood of bad events logs ten lines a minute; the next line says how
+// many were not logged.
+func TestEventWriterLimitsSetAsideLines(t *testing.T) {
+	st, orgs, org := eventStore(t)
+	var logBuf bytes.Buffer
+	clock := queue.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	w, err := NewEventWriter(st, orgs, slog.New(slog.NewTextHandler(&logBuf, nil)), EventLogOptions{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := numbered(org, 0, 16)
+	for i := range bad {
+		bad[i].Kind = ""
+	}
+	for _, ev := range bad[:15] {
+		w.add(ev)
+	}
+	waitUntil(t, "15 set aside", func() bool { return w.Stats().Invalid == 15 })
+	clock.Advance(time.Minute)
+	w.add(bad[15])
+	w.Close()
+	out := logBuf.String()
+	if n := strings.Count(out, "event set aside"); n != 11 || !strings.Contains(out, "set_aside_unlogged=5") {
+		t.Fatalf("%d lines, want 10 and then one saying 5 were not logged:\n%s", n, out)
+	}
+}
+
+// When the spill file cannot be written the events wait in memory, in
+// order, and are written when the database is back.
+func TestEventWriterKeepsEventsWhenTheSpillFileFails(t *testing.T) {
+	st, orgs, org := eventStore(t)
+	db := &flakyStore{st: st, budget: -1, down: true}
+	clock := queue.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	spill := filepath.Join(t.TempDir(), "no such directory", "events.jsonl")
+	w, err := NewEventWriter(db, orgs, slog.New(slog.DiscardHandler), EventLogOptions{Clock: clock, MemoryLimit: 2, SpillPath: spill})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, ev := range numbered(org, 0, 7) {
+		w.add(ev)
+	}
+	waitUntil(t, "a failed write", func() bool { return w.Stats().Failures >= 1 && clock.Pending() == 1 })
+	if s := w.Stats(); s.Memory != 7 || s.Spilled != 0 {
+		t.Fatalf("backlog %+v, want all 7 in memory", s)
+	}
+	db.set(false, -1)
+	clock.Advance(lastRetry)
+	waitUntil(t, "the backlog written", func() bool { return w.Stats().Written == 7 })
+	if got := logged(t, st); !sameSeq(got, seq(0, 7)) {
+		t.Fatalf("written %v, want 0..6 in order", got)
+	}
+}
