@@ -2,9 +2,11 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -28,9 +30,60 @@ type CallEvent struct {
 	Data   string // JSON object with the kind's details, or ""
 }
 
-// AppendCallEvents adds events to the log in one batch insert, in order.
-// It is not audited: the log is its own record. Events without a time get
-// the store's clock.
+// ErrCallEventRefused: the database cannot take a call event for what it
+// holds (a missing field, text that is not UTF-8, an organisation that
+// does not exist). Sending it again cannot succeed; any other error of
+// AppendCallEvents (the database did not answer) can.
+var ErrCallEventRefused = errors.New("call event refused")
+
+// refusal is a ValidationError that is also ErrCallEventRefused.
+type refusal struct{ *ValidationError }
+
+func (r refusal) Unwrap() []error { return []error{r.ValidationError, ErrCallEventRefused} }
+
+// CheckCallEvent says whether the log can take e: it names an
+// organisation, a kind, and a call or an agent, and its text is UTF-8
+// without NUL bytes (PostgreSQL refuses both). The error names the field,
+// never its value, so it may be logged.
+func CheckCallEvent(e CallEvent) error {
+	bad := func(field, msg string) error { return refusal{&ValidationError{Field: field, Message: msg}} }
+	switch {
+	case e.OrgID == 0:
+		return bad("org_id", "needs an organisation")
+	case e.Kind == "":
+		return bad("kind", "needs a kind")
+	case e.CallID == "" && e.Agent == "":
+		return bad("call_id", "needs a call id or an agent")
+	}
+	for _, f := range []struct{ name, v string }{{"kind", e.Kind}, {"call_id", e.CallID}, {"queue", e.Queue},
+		{"agent", e.Agent}, {"caller", e.Caller}, {"data", e.Data}} {
+		if !utf8.ValidString(f.v) || strings.IndexByte(f.v, 0) >= 0 {
+			return bad(f.name, "is not UTF-8 text without NUL bytes")
+		}
+	}
+	return nil
+}
+
+// refusedByDatabase tells whether the database refused rows for what they
+// hold (a constraint, a data exception) rather than failing to answer.
+func refusedByDatabase(err error) bool {
+	if errors.Is(err, gorm.ErrForeignKeyViolated) || errors.Is(err, gorm.ErrCheckConstraintViolated) ||
+		errors.Is(err, gorm.ErrDuplicatedKey) || errors.Is(err, gorm.ErrInvalidData) {
+		return true
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		class := pg.SQLState()[:min(2, len(pg.SQLState()))]
+		return class == "22" || class == "23" // data exception, integrity constraint violation
+	}
+	return false
+}
+
+// AppendCallEvents adds events to the log in one batch insert, in order:
+// all or none. It is not audited: the log is its own record. Events
+// without a time get the store's clock. An event CheckCallEvent refuses,
+// or one the database refuses, fails the batch with ErrCallEventRefused;
+// the caller sets that event aside and sends the others again.
 func (s *Store) AppendCallEvents(ctx context.Context, evs []CallEvent) error {
 	if len(evs) == 0 {
 		return nil
@@ -38,8 +91,8 @@ func (s *Store) AppendCallEvents(ctx context.Context, evs []CallEvent) error {
 	rows := make([]CallEvent, len(evs))
 	now := s.now().UTC()
 	for i, e := range evs {
-		if e.OrgID == 0 || e.Kind == "" || (e.CallID == "" && e.Agent == "") {
-			return fmt.Errorf("config: append call events: event %d needs an organisation, a kind and a call id or an agent", i)
+		if err := CheckCallEvent(e); err != nil {
+			return fmt.Errorf("config: append call events: event %d: %w", i, err)
 		}
 		e.ID = 0
 		if e.At.IsZero() {
@@ -49,6 +102,9 @@ func (s *Store) AppendCallEvents(ctx context.Context, evs []CallEvent) error {
 		rows[i] = e
 	}
 	err := s.db.WithContext(ctx).Session(&gorm.Session{SkipHooks: true}).CreateInBatches(rows, 500).Error
+	if err != nil && refusedByDatabase(err) {
+		return fmt.Errorf("config: append %d call events: %w: %w", len(evs), ErrCallEventRefused, err)
+	}
 	if err != nil {
 		return fmt.Errorf("config: append %d call events: %w", len(evs), err)
 	}

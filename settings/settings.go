@@ -76,6 +76,13 @@ type Settings struct {
 	// hold (OMSTIL_ANNOUNCEMENT_MAX_SECONDS, 1–3600).
 	AnnouncementMaxSeconds int
 
+	// The call-event log's backlog while the database does not answer:
+	// EventBacklogMemory events in memory (OMSTIL_EVENT_BACKLOG_MEMORY),
+	// the newer ones in the spill file EventSpillFile
+	// (OMSTIL_EVENT_SPILL_FILE; empty: EventSpillPath's default).
+	EventBacklogMemory int
+	EventSpillFile     string
+
 	// Demo mode (only when no ARI URL is set).
 	DemoCallsPerMinute float64 // OMSTIL_DEMO_CALLS_PER_MINUTE
 
@@ -92,6 +99,21 @@ type Settings struct {
 // AnnouncementMaxLength is AnnouncementMaxSeconds as a duration.
 func (s Settings) AnnouncementMaxLength() time.Duration {
 	return time.Duration(s.AnnouncementMaxSeconds) * time.Second
+}
+
+// EventSpillPath is the call-event log's spill file: EventSpillFile, or
+// by default next to the SQLite database (its path +
+// ".call-events.jsonl"), or omstil-call-events.jsonl in the working
+// directory on PostgreSQL.
+func (s Settings) EventSpillPath() string {
+	if s.EventSpillFile != "" {
+		return s.EventSpillFile
+	}
+	if s.IsPostgres() {
+		return "omstil-call-events.jsonl"
+	}
+	db, _, _ := strings.Cut(strings.TrimPrefix(s.DB, "file:"), "?")
+	return db + ".call-events.jsonl"
 }
 
 // OIDC tells whether login through OpenID Connect is configured.
@@ -269,6 +291,10 @@ var settingDefs = []settingDef{
 		stringSetter(func(s *Settings) *string { return &s.CallbackEndpoint })},
 	{"announcement-max-seconds", "OMSTIL_ANNOUNCEMENT_MAX_SECONDS", "600", "longest announcement an upload may hold, in seconds (1-3600); a longer one is refused", false,
 		intSetter("OMSTIL_ANNOUNCEMENT_MAX_SECONDS", func(s *Settings) *int { return &s.AnnouncementMaxSeconds })},
+	{"event-backlog-memory", "OMSTIL_EVENT_BACKLOG_MEMORY", "100000", "call events kept in memory while the database does not answer (1-10000000); newer ones go to the spill file", false,
+		intSetter("OMSTIL_EVENT_BACKLOG_MEMORY", func(s *Settings) *int { return &s.EventBacklogMemory })},
+	{"event-spill-file", "OMSTIL_EVENT_SPILL_FILE", "", "file the call events beyond the memory backlog wait in while the database does not answer (default: next to the SQLite file, or omstil-call-events.jsonl in the working directory)", false,
+		stringSetter(func(s *Settings) *string { return &s.EventSpillFile })},
 	{"demo-calls-per-minute", "OMSTIL_DEMO_CALLS_PER_MINUTE", "6", "synthetic citizen calls per minute in demo mode", false,
 		func(s *Settings, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
@@ -428,6 +454,12 @@ func (s Settings) Validate() error {
 	}
 	if s.AnnouncementMaxSeconds < 1 || s.AnnouncementMaxSeconds > 3600 {
 		errs = append(errs, fmt.Errorf("OMSTIL_ANNOUNCEMENT_MAX_SECONDS: %d is not between 1 and 3600", s.AnnouncementMaxSeconds))
+	}
+	if s.EventBacklogMemory < 1 || s.EventBacklogMemory > 10_000_000 {
+		errs = append(errs, fmt.Errorf("OMSTIL_EVENT_BACKLOG_MEMORY: %d is not between 1 and 10000000", s.EventBacklogMemory))
+	}
+	if strings.HasSuffix(s.EventSpillFile, "/") {
+		errs = append(errs, fmt.Errorf("OMSTIL_EVENT_SPILL_FILE: %q is a directory; name a file in it", s.EventSpillFile))
 	}
 	if s.DemoCallsPerMinute < 0 || s.DemoCallsPerMinute > 6000 {
 		errs = append(errs, fmt.Errorf("OMSTIL_DEMO_CALLS_PER_MINUTE: %g is not between 0 and 6000", s.DemoCallsPerMinute))

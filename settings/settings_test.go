@@ -195,3 +195,43 @@ func TestMicrophoneWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestEventBacklogSettings(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		env       map[string]string
+		memory    int
+		spillPath string
+		err       string
+	}{
+		{"defaults on SQLite: next to the database", nil, 100000, "omstil.db.call-events.jsonl", ""},
+		{"SQLite in a directory with options", map[string]string{"OMSTIL_DB": "file:/var/lib/omstil/omstil.db?_pragma=x"}, 100000, "/var/lib/omstil/omstil.db.call-events.jsonl", ""},
+		{"PostgreSQL: the working directory", map[string]string{"OMSTIL_DB": "postgres://u:p@db:5432/omstil"}, 100000, "omstil-call-events.jsonl", ""},
+		{"set", map[string]string{"OMSTIL_EVENT_BACKLOG_MEMORY": "5000", "OMSTIL_EVENT_SPILL_FILE": "/var/spool/omstil/events.jsonl"}, 5000, "/var/spool/omstil/events.jsonl", ""},
+		{"not a number", map[string]string{"OMSTIL_EVENT_BACKLOG_MEMORY": "lots"}, 0, "", `OMSTIL_EVENT_BACKLOG_MEMORY: "lots" is not a whole number`},
+		{"zero", map[string]string{"OMSTIL_EVENT_BACKLOG_MEMORY": "0"}, 0, "", "OMSTIL_EVENT_BACKLOG_MEMORY: 0 is not between 1 and 10000000"},
+		{"too many", map[string]string{"OMSTIL_EVENT_BACKLOG_MEMORY": "10000001"}, 0, "", "OMSTIL_EVENT_BACKLOG_MEMORY: 10000001 is not between 1 and 10000000"},
+		{"a directory", map[string]string{"OMSTIL_EVENT_SPILL_FILE": "/var/spool/omstil/"}, 0, "", `OMSTIL_EVENT_SPILL_FILE: "/var/spool/omstil/" is a directory; name a file in it`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, _, err := Load("omstil", nil, envMap(c.env), io.Discard)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("err = %v, want %s", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.EventBacklogMemory != c.memory || s.EventSpillPath() != c.spillPath {
+				t.Fatalf("memory %d, spill file %q; want %d, %q", s.EventBacklogMemory, s.EventSpillPath(), c.memory, c.spillPath)
+			}
+		})
+	}
+	if s, _, err := Load("omstil", []string{"--event-backlog-memory=7", "--event-spill-file=x.jsonl"}, envMap(nil), io.Discard); err != nil || s.EventBacklogMemory != 7 || s.EventSpillPath() != "x.jsonl" {
+		t.Fatalf("flags: %d %q %v", s.EventBacklogMemory, s.EventSpillPath(), err)
+	}
+}

@@ -131,7 +131,11 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 		return nil, err
 	}
 	orgs := telephony.NewOrgIndex(def.ID)
-	ch.events = telephony.NewEventWriter(st, orgs, log)
+	ch.events, err = telephony.NewEventWriter(st, orgs, log, telephony.EventLogOptions{
+		MemoryLimit: s.EventBacklogMemory, SpillPath: s.EventSpillPath(), Registry: reg})
+	if err != nil {
+		return nil, err
+	}
 	ch.closers = append(ch.closers, ch.events.Close)
 
 	restart := telephony.NewRestartStore(st, log)

@@ -1,13 +1,10 @@
 package telephony
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/omstil/omstil/ari"
 	"github.com/omstil/omstil/config"
@@ -87,64 +84,88 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// EventWriter appends the call-event log to SQL in batches, off the
-// adapter's loop: the loop only appends to a slice.
-type EventWriter struct {
-	st   *config.Store
-	orgs *OrgIndex
-	log  *slog.Logger
-	q    *behind[config.CallEvent]
-}
-
-// NewEventWriter starts a writer; Close flushes and stops it.
-func NewEventWriter(st *config.Store, orgs *OrgIndex, log *slog.Logger) *EventWriter {
-	w := &EventWriter{st: st, orgs: orgs, log: log}
-	w.q = newBehind(w.write)
-	return w
-}
-
-func (w *EventWriter) add(ev config.CallEvent) { w.q.add(ev) }
-
-func (w *EventWriter) write(batch []config.CallEvent) {
-	for len(batch) > 0 {
-		n := min(len(batch), 500)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.st.AppendCallEvents(ctx, batch[:n])
-		cancel()
-		if err != nil {
-			w.log.Error("call-event log: append failed", "events", n, "err", err)
-		}
-		batch = batch[n:]
-	}
-}
-
-// Close writes what is buffered and stops the writer. Safe to call twice.
-func (w *EventWriter) Close() { w.q.close() }
-
-// engineEvent maps an engine output to a call-event row.
+// engineEvent maps an engine output to a call-event row. Every event the
+// engine emits names its call, its agent or both, and the row carries
+// them: the log is read by call and by agent, and a row with neither is
+// refused by the store (issue 14: OfferEnded rows had none).
 func engineEvent(out queue.Output) (config.CallEvent, bool) {
-	ev := config.CallEvent{Kind: strings.TrimPrefix(fmt.Sprintf("%T", out), "queue.")}
+	ev := config.CallEvent{Kind: strings.TrimPrefix(fmt.Sprintf("%T", out), "queue."), At: out.Time()}
+	var (
+		call  queue.CallID
+		agent queue.AgentID
+		q     queue.QueueID
+	)
 	switch o := out.(type) {
-	case queue.CallJoined:
-		ev.At, ev.CallID, ev.Queue = o.At, string(o.Call), string(o.Queue)
-	case queue.Offered:
-		ev.At, ev.CallID, ev.Queue, ev.Agent = o.At, string(o.Call), string(o.Queue), string(o.Agent)
-	case queue.Answered:
-		ev.At, ev.CallID, ev.Queue, ev.Agent, ev.WaitMS = o.At, string(o.Call), string(o.Queue), string(o.Agent), o.Waited.Milliseconds()
-	case queue.Abandoned:
-		ev.At, ev.CallID, ev.Queue, ev.WaitMS = o.At, string(o.Call), string(o.Queue), o.Waited.Milliseconds()
-	case queue.Overflowed:
-		ev.At, ev.CallID, ev.Queue, ev.WaitMS = o.At, string(o.Call), string(o.Queue), o.Waited.Milliseconds()
-	case queue.CallCompleted:
-		ev.At, ev.CallID, ev.Queue, ev.Agent = o.At, string(o.Call), string(o.Queue), string(o.Agent)
-	case queue.AgentStateChanged:
-		ev.At, ev.Agent = o.At, string(o.Agent)
 	case queue.Command:
 		return ev, false // commands are carried out, not logged
-	default:
-		ev.At = out.Time()
+	case queue.CallJoined:
+		call, q = o.Call, o.Queue
+	case queue.Offered:
+		call, q, agent = o.Call, o.Queue, o.Agent
+	case queue.OfferEnded:
+		call, agent = o.Call, o.Agent
+	case queue.Answered:
+		call, q, agent, ev.WaitMS = o.Call, o.Queue, o.Agent, o.Waited.Milliseconds()
+	case queue.Abandoned:
+		call, q, ev.WaitMS = o.Call, o.Queue, o.Waited.Milliseconds()
+	case queue.Overflowed:
+		call, q, ev.WaitMS = o.Call, o.Queue, o.Waited.Milliseconds()
+	case queue.CallCompleted:
+		call, q, agent = o.Call, o.Queue, o.Agent
+	case queue.PriorityChanged:
+		call, q = o.Call, o.Queue
+	case queue.CallbackQueued:
+		call, q = o.Call, o.Queue
+	case queue.CallbackAttempted:
+		call, q, agent = o.Call, o.Queue, o.Agent
+	case queue.CallbackConnected:
+		call, q, agent, ev.WaitMS = o.Call, o.Queue, o.Agent, o.Waited.Milliseconds()
+	case queue.CallbackFailed:
+		call, q = o.Call, o.Queue
+	case queue.AgentStateChanged:
+		agent = o.Agent
+	case queue.Ignored:
+		call, agent, q = inputIDs(o.Input)
 	}
+	ev.CallID, ev.Agent, ev.Queue = string(call), string(agent), string(q)
 	return ev, true
+}
+
+// inputIDs names the call, agent and queue an engine input is about.
+func inputIDs(in queue.Input) (queue.CallID, queue.AgentID, queue.QueueID) {
+	switch i := in.(type) {
+	case queue.CallArrived:
+		return i.Call, "", i.Queue
+	case queue.CallHungUp:
+		return i.Call, "", ""
+	case queue.CallPriorityChanged:
+		return i.Call, "", ""
+	case queue.CallbackRequested:
+		return i.Call, "", ""
+	case queue.CallEnded:
+		return i.Call, "", ""
+	case queue.CallbackResult:
+		return i.Call, "", ""
+	case queue.OfferAnswered:
+		return i.Call, i.Agent, ""
+	case queue.OfferFailed:
+		return i.Call, i.Agent, ""
+	case queue.AgentLogin:
+		return "", i.Agent, ""
+	case queue.AgentLogout:
+		return "", i.Agent, ""
+	case queue.AgentReady:
+		return "", i.Agent, ""
+	case queue.AgentPause:
+		return "", i.Agent, ""
+	case queue.AgentDeviceBusy:
+		return "", i.Agent, ""
+	case queue.AgentDeviceFree:
+		return "", i.Agent, ""
+	case queue.AdoptConnected:
+		return i.Call, i.Agent, i.Queue
+	}
+	return "", "", ""
 }
 
 // Engine logs one output of the queue engine (commands are not logged).
