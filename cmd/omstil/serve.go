@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/internal/leader"
 	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/prompts"
 	"github.com/omstil/omstil/server"
@@ -40,6 +41,15 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		return err
 	}
 	defer st.Close()
+	if !s.IsPostgres() {
+		// One engine per database: a second serve on this file would
+		// fight the first over the same calls.
+		lock, err := leader.LockFile(s.DB)
+		if err != nil {
+			return fmt.Errorf("OMSTIL_DB: %w", err)
+		}
+		defer lock.Close()
+	}
 
 	adminPW, err := ensureAdmin(ctx, st, s)
 	if err != nil {
