@@ -36,8 +36,9 @@ const DefaultKey int64 = 0x6f6d7374
 // is the holder's Name, which standbys read as the leader's address.
 const appPrefix = "omstil "
 
-// maxName is how long a Name may be: application_name keeps 63 bytes.
-const maxName = 63 - len(appPrefix)
+// MaxNameLength is how long a Name may be: application_name keeps 63
+// bytes.
+const MaxNameLength = 63 - len(appPrefix)
 
 // Config configures an Elector.
 type Config struct {
@@ -105,8 +106,8 @@ func New(cfg Config) (*Elector, error) {
 	if _, err := pgx.ParseConfig(cfg.DSN); err != nil {
 		return nil, errors.New("leader: the database URL does not parse")
 	}
-	if len(cfg.Name) > maxName {
-		return nil, fmt.Errorf("leader: name %q is longer than %d bytes", cfg.Name, maxName)
+	if len(cfg.Name) > MaxNameLength {
+		return nil, fmt.Errorf("leader: name %q is longer than %d bytes", cfg.Name, MaxNameLength)
 	}
 	for _, r := range cfg.Name {
 		if r < 0x20 || r > 0x7e {
