@@ -39,13 +39,16 @@ func NewStandby(o StandbyOptions) http.Handler {
 	}
 	sb := &standby{opts: o, proxies: map[string]*httputil.ReverseProxy{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", sb.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", sb.pass)
+	sb.registerStandbyRoutes(mux)
 	return mux
+}
+
+func (sb *standby) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (sb *standby) metrics() http.Handler {
+	return promhttp.HandlerFor(sb.opts.Registry, promhttp.HandlerOpts{})
 }
 
 type standby struct {
