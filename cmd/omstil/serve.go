@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"time"
@@ -101,6 +102,11 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		adv, err := advertiseURL(s, ln)
 		if err != nil {
 			return err
+		}
+		if u, err := neturl.Parse(adv); err == nil {
+			if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
+				log.Warn("this node's address for the other nodes is a loopback address: a standby on another host cannot pass requests to it; set OMSTIL_ADVERTISE_URL or listen on the node's own address", "advertise", adv)
+			}
 		}
 		el, err := leader.New(leader.Config{
 			DSN: s.DB, Name: adv, Takeover: s.LeaderTakeover, Logger: log.With("part", "leader"),
