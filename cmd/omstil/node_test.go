@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -52,5 +55,28 @@ func TestFenceStopsARICommands(t *testing.T) {
 	case <-n.fenced:
 	default:
 		t.Fatal("the fence was not reported to serve")
+	}
+}
+
+func TestAdvertiseURL(t *testing.T) {
+	t.Parallel()
+	host, _ := os.Hostname()
+	cases := []struct {
+		setting, listen, want string
+	}{
+		{"http://10.0.0.5:8080/", "127.0.0.1:0", "http://10.0.0.5:8080"},
+		{"", "127.0.0.1:0", "http://127.0.0.1:"},
+		{"", "0.0.0.0:0", "http://" + host + ":"},
+	}
+	for _, c := range cases {
+		ln, err := net.Listen("tcp", c.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := advertiseURL(settings.Settings{AdvertiseURL: c.setting}, ln)
+		ln.Close()
+		if err != nil || !strings.HasPrefix(got, c.want) {
+			t.Errorf("%q on %s: %q %v, want %q…", c.setting, c.listen, got, err, c.want)
+		}
 	}
 }

@@ -45,8 +45,10 @@ func TestVersionAndUsage(t *testing.T) {
 func TestBadSettingsAreClearErrors(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{
-		"OMSTIL_DB":         {"OMSTIL_DB": "mysql://nope"},
-		"OMSTIL_LOG_FORMAT": {"OMSTIL_LOG_FORMAT": "yaml"},
+		"OMSTIL_DB":              {"OMSTIL_DB": "mysql://nope"},
+		"OMSTIL_LOG_FORMAT":      {"OMSTIL_LOG_FORMAT": "yaml"},
+		"OMSTIL_LEADER_TAKEOVER": {"OMSTIL_LEADER_TAKEOVER": "500ms"},
+		"OMSTIL_ADVERTISE_URL":   {"OMSTIL_ADVERTISE_URL": "http://" + strings.Repeat("x", 50) + ".kommune.dk:8080"},
 	}
 	for name, env := range cases {
 		code, _, errOut := runCmd(t, env, "", "migrate")
