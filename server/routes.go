@@ -162,3 +162,13 @@ func (s *Server) recover(c *gin.Context) {
 	}()
 	c.Next()
 }
+
+// registerStandbyRoutes is the route table of a standby (NewStandby): its
+// own health, readiness and metrics; every other request goes to the
+// leader, which serves the routes above.
+func (sb *standby) registerStandbyRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", sb.healthz)
+	mux.HandleFunc("GET /readyz", sb.readyz)
+	mux.Handle("GET /metrics", sb.metrics())
+	mux.HandleFunc("/", sb.pass)
+}

@@ -17,8 +17,9 @@ var routeMethods = []string{
 	"Group", "Use", "Static", "StaticFS", "StaticFile", "StaticFileFS", "NoRoute", "NoMethod",
 }
 
-// routeTable is the one function allowed to call them.
-const routeTableFile, routeTableFunc = "routes.go", "registerRoutes"
+// routeTable is the one function allowed to call them, and
+// routeTableStandby the table of a standby (NewStandby), in the same file.
+const routeTableFile, routeTableFunc, routeTableStandby = "routes.go", "registerRoutes", "registerStandbyRoutes"
 
 // registrations returns, for one parsed file, every call of a route
 // method outside the route table, as "file:line: x.GET(...) in func".
@@ -29,7 +30,7 @@ func registrations(fset *token.FileSet, name string, f *ast.File) []string {
 		if !ok || fn.Body == nil {
 			continue
 		}
-		if filepath.Base(name) == routeTableFile && fn.Name.Name == routeTableFunc {
+		if filepath.Base(name) == routeTableFile && (fn.Name.Name == routeTableFunc || fn.Name.Name == routeTableStandby) {
 			continue
 		}
 		ast.Inspect(fn.Body, func(n ast.Node) bool {

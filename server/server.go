@@ -83,6 +83,9 @@ type Options struct {
 	// re-checks its login (conns.go); 0 or more than 2 s: 2 s. Tests
 	// shorten it.
 	ConnRecheck time.Duration
+	// Role is this process's role for /readyz (RoleLeader or
+	// RoleStandby); nil: RoleLeader, the only process of its database.
+	Role func() string
 }
 
 // Server is the HTTP handler of omstil.

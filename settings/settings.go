@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/internal/leader"
 )
 
 // Settings is omstil's whole configuration, read once at start from flags
@@ -82,6 +83,15 @@ type Settings struct {
 	// (OMSTIL_EVENT_SPILL_FILE; empty: EventSpillPath's default).
 	EventBacklogMemory int
 	EventSpillFile     string
+	// LeaderTakeover bounds, on PostgreSQL, the time from the leader's
+	// death to a standby handling the calls (OMSTIL_LEADER_TAKEOVER,
+	// 1 s–60 s).
+	LeaderTakeover time.Duration
+	// AdvertiseURL is how the other omstil nodes reach this one
+	// (OMSTIL_ADVERTISE_URL; PostgreSQL only): a standby passes requests
+	// to the leader there. Empty: http:// and the listen address, with
+	// the host's name when it listens on every interface.
+	AdvertiseURL string
 
 	// Demo mode (only when no ARI URL is set).
 	DemoCallsPerMinute float64 // OMSTIL_DEMO_CALLS_PER_MINUTE
@@ -295,6 +305,10 @@ var settingDefs = []settingDef{
 		intSetter("OMSTIL_EVENT_BACKLOG_MEMORY", func(s *Settings) *int { return &s.EventBacklogMemory })},
 	{"event-spill-file", "OMSTIL_EVENT_SPILL_FILE", "", "file the call events beyond the memory backlog wait in while the database does not answer (default: next to the SQLite file, or omstil-call-events.jsonl in the working directory)", false,
 		stringSetter(func(s *Settings) *string { return &s.EventSpillFile })},
+	{"leader-takeover", "OMSTIL_LEADER_TAKEOVER", "5s", "PostgreSQL: longest time from the leader's death to a standby handling the calls (1s-60s)", false,
+		parsedSetter("OMSTIL_LEADER_TAKEOVER", "a duration such as 5s", time.ParseDuration, func(s *Settings) *time.Duration { return &s.LeaderTakeover })},
+	{"advertise-url", "OMSTIL_ADVERTISE_URL", "", "PostgreSQL: URL the other omstil nodes reach this one at, at most 56 characters (default http://LISTEN)", false,
+		stringSetter(func(s *Settings) *string { return &s.AdvertiseURL })},
 	{"demo-calls-per-minute", "OMSTIL_DEMO_CALLS_PER_MINUTE", "6", "synthetic citizen calls per minute in demo mode", false,
 		func(s *Settings, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
@@ -408,6 +422,14 @@ func (s Settings) Validate() error {
 			errs = append(errs, fmt.Errorf("OMSTIL_HTTP_REDIRECT_LISTEN: %q is not host:port", s.HTTPRedirectListen))
 		} else if !strings.HasPrefix(s.PublicURL, "https://") {
 			errs = append(errs, errors.New("OMSTIL_HTTP_REDIRECT_LISTEN: redirects to an https:// OMSTIL_PUBLIC_URL; set one (or OMSTIL_TLS_CERT_FILE)"))
+		}
+	}
+	if s.LeaderTakeover < time.Second || s.LeaderTakeover > time.Minute {
+		errs = append(errs, fmt.Errorf("OMSTIL_LEADER_TAKEOVER: %v is not between 1s and 60s", s.LeaderTakeover))
+	}
+	if s.AdvertiseURL != "" {
+		if u, err := url.Parse(s.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.AdvertiseURL) > leader.MaxNameLength {
+			errs = append(errs, fmt.Errorf("OMSTIL_ADVERTISE_URL: %q is not an http(s) URL of at most %d characters", s.AdvertiseURL, leader.MaxNameLength))
 		}
 	}
 	if u, err := url.Parse(s.MediaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

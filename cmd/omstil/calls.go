@@ -80,8 +80,10 @@ func promptURI(base, name string) string {
 }
 
 // startCallHandling wires ARI (or the demo simulator), the adapter, the
-// softphone bridge and the call-event log, and starts them.
-func startCallHandling(ctx context.Context, s settings.Settings, st *config.Store, reg *prometheus.Registry, log *slog.Logger) (*callHandling, error) {
+// softphone bridge and the call-event log, and starts them. admit, when
+// set, is given the ARI client before anything can use it, so that a
+// fence can close it; an error from admit aborts the start.
+func startCallHandling(ctx context.Context, s settings.Settings, st *config.Store, reg *prometheus.Registry, log *slog.Logger, admit func(*ariclient.Client) error) (*callHandling, error) {
 	ch := &callHandling{log: log, done: make(chan struct{})}
 	ok := false
 	defer func() {
@@ -115,6 +117,11 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 	}
 	ch.client = client
 	ch.closers = append(ch.closers, func() { client.Close() })
+	if admit != nil {
+		if err := admit(client); err != nil {
+			return nil, err
+		}
+	}
 
 	phones, err := softphone.New(softphone.Config{
 		PortMin: s.RTPPortMin, PortMax: s.RTPPortMax, RelayHost: s.RTPHost, SharedPort: s.RTPShared,

@@ -45,8 +45,10 @@ func TestVersionAndUsage(t *testing.T) {
 func TestBadSettingsAreClearErrors(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{
-		"OMSTIL_DB":         {"OMSTIL_DB": "mysql://nope"},
-		"OMSTIL_LOG_FORMAT": {"OMSTIL_LOG_FORMAT": "yaml"},
+		"OMSTIL_DB":              {"OMSTIL_DB": "mysql://nope"},
+		"OMSTIL_LOG_FORMAT":      {"OMSTIL_LOG_FORMAT": "yaml"},
+		"OMSTIL_LEADER_TAKEOVER": {"OMSTIL_LEADER_TAKEOVER": "500ms"},
+		"OMSTIL_ADVERTISE_URL":   {"OMSTIL_ADVERTISE_URL": "http://" + strings.Repeat("x", 50) + ".kommune.dk:8080"},
 	}
 	for name, env := range cases {
 		code, _, errOut := runCmd(t, env, "", "migrate")
@@ -218,6 +220,19 @@ func TestServeFirstStart(t *testing.T) {
 			if code, _ := get(anon, "/healthz"); code != 200 {
 				t.Fatalf("healthz %d", code)
 			}
+			// Ready once the built-in simulator's ARI socket is connected
+			// (on PostgreSQL: once it leads, after the lease of a leader
+			// that might have been running).
+			for ready := time.Now().Add(20 * time.Second); ; {
+				code, body := get(anon, "/readyz?role=leader")
+				if code == 200 {
+					break
+				}
+				if time.Now().After(ready) {
+					t.Fatalf("readyz: %d %s", code, body)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			if code, body := get(anon, "/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
 				t.Fatalf("metrics %d", code)
 			} else if !strings.Contains(body, "omstil_softphone_relay_delay_seconds_bucket{le=\"0.002\"}") || !strings.Contains(body, "omstil_ari_connected") || !strings.Contains(body, "omstil_softphone_sessions 0") ||
@@ -236,17 +251,6 @@ func TestServeFirstStart(t *testing.T) {
 			}
 			if code, body := get(anon, "/media/prompts/da/nope.wav"); code != 404 || !strings.Contains(body, `"not_found"`) {
 				t.Fatalf("missing prompt: %d %s", code, body)
-			}
-			// Ready once the built-in simulator's ARI socket is connected.
-			for ready := time.Now().Add(20 * time.Second); ; {
-				code, body := get(anon, "/readyz")
-				if code == 200 {
-					break
-				}
-				if time.Now().After(ready) {
-					t.Fatalf("readyz: %d %s", code, body)
-				}
-				time.Sleep(50 * time.Millisecond)
 			}
 			jar, _ := cookiejar.New(nil)
 			cl := &http.Client{Jar: jar, Timeout: 10 * time.Second}

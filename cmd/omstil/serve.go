@@ -8,10 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	neturl "net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/omstil/omstil/config"
-	"github.com/omstil/omstil/internal/telephony"
+	"github.com/omstil/omstil/internal/leader"
 	"github.com/omstil/omstil/prompts"
 	"github.com/omstil/omstil/server"
 	"github.com/omstil/omstil/settings"
@@ -37,6 +41,15 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		return err
 	}
 	defer st.Close()
+	if !s.IsPostgres() {
+		// One engine per database: a second serve on this file would
+		// fight the first over the same calls.
+		lock, err := leader.LockFile(s.DB)
+		if err != nil {
+			return fmt.Errorf("OMSTIL_DB: %w", err)
+		}
+		defer lock.Close()
+	}
 
 	adminPW, err := ensureAdmin(ctx, st, s)
 	if err != nil {
@@ -52,12 +65,6 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	}
 	defer w.close()
 
-	calls, err := startCallHandling(ctx, s, st, reg, log)
-	if err != nil {
-		return err
-	}
-	defer calls.Close()
-
 	oidc, err := server.OIDCOptionsFrom(s)
 	if err != nil {
 		return err
@@ -72,7 +79,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	if publicURL == s.ListenURL() {
 		publicURL = "" // not set: the site is what the request names
 	}
-	srv, err := server.New(server.Options{
+	n := newNode(s, st, reg, log, server.Options{
 		PublicURL:      publicURL,
 		Demo:           s.Demo(),
 		OIDC:           oidc,
@@ -81,17 +88,62 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		SecureCookies:  s.SecureCookies(),
 		TrustedProxies: s.TrustedProxies,
 		Registry:       reg,
-		Checks:         calls.Checks(),
 		Prompts:        da,
-		Live:           telephony.LiveView{Adapter: calls.adapter, Runtime: calls.reload.Runtime},
-		LiveSource:     calls.feed,
-		Softphone:      &server.AgentOptions{Manager: calls.phones, Directory: telephony.AgentDirectory{Adapter: calls.adapter, Runtime: calls.reload.Runtime}},
 	})
-	if err != nil {
-		return err
+	defer n.closeCalls()
+
+	// On PostgreSQL the elector decides who handles the calls; until it
+	// says so this process is a standby. On SQLite the file lock above
+	// made it the only one.
+	var stopElector func()
+	if s.IsPostgres() {
+		adv, err := advertiseURL(s, w.siteLn)
+		if err != nil {
+			return err
+		}
+		if u, err := neturl.Parse(adv); err == nil {
+			if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
+				log.Warn("this node's address for the other nodes is a loopback address: a standby on another host cannot pass requests to it; set OMSTIL_ADVERTISE_URL or listen on the node's own address", "advertise", adv)
+			}
+		}
+		el, err := leader.New(leader.Config{
+			DSN: s.DB, Name: adv, Takeover: s.LeaderTakeover, Logger: log.With("part", "leader"),
+			OnLead: n.onLead, OnFence: n.onFence,
+		})
+		if err != nil {
+			return err
+		}
+		n.role = func() string { return string(el.Role()) }
+		n.setHandler(server.NewStandby(server.StandbyOptions{
+			Ping: st.Ping, Logger: log.With("part", "standby"), Registry: reg,
+			Leader: func() string {
+				if l := el.LeaderName(); l != adv {
+					return l
+				}
+				return "" // ourselves, just before leading or just after losing the lock
+			},
+		}))
+		ectx, cancel := context.WithCancel(context.Background())
+		edone := make(chan struct{})
+		go func() {
+			defer close(edone)
+			el.Run(ectx)
+		}()
+		stopElector = func() {
+			n.closeCalls() // no command to Asterisk once the lock is gone
+			cancel()
+			<-edone
+		}
+		defer stopElector()
+		tm := el.Timing()
+		log.Info("standby: taking over the calls when the leader goes", "advertise", adv, "takeover", s.LeaderTakeover, "retry", tm.Retry, "lease", tm.Lease, "check", tm.Check)
+	} else {
+		if err := n.startCalls(ctx); err != nil {
+			return err
+		}
 	}
 	errc := make(chan error, 2)
-	w.serve(srv, errc)
+	w.serve(n, errc)
 
 	w.banner(stdout, s)
 	if adminPW != "" {
@@ -101,20 +153,70 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 		fmt.Fprintln(stdout, "DEMO MODE: no OMSTIL_ARI_URL is set, so omstil runs on its built-in ARI simulator with synthetic calls. This is not a telephone system.")
 	}
 
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := w.shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return nil
+	}
+	for stopping := false; !stopping; {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("http server: %w", err)
+		case <-n.lead:
+			if err := n.startCalls(ctx); err != nil {
+				return fmt.Errorf("taking over the calls: %w", err)
+			}
+			log.Info("leader: handling the calls")
+		case err := <-n.fenced:
+			// The ARI client is closed already (onFence); what is left
+			// of this process's engine is stale: end, and let the
+			// service manager start a fresh standby.
+			n.closeCalls()
+			shutdown()
+			return fmt.Errorf("fenced: lost the leader lock, so another omstil may be handling the calls now; exiting (restart to join as a standby): %w", err)
+		case <-ctx.Done():
+			stopping = true
+		}
 	}
 	log.Info("shutting down: no new calls; waiting calls stay in Asterisk for the next start")
-	calls.Drain()
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := w.shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	n.drain()
+	// Stop sending commands to Asterisk before the lock goes: a standby
+	// takes over as soon as it is released.
+	n.closeCalls()
+	if stopElector != nil {
+		stopElector()
+	}
+	if err := shutdown(); err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// advertiseURL is how the other nodes reach this one: the setting, or
+// http:// and the address listened on (the host's name when it listens
+// on every interface).
+func advertiseURL(s settings.Settings, ln net.Listener) (string, error) {
+	if s.AdvertiseURL != "" {
+		return strings.TrimRight(s.AdvertiseURL, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if host, err = os.Hostname(); err != nil {
+			return "", fmt.Errorf("OMSTIL_ADVERTISE_URL: not set, and the host's name is unknown: %w", err)
+		}
+	}
+	u := strings.TrimSuffix(s.ListenURL(), s.Listen) + net.JoinHostPort(host, port)
+	if len(u) > leader.MaxNameLength {
+		return "", fmt.Errorf("OMSTIL_ADVERTISE_URL: not set, and %q is longer than %d characters: set a shorter one", u, leader.MaxNameLength)
+	}
+	return u, nil
 }
 
 func dbKind(s settings.Settings) string {
