@@ -37,6 +37,8 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdToken(ctx, args, env, stdout, stderr)
 	case "org":
 		err = cmdOrg(ctx, args, env, stdout, stderr)
+	case "config":
+		err = cmdConfig(ctx, args, env, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -66,6 +68,9 @@ const usage = `usage:
   omstil org set --slug S [--endpoints P,P] [--trunk T] [--local-contexts C,C]
                  [--installation-trunk=BOOL] [--caller-id ID] [--name N]
                                                set what an organisation may dial
+  omstil config export --org SLUG [--out FILE]  an organisation's configuration as one file
+  omstil config import --org SLUG [--dry-run] FILE
+                                               check it, then write it in one transaction
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.
