@@ -339,6 +339,11 @@ type ImportReport struct {
 	// Created names each object, in the order written, e.g.
 	// "queue 'borgerservice'".
 	Created []string
+	// Updated names the objects that existed and were replaced by the
+	// bundle's version (ImportOptions.Replace); Unchanged those that
+	// existed as the bundle has them already.
+	Updated   []string
+	Unchanged []string
 	// Notes are what was left out, e.g. an agent's login that is not a
 	// user of the target organisation (the agent is created unlinked).
 	Notes []string
@@ -367,6 +372,20 @@ func (e *ImportError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true when there are conflicts.
 func (e *ImportError) Is(target error) bool { return target == ErrConflict && len(e.Conflicts) > 0 }
+
+// ImportOptions tune ImportOrg. The zero value creates everything and
+// refuses names the organisation has already.
+type ImportOptions struct {
+	// DryRun checks everything and reports what would be written, then
+	// rolls the transaction back.
+	DryRun bool
+	// Replace updates an object of the same name that the organisation
+	// has already to the bundle's version, instead of refusing the
+	// import; objects the bundle does not name stay as they are. An
+	// agent's memberships become the bundle's; its login stays unless
+	// the bundle names one that can be linked.
+	Replace bool
+}
 
 // errDryRun rolls back a dry run's transaction.
 var errDryRun = errors.New("dry run")
@@ -564,16 +583,17 @@ func (s *Store) importAnnouncement(ctx context.Context, org OrgID, ba BundleAnno
 }
 
 // ImportOrg writes a bundle into an organisation in one transaction, each
-// object checked by the same rules as when it is created through the API
-// and audited as actor's change, plus one audit entry for the import.
-// References resolve to the bundle's objects or to what the organisation
-// has already. Nothing is written when anything is wrong: an
-// *ImportError lists every conflict (an object of the same name exists
-// already) or every problem. With dryRun everything is checked and the
-// report says what would be created, and the transaction is rolled back.
-func (s *Store) ImportOrg(ctx context.Context, actor Actor, org OrgID, b Bundle, dryRun bool) (ImportReport, error) {
+// object checked by the same rules as when it is created or changed
+// through the API and audited as actor's change, plus one audit entry for
+// the import. References resolve to the bundle's objects or to what the
+// organisation has already. Nothing is written when anything is wrong:
+// an *ImportError lists every conflict (an object of the same name exists
+// already, unless opts.Replace) or every problem. With opts.DryRun
+// everything is checked, the report says what would be written, and the
+// transaction is rolled back.
+func (s *Store) ImportOrg(ctx context.Context, actor Actor, org OrgID, b Bundle, opts ImportOptions) (ImportReport, error) {
 	actor.OrgID = org
-	rep := ImportReport{DryRun: dryRun}
+	rep := ImportReport{DryRun: opts.DryRun}
 	p, bad, err := s.plan(ctx, org, b)
 	if err != nil {
 		return ImportReport{}, err
@@ -582,18 +602,18 @@ func (s *Store) ImportOrg(ctx context.Context, actor Actor, org OrgID, b Bundle,
 		return ImportReport{}, &ImportError{Problems: bad}
 	}
 	err = s.change(ctx, org, func(tx *gorm.DB) error {
-		rep.Created, rep.Notes = nil, nil
+		rep.Created, rep.Updated, rep.Unchanged, rep.Notes = nil, nil, nil, nil
 		if err := tx.Where("id = ?", org).First(&Organisation{}).Error; err != nil {
 			return err
 		}
-		conflicts, err := importConflicts(tx, org, p)
+		conflicts, err := importConflicts(tx, org, p, opts.Replace)
 		if err != nil {
 			return err
 		}
 		if len(conflicts) > 0 {
 			return &ImportError{Conflicts: conflicts}
 		}
-		bad, err := s.write(tx, actor, p, &rep)
+		bad, err := s.write(tx, actor, p, opts.Replace, &rep)
 		if err != nil {
 			return err
 		}
@@ -601,11 +621,12 @@ func (s *Store) ImportOrg(ctx context.Context, actor Actor, org OrgID, b Bundle,
 			return &ImportError{Problems: bad}
 		}
 		summary := map[string]any{"format": b.Format, "version": b.Version, "exported_at": b.ExportedAt,
-			"omstil_version": b.Omstil, "from_organisation": b.Organisation, "created": rep.Created, "notes": rep.Notes}
+			"omstil_version": b.Omstil, "from_organisation": b.Organisation, "created": rep.Created, "updated": rep.Updated,
+			"notes": rep.Notes}
 		if err := s.audit(tx, actor, "import", "configuration", org, nil, summary); err != nil {
 			return err
 		}
-		if dryRun {
+		if opts.DryRun {
 			return errDryRun
 		}
 		return nil
@@ -625,9 +646,14 @@ func (s *Store) ImportOrg(ctx context.Context, actor Actor, org OrgID, b Bundle,
 
 // importConflicts lists the plan's objects that the organisation has
 // already; numbers are unique in the installation, so a number any
-// organisation routes is a conflict (without saying whose).
-func importConflicts(tx *gorm.DB, org OrgID, p importPlan) ([]string, error) {
+// organisation routes is a conflict (without saying whose). With replace
+// only what cannot be replaced is: a number another organisation routes,
+// and an agent whose name several of the organisation's agents have.
+func importConflicts(tx *gorm.DB, org OrgID, p importPlan, replace bool) ([]string, error) {
 	var out []string
+	if replace {
+		return replaceConflicts(tx, org, p)
+	}
 	exists := func(model any, kind string, names []string) error {
 		if len(names) == 0 {
 			return nil
@@ -690,14 +716,66 @@ func importConflicts(tx *gorm.DB, org OrgID, p importPlan) ([]string, error) {
 	return out, nil
 }
 
+func replaceConflicts(tx *gorm.DB, org OrgID, p importPlan) ([]string, error) {
+	var out []string
+	if len(p.agents) > 0 {
+		names := make([]string, len(p.agents))
+		for i, a := range p.agents {
+			names[i] = a.Name
+		}
+		var many []string
+		if err := tx.Model(&Agent{}).Where("org_id = ? AND name IN ?", org, names).Group("name").Having("COUNT(*) > 1").
+			Order("name").Pluck("name", &many).Error; err != nil {
+			return nil, err
+		}
+		for _, n := range many {
+			out = append(out, object("agent", n)+" (several agents here have that name; rename them so that one can be replaced)")
+		}
+	}
+	if len(p.numbers) > 0 {
+		nums := make([]string, len(p.numbers))
+		for i, n := range p.numbers {
+			nums[i] = n.Number.Number
+		}
+		var taken []string
+		if err := tx.Model(&Number{}).Where("number IN ? AND org_id <> ?", nums, org).Order("number").Pluck("number", &taken).Error; err != nil {
+			return nil, err
+		}
+		for _, n := range taken {
+			out = append(out, fmt.Sprintf("number %s (is not available)", n))
+		}
+	}
+	return out, nil
+}
+
+// byName loads the organisation's object of model's kind named name into
+// model; false when there is none.
+func byName(tx *gorm.DB, model any, org OrgID, column, name string) (bool, error) {
+	err := tx.Where("org_id = ? AND "+column+" = ?", org, name).First(model).Error
+	switch mapErr(err) {
+	case nil:
+		return true, nil
+	case ErrNotFound:
+		return false, nil
+	}
+	return false, err
+}
+
 // write creates the plan's objects in the order they refer to each other,
 // each through the insert* the API's Create* uses. A refused object is a
 // problem and the next is tried, so that one import names every problem;
 // any other error ends it.
-func (s *Store) write(tx *gorm.DB, actor Actor, p importPlan, rep *ImportReport) (problems, error) {
+func (s *Store) write(tx *gorm.DB, actor Actor, p importPlan, replace bool, rep *ImportReport) (problems, error) {
+	org := actor.OrgID
 	var bad problems
-	try := func(obj string, err error) error {
+	// try records the outcome of writing obj: updated says whether it
+	// existed and was replaced.
+	try := func(obj string, updated bool, err error) error {
 		switch {
+		case errors.Is(err, errUnchanged):
+			rep.Unchanged = append(rep.Unchanged, obj)
+		case err == nil && updated:
+			rep.Updated = append(rep.Updated, obj)
 		case err == nil:
 			rep.Created = append(rep.Created, obj)
 		case userError(err):
@@ -707,33 +785,97 @@ func (s *Store) write(tx *gorm.DB, actor Actor, p importPlan, rep *ImportReport)
 		}
 		return nil
 	}
+	// existing loads the object named name into model when replace is on.
+	existing := func(model any, column, name string) (bool, error) {
+		if !replace {
+			return false, nil
+		}
+		return byName(tx, model, org, column, name)
+	}
 	if p.reasons != nil {
-		if err := try("pause reasons", s.savePauseReasons(tx, actor, p.reasons)); err != nil {
+		// an organisation without its own list has the defaults: not a
+		// conflict, and the bundle's list is created
+		var st OrgSetting
+		had, err := byName(tx, &st, org, "name", "pause_reasons")
+		if err != nil {
+			return nil, err
+		}
+		err = errUnchanged
+		if !had || !slices.Equal(decodeLines(st.Value), p.reasons) {
+			err = s.savePauseReasons(tx, actor, p.reasons)
+		}
+		if err := try("pause reasons", had, err); err != nil {
 			return nil, err
 		}
 	}
 	for i := range p.schedules {
 		sc := &p.schedules[i]
-		if err := try(object("schedule", sc.Name), s.insertSchedule(tx, actor, sc)); err != nil {
+		var old Schedule
+		found, err := existing(&old, "name", sc.Name)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			before := scheduleView(old)
+			old.Definition = sc.Definition
+			err = s.save(tx, actor, "schedule", old.ID, &old, before, scheduleView(old))
+		} else {
+			err = s.insertSchedule(tx, actor, sc)
+		}
+		if err := try(object("schedule", sc.Name), found, err); err != nil {
 			return nil, err
 		}
 	}
 	for i := range p.announcements {
 		a := &p.announcements[i]
-		if err := try(object("announcement", a.Name), s.insertAnnouncement(tx, actor, a)); err != nil {
+		var old Announcement
+		found, err := existing(&old, "name", a.Name)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			before := announcementView(old)
+			old.Description, old.Audio, old.SHA256, old.DurationMS, old.OriginalFilename = a.Description, a.Audio, a.SHA256, a.DurationMS, a.OriginalFilename
+			err = s.save(tx, actor, "announcement", old.ID, &old, before, announcementView(old))
+		} else {
+			err = s.insertAnnouncement(tx, actor, a)
+		}
+		if err := try(object("announcement", a.Name), found, err); err != nil {
 			return nil, err
 		}
 	}
 	for i := range p.queues {
 		q := &p.queues[i]
-		if err := try(object("queue", q.Name), s.insertQueue(tx, actor, q)); err != nil {
+		var old Queue
+		found, err := existing(&old, "name", q.Name)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			before := queueView(old)
+			old.DisplayName, old.QueueSettings = q.DisplayName, q.QueueSettings
+			if err = checkQueueRefs(tx, org, &old.QueueSettings); err == nil {
+				err = s.save(tx, actor, "queue", old.ID, &old, before, queueView(old))
+			}
+		} else {
+			err = s.insertQueue(tx, actor, q)
+		}
+		if err := try(object("queue", q.Name), found, err); err != nil {
 			return nil, err
 		}
 	}
 	for i := range p.agents {
 		a := &p.agents[i]
+		var old Agent
+		found, err := existing(&old, "name", a.Name)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			a.ID = old.ID
+		}
 		if a.login != "" {
-			note, err := linkLogin(tx, actor.OrgID, a)
+			note, err := linkLogin(tx, org, a)
 			if err != nil {
 				return nil, err
 			}
@@ -741,54 +883,156 @@ func (s *Store) write(tx *gorm.DB, actor Actor, p importPlan, rep *ImportReport)
 				rep.Notes = append(rep.Notes, note)
 			}
 		}
-		obj := object("agent", a.Name)
-		err := s.insertAgent(tx, actor, &a.Agent)
-		if err := try(obj, err); err != nil {
+		if found {
+			before := agentView(old)
+			if a.UserID == nil {
+				a.UserID = old.UserID // the bundle does not take a login away
+			}
+			a.CreatedAt = old.CreatedAt
+			if err = checkAgentUser(tx, org, &a.Agent); err == nil {
+				if err = checkAgentDial(tx, org, &a.Agent); err == nil {
+					err = s.save(tx, actor, "agent", a.ID, &a.Agent, before, agentView(a.Agent))
+				}
+			}
+		} else {
+			err = s.insertAgent(tx, actor, &a.Agent)
+		}
+		if err := try(object("agent", a.Name), found, err); err != nil {
 			return nil, err
 		}
-		if err != nil {
-			continue
-		}
-		for _, im := range a.members {
-			m := im.m
-			m.AgentID = a.ID
-			obj := fmt.Sprintf("membership of agent '%s' in queue '%s'", a.Name, im.queue)
-			var q Queue
-			err := tx.Select("id").Where("org_id = ? AND name = ?", actor.OrgID, im.queue).First(&q).Error
-			switch mapErr(err) {
-			case nil:
-				m.QueueID = q.ID
-				err = s.insertMembership(tx, actor, &m)
-			case ErrNotFound:
-				err = Invalid("queue", "there is no queue named %q in the bundle or the organisation", im.queue)
-			}
-			if err := try(obj, err); err != nil {
+		if err == nil || errors.Is(err, errUnchanged) { // an unchanged agent's memberships may have changed
+			if err := s.writeMemberships(tx, actor, a, found, try); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for i := range p.flows {
 		f := &p.flows[i]
-		if err := try(object("flow", f.Name), s.insertFlow(tx, actor, f)); err != nil {
+		var old Flow
+		found, err := existing(&old, "name", f.Name)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			before := flowView(old)
+			old.Definition = f.Definition
+			if err = validFlow(tx, org, old.Name, &old.Definition); err == nil {
+				err = s.save(tx, actor, "flow", old.ID, &old, before, flowView(old))
+			}
+		} else {
+			err = s.insertFlow(tx, actor, f)
+		}
+		if err := try(object("flow", f.Name), found, err); err != nil {
 			return nil, err
 		}
 	}
 	for i := range p.numbers {
 		n := &p.numbers[i]
+		var old Number
+		found, err := existing(&old, "number", n.Number.Number)
+		if err != nil {
+			return nil, err
+		}
 		var f Flow
-		err := tx.Select("id").Where("org_id = ? AND name = ?", actor.OrgID, n.flow).First(&f).Error
+		err = tx.Select("id").Where("org_id = ? AND name = ?", org, n.flow).First(&f).Error
 		switch mapErr(err) {
 		case nil:
 			n.FlowID = f.ID
-			err = s.insertNumber(tx, actor, &n.Number)
+			if found {
+				before := numberView(old)
+				old.Display, old.FlowID, old.Description = n.Display, n.FlowID, n.Description
+				if err = s.checkNumber(tx, org, &old); err == nil {
+					err = s.save(tx, actor, "number", old.ID, &old, before, numberView(old))
+				}
+			} else {
+				err = s.insertNumber(tx, actor, &n.Number)
+			}
 		case ErrNotFound:
 			err = Invalid("flow", "there is no flow named %q in the bundle or the organisation", n.flow)
 		}
-		if err := try(object("number", n.Display), err); err != nil {
+		if err := try(object("number", n.Display), found, err); err != nil {
 			return nil, err
 		}
 	}
 	return bad, nil
+}
+
+// errUnchanged: an object to replace is as the bundle has it already.
+var errUnchanged = errors.New("unchanged")
+
+// save writes a changed object inside a change, audited as an update;
+// errUnchanged when its audit views say nothing changed.
+func (s *Store) save(tx *gorm.DB, actor Actor, kind string, id any, model any, before, after map[string]any) error {
+	b, err := json.Marshal(before)
+	if err != nil {
+		return err
+	}
+	a, err := json.Marshal(after)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(a, b) {
+		return errUnchanged
+	}
+	if err := tx.Save(model).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "update", kind, id, before, after)
+}
+
+// writeMemberships gives an imported agent the bundle's memberships; for
+// an agent that existed (replaced), memberships the bundle does not list
+// are removed and the others changed to the bundle's.
+func (s *Store) writeMemberships(tx *gorm.DB, actor Actor, a *importAgent, replaced bool, try func(string, bool, error) error) error {
+	org := actor.OrgID
+	have := map[QueueID]Membership{}
+	if replaced {
+		var ms []Membership
+		if err := tx.Where("org_id = ? AND agent_id = ?", org, a.ID).Find(&ms).Error; err != nil {
+			return err
+		}
+		for _, m := range ms {
+			have[m.QueueID] = m
+		}
+	}
+	for _, im := range a.members {
+		obj := fmt.Sprintf("membership of agent '%s' in queue '%s'", a.Name, im.queue)
+		var q Queue
+		found, err := byName(tx, &q, org, "name", im.queue)
+		if err != nil {
+			return err
+		}
+		if !found {
+			if err := try(obj, false, Invalid("queue", "there is no queue named %q in the bundle or the organisation", im.queue)); err != nil {
+				return err
+			}
+			continue
+		}
+		m := im.m
+		m.AgentID, m.QueueID = a.ID, q.ID
+		old, had := have[q.ID]
+		delete(have, q.ID)
+		switch {
+		case had:
+			before := membershipView(old)
+			old.Tier, old.SortOrder, old.Weight = m.Tier, m.SortOrder, m.Weight
+			err = s.save(tx, actor, "membership", old.ID, &old, before, membershipView(old))
+		default:
+			err = s.insertMembership(tx, actor, &m)
+		}
+		if err := try(obj, had, err); err != nil {
+			return err
+		}
+	}
+	for _, m := range have {
+		if err := tx.Delete(&m).Error; err != nil {
+			return err
+		}
+		if err := s.audit(tx, actor, "delete", "membership", m.ID, membershipView(m), nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkLogin links an imported agent to the organisation's user named by
@@ -805,7 +1049,7 @@ func linkLogin(tx *gorm.DB, org OrgID, a *importAgent) (string, error) {
 		return "", err
 	}
 	var other Agent
-	err = tx.Select("name").Where("user_id = ?", u.ID).First(&other).Error
+	err = tx.Select("name").Where("user_id = ? AND id <> ?", u.ID, a.ID).First(&other).Error
 	switch mapErr(err) {
 	case nil:
 		return fmt.Sprintf("agent '%s': not linked to login %q, which is agent '%s' already", a.Name, a.login, other.Name), nil

@@ -145,7 +145,7 @@ func TestBundleRoundTrip(t *testing.T) {
 			if _, err := dst.CreateUser(ctx, dsys, config.NewUser{OrgID: dorg.ID, Username: "anna", Password: "another good password", Role: config.RoleAgent}); err != nil {
 				t.Fatal(err)
 			}
-			rep, err := dst.ImportOrg(ctx, dsys, dorg.ID, read, false)
+			rep, err := dst.ImportOrg(ctx, dsys, dorg.ID, read, config.ImportOptions{})
 			if err != nil {
 				t.Fatalf("import: %v", err)
 			}
@@ -196,7 +196,7 @@ func TestBundleLoginNotInTarget(t *testing.T) {
 	if _, err := dst.CreateUser(ctx, config.SystemActor(other.ID), config.NewUser{OrgID: other.ID, Username: "anna", Password: "another good password", Role: config.RoleAgent}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, false)
+	rep, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, config.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestBundleRefused(t *testing.T) {
 			dorg, _ := dst.DefaultOrg(ctx)
 			before := snapshot(t, dst, dorg.ID)
 			for _, dry := range []bool{true, false} {
-				_, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, dry)
+				_, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, config.ImportOptions{DryRun: dry})
 				var ie *config.ImportError
 				if !errors.As(err, &ie) || len(ie.Problems) == 0 {
 					t.Fatalf("dry run %t: got %v, want an ImportError with problems", dry, err)
@@ -298,7 +298,7 @@ func TestBundleDryRunWritesNothing(t *testing.T) {
 	changed := 0
 	dst.OnChange(func() { changed++ })
 	before := snapshot(t, dst, dorg.ID)
-	rep, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, true)
+	rep, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, config.ImportOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestBundleDryRunWritesNothing(t *testing.T) {
 		t.Errorf("dry run told %d listeners of a change", changed)
 	}
 	// and the real import afterwards still works
-	if _, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, false); err != nil {
+	if _, err := dst.ImportOrg(ctx, config.SystemActor(dorg.ID), dorg.ID, b, config.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if changed != 1 {
@@ -328,7 +328,7 @@ func TestBundleConflictsRefused(t *testing.T) {
 	b, _ := exportJSON(t, s, f.org.ID)
 	b.PauseReasons = []string{"Noget andet"}
 	before := snapshot(t, s, f.org.ID)
-	_, err := s.ImportOrg(ctx, f.sys, f.org.ID, b, false)
+	_, err := s.ImportOrg(ctx, f.sys, f.org.ID, b, config.ImportOptions{})
 	var ie *config.ImportError
 	if !errors.Is(err, config.ErrConflict) || !errors.As(err, &ie) {
 		t.Fatalf("got %v, want an ImportError that is ErrConflict", err)
@@ -384,7 +384,7 @@ func TestBundleIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	beforeA, beforeB := snapshot(t, s, a.org.ID), snapshot(t, s, borg.ID)
-	if _, err := s.ImportOrg(ctx, config.SystemActor(c.ID), c.ID, bb, false); err != nil {
+	if _, err := s.ImportOrg(ctx, config.SystemActor(c.ID), c.ID, bb, config.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if snapshot(t, s, a.org.ID) != beforeA || snapshot(t, s, borg.ID) != beforeB {
@@ -396,7 +396,7 @@ func TestBundleIsolation(t *testing.T) {
 	}
 	// the actor's own organisation does not matter: the import goes where it is told
 	if _, err := s.ImportOrg(ctx, config.SystemActor(a.org.ID), borg.ID, config.Bundle{Format: config.BundleFormat, Version: config.BundleVersion,
-		Queues: []config.BundleQueue{{Name: "ny-koe", Settings: bb.Queues[0].Settings}}}, false); err != nil {
+		Queues: []config.BundleQueue{{Name: "ny-koe", Settings: bb.Queues[0].Settings}}}, config.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if qs, _ := s.ListQueues(ctx, a.org.ID); len(qs) != 2 {
@@ -433,4 +433,117 @@ func copyBundle(t *testing.T, b config.Bundle) config.Bundle {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestBundleReplace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, be := range configtest.Backends(t, config.Options{}) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := be.Store
+			f := fullOrg(t, s)
+			orig, _ := exportJSON(t, s, f.org.ID)
+
+			// the organisation as it should be: every kind changed somewhere
+			want := copyBundle(t, orig)
+			want.PauseReasons = []string{"Frokost"}
+			want.Schedules[0].Definition.PublicHolidays = false
+			want.Announcements[0].Description = "ny tekst"
+			want.Queues[0].DisplayName = "Borgerservice (ny)"
+			want.Queues = []config.BundleQueue{want.Queues[0], {Name: "ny", Settings: want.Queues[1].Settings}, want.Queues[1]} // by name
+			anna := &want.Agents[0]
+			anna.DialString = "PJSIP/1002"
+			anna.Memberships = []config.BundleMembership{
+				{Queue: "borgerservice", Tier: 3, Weight: 1},
+				{Queue: "ny", Order: 2, Weight: 5},
+			} // and out of tandpleje
+			want.Flows[0].Definition.Steps[2].Queue.Queue = "ny"
+			want.Numbers[0].Description = "omstillingen"
+
+			in := copyBundle(t, want)
+			in.Agents[0].Login = "" // the bundle has no login for her: her link stays
+
+			before := snapshot(t, s, f.org.ID)
+			rep, err := s.ImportOrg(ctx, f.sys, f.org.ID, in, config.ImportOptions{Replace: true, DryRun: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if snapshot(t, s, f.org.ID) != before {
+				t.Fatal("a dry run with replace changed the organisation")
+			}
+			rep2, err := s.ImportOrg(ctx, f.sys, f.org.ID, in, config.ImportOptions{Replace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(rep.Created, ",") != strings.Join(rep2.Created, ",") || strings.Join(rep.Updated, ",") != strings.Join(rep2.Updated, ",") {
+				t.Errorf("dry run reported %+v, the import %+v", rep, rep2)
+			}
+			wantCreated := []string{"queue 'ny'", "membership of agent 'Anna Hansen' in queue 'ny'"}
+			wantUpdated := []string{"pause reasons", "schedule 'hverdage'", "announcement 'velkomst'", "queue 'borgerservice'",
+				"agent 'Anna Hansen'", "membership of agent 'Anna Hansen' in queue 'borgerservice'", "flow 'hovednummer'", "number '+4570101010'"}
+			wantUnchanged := []string{"queue 'tandpleje'", "agent 'Bo Berg'", "membership of agent 'Bo Berg' in queue 'tandpleje'"}
+			for _, c := range []struct {
+				name      string
+				got, want []string
+			}{{"created", rep2.Created, wantCreated}, {"updated", rep2.Updated, wantUpdated}, {"unchanged", rep2.Unchanged, wantUnchanged}} {
+				if strings.Join(c.got, "\n") != strings.Join(c.want, "\n") {
+					t.Errorf("%s:\n%s\nwant:\n%s", c.name, strings.Join(c.got, "\n"), strings.Join(c.want, "\n"))
+				}
+			}
+			got, _ := exportJSON(t, s, f.org.ID)
+			if a, b := comparable(t, got), comparable(t, want); a != b {
+				t.Fatalf("after replace:\n%s\nwant:\n%s", a, b)
+			}
+
+			// the same again changes nothing but says so in the audit log
+			audit, _ := s.ListAudit(ctx, f.org.ID, config.AuditFilter{Limit: 500})
+			rep3, err := s.ImportOrg(ctx, f.sys, f.org.ID, in, config.ImportOptions{Replace: true})
+			if err != nil || len(rep3.Created)+len(rep3.Updated) != 0 {
+				t.Fatalf("second replace: %+v %v", rep3, err)
+			}
+			if audit2, _ := s.ListAudit(ctx, f.org.ID, config.AuditFilter{Limit: 500}); len(audit2) != len(audit)+1 || audit2[0].Action != "import" {
+				t.Errorf("second replace wrote %d audit entries, want the import's only", len(audit2)-len(audit))
+			}
+			// her login named in the bundle is hers already: no note, no change
+			rep4, err := s.ImportOrg(ctx, f.sys, f.org.ID, want, config.ImportOptions{Replace: true})
+			if err != nil || len(rep4.Notes)+len(rep4.Created)+len(rep4.Updated) != 0 {
+				t.Fatalf("replace with her login: %+v %v", rep4, err)
+			}
+		})
+	}
+}
+
+// TestBundleReplaceConflicts: what replace cannot resolve is still refused.
+func TestBundleReplaceConflicts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := configtest.SQLite(t, config.Options{})
+	f := fullOrg(t, s)
+	b, _ := exportJSON(t, s, f.org.ID)
+	other, err := s.CreateOrg(ctx, "faxe", "Faxe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	osys := config.SystemActor(other.ID)
+	ofl, err := s.CreateFlow(ctx, osys, "x", mustFlow(t, `{"start":"a","steps":[{"id":"a","kind":"hangup"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateNumber(ctx, osys, "+4570202020", ofl.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAgent(ctx, f.sys, config.NewAgent{Name: "Bo Berg", DeviceKind: config.DeviceWebRTC}); err != nil {
+		t.Fatal(err)
+	}
+	b.Numbers = append(b.Numbers, config.BundleNumber{Number: "70 20 20 20", Flow: "hovednummer"})
+	before := snapshot(t, s, f.org.ID)
+	_, err = s.ImportOrg(ctx, f.sys, f.org.ID, b, config.ImportOptions{Replace: true})
+	var ie *config.ImportError
+	if !errors.As(err, &ie) || len(ie.Conflicts) != 2 ||
+		!strings.HasPrefix(ie.Conflicts[0], "agent 'Bo Berg' (several agents") || ie.Conflicts[1] != "number +4570202020 (is not available)" {
+		t.Fatalf("got %v", err)
+	}
+	if snapshot(t, s, f.org.ID) != before {
+		t.Fatal("a refused import changed the organisation")
+	}
 }

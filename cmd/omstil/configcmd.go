@@ -18,8 +18,10 @@ import (
 
 const configUsage = `usage:
   omstil config export --org SLUG [--out FILE]       write the organisation's configuration (stdout by default)
-  omstil config import --org SLUG [--dry-run] FILE   check a configuration and write it into the organisation
-                                                     (FILE - reads standard input)`
+  omstil config import --org SLUG [--dry-run] [--replace] FILE
+                                                     check a configuration and write it into the organisation
+                                                     (FILE - reads standard input); --replace updates objects
+                                                     of the same name instead of refusing the import`
 
 // cmdConfig moves an organisation's configuration as one file (see
 // config.Bundle): omstil config export / import.
@@ -112,7 +114,8 @@ func cmdConfigImport(ctx context.Context, args []string, env func(string) (strin
 	fs := flag.NewFlagSet("omstil config import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	slug := fs.String("org", "", "the organisation to write into")
-	dryRun := fs.Bool("dry-run", false, "check everything and say what would be created, but write nothing")
+	dryRun := fs.Bool("dry-run", false, "check everything and say what would be written, but write nothing")
+	replace := fs.Bool("replace", false, "update objects the organisation has of the same name, instead of refusing the import")
 	s, rest, err := settings.LoadFlags(fs, args, env)
 	if err != nil {
 		return err
@@ -142,7 +145,7 @@ func cmdConfigImport(ctx context.Context, args []string, env func(string) (strin
 	if err != nil {
 		return err
 	}
-	rep, err := st.ImportOrg(ctx, config.SystemActor(o.ID), o.ID, b, *dryRun)
+	rep, err := st.ImportOrg(ctx, config.SystemActor(o.ID), o.ID, b, config.ImportOptions{DryRun: *dryRun, Replace: *replace})
 	var ie *config.ImportError
 	if errors.As(err, &ie) {
 		var msg strings.Builder
@@ -158,12 +161,18 @@ func cmdConfigImport(ctx context.Context, args []string, env func(string) (strin
 	if err != nil {
 		return err
 	}
-	verb := "created"
+	created, updated := "created", "updated"
 	if rep.DryRun {
-		verb = "would create"
+		created, updated = "would create", "would update"
 	}
 	for _, c := range rep.Created {
-		fmt.Fprintf(stdout, "%s %s\n", verb, c)
+		fmt.Fprintf(stdout, "%s %s\n", created, c)
+	}
+	for _, c := range rep.Updated {
+		fmt.Fprintf(stdout, "%s %s\n", updated, c)
+	}
+	if len(rep.Unchanged) > 0 {
+		fmt.Fprintf(stdout, "%d objects are as the file has them already\n", len(rep.Unchanged))
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(stdout, "note: %s\n", n)
@@ -172,6 +181,6 @@ func cmdConfigImport(ctx context.Context, args []string, env func(string) (strin
 		fmt.Fprintf(stdout, "dry run: the configuration is valid for %s; nothing was written\n", o.Slug)
 		return nil
 	}
-	fmt.Fprintf(stdout, "imported into %s (%d objects)\n", o.Slug, len(rep.Created))
+	fmt.Fprintf(stdout, "imported into %s (%d created, %d updated)\n", o.Slug, len(rep.Created), len(rep.Updated))
 	return nil
 }

@@ -126,6 +126,12 @@ func TestConfigExportImport(t *testing.T) {
 			if code != 1 || !strings.Contains(errOut, "exists already: queue 'borgerservice'") || !strings.Contains(errOut, "exists already: number +4570101010") {
 				t.Fatalf("second import: %d %q", code, errOut)
 			}
+			// unless it replaces them: then, a changed display name is the one update
+			changed := strings.Replace(string(exported), `"name": "borgerservice",`, `"name": "borgerservice", "display_name": "Borgerservice",`, 1)
+			code, out, errOut = runCmd(t, dstEnv, changed, "config", "import", "--org", "default", "--replace", "-")
+			if code != 0 || !strings.Contains(out, "updated queue 'borgerservice'\n") || !strings.Contains(out, "(0 created, 1 updated)") {
+				t.Fatalf("replace: %d %q %q", code, out, errOut)
+			}
 		})
 	}
 }

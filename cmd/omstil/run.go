@@ -69,7 +69,7 @@ const usage = `usage:
                  [--installation-trunk=BOOL] [--caller-id ID] [--name N]
                                                set what an organisation may dial
   omstil config export --org SLUG [--out FILE]  an organisation's configuration as one file
-  omstil config import --org SLUG [--dry-run] FILE
+  omstil config import --org SLUG [--dry-run] [--replace] FILE
                                                check it, then write it in one transaction
   omstil version
 
