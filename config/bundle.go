@@ -77,7 +77,9 @@ type BundleQueue struct {
 	Settings    BundleQueueSettings `json:"settings"`
 }
 
-// BundleQueueSettings are QueueSettings in the API's spelling.
+// BundleQueueSettings are QueueSettings in the API's spelling. A setting
+// a (hand-written) bundle leaves out has its default, as when a queue is
+// created through the API.
 type BundleQueueSettings struct {
 	Strategy                   string                    `json:"strategy"`
 	Weight                     int                       `json:"weight"`
@@ -105,6 +107,20 @@ type BundleQueueSettings struct {
 	Music                      string                    `json:"music"`
 }
 
+// UnmarshalJSON reads the settings over the defaults, strictly (see
+// ReadBundle).
+func (b *BundleQueueSettings) UnmarshalJSON(data []byte) error {
+	type plain BundleQueueSettings // without this method
+	p := plain(bundleSettings(DefaultQueueSettings()))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*b = BundleQueueSettings(p)
+	return nil
+}
+
 // BundleSkill is SkillReq in the API's spelling.
 type BundleSkill struct {
 	Skill string `json:"skill"`
@@ -126,6 +142,7 @@ type BundleQueueAnnouncement struct {
 }
 
 // BundleAgent is an agent with its device, skills and memberships.
+// Active left out means active, as a new agent is.
 type BundleAgent struct {
 	Name string `json:"name"`
 	// Login is the username of the agent's login, if any; see Bundle.
@@ -134,7 +151,7 @@ type BundleAgent struct {
 	WrapUpSeconds *int               `json:"wrap_up_seconds"`
 	DeviceKind    string             `json:"device_kind"`
 	DialString    string             `json:"dial_string,omitempty"`
-	Active        bool               `json:"active"`
+	Active        *bool              `json:"active"`
 	Memberships   []BundleMembership `json:"memberships"`
 }
 
@@ -292,8 +309,9 @@ func (s *Store) ExportOrg(ctx context.Context, org OrgID) (Bundle, error) {
 		}
 		b.Agents = []BundleAgent{}
 		for _, a := range ags {
+			active := a.Active
 			ba := BundleAgent{Name: a.Name, Skills: a.Skills, WrapUpSeconds: a.WrapUpSeconds, DeviceKind: a.DeviceKind,
-				DialString: a.DialString, Active: a.Active, Memberships: members[a.ID]}
+				DialString: a.DialString, Active: &active, Memberships: members[a.ID]}
 			if ba.Skills == nil {
 				ba.Skills = map[string]int{}
 			}
@@ -504,7 +522,7 @@ func (s *Store) plan(ctx context.Context, org OrgID, b Bundle) (importPlan, prob
 	}
 	for _, ba := range b.Agents {
 		a := importAgent{Agent: Agent{OrgID: org, Name: ba.Name, Skills: ba.Skills, WrapUpSeconds: ba.WrapUpSeconds,
-			DeviceKind: ba.DeviceKind, DialString: ba.DialString, Active: ba.Active}, login: ba.Login}
+			DeviceKind: ba.DeviceKind, DialString: ba.DialString, Active: ba.Active == nil || *ba.Active}, login: ba.Login}
 		if a.Skills == nil {
 			a.Skills = map[string]int{}
 		}
@@ -720,8 +738,12 @@ func replaceConflicts(tx *gorm.DB, org OrgID, p importPlan) ([]string, error) {
 	var out []string
 	if len(p.agents) > 0 {
 		names := make([]string, len(p.agents))
+		seen := map[string]int{}
 		for i, a := range p.agents {
 			names[i] = a.Name
+			if seen[a.Name]++; seen[a.Name] == 2 {
+				out = append(out, object("agent", a.Name)+" (the bundle has several agents of that name; replace cannot tell them apart)")
+			}
 		}
 		var many []string
 		if err := tx.Model(&Agent{}).Where("org_id = ? AND name IN ?", org, names).Group("name").Having("COUNT(*) > 1").

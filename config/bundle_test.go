@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -536,14 +537,54 @@ func TestBundleReplaceConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Numbers = append(b.Numbers, config.BundleNumber{Number: "70 20 20 20", Flow: "hovednummer"})
+	b.Agents = append(b.Agents, b.Agents[0])
 	before := snapshot(t, s, f.org.ID)
 	_, err = s.ImportOrg(ctx, f.sys, f.org.ID, b, config.ImportOptions{Replace: true})
 	var ie *config.ImportError
-	if !errors.As(err, &ie) || len(ie.Conflicts) != 2 ||
-		!strings.HasPrefix(ie.Conflicts[0], "agent 'Bo Berg' (several agents") || ie.Conflicts[1] != "number +4570202020 (is not available)" {
+	if !errors.As(err, &ie) || len(ie.Conflicts) != 3 ||
+		!strings.HasPrefix(ie.Conflicts[0], "agent 'Anna Hansen' (the bundle has several") ||
+		!strings.HasPrefix(ie.Conflicts[1], "agent 'Bo Berg' (several agents here") || ie.Conflicts[2] != "number +4570202020 (is not available)" {
 		t.Fatalf("got %v", err)
 	}
 	if snapshot(t, s, f.org.ID) != before {
 		t.Fatal("a refused import changed the organisation")
+	}
+}
+
+// TestBundleHandWritten: a template written by hand may leave out what
+// the API would default: queue settings and an agent's active state.
+func TestBundleHandWritten(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := configtest.SQLite(t, config.Options{})
+	org, sys := mustAdmin(t, s)
+	b, err := config.ReadBundle(strings.NewReader(`{
+	  "format": "omstil-config", "version": 1,
+	  "queues": [{"name": "borgerservice", "settings": {"wrap_up_seconds": 15}}],
+	  "agents": [{"name": "Anna", "device_kind": "webrtc", "memberships": [{"queue": "borgerservice"}]}],
+	  "flows": [{"name": "hoved", "definition": {"start": "kø", "steps": [
+	    {"id": "kø", "kind": "queue", "queue": {"queue": "borgerservice"}}]}}],
+	  "numbers": [{"number": "1813", "flow": "hoved"}]
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportOrg(ctx, sys, org.ID, b, config.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := config.DefaultQueueSettings()
+	want.WrapUpSeconds = 15
+	want.Skills, want.Escalation, want.CustomAnnouncements = []config.SkillReq{}, []config.EscalationStep{}, []config.QueueAnnouncement{}
+	qs, _ := s.ListQueues(ctx, org.ID)
+	if len(qs) != 1 || !reflect.DeepEqual(qs[0].QueueSettings, want) {
+		t.Fatalf("queue settings:\n got %+v\nwant %+v", qs[0].QueueSettings, want)
+	}
+	ags, _ := s.ListAgents(ctx, org.ID)
+	if len(ags) != 1 || !ags[0].Active {
+		t.Fatalf("agents: %+v", ags)
+	}
+	ms, _ := s.ListMemberships(ctx, org.ID, ags[0].ID, 0)
+	if len(ms) != 1 || ms[0].Weight != 1 {
+		t.Fatalf("memberships: %+v", ms)
 	}
 }
