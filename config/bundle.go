@@ -443,18 +443,6 @@ func (p *problems) add(object string, err error) {
 	*p = append(*p, object+": "+err.Error())
 }
 
-// userError reports whether err is meant for the user (a refusal of the
-// input) rather than a failure of the store.
-func userError(err error) bool {
-	var (
-		ve  *ValidationError
-		iu  *InUseError
-		ce  *ConflictError
-		cve *callflow.ValidationError
-	)
-	return errors.As(err, &ve) || errors.As(err, &iu) || errors.As(err, &ce) || errors.As(err, &cve)
-}
-
 func object(kind, name string) string { return fmt.Sprintf("%s '%s'", kind, name) }
 
 // plan checks everything a bundle holds that the database is not needed
