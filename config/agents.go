@@ -148,19 +148,23 @@ func (s *Store) CreateAgent(ctx context.Context, actor Actor, n NewAgent) (Agent
 	if err := a.validate(); err != nil {
 		return Agent{}, err
 	}
-	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		if err := checkAgentUser(tx, actor.OrgID, &a); err != nil {
-			return err
-		}
-		if err := checkAgentDial(tx, actor.OrgID, &a); err != nil {
-			return err
-		}
-		if err := tx.Create(&a).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "agent", a.ID, nil, agentView(a))
-	})
+	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.insertAgent(tx, actor, &a) })
 	return a, wrapErr("create", "agent", nil, err)
+}
+
+// insertAgent stores a validated agent inside a change, audited; its user
+// and dial string are checked against the transaction.
+func (s *Store) insertAgent(tx *gorm.DB, actor Actor, a *Agent) error {
+	if err := checkAgentUser(tx, actor.OrgID, a); err != nil {
+		return err
+	}
+	if err := checkAgentDial(tx, actor.OrgID, a); err != nil {
+		return err
+	}
+	if err := tx.Create(a).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "agent", a.ID, nil, agentView(*a))
 }
 
 // GetAgent loads an agent of an organisation.
@@ -324,32 +328,35 @@ func (s *Store) CreateMembership(ctx context.Context, actor Actor, m Membership)
 	if err := m.validate(); err != nil {
 		return Membership{}, err
 	}
-	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&Agent{}).Where("id = ? AND org_id = ?", m.AgentID, actor.OrgID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		if err := tx.Model(&Queue{}).Where("id = ? AND org_id = ?", m.QueueID, actor.OrgID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			return Invalid("queue_id", "there is no queue %d in this organisation", m.QueueID)
-		}
-		if err := tx.Model(&Membership{}).Where("agent_id = ? AND queue_id = ?", m.AgentID, m.QueueID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n > 0 {
-			return &ConflictError{Field: "queue_id", Message: "the agent is already a member of this queue"}
-		}
-		if err := tx.Create(&m).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "membership", m.ID, nil, membershipView(m))
-	})
+	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.insertMembership(tx, actor, &m) })
 	return m, wrapErr("create", "membership", nil, err)
+}
+
+// insertMembership stores a validated membership inside a change, audited.
+func (s *Store) insertMembership(tx *gorm.DB, actor Actor, m *Membership) error {
+	var n int64
+	if err := tx.Model(&Agent{}).Where("id = ? AND org_id = ?", m.AgentID, actor.OrgID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	if err := tx.Model(&Queue{}).Where("id = ? AND org_id = ?", m.QueueID, actor.OrgID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return Invalid("queue_id", "there is no queue %d in this organisation", m.QueueID)
+	}
+	if err := tx.Model(&Membership{}).Where("agent_id = ? AND queue_id = ?", m.AgentID, m.QueueID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return &ConflictError{Field: "queue_id", Message: "the agent is already a member of this queue"}
+	}
+	if err := tx.Create(m).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "membership", m.ID, nil, membershipView(*m))
 }
 
 // UpdateMembership changes a membership of an agent, audited.

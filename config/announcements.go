@@ -102,17 +102,21 @@ func (s *Store) CreateAnnouncement(ctx context.Context, actor Actor, n NewAnnoun
 	if err := a.setAudio(ctx, s.audio, n.Filename, n.Data); err != nil {
 		return Announcement{}, err
 	}
-	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		if err := uniqueName(tx, &Announcement{}, actor.OrgID, a.Name, 0, "announcement"); err != nil {
-			return err
-		}
-		if err := tx.Create(&a).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "announcement", a.ID, nil, announcementView(a))
-	})
+	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.insertAnnouncement(tx, actor, &a) })
 	a.Audio = nil
 	return a, wrapErr("create", "announcement", nil, err)
+}
+
+// insertAnnouncement stores a validated, converted announcement inside a
+// change, audited.
+func (s *Store) insertAnnouncement(tx *gorm.DB, actor Actor, a *Announcement) error {
+	if err := uniqueName(tx, &Announcement{}, actor.OrgID, a.Name, 0, "announcement"); err != nil {
+		return err
+	}
+	if err := tx.Create(a).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "announcement", a.ID, nil, announcementView(*a))
 }
 
 var metaColumns = []string{"id", "org_id", "name", "description", "sha256", "duration_ms", "original_filename", "created_at", "updated_at"}

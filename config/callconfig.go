@@ -105,18 +105,24 @@ func (e *ConflictError) Error() string { return e.Field + ": " + e.Message }
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// wrapErr wraps a storage error; errors meant for the user pass unchanged.
-func wrapErr(op, kind string, id any, err error) error {
-	if err == nil {
-		return nil
-	}
+// userError reports whether err is meant for the user (a refusal of the
+// input) rather than a failure of the store.
+func userError(err error) bool {
 	var (
 		ve  *ValidationError
 		iu  *InUseError
 		ce  *ConflictError
 		cve *callflow.ValidationError
 	)
-	if errors.As(err, &ve) || errors.As(err, &iu) || errors.As(err, &ce) || errors.As(err, &cve) {
+	return errors.As(err, &ve) || errors.As(err, &iu) || errors.As(err, &ce) || errors.As(err, &cve)
+}
+
+// wrapErr wraps a storage error; errors meant for the user pass unchanged.
+func wrapErr(op, kind string, id any, err error) error {
+	if err == nil {
+		return nil
+	}
+	if userError(err) {
 		return err
 	}
 	if id == nil {

@@ -194,6 +194,19 @@ func decodeLines(v string) []string {
 
 // SetPauseReasons replaces an organisation's pause reasons, audited.
 func (s *Store) SetPauseReasons(ctx context.Context, actor Actor, reasons []string) ([]string, error) {
+	clean, err := cleanPauseReasons(reasons)
+	if err != nil {
+		return nil, err
+	}
+	err = s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.savePauseReasons(tx, actor, clean) })
+	if err != nil {
+		return nil, wrapErr("set", "pause reasons", nil, err)
+	}
+	return clean, nil
+}
+
+// cleanPauseReasons checks a list of pause reasons and returns it trimmed.
+func cleanPauseReasons(reasons []string) ([]string, error) {
 	if len(reasons) == 0 || len(reasons) > 50 {
 		return nil, Invalid("reasons", "give 1-50 reasons")
 	}
@@ -214,19 +227,18 @@ func (s *Store) SetPauseReasons(ctx context.Context, actor Actor, reasons []stri
 		seen[strings.ToLower(r)] = true
 		clean[i] = r
 	}
-	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		before, err := pauseReasons(tx, actor.OrgID)
-		if err != nil {
-			return err
-		}
-		st := OrgSetting{OrgID: actor.OrgID, Name: "pause_reasons", Value: strings.Join(clean, "\n")}
-		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&st).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "update", "pause_reasons", actor.OrgID, before, clean)
-	})
-	if err != nil {
-		return nil, wrapErr("set", "pause reasons", nil, err)
-	}
 	return clean, nil
+}
+
+// savePauseReasons stores checked pause reasons inside a change, audited.
+func (s *Store) savePauseReasons(tx *gorm.DB, actor Actor, clean []string) error {
+	before, err := pauseReasons(tx, actor.OrgID)
+	if err != nil {
+		return err
+	}
+	st := OrgSetting{OrgID: actor.OrgID, Name: "pause_reasons", Value: strings.Join(clean, "\n")}
+	if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&st).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "update", "pause_reasons", actor.OrgID, before, clean)
 }

@@ -54,21 +54,24 @@ func (s *Store) CreateFlow(ctx context.Context, actor Actor, name string, def ca
 	if err := validName("name", name); err != nil {
 		return Flow{}, err
 	}
-	f := Flow{OrgID: actor.OrgID, Name: name}
-	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		if err := uniqueName(tx, &Flow{}, actor.OrgID, name, 0, "flow"); err != nil {
-			return err
-		}
-		if err := validFlow(tx, actor.OrgID, name, &def); err != nil {
-			return err
-		}
-		f.Definition = def
-		if err := tx.Create(&f).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "flow", f.ID, nil, flowView(f))
-	})
+	f := Flow{OrgID: actor.OrgID, Name: name, Definition: def}
+	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.insertFlow(tx, actor, &f) })
 	return f, wrapErr("create", "flow", nil, err)
+}
+
+// insertFlow validates a flow against what exists in the transaction and
+// stores it, audited.
+func (s *Store) insertFlow(tx *gorm.DB, actor Actor, f *Flow) error {
+	if err := uniqueName(tx, &Flow{}, actor.OrgID, f.Name, 0, "flow"); err != nil {
+		return err
+	}
+	if err := validFlow(tx, actor.OrgID, f.Name, &f.Definition); err != nil {
+		return err
+	}
+	if err := tx.Create(f).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "flow", f.ID, nil, flowView(*f))
 }
 
 // GetFlow loads a flow of an organisation.
@@ -212,6 +215,16 @@ func (s *Store) checkNumber(tx *gorm.DB, org OrgID, n *Number) error {
 
 // CreateNumber routes an inbound number to a flow, audited.
 func (s *Store) CreateNumber(ctx context.Context, actor Actor, number string, flow FlowID, description string) (Number, error) {
+	n, err := newNumber(actor.OrgID, number, flow, description)
+	if err != nil {
+		return Number{}, err
+	}
+	err = s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.insertNumber(tx, actor, &n) })
+	return n, wrapErr("create", "number", nil, err)
+}
+
+// newNumber checks what can be checked of a number without the database.
+func newNumber(org OrgID, number string, flow FlowID, description string) (Number, error) {
 	num, display, err := NormalizeNumber(number)
 	if err != nil {
 		return Number{}, err
@@ -219,17 +232,18 @@ func (s *Store) CreateNumber(ctx context.Context, actor Actor, number string, fl
 	if err := validText("description", description, 256); err != nil {
 		return Number{}, err
 	}
-	n := Number{OrgID: actor.OrgID, Number: num, Display: display, FlowID: flow, Description: description}
-	err = s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		if err := s.checkNumber(tx, actor.OrgID, &n); err != nil {
-			return err
-		}
-		if err := tx.Create(&n).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "number", n.ID, nil, numberView(n))
-	})
-	return n, wrapErr("create", "number", nil, err)
+	return Number{OrgID: org, Number: num, Display: display, FlowID: flow, Description: description}, nil
+}
+
+// insertNumber stores a checked number inside a change, audited.
+func (s *Store) insertNumber(tx *gorm.DB, actor Actor, n *Number) error {
+	if err := s.checkNumber(tx, actor.OrgID, n); err != nil {
+		return err
+	}
+	if err := tx.Create(n).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "number", n.ID, nil, numberView(*n))
 }
 
 // GetNumber loads a number of an organisation.

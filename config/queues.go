@@ -300,29 +300,38 @@ func checkQueueRefs(tx *gorm.DB, org OrgID, q *QueueSettings) error {
 
 // CreateQueue validates and stores a queue, audited.
 func (s *Store) CreateQueue(ctx context.Context, actor Actor, n NewQueue) (Queue, error) {
-	if err := validName("name", n.Name); err != nil {
-		return Queue{}, err
-	}
-	if err := validText("display_name", n.DisplayName, 128); err != nil {
-		return Queue{}, err
-	}
-	if err := n.Settings.validate(); err != nil {
+	if err := n.validate(); err != nil {
 		return Queue{}, err
 	}
 	q := Queue{OrgID: actor.OrgID, Name: n.Name, DisplayName: n.DisplayName, QueueSettings: n.Settings}
-	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		if err := uniqueName(tx, &Queue{}, actor.OrgID, q.Name, 0, "queue"); err != nil {
-			return err
-		}
-		if err := checkQueueRefs(tx, actor.OrgID, &q.QueueSettings); err != nil {
-			return err
-		}
-		if err := tx.Create(&q).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "queue", q.ID, nil, queueView(q))
-	})
+	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.insertQueue(tx, actor, &q) })
 	return q, wrapErr("create", "queue", nil, err)
+}
+
+// validate checks what can be checked without the database.
+func (n *NewQueue) validate() error {
+	if err := validName("name", n.Name); err != nil {
+		return err
+	}
+	if err := validText("display_name", n.DisplayName, 128); err != nil {
+		return err
+	}
+	return n.Settings.validate()
+}
+
+// insertQueue stores a validated queue inside a change, audited; its
+// custom announcements must exist in the transaction.
+func (s *Store) insertQueue(tx *gorm.DB, actor Actor, q *Queue) error {
+	if err := uniqueName(tx, &Queue{}, actor.OrgID, q.Name, 0, "queue"); err != nil {
+		return err
+	}
+	if err := checkQueueRefs(tx, actor.OrgID, &q.QueueSettings); err != nil {
+		return err
+	}
+	if err := tx.Create(q).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "queue", q.ID, nil, queueView(*q))
 }
 
 // GetQueue loads a queue of an organisation.

@@ -53,16 +53,19 @@ func (s *Store) CreateSchedule(ctx context.Context, actor Actor, n NewSchedule) 
 		return Schedule{}, err
 	}
 	sc := Schedule{OrgID: actor.OrgID, Name: n.Name, Definition: n.Definition}
-	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error {
-		if err := uniqueName(tx, &Schedule{}, actor.OrgID, n.Name, 0, "schedule"); err != nil {
-			return err
-		}
-		if err := tx.Create(&sc).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "schedule", sc.ID, nil, scheduleView(sc))
-	})
+	err := s.change(ctx, actor.OrgID, func(tx *gorm.DB) error { return s.insertSchedule(tx, actor, &sc) })
 	return sc, wrapErr("create", "schedule", nil, err)
+}
+
+// insertSchedule stores a validated schedule inside a change, audited.
+func (s *Store) insertSchedule(tx *gorm.DB, actor Actor, sc *Schedule) error {
+	if err := uniqueName(tx, &Schedule{}, actor.OrgID, sc.Name, 0, "schedule"); err != nil {
+		return err
+	}
+	if err := tx.Create(sc).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "schedule", sc.ID, nil, scheduleView(*sc))
 }
 
 // uniqueName refuses a name already taken in the organisation (a clear

@@ -39,6 +39,8 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdOrg(ctx, args, env, stdout, stderr)
 	case "doctor":
 		err = cmdDoctor(ctx, args, env, stdout, stderr)
+	case "config":
+		err = cmdConfig(ctx, args, env, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -70,6 +72,9 @@ const usage = `usage:
                                                set what an organisation may dial
   omstil doctor [--probe-number N] [--inbound-context C]
                                                check the installation end to end
+  omstil config export --org SLUG [--out FILE]  an organisation's configuration as one file
+  omstil config import --org SLUG [--dry-run] [--replace] FILE
+                                               check it, then write it in one transaction
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.
