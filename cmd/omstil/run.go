@@ -37,6 +37,10 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdToken(ctx, args, env, stdout, stderr)
 	case "org":
 		err = cmdOrg(ctx, args, env, stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args, env, stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -66,6 +70,9 @@ const usage = `usage:
   omstil org set --slug S [--endpoints P,P] [--trunk T] [--local-contexts C,C]
                  [--installation-trunk=BOOL] [--caller-id ID] [--name N]
                                                set what an organisation may dial
+  omstil backup FILE              a consistent copy of the SQLite database, while serve runs
+                                  (PostgreSQL: it prints the pg_dump command)
+  omstil restore FILE             a backup into a new, empty database (OMSTIL_DB)
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.
