@@ -205,6 +205,11 @@ func TestRestoreRefusals(t *testing.T) {
 	// A newer omstil recorded a migration this binary does not know.
 	execSQLite(t, newer, fmt.Sprintf("INSERT INTO goose_db_version (version_id, is_applied) VALUES (%d, true)", known+1))
 	inUse := migratedDB(t) // a database with data
+	// A database moved away without its WAL: SQLite would replay it.
+	staleWAL := filepath.Join(t.TempDir(), "x.db")
+	if err := os.WriteFile(staleWAL+"-wal", []byte("unwritten changes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name, db string
@@ -212,6 +217,7 @@ func TestRestoreRefusals(t *testing.T) {
 		want     string
 	}{
 		{"target has data", inUse, []string{good}, "already holds a database"},
+		{"stale wal", staleWAL, []string{good}, "-wal exists"},
 		{"garbage", filepath.Join(t.TempDir(), "x.db"), []string{garbage}, "not an omstil database"},
 		{"other sqlite", filepath.Join(t.TempDir(), "x.db"), []string{other}, "not an omstil database"},
 		{"newer schema", filepath.Join(t.TempDir(), "x.db"), []string{newer}, "newer than this omstil"},
