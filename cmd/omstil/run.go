@@ -41,6 +41,10 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdDoctor(ctx, args, env, stdout, stderr)
 	case "config":
 		err = cmdConfig(ctx, args, env, stdin, stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args, env, stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -75,6 +79,9 @@ const usage = `usage:
   omstil config export --org SLUG [--out FILE]  an organisation's configuration as one file
   omstil config import --org SLUG [--dry-run] [--replace] FILE
                                                check it, then write it in one transaction
+  omstil backup FILE              a consistent copy of the SQLite database, while serve runs
+                                  (PostgreSQL: it prints the pg_dump command)
+  omstil restore FILE             a backup into a new, empty database (OMSTIL_DB)
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.
