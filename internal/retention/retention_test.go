@@ -28,7 +28,7 @@ func newClock(now time.Time) *clock {
 	return &clock{now: now, asked: make(chan time.Duration, 100), fire: make(chan time.Time)}
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 func (c *clock) After(d time.Duration) <-chan time.Time {
 	c.asked <- d
