@@ -125,7 +125,7 @@ func (s *Server) registerRoutes() {
 
 	// Live call handling (live.go, calls.go).
 	api.GET("/calls", agent, s.listCalls)
-	api.POST("/calls/:call/caller", sup, s.revealCaller) // the number in clear, audited (gdpr.go)
+	api.POST("/calls/:call/caller", sup, s.revealCaller)   // the number in clear, audited (gdpr.go)
 	api.GET("/live", s.authenticateKiosk, sup, s.liveFeed) // a wallboard TV's kiosk cookie too
 
 	// The agent softphone page (agent.go, agent_ws.go).
