@@ -37,6 +37,8 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdToken(ctx, args, env, stdout, stderr)
 	case "org":
 		err = cmdOrg(ctx, args, env, stdout, stderr)
+	case "gdpr":
+		err = cmdGDPR(ctx, args, env, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -65,7 +67,10 @@ const usage = `usage:
   omstil org list | show --slug S               organisations and what each may dial
   omstil org set --slug S [--endpoints P,P] [--trunk T] [--local-contexts C,C]
                  [--installation-trunk=BOOL] [--caller-id ID] [--name N]
-                                               set what an organisation may dial
+                 [--pseudonymise-after-days D] [--delete-after-months M]
+                                               set what an organisation may dial, how long it keeps numbers
+  omstil gdpr export --org SLUG --number N|-    every record of a citizen's number, as JSON
+  omstil gdpr delete --org SLUG --number N|- --yes   delete them (both audited by pseudonym)
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.
