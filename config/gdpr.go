@@ -262,16 +262,43 @@ func (s *Store) PseudonymiseCallEvents(ctx context.Context, org OrgID, t time.Ti
 	n := 0
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var rows []CallEvent
-		if err := tx.Where("org_id = ? AND pseudonymised = ? AND at < ?", org, false, t.UTC()).
+		q := tx
+		if s.dialect == "sqlite" {
+			// Without statistics SQLite picks call_events_org_at and
+			// walks every event already done; the partial index holds
+			// only those still to do. (PostgreSQL picks it by itself.)
+			q = tx.Table("call_events INDEXED BY call_events_to_pseudonymise")
+		}
+		if err := q.Where("org_id = ? AND pseudonymised = FALSE AND at < ?", org, t.UTC()).
 			Order("at, id").Limit(limit).Find(&rows).Error; err != nil {
 			return err
 		}
+		var same []int64        // nothing personal in them: only marked done
+		var changed []CallEvent // new caller and data
 		for _, ev := range rows {
+			caller, data := ev.Caller, ev.Data
 			p.pseudonymise(&ev)
-			if err := tx.Model(&CallEvent{}).Where("id = ?", ev.ID).
-				Updates(map[string]any{"caller": ev.Caller, "data": ev.Data, "pseudonymised": true}).Error; err != nil {
+			if ev.Caller == caller && ev.Data == data {
+				same = append(same, ev.ID)
+			} else {
+				changed = append(changed, ev)
+			}
+		}
+		if len(same) > 0 {
+			if err := tx.Exec("UPDATE call_events SET pseudonymised = TRUE WHERE id IN ?", same).Error; err != nil {
 				return err
 			}
+		}
+		// One statement per 200 rows (CASE by id). A statement per row
+		// took about 140 ms per 1,000 rows on SQLite and 580 ms on
+		// PostgreSQL, holding SQLite's write lock as long; this takes 57
+		// and 93 ms (BenchmarkRetentionBatch, 2 shared cores).
+		for len(changed) > 0 {
+			k := min(len(changed), 200)
+			if err := updatePseudonymised(tx, changed[:k]); err != nil {
+				return err
+			}
+			changed = changed[k:]
 		}
 		n = len(rows)
 		return nil
@@ -280,6 +307,29 @@ func (s *Store) PseudonymiseCallEvents(ctx context.Context, org OrgID, t time.Ti
 		return 0, fmt.Errorf("config: pseudonymise call events of organisation %d: %w", org, err)
 	}
 	return n, nil
+}
+
+// updatePseudonymised writes the new caller and data of evs and marks
+// them done, in one statement.
+func updatePseudonymised(tx *gorm.DB, evs []CallEvent) error {
+	var sql strings.Builder
+	args := make([]any, 0, 4*len(evs)+1)
+	sql.WriteString("UPDATE call_events SET pseudonymised = TRUE, caller = CASE id")
+	for _, ev := range evs {
+		sql.WriteString(" WHEN ? THEN ?")
+		args = append(args, ev.ID, ev.Caller)
+	}
+	sql.WriteString(" END, data = CASE id")
+	for _, ev := range evs {
+		sql.WriteString(" WHEN ? THEN ?")
+		args = append(args, ev.ID, ev.Data)
+	}
+	sql.WriteString(" END WHERE id IN ?")
+	ids := make([]int64, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	return tx.Exec(sql.String(), append(args, ids)...).Error
 }
 
 // DeleteOldCallEvents deletes at most limit of the organisation's events
