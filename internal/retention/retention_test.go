@@ -203,3 +203,38 @@ func counters(t *testing.T, reg *prometheus.Registry, name string) map[string]fl
 	}
 	return out
 }
+
+// A run that fails (the database is gone) is counted and logged, and the
+// next comes within an hour, not a day.
+func TestRunRetriesWithinAnHour(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	c := newClock(start)
+	f := newFixture(t, c.Now)
+	f.st.Close()
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	w, err := retention.New(f.st, retention.Options{Now: c.Now, After: c.After, Registry: reg,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	if d := <-c.asked; d != time.Hour {
+		t.Fatalf("wait after a failure: %v", d)
+	}
+	cancel()
+	<-done
+	mfs, _ := reg.Gather()
+	failures := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "omstil_retention_failures_total" {
+			failures = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if failures != 1 || !strings.Contains(logs.String(), "retention") {
+		t.Fatalf("failures %v, log %q", failures, logs.String())
+	}
+}
