@@ -221,25 +221,28 @@ type InstallSetting struct {
 	Value string
 }
 
-// mediaKey returns the installation's key for signing media URLs,
+// mediaKey returns the installation's key for signing media URLs.
+func (s *Store) mediaKey(tx *gorm.DB) ([]byte, error) { return installKey(tx, "media_key") }
+
+// installKey returns the installation's 32-byte secret called name,
 // generating and storing it on first use (two instances racing agree: the
 // first insert wins and both read it back).
-func (s *Store) mediaKey(tx *gorm.DB) ([]byte, error) {
+func installKey(tx *gorm.DB, name string) ([]byte, error) {
 	var st InstallSetting
-	err := tx.Where("name = ?", "media_key").First(&st).Error
+	err := tx.Where("name = ?", name).First(&st).Error
 	if mapErr(err) == ErrNotFound {
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
 			return nil, err
 		}
-		cand := InstallSetting{Name: "media_key", Value: hex.EncodeToString(b)}
+		cand := InstallSetting{Name: name, Value: hex.EncodeToString(b)}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&cand).Error; err != nil {
 			return nil, err
 		}
-		err = tx.Where("name = ?", "media_key").First(&st).Error
+		err = tx.Where("name = ?", name).First(&st).Error
 	}
 	if err != nil {
-		return nil, fmt.Errorf("config: media key: %w", err)
+		return nil, fmt.Errorf("config: %s: %w", strings.ReplaceAll(name, "_", " "), err)
 	}
 	return hex.DecodeString(st.Value)
 }

@@ -15,8 +15,10 @@ import (
 // CallEvent is one row of the call-event log: everything that matters
 // later about a call (entered, offered, answered, abandoned, ...). Reports
 // and restart recovery read it. Caller is the citizen's number as given:
-// personal data, never to be logged; DeleteCallEventsBefore enforces the
-// retention period.
+// personal data, never to be logged. The retention worker
+// (internal/retention) replaces it by its pseudonym after the
+// organisation's RetentionPseudonymiseDays (and sets Pseudonymised) and
+// deletes the row after RetentionDeleteMonths; see gdpr.go.
 type CallEvent struct {
 	ID     int64
 	OrgID  OrgID
@@ -28,6 +30,9 @@ type CallEvent struct {
 	Caller string
 	WaitMS int64
 	Data   string // JSON object with the kind's details, or ""
+	// Pseudonymised: the retention worker has replaced the citizens'
+	// numbers in Caller and Data by their pseudonyms.
+	Pseudonymised bool
 }
 
 // ErrCallEventRefused: the database cannot take a call event for what it

@@ -31,7 +31,8 @@ func (o Organisation) DialPolicy() callflow.DialPolicy {
 
 func orgView(o Organisation) map[string]any {
 	return map[string]any{"id": o.ID, "slug": o.Slug, "name": o.Name, "endpoints": o.DialEndpoints, "trunk": o.DialTrunk,
-		"installation_trunk": o.DialInstallationTrunk, "local_contexts": o.DialLocalContexts, "caller_id": o.CallerID}
+		"installation_trunk": o.DialInstallationTrunk, "local_contexts": o.DialLocalContexts, "caller_id": o.CallerID,
+		"pseudonymise_after_days": o.RetentionPseudonymiseDays, "delete_after_months": o.RetentionDeleteMonths}
 }
 
 // CreateOrg adds an organisation (a municipality sharing the
@@ -55,7 +56,8 @@ func (s *Store) CreateOrgAs(ctx context.Context, actor Actor, slug, name string)
 	if err := validText("name", name, 128); err != nil {
 		return Organisation{}, err
 	}
-	o := Organisation{Slug: slug, Name: name, DialEndpoints: []string{}, DialLocalContexts: []string{}, CreatedAt: s.now().UTC()}
+	o := Organisation{Slug: slug, Name: name, DialEndpoints: []string{}, DialLocalContexts: []string{}, CreatedAt: s.now().UTC(),
+		RetentionPseudonymiseDays: DefaultRetention.PseudonymiseDays, RetentionDeleteMonths: DefaultRetention.DeleteMonths}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&o).Error; err != nil {
 			return err
@@ -78,7 +80,8 @@ func (s *Store) ListOrgs(ctx context.Context) ([]Organisation, error) {
 	return out, nil
 }
 
-// OrgPatch changes an organisation's name and dial limits; nil fields stay.
+// OrgPatch changes an organisation's name, dial limits and retention;
+// nil fields stay.
 type OrgPatch struct {
 	Name              *string
 	Endpoints         *[]string
@@ -86,6 +89,8 @@ type OrgPatch struct {
 	InstallationTrunk *bool
 	LocalContexts     *[]string
 	CallerID          *string
+	PseudonymiseDays  *int // Retention.PseudonymiseDays
+	DeleteMonths      *int // Retention.DeleteMonths
 }
 
 // StrandedError refuses dial limits that saved agents or flows are
@@ -101,7 +106,8 @@ func (e *StrandedError) Error() string {
 // Is makes errors.Is(err, ErrInUse) true.
 func (e *StrandedError) Is(target error) bool { return target == ErrInUse }
 
-// UpdateOrg changes an organisation's name and what it may dial, audited
+// UpdateOrg changes an organisation's name, what it may dial and how long
+// it keeps citizens' numbers, audited
 // in that organisation's log (actor.OrgID is ignored). Limits that would
 // leave a saved agent's dial string or a flow's transfer step outside are
 // refused with a *StrandedError listing them: the call-time check would
@@ -142,6 +148,15 @@ func (s *Store) UpdateOrg(ctx context.Context, actor Actor, id OrgID, p OrgPatch
 			if err := validText("caller_id", o.CallerID, 80); err != nil {
 				return err
 			}
+		}
+		if p.PseudonymiseDays != nil {
+			o.RetentionPseudonymiseDays = *p.PseudonymiseDays
+		}
+		if p.DeleteMonths != nil {
+			o.RetentionDeleteMonths = *p.DeleteMonths
+		}
+		if err := o.Retention().Validate(); err != nil {
+			return err
 		}
 		pol := o.DialPolicy()
 		if err := pol.Validate(); err != nil {

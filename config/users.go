@@ -66,8 +66,12 @@ type Organisation struct {
 	DialLocalContexts     []string `gorm:"serializer:json"`
 	// CallerID shown to citizens on callbacks and transfers to numbers
 	// (empty: the installation's, when DialInstallationTrunk).
-	CallerID  string `gorm:"column:caller_id"`
-	CreatedAt time.Time
+	CallerID string `gorm:"column:caller_id"`
+	// How long citizens' numbers stay in the call-event log (Retention);
+	// set by a system administrator.
+	RetentionPseudonymiseDays int
+	RetentionDeleteMonths     int
+	CreatedAt                 time.Time
 }
 
 // User is a person who logs in.

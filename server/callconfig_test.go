@@ -686,13 +686,29 @@ func TestAgentStateAndLiveViews(t *testing.T) {
 	if !qs.Running || len(qs.Waiting) != 1 || qs.Waiting[0].Call != "c1" || qs.Waiting[0].Waited != 3 || qs.Agents.Ringing != 1 || qs.Agents.Paused != 1 {
 		t.Fatalf("queue status: %s", w.Body.String())
 	}
-	// Live calls: only the organisation's; the number masked for agents.
-	for tok, want := range map[string]string{agentTok: "…78", supTok: "+4512345678"} {
+	// Live calls: only the organisation's; the number masked for every
+	// role. A supervisor asks for it in clear, and that is audited with the
+	// number's pseudonym; an agent may not.
+	for _, tok := range []string{agentTok, supTok, f.tokens[config.RoleAdmin]} {
 		w := f.do(req{method: "GET", path: "/api/v1/calls", token: tok})
 		calls := decode[[]struct{ Call, Caller, Step string }](t, w)
-		if len(calls) != 1 || calls[0].Call != "c1" || calls[0].Caller != want || calls[0].Step != "kø" {
+		if len(calls) != 1 || calls[0].Call != "c1" || calls[0].Caller != "…78" || calls[0].Step != "kø" {
 			t.Fatalf("calls: %s", w.Body.String())
 		}
+	}
+	for tok, code := range map[string]int{agentTok: 403, supTok: 200} {
+		w := f.do(req{method: "POST", path: "/api/v1/calls/c1/caller", token: tok})
+		if w.Code != code || (code == 200 && decode[struct{ Call, Caller string }](t, w).Caller != "+4512345678") {
+			t.Fatalf("caller in clear: %d %s", w.Code, w.Body.String())
+		}
+	}
+	if w := f.do(req{method: "POST", path: "/api/v1/calls/nope/caller", token: supTok}); w.Code != 404 {
+		t.Fatalf("caller of an unknown call: %d %s", w.Code, w.Body.String())
+	}
+	reveals, _ := f.store.ListAudit(context.Background(), f.org, config.AuditFilter{ObjectType: "caller"})
+	if len(reveals) != 1 || reveals[0].Action != "reveal" || reveals[0].ObjectID != "c1" || reveals[0].Actor != f.users[config.RoleSupervisor].Username ||
+		!strings.Contains(reveals[0].AfterJSON, `"pseud:`) || strings.Contains(reveals[0].AfterJSON, "12345678") {
+		t.Fatalf("reveal audit: %+v", reveals)
 	}
 	// Logging out; a deactivated agent cannot log in.
 	if w := state(agentTok, cs.agent.ID, `{"state":"logged_out"}`); decode[status](t, w).State != "logged_out" {

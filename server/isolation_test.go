@@ -76,6 +76,7 @@ func (o *isoOrg) pathIDs() map[string]int64 {
 		"users":         int64(o.spare.ID),
 		"tokens":        o.spareTok.ID,
 		"organisations": int64(o.id),
+		"calls":         int64(o.id), // a call ID no engine has: 404
 	}
 }
 

@@ -30,6 +30,8 @@ type orgResponse struct {
 	LocalContexts     []string     `json:"local_contexts"`
 	CallerID          string       `json:"caller_id"`
 	Allowed           string       `json:"allowed"`
+	PseudonymiseDays  int          `json:"pseudonymise_after_days"`
+	DeleteMonths      int          `json:"delete_after_months"`
 	CreatedAt         time.Time    `json:"created_at"`
 }
 
@@ -41,7 +43,9 @@ func orgJSON(o config.Organisation) orgResponse {
 		}
 		return s
 	}
-	return orgResponse{o.ID, o.Slug, o.Name, nonNil(p.Endpoints), p.Trunk, p.InstallationTrunk, nonNil(p.LocalContexts), o.CallerID, p.Allowed(), o.CreatedAt}
+	r := o.Retention()
+	return orgResponse{o.ID, o.Slug, o.Name, nonNil(p.Endpoints), p.Trunk, p.InstallationTrunk, nonNil(p.LocalContexts), o.CallerID, p.Allowed(),
+		r.PseudonymiseDays, r.DeleteMonths, o.CreatedAt}
 }
 
 type orgCreateRequest struct {
@@ -56,12 +60,14 @@ type orgPatchRequest struct {
 	InstallationTrunk *bool     `json:"installation_trunk"`
 	LocalContexts     *[]string `json:"local_contexts"`
 	CallerID          *string   `json:"caller_id"`
+	PseudonymiseDays  *int      `json:"pseudonymise_after_days"`
+	DeleteMonths      *int      `json:"delete_after_months"`
 }
 
 // Patch turns the request into the store's patch.
 func (r orgPatchRequest) Patch() config.OrgPatch {
 	return config.OrgPatch{Name: r.Name, Endpoints: r.Endpoints, Trunk: r.Trunk, InstallationTrunk: r.InstallationTrunk,
-		LocalContexts: r.LocalContexts, CallerID: r.CallerID}
+		LocalContexts: r.LocalContexts, CallerID: r.CallerID, PseudonymiseDays: r.PseudonymiseDays, DeleteMonths: r.DeleteMonths}
 }
 
 // requireSystem refuses callers who are not system administrators: an

@@ -58,6 +58,11 @@ func (s *Server) registerRoutes() {
 	api.DELETE("/users/:id/tokens/:tokenId", agent, s.deleteToken)
 	api.GET("/audit", admin, s.listAudit)
 
+	// A data subject's requests (gdpr.go): the number in the body, never
+	// the URL; the organisation's own records only; audited by pseudonym.
+	api.POST("/gdpr/export", admin, s.exportSubject)
+	api.POST("/gdpr/delete", admin, s.deleteSubject)
+
 	api.GET("/organisation", admin, s.ownOrg)
 	api.GET("/organisations", system, s.listOrgs)
 	api.POST("/organisations", system, s.createOrg)
@@ -120,6 +125,7 @@ func (s *Server) registerRoutes() {
 
 	// Live call handling (live.go, calls.go).
 	api.GET("/calls", agent, s.listCalls)
+	api.POST("/calls/:call/caller", sup, s.revealCaller)   // the number in clear, audited (gdpr.go)
 	api.GET("/live", s.authenticateKiosk, sup, s.liveFeed) // a wallboard TV's kiosk cookie too
 
 	// The agent softphone page (agent.go, agent_ws.go).

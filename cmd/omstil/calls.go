@@ -16,6 +16,7 @@ import (
 	"github.com/omstil/omstil/ari/arisim"
 	"github.com/omstil/omstil/callflow"
 	"github.com/omstil/omstil/config"
+	"github.com/omstil/omstil/internal/retention"
 	"github.com/omstil/omstil/internal/telephony"
 	"github.com/omstil/omstil/queue"
 	"github.com/omstil/omstil/server"
@@ -189,6 +190,16 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 
 	rctx, cancel := context.WithCancel(context.Background())
 	ch.cancel = cancel
+	// Retention of citizens' numbers (docs/data-protection.md): at start,
+	// then daily, where the calls are handled (one process).
+	ret, err := retention.New(st, retention.Options{Logger: log.With("part", "retention"), Registry: reg})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	retDone := make(chan struct{})
+	go func() { defer close(retDone); ret.Run(rctx) }()
+	ch.closers = append(ch.closers, func() { <-retDone })
 	go func() {
 		defer close(ch.done)
 		if err := adapter.Run(rctx); err != nil && !errors.Is(err, context.Canceled) {

@@ -45,6 +45,8 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 		err = cmdBackup(ctx, args, env, stdout, stderr)
 	case "restore":
 		err = cmdRestore(ctx, args, env, stdout, stderr)
+	case "gdpr":
+		err = cmdGDPR(ctx, args, env, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "omstil", version)
 	case "help", "-h", "--help":
@@ -73,7 +75,8 @@ const usage = `usage:
   omstil org list | show --slug S               organisations and what each may dial
   omstil org set --slug S [--endpoints P,P] [--trunk T] [--local-contexts C,C]
                  [--installation-trunk=BOOL] [--caller-id ID] [--name N]
-                                               set what an organisation may dial
+                 [--pseudonymise-after-days D] [--delete-after-months M]
+                                               set what an organisation may dial, how long it keeps numbers
   omstil doctor [--probe-number N] [--inbound-context C]
                                                check the installation end to end
   omstil config export --org SLUG [--out FILE]  an organisation's configuration as one file
@@ -82,6 +85,8 @@ const usage = `usage:
   omstil backup FILE              a consistent copy of the SQLite database, while serve runs
                                   (PostgreSQL: it prints the pg_dump command)
   omstil restore FILE             a backup into a new, empty database (OMSTIL_DB)
+  omstil gdpr export --org SLUG --number N|-    every record of a citizen's number, as JSON
+  omstil gdpr delete --org SLUG --number N|- --yes   delete them (both audited by pseudonym)
   omstil version
 
 Every setting is a flag and an environment variable; see omstil serve -h.

@@ -122,9 +122,12 @@ const orgUsage = `usage:
   omstil org show --slug S
   omstil org set --slug S [--name N] [--endpoints P,P] [--trunk T] [--installation-trunk=true|false]
                  [--local-contexts C,C] [--caller-id ID]
+                 [--pseudonymise-after-days D] [--delete-after-months M]
      endpoints: TECH/resource patterns it may dial, e.g. PJSIP/guld-* (* never matches / or @)
      trunk: dial string numbers go out through, e.g. PJSIP/{number}@guld-trunk
-     an empty value (--endpoints "") clears a list`
+     an empty value (--endpoints "") clears a list
+     pseudonymise-after-days: citizens' numbers in the call-event log become pseudonyms (default 30)
+     delete-after-months: call events are deleted (default 13); see docs/data-protection.md`
 
 func cmdOrg(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -197,6 +200,7 @@ func cmdOrgSet(ctx context.Context, args []string, env func(string) (string, boo
 	var endpoints, contexts listFlag
 	var orgName, trunk, callerID string
 	var instTrunk bool
+	var pseudDays, delMonths int
 	if change {
 		fs.StringVar(&orgName, "name", "", "new name")
 		fs.Var(&endpoints, "endpoints", "comma-separated TECH/resource patterns it may dial, e.g. PJSIP/guld-*")
@@ -204,6 +208,8 @@ func cmdOrgSet(ctx context.Context, args []string, env func(string) (string, boo
 		fs.BoolVar(&instTrunk, "installation-trunk", false, "numbers may go out through OMSTIL_CALLBACK_ENDPOINT when --trunk is empty")
 		fs.Var(&contexts, "local-contexts", "comma-separated contexts Local/exten@context may enter")
 		fs.StringVar(&callerID, "caller-id", "", `caller ID on callbacks and transfers, e.g. "Guldborgsund" <54731000>`)
+		fs.IntVar(&pseudDays, "pseudonymise-after-days", 0, "citizens' numbers in the call-event log become pseudonyms after this many days (1-3650)")
+		fs.IntVar(&delMonths, "delete-after-months", 0, "call events are deleted after this many months (1-120)")
 	}
 	s, _, err := settings.LoadFlags(fs, args, env)
 	if err != nil {
@@ -226,6 +232,10 @@ func cmdOrgSet(ctx context.Context, args []string, env func(string) (string, boo
 			p.LocalContexts = &contexts.vals
 		case "caller-id":
 			p.CallerID = &callerID
+		case "pseudonymise-after-days":
+			p.PseudonymiseDays = &pseudDays
+		case "delete-after-months":
+			p.DeleteMonths = &delMonths
 		}
 	})
 	st, err := openStore(ctx, s, newLogger(s, stderr))
@@ -249,6 +259,8 @@ func cmdOrgSet(ctx context.Context, args []string, env func(string) (string, boo
 	fmt.Fprintf(stdout, "  installation trunk: %t\n", pol.InstallationTrunk)
 	fmt.Fprintf(stdout, "  local contexts:     %s\n", strings.Join(pol.LocalContexts, ", "))
 	fmt.Fprintf(stdout, "  caller ID:          %s\n", o.CallerID)
+	ret := o.Retention()
+	fmt.Fprintf(stdout, "  retention:          numbers pseudonymised after %d days, events deleted after %d months\n", ret.PseudonymiseDays, ret.DeleteMonths)
 	fmt.Fprintf(stdout, "  %s\n", pol.Allowed())
 	return nil
 }
