@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/csv"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -80,6 +82,7 @@ type staffingResponse struct {
 type staffingQuery struct {
 	queue config.QueueID
 	weeks int
+	csv   bool
 }
 
 func parseStaffingQuery(c *gin.Context) (staffingQuery, error) {
@@ -99,6 +102,13 @@ func parseStaffingQuery(c *gin.Context) (staffingQuery, error) {
 			return q, config.Invalid("weeks", "must be 1-%d", maxStaffingWeeks)
 		}
 		q.weeks = n
+	}
+	switch f := c.Query("format"); f {
+	case "", "json":
+	case "csv":
+		q.csv = true
+	default:
+		return q, config.Invalid("format", "%q: want json or csv", f)
 	}
 	return q, nil
 }
@@ -168,7 +178,51 @@ func (s *Server) staffingReport(c *gin.Context) {
 			LoggedIn: round(iv.LoggedIn, 3), ErlangC: staffNeed(iv.ErlangC, false), ErlangA: staffNeed(iv.ErlangA, true),
 		})
 	}
+	if q.csv {
+		writeStaffingCSV(c, out)
+		return
+	}
 	c.JSON(http.StatusOK, out)
+}
+
+// writeStaffingCSV writes the intervals as CSV, one row each, with a
+// header; an absent figure (no patience, a goal out of reach) is empty.
+func writeStaffingCSV(c *gin.Context, r staffingResponse) {
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="staffing-%d.csv"`, r.Queue.ID))
+	c.Status(http.StatusOK)
+	w := csv.NewWriter(c.Writer)
+	_ = w.Write([]string{"weekday", "start", "occurrences", "arrivals", "answered", "abandoned", "aht_seconds", "abandon_rate",
+		"patience_seconds", "logged_in", "erlang_c_agents", "erlang_c_service_level", "erlang_c_occupancy", "erlang_c_asa_seconds",
+		"erlang_a_agents", "erlang_a_service_level", "erlang_a_occupancy", "erlang_a_abandon_rate"})
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	opt := func(x *float64) string {
+		if x == nil {
+			return ""
+		}
+		return f(*x)
+	}
+	need := func(n *staffNeedJSON, extra *float64) []string {
+		if n == nil {
+			return []string{"", "", "", ""}
+		}
+		return []string{strconv.Itoa(n.Agents), f(n.ServiceLevel), f(n.Occupancy), opt(extra)}
+	}
+	for _, iv := range r.Intervals {
+		row := []string{iv.Weekday, iv.Start, strconv.Itoa(iv.Occurrences), f(iv.Arrivals), f(iv.Answered), f(iv.Abandoned),
+			f(iv.AHTSeconds), f(iv.AbandonRate), opt(iv.PatienceSeconds), f(iv.LoggedIn)}
+		var asa, ab *float64
+		if iv.ErlangC != nil {
+			asa = iv.ErlangC.ASASeconds
+		}
+		if iv.ErlangA != nil {
+			ab = iv.ErlangA.AbandonRate
+		}
+		row = append(row, need(iv.ErlangC, asa)...)
+		row = append(row, need(iv.ErlangA, ab)...)
+		_ = w.Write(row)
+	}
+	w.Flush()
 }
 
 var weekdayNames = [7]string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}

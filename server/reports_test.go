@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,6 +180,7 @@ func TestStaffingReportErrors(t *testing.T) {
 		{"53 weeks", fmt.Sprintf("queue=%d&weeks=53", q.ID), f.tokens[config.RoleSupervisor], 400, "weeks"},
 		{"weeks not a number", fmt.Sprintf("queue=%d&weeks=many", q.ID), f.tokens[config.RoleSupervisor], 400, "weeks"},
 		{"52 weeks", fmt.Sprintf("queue=%d&weeks=52", q.ID), f.tokens[config.RoleSupervisor], 200, ""},
+		{"unknown format", fmt.Sprintf("queue=%d&format=xml", q.ID), f.tokens[config.RoleSupervisor], 400, "format"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,5 +242,30 @@ func TestStaffingReportIsolation(t *testing.T) {
 	w = f.do(req{method: "GET", path: fmt.Sprintf("/api/v1/reports/staffing?queue=%d", qb.ID), token: f.tokens[config.RoleSupervisor]})
 	if w.Code != 404 {
 		t.Errorf("A's supervisor on B's queue: %d", w.Code)
+	}
+}
+
+func TestStaffingReportCSV(t *testing.T) {
+	t.Parallel()
+	f, q := staffingFixture(t)
+	w := f.do(req{method: "GET", path: fmt.Sprintf("/api/v1/reports/staffing?queue=%d&weeks=2&format=csv", q.ID), token: f.tokens[config.RoleSupervisor]})
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
+		t.Fatalf("%d %s: %s", w.Code, w.Header().Get("Content-Type"), w.Body.String())
+	}
+	rows, err := csv.NewReader(w.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+7*96 || rows[0][0] != "weekday" || rows[0][10] != "erlang_c_agents" || len(rows[0]) != 18 {
+		t.Fatalf("%d rows, header %q", len(rows), rows[0])
+	}
+	// Monday 09:00 as in the JSON (TestStaffingReport); 09:30 has no
+	// patience (empty) but needs 0 agents.
+	nine, half := rows[1+9*4], rows[1+9*4+2]
+	if nine[0] != "monday" || nine[1] != "09:00" || nine[3] != "10" || nine[8] != "70" || nine[9] != "1" || nine[10] != "2" {
+		t.Errorf("09:00 row %q", nine)
+	}
+	if half[1] != "09:30" || half[8] != "" || half[10] != "0" {
+		t.Errorf("09:30 row %q", half)
 	}
 }
