@@ -13,19 +13,21 @@ func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
 // Sources:
 //   - N=14, A=10: the worked example "Erlang C Formula – Made Simple With
 //     an Easy Worked Example" (callcentrehelper.com): 100 calls per
-//     30 minutes, AHT 180 s → 10 Erlangs; with 14 agents the probability
-//     of waiting is 17.4 %.
-//   - N=55, A=48: the step-by-step example of the Erlang C formula by
-//     Westbay Engineers (erlang.com, "The Erlang-C formula"): 360 calls
-//     per half hour, 4 minutes each, 55 agents → E_C ≈ 0.2387.
-//   - N=2, A=1: C = 1/3, the textbook M/M/2 value (ρ = 1/2; Kleinrock,
-//     Queueing Systems Vol. 1, §3.5: P(queue) = (Nρ)^N/N!/(1−ρ)·p0).
+//     30 minutes, AHT 180 s, 80 % in 20 s, at most 85 % occupancy →
+//     10 Erlangs, 14 agents.
+//   - N=55, A=48: the widely copied step-by-step page "The Erlang-C
+//     Formula" (by Mitan Ltd, mitan.co.uk, as far as known): 360 calls per
+//     half hour of 4 minutes each, 55 agents, 15 s target.
+//   - N=2, A=1: C = 1/3, the textbook M/M/2 value (ρ = 1/2; e.g.
+//     Kleinrock, Queueing Systems Vol. 1, §3.5).
 //
-// The pages could not be opened from where this was written; every digit
-// below was recomputed independently with exact rational arithmetic
-// (Python fractions, C = (A^N/N!·N/(N−A)) / (Σ_{k<N} A^k/k! + A^N/N!·N/(N−A)))
-// and agrees with the published rounded figures quoted above. The rows
-// without a published source are from the same exact computation.
+// What was checked: the inputs of both worked examples as published
+// (stored copies of the pages were read); their printed results were not
+// in those copies, so the digits below are not copied from them but
+// recomputed independently with exact rational arithmetic (Python
+// fractions, C = (A^N/N!·N/(N−A)) / (Σ_{k<N} A^k/k! + A^N/N!·N/(N−A)),
+// not committed), and the agent counts follow from the examples' goals.
+// The rows without a source are from the same exact computation.
 func TestErlangCTable(t *testing.T) {
 	tests := []struct {
 		n    int
@@ -49,12 +51,11 @@ func TestErlangCTable(t *testing.T) {
 }
 
 // TestErlangCWorkedExamples checks service level, ASA and the agents
-// needed in the two published worked examples (see TestErlangCTable).
-// callcentrehelper.com: 10 Erlangs, target 20 s, 80 % → 14 agents, whose
-// service level is 88.8 % (the recomputed value 0.888350; a figure of
-// 86.6 % sometimes quoted for this example does not follow from the
-// formula), ASA 7.8 s. Westbay: 48 Erlangs, AHT 240 s, 55 agents, 15 s
-// → service level 84.6 %, ASA 8.2 s.
+// needed in the two worked examples (see TestErlangCTable), recomputed
+// exactly: 10 Erlangs with 14 agents answer 88.8 % within 20 s (a figure
+// of 86.6 % sometimes quoted for this example does not follow from the
+// formula), ASA 7.8 s, and 13 agents only 79.6 %, so 14 are needed;
+// 48 Erlangs with 55 agents answer 84.6 % within 15 s, ASA 8.2 s.
 func TestErlangCWorkedExamples(t *testing.T) {
 	tests := []struct {
 		name    string
