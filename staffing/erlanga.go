@@ -1,15 +1,19 @@
 package staffing
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
 
 // maxTailTerms bounds the sum over queue lengths in ErlangAResult. The
-// terms fall geometrically once nμ + kθ exceeds λ, so the bound is only
-// reached with a patience millions of times the handling time in an
-// overloaded queue; the sum then reports ErrUnreachable.
-const maxTailTerms = 20_000_000
+// terms grow while nμ + kθ < λ and fall geometrically after, so the sum
+// is long only when an overloaded queue (n agents for more than n
+// Erlangs) meets callers of enormous patience: its queue settles around
+// k* = (λ − nμ)/θ callers. Beyond maxTailTerms/2 such callers
+// ErlangAResult reports ErrUnreachable at once: half a million callers
+// ahead are not answered within any target.
+const maxTailTerms = 1_000_000
 
 // ErlangAResult is the M/M/n+M queue (Erlang A, Palm 1943): Poisson
 // arrivals at rate λ, n agents with exponential handling times of mean
@@ -58,6 +62,9 @@ func ErlangAResult(n int, l Load) (Result, error) {
 		return Result{Agents: 0, PWait: 1, PAbandon: 1}, nil
 	}
 	mu, theta := 1/l.AHT, 1/l.Patient
+	if kstar := (l.Rate - float64(n)*mu) / theta; kstar > maxTailTerms/2 {
+		return Result{}, fmt.Errorf("staffing: Erlang A with %d agents, %v Erlangs and patience %v s: a queue of %.0f: %w", n, a, l.Patient, kstar, ErrUnreachable)
+	}
 	x := float64(n) * mu / theta
 	ly := math.Log(l.Rate / theta)
 
@@ -129,11 +136,20 @@ func AgentsErlangA(l Load, g Goal) (Result, error) {
 	if c.Agents == 0 {
 		return c, nil
 	}
+	// A queue too small for its load sheds at least the excess:
+	// λ·P(abandon) ≥ λ − nμ, so SL ≤ n/A, and no n below SL·A can meet
+	// the goal. Starting there also keeps the sum short: below it, a long
+	// patience makes the queue of an overloaded system very long.
+	a := l.Offered()
+	lo := max(0, int(math.Ceil(g.SL*a))-1) // fails
 	meets := func(n int) (Result, bool, error) {
 		r, err := ErlangAResult(n, l)
+		if errors.Is(err, ErrUnreachable) {
+			return r, false, nil // an overloaded queue of very patient callers: far from the goal
+		}
 		return r, err == nil && r.SL >= g.SL && r.Occupancy <= g.MaxOccupancy, err
 	}
-	lo, hi := 0, c.Agents // lo fails (no agents answer nobody), hi is tried
+	hi := max(c.Agents, lo+1) // tried
 	best, ok, err := meets(hi)
 	for ; !ok; best, ok, err = meets(hi) {
 		if err != nil {

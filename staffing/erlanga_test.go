@@ -1,6 +1,7 @@
 package staffing
 
 import (
+	"errors"
 	"math"
 	"testing"
 )
@@ -150,6 +151,28 @@ func TestAgentsErlangA(t *testing.T) {
 	below, _ = ErlangAResult(a.Agents-1, l)
 	if err != nil || c.Agents != 13 || a.Agents != 15 || a.SL < 0.95 || below.SL >= 0.95 {
 		t.Errorf("impatient callers: Erlang A %+v %v (one less: SL %v), Erlang C %d", a, err, below.SL, c.Agents)
+	}
+}
+
+// TestAgentsErlangAVeryPatient: with a patience a million times the
+// handling time Erlang A asks for what Erlang C asks for, and the search
+// never sums the endless queue of an overloaded staffing (below SL·A
+// agents no staffing can meet the goal; there the sum gives up).
+func TestAgentsErlangAVeryPatient(t *testing.T) {
+	for _, a := range []float64{10, 100, 400} {
+		l := Load{Rate: a / 180, AHT: 180, Target: 20, Patient: 180e6}
+		g := Goal{SL: 0.8, MaxOccupancy: 0.9}
+		ra, err := AgentsErlangA(l, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, _ := AgentsErlangC(l, g)
+		if ra.Agents != rc.Agents {
+			t.Errorf("A=%v: Erlang A %d agents, Erlang C %d", a, ra.Agents, rc.Agents)
+		}
+	}
+	if _, err := ErlangAResult(5, Load{Rate: 10.0 / 180, AHT: 180, Target: 20, Patient: 1e12}); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("overloaded with endless patience: %v, want ErrUnreachable", err)
 	}
 }
 
