@@ -52,7 +52,7 @@ type Result struct {
 	Agents    int
 	PWait     float64 // probability that a call waits at all
 	SL        float64 // share of calls answered within the target time
-	ASA       float64 // average speed of answer in seconds (Erlang C; Erlang A: of served calls is not given, 0)
+	ASA       float64 // average speed of answer in seconds (Erlang C only; 0 from Erlang A)
 	PAbandon  float64 // share of calls that abandon (Erlang A; 0 in Erlang C)
 	Occupancy float64 // share of the agents' time spent handling calls
 }
