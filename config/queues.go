@@ -49,6 +49,12 @@ type QueueSettings struct {
 	CallbackRetryDelaySeconds  int
 	ServiceLevelSeconds        int
 	HandleTimeSeconds          int
+	// The service goal staffing plans for (package staffing): at least
+	// ServiceLevelPercent of the calls answered within
+	// ServiceLevelSeconds, with agents busy at most MaxOccupancyPercent
+	// of their time. 0 means the default.
+	ServiceLevelPercent int
+	MaxOccupancyPercent int
 	// Music is what a waiting caller hears: "" (Asterisk's default
 	// music-on-hold class), "ringing" (ring tone), or a music-on-hold class
 	// name from Asterisk's musiconhold.conf.
@@ -88,8 +94,16 @@ func DefaultQueueSettings() QueueSettings {
 		AnnounceGranularitySeconds: seconds(c.Announce.Granularity),
 		CallbackAttempts:           c.Callback.Attempts, CallbackRetryDelaySeconds: seconds(c.Callback.RetryDelay),
 		ServiceLevelSeconds: seconds(c.ServiceLevel), HandleTimeSeconds: seconds(c.HandleTime),
+		ServiceLevelPercent: DefaultServiceLevelPercent, MaxOccupancyPercent: DefaultMaxOccupancyPercent,
 	}
 }
+
+// The default service goal of a queue for staffing: 80 % of the calls
+// answered within the service level time, agents at most 85 % busy.
+const (
+	DefaultServiceLevelPercent = 80
+	DefaultMaxOccupancyPercent = 85
+)
 
 func seconds(d time.Duration) int { return int(d / time.Second) }
 
@@ -135,6 +149,18 @@ func (q *QueueSettings) validate() error {
 		if s.v < 0 || s.v > maxSeconds {
 			return Invalid(s.field, "must be 0-%d seconds", maxSeconds)
 		}
+	}
+	if q.ServiceLevelPercent == 0 {
+		q.ServiceLevelPercent = DefaultServiceLevelPercent
+	}
+	if q.ServiceLevelPercent < 1 || q.ServiceLevelPercent > 100 {
+		return Invalid("service_level_percent", "must be 1-100 (0: %d)", DefaultServiceLevelPercent)
+	}
+	if q.MaxOccupancyPercent == 0 {
+		q.MaxOccupancyPercent = DefaultMaxOccupancyPercent
+	}
+	if q.MaxOccupancyPercent < 1 || q.MaxOccupancyPercent > 100 {
+		return Invalid("max_occupancy_percent", "must be 1-100 (0: %d)", DefaultMaxOccupancyPercent)
 	}
 	if q.Strategy == "" {
 		q.Strategy = queue.DefaultStrategy

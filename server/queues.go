@@ -62,6 +62,8 @@ type queueSettingsJSON struct {
 	CallbackRetryDelaySeconds  int                     `json:"callback_retry_delay_seconds"`
 	ServiceLevelSeconds        int                     `json:"service_level_seconds"`
 	HandleTimeSeconds          int                     `json:"handle_time_seconds"`
+	ServiceLevelPercent        int                     `json:"service_level_percent"`
+	MaxOccupancyPercent        int                     `json:"max_occupancy_percent"`
 	Music                      string                  `json:"music"`
 }
 
@@ -91,6 +93,8 @@ type queueSettingsInput struct {
 	CallbackRetryDelaySeconds  *int                     `json:"callback_retry_delay_seconds"`
 	ServiceLevelSeconds        *int                     `json:"service_level_seconds"`
 	HandleTimeSeconds          *int                     `json:"handle_time_seconds"`
+	ServiceLevelPercent        *int                     `json:"service_level_percent"`
+	MaxOccupancyPercent        *int                     `json:"max_occupancy_percent"`
 	Music                      *string                  `json:"music"`
 }
 
@@ -122,6 +126,8 @@ func (in queueSettingsInput) apply(q *config.QueueSettings) {
 	set(&q.CallbackRetryDelaySeconds, in.CallbackRetryDelaySeconds)
 	set(&q.ServiceLevelSeconds, in.ServiceLevelSeconds)
 	set(&q.HandleTimeSeconds, in.HandleTimeSeconds)
+	set(&q.ServiceLevelPercent, in.ServiceLevelPercent)
+	set(&q.MaxOccupancyPercent, in.MaxOccupancyPercent)
 	set(&q.Music, in.Music)
 	if in.Skills != nil {
 		q.Skills = make([]config.SkillReq, len(*in.Skills))
@@ -163,7 +169,8 @@ func queueJSON(q config.Queue) queueResponse {
 			AnnounceOnJoin: st.AnnounceOnJoin, AnnounceEverySeconds: st.AnnounceEverySeconds, AnnounceOnlyIfBetter: st.AnnounceOnlyIfBetter,
 			AnnounceGranularitySeconds: st.AnnounceGranularitySeconds, CallbackEnabled: st.CallbackEnabled, CallbackAttempts: st.CallbackAttempts,
 			CallbackRetryDelaySeconds: st.CallbackRetryDelaySeconds, ServiceLevelSeconds: st.ServiceLevelSeconds,
-			HandleTimeSeconds: st.HandleTimeSeconds, Music: st.Music,
+			HandleTimeSeconds: st.HandleTimeSeconds, ServiceLevelPercent: st.ServiceLevelPercent,
+			MaxOccupancyPercent: st.MaxOccupancyPercent, Music: st.Music,
 		}}
 	for _, s := range st.Skills {
 		out.Skills = append(out.Skills, skillJSON{s.Skill, s.Level})

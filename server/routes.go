@@ -123,6 +123,10 @@ func (s *Server) registerRoutes() {
 	api.GET("/pause-reasons", agent, s.getPauseReasons)
 	api.PUT("/pause-reasons", admin, s.putPauseReasons)
 
+	// Reports (reports.go, docs/reports.md): supervisors and admins of the
+	// organisation, about its own queues.
+	api.GET("/reports/staffing", sup, s.staffingReport)
+
 	// Live call handling (live.go, calls.go).
 	api.GET("/calls", agent, s.listCalls)
 	api.POST("/calls/:call/caller", sup, s.revealCaller)   // the number in clear, audited (gdpr.go)

@@ -30,6 +30,9 @@ export async function render(root) {
       { name: "auto_pause_after", type: "number", num: true, min: 0 },
       { name: "weight", type: "number", num: true, min: 0 },
       { name: "ring_in_use", type: "checkbox" },
+      { name: "service_level_seconds", type: "number", num: true, min: 0 },
+      { name: "service_level_percent", type: "number", num: true, min: 0, max: 100 },
+      { name: "max_occupancy_percent", type: "number", num: true, min: 0, max: 100 },
       { name: "skills", json: true, rows: 3 },
     ],
   });
