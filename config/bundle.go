@@ -103,6 +103,8 @@ type BundleQueueSettings struct {
 	CallbackAttempts           int                       `json:"callback_attempts"`
 	CallbackRetryDelaySeconds  int                       `json:"callback_retry_delay_seconds"`
 	ServiceLevelSeconds        int                       `json:"service_level_seconds"`
+	ServiceLevelPercent        int                       `json:"service_level_percent"`
+	MaxOccupancyPercent        int                       `json:"max_occupancy_percent"`
 	HandleTimeSeconds          int                       `json:"handle_time_seconds"`
 	Music                      string                    `json:"music"`
 }
@@ -185,6 +187,7 @@ func bundleSettings(q QueueSettings) BundleQueueSettings {
 		AnnounceOnlyIfBetter: q.AnnounceOnlyIfBetter, AnnounceGranularitySeconds: q.AnnounceGranularitySeconds,
 		CallbackEnabled: q.CallbackEnabled, CallbackAttempts: q.CallbackAttempts,
 		CallbackRetryDelaySeconds: q.CallbackRetryDelaySeconds, ServiceLevelSeconds: q.ServiceLevelSeconds,
+		ServiceLevelPercent: q.ServiceLevelPercent, MaxOccupancyPercent: q.MaxOccupancyPercent,
 		HandleTimeSeconds: q.HandleTimeSeconds, Music: q.Music,
 		Skills: []BundleSkill{}, Escalation: []BundleEscalation{}, CustomAnnouncements: []BundleQueueAnnouncement{},
 	}
@@ -209,6 +212,7 @@ func (b BundleQueueSettings) settings() QueueSettings {
 		AnnounceOnlyIfBetter: b.AnnounceOnlyIfBetter, AnnounceGranularitySeconds: b.AnnounceGranularitySeconds,
 		CallbackEnabled: b.CallbackEnabled, CallbackAttempts: b.CallbackAttempts,
 		CallbackRetryDelaySeconds: b.CallbackRetryDelaySeconds, ServiceLevelSeconds: b.ServiceLevelSeconds,
+		ServiceLevelPercent: b.ServiceLevelPercent, MaxOccupancyPercent: b.MaxOccupancyPercent,
 		HandleTimeSeconds: b.HandleTimeSeconds, Music: b.Music,
 		Skills: []SkillReq{}, Escalation: []EscalationStep{}, CustomAnnouncements: []QueueAnnouncement{},
 	}
