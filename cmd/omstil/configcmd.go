@@ -50,15 +50,11 @@ func cmdConfigExport(ctx context.Context, args []string, env func(string) (strin
 	if *slug == "" || len(rest) > 0 {
 		return errors.New("--org is required and nothing follows the flags\n" + configUsage)
 	}
-	st, err := openStore(ctx, s, newLogger(s, stderr))
+	st, o, err := openOrg(ctx, s, *slug, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrgBySlug(ctx, *slug)
-	if err != nil {
-		return err
-	}
 	b, err := st.ExportOrg(ctx, o.ID)
 	if err != nil {
 		return err
@@ -136,15 +132,11 @@ func cmdConfigImport(ctx context.Context, args []string, env func(string) (strin
 	if err != nil {
 		return fmt.Errorf("%s: %w", rest[0], err)
 	}
-	st, err := openStore(ctx, s, newLogger(s, stderr))
+	st, o, err := openOrg(ctx, s, *slug, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrgBySlug(ctx, *slug)
-	if err != nil {
-		return err
-	}
 	rep, err := st.ImportOrg(ctx, config.SystemActor(o.ID), o.ID, b, config.ImportOptions{DryRun: *dryRun, Replace: *replace})
 	var ie *config.ImportError
 	if errors.As(err, &ie) {

@@ -53,15 +53,11 @@ func cmdGDPR(ctx context.Context, args []string, env func(string) (string, bool)
 	if del && !yes {
 		return fmt.Errorf("this deletes every record of the number in organisation %s; run again with --yes", *slug)
 	}
-	st, err := openStore(ctx, s, newLogger(s, stderr))
+	st, o, err := openOrg(ctx, s, *slug, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrgBySlug(ctx, *slug)
-	if err != nil {
-		return fmt.Errorf("organisation %q: %w", *slug, err)
-	}
 	actor := config.SystemActor(o.ID)
 	if !del {
 		r, err := st.ExportSubject(ctx, actor, *number)

@@ -116,6 +116,21 @@ func openStore(ctx context.Context, s settings.Settings, log *slog.Logger) (*con
 	return st, nil
 }
 
+// openOrg opens the store (migrating it) and finds the organisation by
+// its slug; the caller closes the store.
+func openOrg(ctx context.Context, s settings.Settings, slug string, stderr io.Writer) (*config.Store, config.Organisation, error) {
+	st, err := openStore(ctx, s, newLogger(s, stderr))
+	if err != nil {
+		return nil, config.Organisation{}, err
+	}
+	o, err := st.OrgBySlug(ctx, slug)
+	if err != nil {
+		st.Close()
+		return nil, config.Organisation{}, fmt.Errorf("organisation %q: %w", slug, err)
+	}
+	return st, o, nil
+}
+
 func cmdMigrate(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("omstil migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -58,15 +58,11 @@ func cmdUser(ctx context.Context, args []string, env func(string) (string, bool)
 	default:
 		return errors.New("give the password with --password-file F or --password-stdin (never on the command line)")
 	}
-	st, err := openStore(ctx, s, newLogger(s, stderr))
+	st, o, err := openOrg(ctx, s, *org, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrgBySlug(ctx, *org)
-	if err != nil {
-		return fmt.Errorf("organisation %q: %w", *org, err)
-	}
 	u, err := st.CreateUser(ctx, config.SystemActor(o.ID), config.NewUser{OrgID: o.ID, Username: *username, DisplayName: *display, Password: pw, Role: r, SystemAdmin: system})
 	if err != nil {
 		return err
@@ -238,15 +234,11 @@ func cmdOrgSet(ctx context.Context, args []string, env func(string) (string, boo
 			p.DeleteMonths = &delMonths
 		}
 	})
-	st, err := openStore(ctx, s, newLogger(s, stderr))
+	st, o, err := openOrg(ctx, s, *slug, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrgBySlug(ctx, *slug)
-	if err != nil {
-		return err
-	}
 	if change {
 		if o, err = st.UpdateOrg(ctx, config.Actor{Username: "system"}, o.ID, p); err != nil {
 			return err
