@@ -37,6 +37,10 @@ type callHandling struct {
 	reload  *telephony.Reloader
 	sim     *arisim.Sim
 	demo    *demo
+	voice   *demoVoice // demo: the citizens' voice; set before the adapter runs
+	// demoLogin is the demo staff login seeded by this start, for serve
+	// to print once (nil when none was made).
+	demoLogin *demoLogin
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -175,7 +179,7 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 	}
 
 	if s.Demo() {
-		if err := seedDemo(ctx, st); err != nil {
+		if ch.demoLogin, err = seedDemo(ctx, st); err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -189,6 +193,17 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 
 	rctx, cancel := context.WithCancel(context.Background())
 	ch.cancel = cancel
+	if s.Demo() {
+		speech, err := demoSpeech()
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		ch.voice = newDemoVoice(rctx, ch.sim, speech, func(id queue.AgentID) bool {
+			return reload.Runtime().AgentInfo[id].DeviceKind == config.DeviceWebRTC
+		})
+		ch.closers = append(ch.closers, ch.voice.wait) // before the simulator stops
+	}
 	go func() {
 		defer close(ch.done)
 		if err := adapter.Run(rctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -220,6 +235,9 @@ func (c *callHandling) EngineOutput(out queue.Output) {
 func (c *callHandling) CallEvent(ev ari.CallEvent) {
 	c.events.Call(ev)
 	c.feed.Notify()
+	if c.voice != nil {
+		c.voice.callEvent(ev)
+	}
 }
 
 func iceServers(urls []string) []softphone.ICEServer {
