@@ -45,7 +45,9 @@ func TestCreateStaff(t *testing.T) {
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
 			w := f.do(req{method: "POST", path: "/api/v1/staff", body: c.body, token: admin})
-			var body struct{ Error struct{ Code, Message, Field string } }
+			var body struct {
+				Error struct{ Code, Message, Field string }
+			}
 			json.Unmarshal(w.Body.Bytes(), &body)
 			if w.Code != c.status || body.Error.Code != c.code || body.Error.Field != c.field {
 				t.Fatalf("%d %s, want %d %s field %q", w.Code, w.Body.String(), c.status, c.code, c.field)
