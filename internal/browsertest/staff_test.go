@@ -133,6 +133,18 @@ func TestAdminStaffMember(t *testing.T) {
 	Accessible(t, ctx, "agents page")
 	Screenshot(t, ctx, "admin-staff")
 
+	// Edit links a login to the agent without one: the warning goes.
+	Do(t, ctx, "link agent1 to Uden Login",
+		chromedp.Click(chromedp.CSS(`#agent-table tr[data-row="Uden Login"] button:nth-of-type(1)`)),
+		chromedp.WaitVisible(chromedp.CSS(`#agent-edit [name="login"]`)),
+		SetField(`#agent-edit [name="login"]`, "existing"),
+		SetField(`#agent-edit [name="user_id"]`, strconv.FormatInt(int64(env.Users[config.RoleAgent].ID), 10)),
+		chromedp.Click(chromedp.CSS(`#agent-edit [type=submit]`)))
+	WaitText(t, ctx, `#agent-table tr[data-row="Uden Login"]`, "agent1")
+	if n := Get(t, ctx, "badges", chromedp.Evaluate[int](`document.querySelectorAll("#agent-table [data-no-login]").length`)); n != 0 {
+		t.Errorf("%d no-login badges after linking a login", n)
+	}
+
 	// Anna logs in on the agent page, in a browser of her own
 	if err := reload.Now(bg); err != nil {
 		t.Fatal(err)
