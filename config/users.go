@@ -160,19 +160,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, n NewUser) (User, e
 	}
 	now := s.now().UTC()
 	u := User{OrgID: n.OrgID, Username: n.Username, DisplayName: n.DisplayName, PasswordHash: hash, Role: n.Role, SystemAdmin: n.SystemAdmin, Active: true, CreatedAt: now, UpdatedAt: now}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var count int64
-		if err := tx.Model(&User{}).Where("LOWER(username) = LOWER(?)", u.Username).Count(&count).Error; err != nil {
-			return err
-		}
-		if count > 0 {
-			return ErrUsernameTaken
-		}
-		if err := tx.Create(&u).Error; err != nil {
-			return err
-		}
-		return s.audit(tx, actor, "create", "user", u.ID, nil, userView(u))
-	})
+	err = s.tx(ctx, func(tx *gorm.DB) error { return s.insertUser(tx, actor, &u) })
 	if err != nil {
 		err = mapErr(err)
 		if errors.Is(err, ErrConflict) {
@@ -181,6 +169,23 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, n NewUser) (User, e
 		return User{}, fmt.Errorf("config: create user: %w", err)
 	}
 	return u, nil
+}
+
+// insertUser stores a validated user with its password hash inside a
+// transaction, audited; a username taken in any organisation is
+// ErrUsernameTaken.
+func (s *Store) insertUser(tx *gorm.DB, actor Actor, u *User) error {
+	var count int64
+	if err := tx.Model(&User{}).Where("LOWER(username) = LOWER(?)", u.Username).Count(&count).Error; err != nil {
+		return err
+	}
+	if count > 0 {
+		return ErrUsernameTaken
+	}
+	if err := tx.Create(u).Error; err != nil {
+		return err
+	}
+	return s.audit(tx, actor, "create", "user", u.ID, nil, userView(*u))
 }
 
 // GetUser loads a user of an organisation (org 0: any organisation).

@@ -24,6 +24,7 @@ type agentStore interface {
 	CreateMembership(ctx context.Context, actor config.Actor, m config.Membership) (config.Membership, error)
 	UpdateMembership(ctx context.Context, actor config.Actor, agent config.AgentID, id config.MembershipID, p config.MembershipPatch) (config.Membership, error)
 	DeleteMembership(ctx context.Context, actor config.Actor, agent config.AgentID, id config.MembershipID) error
+	CreateStaff(ctx context.Context, actor config.Actor, n config.NewStaff) (config.Staff, error)
 }
 
 // nullable is a JSON field that may be absent (Set false), null (Set,

@@ -978,6 +978,7 @@ func (o *isoOrg) names() map[string]string {
 		"announcements": o.ann.Name,
 		"queues":        o.q.Name,
 		"agents":        o.agent.Name,
+		"staff":         o.agent.Name, // a member of staff is an agent
 		"flows":         o.flow.Name,
 	}
 }

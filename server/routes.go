@@ -104,6 +104,7 @@ func (s *Server) registerRoutes() {
 	api.DELETE("/agents/:id/memberships/:membershipId", sup, s.deleteMembership)
 	api.PUT("/agents/:id/state", agent, s.putAgentState) // own; supervisors any agent (agents.go ownAgent)
 	api.GET("/agents/:id/status", agent, s.agentStatus)
+	api.POST("/staff", admin, s.createStaff) // an agent, its login and queues in one (staff.go)
 
 	api.GET("/step-kinds", sup, s.listStepKinds)
 	api.GET("/flows", sup, s.listFlows)

@@ -27,13 +27,14 @@ type userResponse struct {
 	DisplayName string        `json:"display_name"`
 	Role        config.Role   `json:"role"`
 	Active      bool          `json:"active"`
+	OIDC        bool          `json:"oidc"` // logs in through OpenID Connect
 	SystemAdmin bool          `json:"system_admin,omitempty"`
 	CreatedAt   time.Time     `json:"created_at"`
 	UpdatedAt   time.Time     `json:"updated_at"`
 }
 
 func userJSON(u config.User) userResponse {
-	return userResponse{u.ID, u.Username, u.DisplayName, u.Role, u.Active, u.SystemAdmin, u.CreatedAt, u.UpdatedAt}
+	return userResponse{u.ID, u.Username, u.DisplayName, u.Role, u.Active, config.IsOIDCUser(u), u.SystemAdmin, u.CreatedAt, u.UpdatedAt}
 }
 
 type userCreateRequest struct {

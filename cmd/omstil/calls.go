@@ -38,6 +38,10 @@ type callHandling struct {
 	reload  *telephony.Reloader
 	sim     *arisim.Sim
 	demo    *demo
+	voice   *demoVoice // demo: the citizens' voice; set before the adapter runs
+	// demoLogin is the demo staff login seeded by this start, for serve
+	// to print once (nil when none was made).
+	demoLogin *demoLogin
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -176,7 +180,7 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 	}
 
 	if s.Demo() {
-		if err := seedDemo(ctx, st); err != nil {
+		if ch.demoLogin, err = seedDemo(ctx, st); err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -200,6 +204,17 @@ func startCallHandling(ctx context.Context, s settings.Settings, st *config.Stor
 	retDone := make(chan struct{})
 	go func() { defer close(retDone); ret.Run(rctx) }()
 	ch.closers = append(ch.closers, func() { <-retDone })
+	if s.Demo() {
+		speech, err := demoSpeech()
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		ch.voice = newDemoVoice(rctx, ch.sim, speech, func(id queue.AgentID) bool {
+			return reload.Runtime().AgentInfo[id].DeviceKind == config.DeviceWebRTC
+		})
+		ch.closers = append(ch.closers, ch.voice.wait) // before the simulator stops
+	}
 	go func() {
 		defer close(ch.done)
 		if err := adapter.Run(rctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -231,6 +246,9 @@ func (c *callHandling) EngineOutput(out queue.Output) {
 func (c *callHandling) CallEvent(ev ari.CallEvent) {
 	c.events.Call(ev)
 	c.feed.Notify()
+	if c.voice != nil {
+		c.voice.callEvent(ev)
+	}
 }
 
 func iceServers(urls []string) []softphone.ICEServer {

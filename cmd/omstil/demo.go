@@ -16,8 +16,11 @@ import (
 	"github.com/omstil/omstil/queue"
 )
 
-// The demo organisation: two queues, five agents on simulated desk
-// phones that answer after a few seconds, two numbers.
+// The demo organisation: two queues, two numbers, a member of staff
+// with a login whose browser softphone is first in line in both queues
+// (demoStaff), and five colleagues on simulated desk phones that answer
+// after a few seconds, second in line (demoDeskTier): they take the calls
+// the browser agent does not.
 var demoAgents = []struct {
 	name, endpoint string
 	answerAfter    time.Duration
@@ -32,16 +35,29 @@ var demoAgents = []struct {
 
 var demoNumbers = []string{"70101010", "70101020"}
 
-// seedDemo fills an empty default organisation with the demo setup. A
-// database that already has queues is left as it is.
-func seedDemo(ctx context.Context, st *config.Store) error {
+// demoStaff is the demo's member of staff who answers in the browser:
+// the newcomer logs in as this user on /agent.
+var demoStaff = struct{ username, name string }{"frida", "Frida Jensen"}
+
+// demoDeskTier is the tier of the simulated desk phones: behind the
+// browser agent (tier 0), so a ready browser agent is rung first.
+const demoDeskTier = 1
+
+// demoLogin is the staff login seedDemo made, printed once by serve.
+type demoLogin struct{ username, password string }
+
+// seedDemo fills an empty default organisation with the demo setup and
+// returns the demo staff member's login with its generated password. A
+// database that already has queues is left as it is (nil login); a
+// taken username gets no staff member (nil login) but the rest of the demo.
+func seedDemo(ctx context.Context, st *config.Store) (*demoLogin, error) {
 	org, err := st.DefaultOrg(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	qs, err := st.ListQueues(ctx, org.ID)
 	if err != nil || len(qs) > 0 {
-		return err
+		return nil, err
 	}
 	sys := config.SystemActor(org.ID)
 	allDay := []callflow.Range{{From: "00:00", To: "24:00"}}
@@ -49,10 +65,10 @@ func seedDemo(ctx context.Context, st *config.Store) error {
 		Name:   "demo-altid-aaben",
 		Weekly: callflow.Week{Monday: allDay, Tuesday: allDay, Wednesday: allDay, Thursday: allDay, Friday: allDay, Saturday: allDay, Sunday: allDay},
 	}}); err != nil {
-		return fmt.Errorf("schedule: %w", err)
+		return nil, fmt.Errorf("schedule: %w", err)
 	}
 	if _, err := st.SetPauseReasons(ctx, sys, []string{"Frokost", "Møde", "Administration"}); err != nil {
-		return fmt.Errorf("pause reasons: %w", err)
+		return nil, fmt.Errorf("pause reasons: %w", err)
 	}
 	queueIDs := map[string]config.QueueID{}
 	for _, q := range []struct{ name, display string }{{"borgerservice", "Borgerservice"}, {"sundhed", "Sundhed og omsorg"}} {
@@ -62,20 +78,24 @@ func seedDemo(ctx context.Context, st *config.Store) error {
 		set.CallbackEnabled = true
 		made, err := st.CreateQueue(ctx, sys, config.NewQueue{Name: q.name, DisplayName: q.display, Settings: set})
 		if err != nil {
-			return fmt.Errorf("queue %s: %w", q.name, err)
+			return nil, fmt.Errorf("queue %s: %w", q.name, err)
 		}
 		queueIDs[q.name] = made.ID
 	}
 	for _, a := range demoAgents {
 		made, err := st.CreateAgent(ctx, sys, config.NewAgent{Name: a.name, DeviceKind: config.DeviceEndpoint, DialString: "PJSIP/" + a.endpoint})
 		if err != nil {
-			return fmt.Errorf("agent %s: %w", a.name, err)
+			return nil, fmt.Errorf("agent %s: %w", a.name, err)
 		}
 		for _, q := range a.queues {
-			if _, err := st.CreateMembership(ctx, sys, config.Membership{OrgID: org.ID, AgentID: made.ID, QueueID: queueIDs[q], Weight: 1}); err != nil {
-				return fmt.Errorf("membership %s/%s: %w", a.name, q, err)
+			if _, err := st.CreateMembership(ctx, sys, config.Membership{OrgID: org.ID, AgentID: made.ID, QueueID: queueIDs[q], Tier: demoDeskTier, Weight: 1}); err != nil {
+				return nil, fmt.Errorf("membership %s/%s: %w", a.name, q, err)
 			}
 		}
+	}
+	login, err := seedDemoStaff(ctx, st, org.ID, queueIDs)
+	if err != nil {
+		return nil, err
 	}
 	for i, q := range []string{"borgerservice", "sundhed"} {
 		flow := callflow.Flow{Name: q, Start: "aabent", Steps: []callflow.Step{
@@ -85,13 +105,39 @@ func seedDemo(ctx context.Context, st *config.Store) error {
 		}}
 		f, err := st.CreateFlow(ctx, sys, "demo-"+q, flow)
 		if err != nil {
-			return fmt.Errorf("flow %s: %w", q, err)
+			return nil, fmt.Errorf("flow %s: %w", q, err)
 		}
 		if _, err := st.CreateNumber(ctx, sys, demoNumbers[i], f.ID, "Demo: "+q); err != nil {
-			return fmt.Errorf("number %s: %w", demoNumbers[i], err)
+			return nil, fmt.Errorf("number %s: %w", demoNumbers[i], err)
 		}
 	}
-	return nil
+	return login, nil
+}
+
+// seedDemoStaff creates the demo's member of staff: a login (role agent,
+// a generated password) and its browser agent in every demo queue, first
+// in line.
+func seedDemoStaff(ctx context.Context, st *config.Store, org config.OrgID, queues map[string]config.QueueID) (*demoLogin, error) {
+	sys := config.SystemActor(org)
+	pw := newPassword()
+	u, err := st.CreateUser(ctx, sys, config.NewUser{OrgID: org, Username: demoStaff.username, DisplayName: demoStaff.name, Password: pw, Role: config.RoleAgent})
+	if errors.Is(err, config.ErrConflict) {
+		return nil, nil // someone has the name: the demo runs without
+	}
+	if err != nil {
+		return nil, fmt.Errorf("staff login %s: %w", demoStaff.username, err)
+	}
+	uid := u.ID
+	ag, err := st.CreateAgent(ctx, sys, config.NewAgent{Name: demoStaff.name, UserID: &uid, DeviceKind: config.DeviceWebRTC})
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", demoStaff.name, err)
+	}
+	for _, q := range []string{"borgerservice", "sundhed"} {
+		if _, err := st.CreateMembership(ctx, sys, config.Membership{OrgID: org, AgentID: ag.ID, QueueID: queues[q], Weight: 1}); err != nil {
+			return nil, fmt.Errorf("membership %s/%s: %w", demoStaff.name, q, err)
+		}
+	}
+	return &demoLogin{username: demoStaff.username, password: pw}, nil
 }
 
 // demo runs the synthetic calls.

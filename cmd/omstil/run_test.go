@@ -178,7 +178,7 @@ func TestServeFirstStart(t *testing.T) {
 			sc := bufio.NewScanner(pr)
 			var base, password string
 			urlRE := regexp.MustCompile(`open (http://\S+)/\n?$`)
-			pwRE := regexp.MustCompile(`password (\S+) \(shown once`)
+			pwRE := adminPasswordRE
 			deadline := time.After(30 * time.Second)
 			lines := make(chan string)
 			go func() {

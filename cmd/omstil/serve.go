@@ -152,6 +152,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	if s.Demo() {
 		fmt.Fprintln(stdout, "DEMO MODE: no OMSTIL_ARI_URL is set, so omstil runs on its built-in ARI simulator with synthetic calls. This is not a telephone system.")
 	}
+	printDemoLogin(stdout, w.siteURL(s), n.calls)
 
 	shutdown := func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -170,6 +171,7 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 				return fmt.Errorf("taking over the calls: %w", err)
 			}
 			log.Info("leader: handling the calls")
+			printDemoLogin(stdout, w.siteURL(s), n.calls)
 		case err := <-n.fenced:
 			// The ARI client is closed already (onFence); what is left
 			// of this process's engine is stale: end, and let the
@@ -194,6 +196,18 @@ func cmdServe(ctx context.Context, args []string, env func(string) (string, bool
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// printDemoLogin prints the demo staff login that this start seeded,
+// once, on stdout only (never in the log): the newcomer answers the demo's
+// calls in the browser with it.
+func printDemoLogin(stdout io.Writer, site string, calls *callHandling) {
+	if calls == nil || calls.demoLogin == nil {
+		return
+	}
+	l := calls.demoLogin
+	fmt.Fprintf(stdout, "Demo: answer calls in Chrome: open %s/agent, log in as user %q with password %s (shown once), press Klar (Ready) and answer when it rings.\n", site, l.username, l.password)
+	calls.demoLogin = nil
 }
 
 // advertiseURL is how the other nodes reach this one: the setting, or
@@ -226,6 +240,14 @@ func dbKind(s settings.Settings) string {
 	return "sqlite:" + s.DB
 }
 
+// newPassword is a generated password: 120 random bits in 20 URL-safe
+// characters (no spaces, so it can be copied from the terminal).
+func newPassword() string {
+	b := make([]byte, 15)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 // ensureAdmin creates the first admin when the database has none. It
 // returns the generated password, or "" when none was generated.
 func ensureAdmin(ctx context.Context, st *config.Store, s settings.Settings) (string, error) {
@@ -242,9 +264,7 @@ func ensureAdmin(ctx context.Context, st *config.Store, s settings.Settings) (st
 	}
 	pw, generated := s.AdminPassword.Reveal(), false
 	if pw == "" {
-		b := make([]byte, 15)
-		rand.Read(b)
-		pw, generated = base64.RawURLEncoding.EncodeToString(b), true
+		pw, generated = newPassword(), true
 	}
 	if _, err := st.CreateUser(ctx, config.SystemActor(org.ID), config.NewUser{OrgID: org.ID, Username: "admin", DisplayName: "Administrator", Password: pw, Role: config.RoleAdmin}); err != nil {
 		if errors.Is(err, config.ErrConflict) {

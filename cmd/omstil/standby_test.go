@@ -66,7 +66,7 @@ func TestStandbyTakesOverWaitingCallers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := seedDemo(ctx, st); err != nil {
+	if _, err := seedDemo(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/omstil/omstil/internal/tlscert"
@@ -103,12 +104,7 @@ func (w *web) close() {
 // banner says where omstil is reached: the public URL, and the addresses
 // it listens on when they are not what the public URL names.
 func (w *web) banner(out io.Writer, s settings.Settings) {
-	scheme := "http://"
-	if s.TLS() {
-		scheme = "https://"
-	}
-	here := scheme + w.siteLn.Addr().String()
-	if s.PublicURL == s.ListenURL() {
+	if here := w.listenURL(s); s.PublicURL == s.ListenURL() {
 		fmt.Fprintf(out, "omstil is running: open %s/\n", here)
 	} else {
 		fmt.Fprintf(out, "omstil is running: open %s/ (listening on %s)\n", s.PublicURL, here)
@@ -116,6 +112,25 @@ func (w *web) banner(out io.Writer, s settings.Settings) {
 	if w.redLn != nil {
 		fmt.Fprintf(out, "plain HTTP on %s redirects to %s\n", w.redLn.Addr(), s.PublicURL)
 	}
+}
+
+// listenURL is the site's address as listened on (the port chosen when
+// the setting's was 0).
+func (w *web) listenURL(s settings.Settings) string {
+	scheme := "http://"
+	if s.TLS() {
+		scheme = "https://"
+	}
+	return scheme + w.siteLn.Addr().String()
+}
+
+// siteURL is the address browsers use: the public URL when set, else the
+// one listened on.
+func (w *web) siteURL(s settings.Settings) string {
+	if s.PublicURL == s.ListenURL() {
+		return w.listenURL(s)
+	}
+	return strings.TrimRight(s.PublicURL, "/")
 }
 
 // hsts tells browsers to use HTTPS only.

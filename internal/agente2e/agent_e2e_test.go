@@ -267,14 +267,7 @@ func (h *harness) text(sel string) string {
 // until the console is up with signalling, media and microphone.
 func (h *harness) signIn(user string) {
 	h.t.Helper()
-	h.do("log in as "+user,
-		chromedp.SendKeys(chromedp.CSS("#login-username"), user),
-		chromedp.SendKeys(chromedp.CSS("#login-password"), password),
-		chromedp.Click(chromedp.CSS("#login-submit")))
-	h.visible("#console")
-	h.visible(`#conn-status[data-ok="yes"]`)
-	h.visible(`#media-status[data-ok="yes"]`)
-	h.visible(`#mic-status[data-ok="yes"]`)
+	browsertest.AgentSignIn(h.t, h.tab, user, password)
 }
 
 // visible waits for a CSS selector to match a visible element.
@@ -288,17 +281,11 @@ func (h *harness) click(sel string) {
 	h.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
-type audioStats struct {
-	PacketsReceived  float64 `json:"packetsReceived"`
-	AudioLevel       float64 `json:"audioLevel"`
-	TotalAudioEnergy float64 `json:"totalAudioEnergy"`
-	PacketsSent      float64 `json:"packetsSent"`
-	Connection       string  `json:"connection"`
-}
+type audioStats = browsertest.AudioStats
 
 func (h *harness) stats() audioStats {
 	h.t.Helper()
-	return browsertest.Get(h.t, h.tab, "audio stats", chromedp.Evaluate[audioStats](`window.omstilAgent.audioStats()`, chromedp.EvalAwaitPromise))
+	return browsertest.PageAudioStats(h.t, h.tab)
 }
 
 func (h *harness) eval(expr string) bool {
