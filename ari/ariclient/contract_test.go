@@ -567,8 +567,20 @@ func contractPlayback(t *testing.T, tg target) {
 	if fin.Playback.State != ariclient.PlaybackDone {
 		t.Errorf("finished playback state %q, want done", fin.Playback.State)
 	}
-	if _, err := e.c.GetPlayback(e.ctx(), pbID); !ariclient.IsNotFound(err) {
-		t.Errorf("GetPlayback after finish: %v, want 404", err)
+	// Asterisk sends PlaybackFinished and then drops the playback
+	// (res_stasis_playback.c: play_uri's final update, then the
+	// command's remove_from_playbacks): a GET right after the event may
+	// still find it.
+	for deadline := time.Now().Add(eventWait); ; {
+		_, err := e.c.GetPlayback(e.ctx(), pbID)
+		if ariclient.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("GetPlayback after finish: %v, want 404 within %v", err, eventWait)
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // Asterisk's own thread drops it
 	}
 
 	// A tone plays until stopped.
@@ -1227,8 +1239,8 @@ func readRTPUntilToneFrom(t *testing.T, c *net.UDPConn, from string, hz float64,
 	return nil
 }
 
-// checkRTPStream asserts PCMU, 20 ms packets of 160 bytes, one SSRC, and
-// sequence numbers and timestamps that advance by 1 and 160.
+// checkRTPStream asserts PCMU, 20 ms packets of 160 bytes, one SSRC,
+// sequence numbers that advance by 1 and timestamps by at least 160.
 func checkRTPStream(t *testing.T, pkts []rtpPacket) {
 	t.Helper()
 	if len(pkts) < 5 {
@@ -1251,8 +1263,11 @@ func checkRTPStream(t *testing.T, pkts []rtpPacket) {
 		if p.seq != q.seq+1 {
 			t.Fatalf("packet %d seq %d after %d, want +1", i, p.seq, q.seq)
 		}
-		if p.ts != q.ts+160 {
-			t.Fatalf("packet %d timestamp %d after %d, want +160", i, p.ts, q.ts)
+		// +160 a packet, more after a stall: Asterisk stamps a frame that
+		// comes late with the time that passed (seen under load: 480,
+		// then 1320), as RTP allows; never less than one packet's worth.
+		if d := p.ts - q.ts; d < 160 || d > 8000*5 {
+			t.Fatalf("packet %d timestamp %d after %d, want +160 or a little more", i, p.ts, q.ts)
 		}
 	}
 }
