@@ -180,7 +180,7 @@ func (e *env) track(ids ...ariclient.ChannelID) {
 // cleanup hangs up every channel and destroys every bridge the test made;
 // "not found" is fine (already gone).
 func (e *env) cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -192,6 +192,52 @@ func (e *env) cleanup() {
 	for _, ch := range e.channels {
 		if err := e.c.Hangup(ctx, ch, ""); err != nil && !ariclient.IsNotFound(err) {
 			e.t.Logf("cleanup: hang up %s: %v", ch, err)
+		}
+	}
+	e.waitGone(ctx)
+}
+
+// waitGone waits until Asterisk lists none of the test's channels and
+// bridges: a hangup is answered before the channel is gone, and a
+// citizen still in Stasis(omstil) when the next test (or package) starts
+// is met by its client (the adapter suite's first adapter adopted
+// them). What is still there when ctx ends fails the test.
+func (e *env) waitGone(ctx context.Context) {
+	mineCh := map[ariclient.ChannelID]bool{}
+	for _, ch := range e.channels {
+		mineCh[ch] = true
+	}
+	mineBr := map[ariclient.BridgeID]bool{}
+	for _, b := range e.bridges {
+		mineBr[b] = true
+	}
+	var left []string
+	for {
+		left = left[:0]
+		chans, err := e.c.ListChannels(ctx)
+		if err == nil {
+			for _, ch := range chans {
+				if mineCh[ch.ID] {
+					left = append(left, "channel "+string(ch.ID))
+				}
+			}
+		}
+		bs, err2 := e.c.ListBridges(ctx)
+		if err2 == nil {
+			for _, b := range bs {
+				if mineBr[b.ID] {
+					left = append(left, "bridge "+string(b.ID))
+				}
+			}
+		}
+		if err == nil && err2 == nil && len(left) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			e.t.Errorf("left behind after the test: %v (list: %v, %v)", left, err, err2)
+			return
+		case <-time.After(20 * time.Millisecond): // Asterisk hangs up on its own threads
 		}
 	}
 }
