@@ -206,7 +206,10 @@ func (b *browserConsult) backWithAnna(reason string) {
 func (b *browserConsult) hears(ch string, agent queue.AgentID, hz int) {
 	b.t.Helper()
 	var to string
-	b.web.read(func(f *fakeWebRTC) bool { to = f.asterisk[agent]; return true })
+	// told by the externalMedia job, maybe after the bridge was made
+	b.e.eventually(string(agent)+"'s page is told Asterisk's address", func() bool {
+		return b.web.read(func(f *fakeWebRTC) bool { to = f.asterisk[agent]; return to != "" })
+	})
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { defer close(done); sendTone(b.relays[agent], to, hz, stop) }()

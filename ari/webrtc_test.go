@@ -226,10 +226,12 @@ func TestSurprises(t *testing.T) {
 func TestRestartBrowserConversation(t *testing.T) {
 	b := newBrowserConsult(t, nil)
 	annaRelay := b.relays["anna"].LocalAddr().String()
-	before := b.web.read(func(f *fakeWebRTC) bool { return f.asterisk["anna"] != "" })
-	if !before {
-		t.Fatal("anna's relay was never told Asterisk's address")
-	}
+	// The page is told Asterisk's address by the externalMedia job once
+	// the REST call returns, which may be after the channel entered the
+	// app and was bridged (the bridge is what newBrowserConsult waits for).
+	b.e.eventually("anna's relay is told Asterisk's address", func() bool {
+		return b.web.read(func(f *fakeWebRTC) bool { return f.asterisk["anna"] != "" })
+	})
 	b.web.mu.Lock()
 	astAddr := b.web.asterisk["anna"]
 	b.web.asterisk["anna"] = ""

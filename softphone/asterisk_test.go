@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,9 +68,29 @@ func relayThroughAsterisk(t *testing.T, shared bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// entered closes a channel's entry on its StasisStart: Asterisk
+	// answers externalMedia before the channel is in the app, and adding
+	// it to a bridge before that is a 422 "Channel not in Stasis
+	// application".
+	var mu sync.Mutex
+	entered := map[ariclient.ChannelID]chan struct{}{}
+	enteredCh := func(id ariclient.ChannelID) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if entered[id] == nil {
+			entered[id] = make(chan struct{})
+		}
+		return entered[id]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- cli.Run(ctx, func(context.Context, ariclient.Event) {}) }()
+	go func() {
+		done <- cli.Run(ctx, func(_ context.Context, ev ariclient.Event) {
+			if ev, ok := ev.(*ariclient.StasisStart); ok {
+				close(enteredCh(ev.Channel.ID))
+			}
+		})
+	}()
 	t.Cleanup(func() { cancel(); <-done; cli.Close() })
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -123,6 +144,13 @@ func relayThroughAsterisk(t *testing.T, shared bool) {
 			t.Fatalf("SetRemote(%s): %v", ch.ExternalMediaAddr(), err)
 		}
 		agents[i] = a
+	}
+	for _, a := range agents {
+		select {
+		case <-enteredCh(a.ch):
+		case <-time.After(15 * time.Second):
+			t.Fatalf("the externalMedia channel %s never entered the app", a.ch)
+		}
 	}
 	br, err := cli.CreateBridge(rest(), ariclient.CreateBridgeRequest{Type: "mixing", ID: ariclient.BridgeID(prefix + "bridge")})
 	if err != nil {

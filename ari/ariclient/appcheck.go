@@ -159,7 +159,14 @@ func (c *Client) CheckApps(ctx context.Context) error {
 // checkApp returns a non-empty reason if app is lost for this socket, or
 // an error if the check could not tell.
 func (c *Client) checkApp(ctx context.Context, app string) (reason string, err error) {
-	if _, err := c.GetApplication(ctx, app); err != nil {
+	// Both requests go over HTTP, not the socket under test: Asterisk
+	// 22.10.1 sends the RESTResponse of a request made on the socket
+	// through the socket's first app (res/ari/ari_websocket_requests.c
+	// send_rest_response → ari_websocket_send_event →
+	// stasis_app_event_allowed), and drops it once that app is gone, so
+	// a lost app made every check over the socket time out ("cannot
+	// tell") and the socket stayed open and deaf.
+	if err := c.doHTTP(ctx, http.MethodGet, "/applications/"+url.PathEscape(app), nil, nil, &Application{}); err != nil {
 		if IsNotFound(err) {
 			return "GET /applications/" + app + ": 404, not registered", nil
 		}
@@ -176,7 +183,7 @@ func (c *Client) checkApp(ctx context.Context, app string) (reason string, err e
 		defer c.probe.remove(name)
 		got = append(got, ch)
 		q := url.Values{"application": {app}}
-		if err := c.do(ctx, http.MethodPost, "/events/user/"+url.PathEscape(name), q, nil, nil); err != nil {
+		if err := c.doHTTP(ctx, http.MethodPost, "/events/user/"+url.PathEscape(name), q, nil, nil); err != nil {
 			var e *Error
 			switch {
 			case IsNotFound(err) && errors.As(err, &e) && strings.Contains(e.Message, "Application"):

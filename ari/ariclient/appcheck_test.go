@@ -2,9 +2,11 @@ package ariclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -223,5 +225,96 @@ func TestAppCheckOff(t *testing.T) {
 	col.waitN(t, 2)
 	if st := c.Stats(); st.AppChecks != 0 || st.RESTCalls != 0 {
 		t.Errorf("stats %+v; want no checks", st)
+	}
+}
+
+// restOnSocket makes reg's fake answer RESTRequest messages on the event
+// socket as Asterisk 22.10.1 does: through the socket's first app
+// (res/ari/ari_websocket_requests.c send_rest_response →
+// ari_websocket_send_event, which drops a message for an app that
+// stasis_app_event_allowed no longer finds). While the app is active a
+// request gets its RESTResponse (the same answer as over HTTP); once the
+// app is gone every answer is dropped and the caller times out.
+func (r *appRegistry) restOnSocket(t *testing.T) {
+	r.f.mu.Lock()
+	r.f.noRead = true // read here instead
+	onConn := r.f.onConn
+	r.f.onConn = func(fc *fakeConn) {
+		onConn(fc)
+		go func() {
+			for {
+				_, msg, err := fc.c.Read(context.Background())
+				if err != nil {
+					return
+				}
+				var req restRequest
+				if err := json.Unmarshal(msg, &req); err != nil || req.Type != "RESTRequest" {
+					t.Errorf("fake ARI: socket message %q is not a RESTRequest", msg)
+					continue
+				}
+				if !r.active.Load() {
+					continue // dropped with the app
+				}
+				hreq := httptest.NewRequest(req.Method, "/ari/"+req.URI, strings.NewReader(req.MessageBody))
+				rec := httptest.NewRecorder()
+				r.answer(rec, hreq)
+				resp, _ := json.Marshal(map[string]any{
+					"type": "RESTResponse", "transaction_id": req.TransactionID, "request_id": req.RequestID,
+					"status_code": rec.Code, "reason_phrase": http.StatusText(rec.Code), "uri": req.URI,
+					"message_body": rec.Body.String(),
+				})
+				if err := fc.c.Write(context.Background(), websocket.MessageText, resp); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	r.f.mu.Unlock()
+}
+
+// REST over the event socket: once Asterisk lost the app, it answers no
+// REST call on that socket (see restOnSocket), so a check sent on the
+// socket could only time out ("cannot tell") and the socket stayed open
+// and deaf for good (TestContract/RESTOverWebSocket on Asterisk 22.10.1:
+// "apps not active within 15s: GET /applications/omstil: context
+// deadline exceeded"). The check goes over HTTP, finds the app gone and
+// re-opens the socket; REST calls on the new socket are answered again.
+func TestAppCheckReopensLostAppRESTOverSocket(t *testing.T) {
+	f := newFakeARI(t)
+	reg := newAppRegistry(f, false, false)
+	reg.restOnSocket(t)
+	c := f.client(t, func(cfg *Config) {
+		cfg.RESTOverWebSocket = RESTWebSocket
+		cfg.AppCheckFirst, cfg.AppCheckInterval, cfg.AppCheckTimeout = 2*time.Millisecond, 5*time.Millisecond, 500*time.Millisecond
+		cfg.Timeout = 500 * time.Millisecond
+	})
+	col := newCollector()
+	runClient(t, c, col.handle)
+	col.waitN(t, 1)
+	waitUntil(t, "REST over the socket answered", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := c.GetApplication(ctx, "omstil")
+		return err == nil && c.Stats().RESTOnSocket > 0
+	})
+
+	reg.deactivate()
+	evs := col.waitN(t, 3)
+	if d, ok := evs[1].(*Disconnected); !ok || !errors.Is(d.Err, ErrAppLost) {
+		t.Fatalf("events %v; want Disconnected with ErrAppLost second", types(evs))
+	}
+	if cn, ok := evs[2].(*Connected); !ok || !cn.Reconnected {
+		t.Fatalf("events %v; want Connected(reconnected) third", types(evs))
+	}
+	waitUntil(t, "the fake to hold the new socket", func() bool { return reg.accepted.Load() == 2 })
+	onSocket := c.Stats().RESTOnSocket
+	waitUntil(t, "a REST call answered on the new socket", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := c.GetApplication(ctx, "omstil")
+		return err == nil && c.Stats().RESTOnSocket > onSocket
+	})
+	if st := c.Stats(); st.AppLost != 1 || st.Connects != 2 {
+		t.Errorf("stats %+v; want AppLost 1, Connects 2", st)
 	}
 }

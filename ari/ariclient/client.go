@@ -347,7 +347,19 @@ func variablesBody(vars map[string]string) any {
 
 // do performs one REST call. path is relative to the base URL and already
 // escaped; q and body are optional; out, if not nil, receives the JSON answer.
+// It goes over the event socket when Config.RESTOverWebSocket says so.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	return c.doVia(ctx, c.restOverWS.Load(), method, path, q, body, out)
+}
+
+// doHTTP is do over HTTP whatever the transport: for the app check, which
+// must not depend on the socket it checks (Asterisk sends a socket's REST
+// answers through its first app, and drops them once that app is lost).
+func (c *Client) doHTTP(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	return c.doVia(ctx, false, method, path, q, body, out)
+}
+
+func (c *Client) doVia(ctx context.Context, onSocket bool, method, path string, q url.Values, body, out any) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
@@ -363,7 +375,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		payload = b
 	}
 	c.stats.restCalls.Add(1)
-	if c.restOverWS.Load() {
+	if onSocket {
 		if a, ok := c.rws.call(ctx, method, path, q, payload); ok {
 			c.stats.restOnSocket.Add(1)
 			if a.err != nil {

@@ -180,7 +180,7 @@ func (e *env) track(ids ...ariclient.ChannelID) {
 // cleanup hangs up every channel and destroys every bridge the test made;
 // "not found" is fine (already gone).
 func (e *env) cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -192,6 +192,52 @@ func (e *env) cleanup() {
 	for _, ch := range e.channels {
 		if err := e.c.Hangup(ctx, ch, ""); err != nil && !ariclient.IsNotFound(err) {
 			e.t.Logf("cleanup: hang up %s: %v", ch, err)
+		}
+	}
+	e.waitGone(ctx)
+}
+
+// waitGone waits until Asterisk lists none of the test's channels and
+// bridges: a hangup is answered before the channel is gone, and a
+// citizen still in Stasis(omstil) when the next test (or package) starts
+// is met by its client (the adapter suite's first adapter adopted
+// them). What is still there when ctx ends fails the test.
+func (e *env) waitGone(ctx context.Context) {
+	mineCh := map[ariclient.ChannelID]bool{}
+	for _, ch := range e.channels {
+		mineCh[ch] = true
+	}
+	mineBr := map[ariclient.BridgeID]bool{}
+	for _, b := range e.bridges {
+		mineBr[b] = true
+	}
+	var left []string
+	for {
+		left = left[:0]
+		chans, err := e.c.ListChannels(ctx)
+		if err == nil {
+			for _, ch := range chans {
+				if mineCh[ch.ID] {
+					left = append(left, "channel "+string(ch.ID))
+				}
+			}
+		}
+		bs, err2 := e.c.ListBridges(ctx)
+		if err2 == nil {
+			for _, b := range bs {
+				if mineBr[b.ID] {
+					left = append(left, "bridge "+string(b.ID))
+				}
+			}
+		}
+		if err == nil && err2 == nil && len(left) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			e.t.Errorf("left behind after the test: %v (list: %v, %v)", left, err, err2)
+			return
+		case <-time.After(20 * time.Millisecond): // Asterisk hangs up on its own threads
 		}
 	}
 }
@@ -567,8 +613,20 @@ func contractPlayback(t *testing.T, tg target) {
 	if fin.Playback.State != ariclient.PlaybackDone {
 		t.Errorf("finished playback state %q, want done", fin.Playback.State)
 	}
-	if _, err := e.c.GetPlayback(e.ctx(), pbID); !ariclient.IsNotFound(err) {
-		t.Errorf("GetPlayback after finish: %v, want 404", err)
+	// Asterisk sends PlaybackFinished and then drops the playback
+	// (res_stasis_playback.c: play_uri's final update, then the
+	// command's remove_from_playbacks): a GET right after the event may
+	// still find it.
+	for deadline := time.Now().Add(eventWait); ; {
+		_, err := e.c.GetPlayback(e.ctx(), pbID)
+		if ariclient.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("GetPlayback after finish: %v, want 404 within %v", err, eventWait)
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // Asterisk's own thread drops it
 	}
 
 	// A tone plays until stopped.
@@ -1227,8 +1285,8 @@ func readRTPUntilToneFrom(t *testing.T, c *net.UDPConn, from string, hz float64,
 	return nil
 }
 
-// checkRTPStream asserts PCMU, 20 ms packets of 160 bytes, one SSRC, and
-// sequence numbers and timestamps that advance by 1 and 160.
+// checkRTPStream asserts PCMU, 20 ms packets of 160 bytes, one SSRC,
+// sequence numbers that advance by 1 and timestamps by at least 160.
 func checkRTPStream(t *testing.T, pkts []rtpPacket) {
 	t.Helper()
 	if len(pkts) < 5 {
@@ -1251,8 +1309,11 @@ func checkRTPStream(t *testing.T, pkts []rtpPacket) {
 		if p.seq != q.seq+1 {
 			t.Fatalf("packet %d seq %d after %d, want +1", i, p.seq, q.seq)
 		}
-		if p.ts != q.ts+160 {
-			t.Fatalf("packet %d timestamp %d after %d, want +160", i, p.ts, q.ts)
+		// +160 a packet, more after a stall: Asterisk stamps a frame that
+		// comes late with the time that passed (seen under load: 480,
+		// then 1320), as RTP allows; never less than one packet's worth.
+		if d := p.ts - q.ts; d < 160 || d > 8000*5 {
+			t.Fatalf("packet %d timestamp %d after %d, want +160 or a little more", i, p.ts, q.ts)
 		}
 	}
 }

@@ -316,8 +316,20 @@ func (c *Client) readLoop(ctx context.Context, conn *websocket.Conn, q *eventQue
 	// Messages are read without a context: the library would register and
 	// remove a cancel callback for every message (allocations on the
 	// busiest path). Cancelling closes the connection once instead, which
-	// ends the read just the same.
-	stopClose := context.AfterFunc(rctx, func() { conn.CloseNow() })
+	// ends the read just the same. Run's caller stopping (ctx, Close)
+	// closes with the handshake, which Run's return waits for: Asterisk
+	// answers the close frame only after it has unregistered the socket's
+	// apps, so a socket opened after Run returned (the next process, a
+	// restarted adapter) is not deactivated by this one's late close
+	// (see "Why the app check exists"). Dropped abruptly, that cleanup
+	// raced with the next registration.
+	stopClose := context.AfterFunc(rctx, func() {
+		if ctx.Err() != nil {
+			conn.Close(websocket.StatusNormalClosure, "")
+			return
+		}
+		conn.CloseNow()
+	})
 	defer stopClose()
 	pingDead := make(chan error, 1)
 	appLost := make(chan error, 1)

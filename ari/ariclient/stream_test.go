@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 func TestRunSocketURLAndAuth(t *testing.T) {
@@ -297,5 +299,55 @@ func TestBackoff(t *testing.T) {
 		if diff := got - tt.want; diff < -time.Millisecond || diff > time.Millisecond {
 			t.Errorf("backoff(%d, rnd=%v) = %v, want %v", tt.attempt, tt.rnd, got, tt.want)
 		}
+	}
+}
+
+// Stopping Run (its context, or Close) ends the socket with a close
+// handshake and returns once it is done. Asterisk answers a close frame
+// only after it has unregistered the socket's apps (res/ari
+// ari_websockets.c: session_cleanup before the websocket's destructor
+// sends the reply), so a new socket registered after Run returned is not
+// deactivated by the old one's late close. Dropped abruptly ("Web socket
+// closed abruptly"), the old socket's cleanup raced with the next
+// adapter's registration and took its app (the adapter suite against
+// Asterisk 22.10.1: "Deactivating Stasis app 'omstil'" after the next
+// test's socket had registered it).
+func TestRunStopClosesWithHandshake(t *testing.T) {
+	for _, how := range []string{"context", "Close"} {
+		t.Run(how, func(t *testing.T) {
+			f := newFakeARI(t)
+			status := make(chan websocket.StatusCode, 1)
+			f.mu.Lock()
+			f.noRead = true
+			f.onConn = func(fc *fakeConn) {
+				go func() {
+					for {
+						if _, _, err := fc.c.Read(context.Background()); err != nil {
+							status <- websocket.CloseStatus(err)
+							return
+						}
+					}
+				}()
+			}
+			f.mu.Unlock()
+			c := f.client(t, nil)
+			col := newCollector()
+			stop := runClient(t, c, col.handle)
+			col.waitN(t, 1)
+			if how == "context" {
+				stop()
+			} else {
+				c.Close()
+				stop()
+			}
+			select {
+			case st := <-status:
+				if st != websocket.StatusNormalClosure {
+					t.Fatalf("the server saw the socket end with status %d, want a close handshake (%d)", st, websocket.StatusNormalClosure)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server's socket did not end")
+			}
+		})
 	}
 }

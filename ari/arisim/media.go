@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,6 +39,14 @@ type chanMedia struct {
 }
 
 type mediaLoop struct {
+	// sending is held from the end of a tick's work under Sim.mu until
+	// its packets are written, so that the ticks' packets leave in tick
+	// order: the next tick's timer may fire (at once, when the loop is
+	// behind) while the previous one is still writing, and its packets
+	// overtook the previous ones (TestExternalMediaRTP under load: seq
+	// 15889 after 15887). Taken with Sim.mu held; never take Sim.mu
+	// while holding it.
+	sending sync.Mutex
 	running bool
 	tick    uint64
 	next    time.Time
@@ -91,13 +100,19 @@ func (s *Sim) mediaTick() {
 	} else {
 		m.running = false
 	}
+	m.sending.Lock()
 	s.mu.Unlock()
+	sent := 0
 	for _, x := range sends {
 		if _, err := x.conn.WriteToUDP(x.pkt, x.remote); err == nil {
-			s.mu.Lock()
-			s.stats.RTPSent++
-			s.mu.Unlock()
+			sent++
 		}
+	}
+	m.sending.Unlock()
+	if sent > 0 {
+		s.mu.Lock()
+		s.stats.RTPSent += int64(sent)
+		s.mu.Unlock()
 	}
 }
 
