@@ -248,6 +248,13 @@ func (a *Adapter) bridgeChannels(c *call, agent queue.AgentID, q queue.QueueID, 
 			err = a.cli.AddChannel(ctx, id, citizen, other)
 		}
 		a.post(func() {
+			if c.bridge != id {
+				// The call left this bridge while it was being made (put
+				// back in the queue, transferred): the bridge's deletion
+				// may have overtaken the adding, and the error is not the
+				// call's any more.
+				return
+			}
 			if err != nil {
 				a.log.Warn("ari: bridging failed; ending the call", "call", c.id, "err", err)
 				if l := a.legs[other]; l != nil {
