@@ -72,6 +72,9 @@ type call struct {
 	onHold  bool
 	bridge  ariclient.BridgeID
 	gone    bool
+	// lost: Asterisk is ending the call as it shuts down (or restarted
+	// meanwhile); the citizen did not hang up.
+	lost bool
 	// varStep is the flow step stored in OMSTIL_CALL (see setCallVar).
 	varStep callflow.StepID
 }
@@ -189,6 +192,7 @@ type Adapter struct {
 
 	// owned by the event goroutine (onEvent)
 	storesRead bool
+	startup    time.Time // Asterisk's startup_time at the last connect
 }
 
 func (a *Adapter) loop(ctx context.Context) error {

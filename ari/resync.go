@@ -100,6 +100,10 @@ type asteriskState struct {
 	bridges  []ariclient.Bridge
 	vars     map[ariclient.ChannelID]string // OMSTIL_CALL of citizens omstil did not know
 	stored   storedState                    // the stores, on the first connection only
+	// restarted: Asterisk started anew since the last connection (its
+	// startup_time moved), so the calls it no longer has were lost with
+	// the restart, not hung up by the citizens.
+	restarted bool
 }
 
 // fetchState lists channels and bridges and reads OMSTIL_CALL of the
@@ -118,6 +122,7 @@ func (a *Adapter) fetchState(ctx context.Context) asteriskState {
 		return st
 	}
 	st.ok, st.channels, st.bridges = true, chans, bridges
+	st.restarted = a.asteriskRestarted(ctx)
 	st.stored = a.readStores(ctx)
 	known := map[ariclient.ChannelID]bool{}
 	if err := a.do(ctx, func() {
@@ -146,6 +151,24 @@ func (a *Adapter) fetchState(ctx context.Context) asteriskState {
 		st.vars[id] = v
 	}
 	return st
+}
+
+// asteriskRestarted reports whether Asterisk's startup_time differs from
+// the one seen at the previous connection. A failed read says no: the
+// calls missing then count as hung up, as before.
+func (a *Adapter) asteriskRestarted(ctx context.Context) bool {
+	info, err := a.cli.Info(ctx)
+	if err != nil || info.Status == nil {
+		a.log.Warn("ari: resync: reading Asterisk's startup time failed", "err", err)
+		return false
+	}
+	prev := a.startup
+	a.startup = info.Status.StartupTime.Time
+	restarted := !prev.IsZero() && !prev.Equal(a.startup)
+	if restarted {
+		a.log.Warn("ari: Asterisk restarted while omstil was disconnected; the calls it no longer has are counted as lost by the system")
+	}
+	return restarted
 }
 
 // getVarParallel bounds the GetVar requests of a resync in flight at once.
@@ -276,6 +299,7 @@ func (r *resyncer) forgetEnded() {
 	}
 	for id, c := range a.byChan {
 		if _, ok := r.present[id]; !ok {
+			c.lost = c.lost || r.st.restarted
 			a.citizenGone(c)
 		}
 	}
