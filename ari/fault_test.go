@@ -130,6 +130,11 @@ func testAsteriskRestart(t *testing.T, how string) {
 	})
 	bridged := len(find(e.sink, func(x queue.Answered) bool { return true }))
 
+	info, err := e.cli.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := info.Status.StartupTime.Time
 	restartPBX(t, pbx, how)
 	e.eventuallyWithin(60*time.Second, "omstil has no call left", func() bool { return len(e.ad.Calls()) == 0 })
 	e.eventuallyWithin(10*time.Second, "every agent is free", func() bool {
@@ -165,7 +170,18 @@ func testAsteriskRestart(t *testing.T, how string) {
 
 	// Asterisk is back: a new caller is answered by a free agent (the
 	// ringer, whose phone never answers, takes a break).
-	e.eventuallyWithin(60*time.Second, "the adapter is connected again", func() bool { return e.cli.Connected() })
+	e.eventuallyWithin(60*time.Second, "the adapter is connected to the new Asterisk", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		info, err := e.cli.Info(ctx)
+		if err != nil || info.Status == nil || info.Status.StartupTime.Equal(before) || !e.cli.Connected() {
+			return false
+		}
+		if r, ok := pbx.(*realAsterisk); ok && r.cli.CheckApps(ctx) != nil {
+			return false
+		}
+		return e.cli.CheckApps(ctx) == nil
+	})
 	if err := e.ad.SetAgentState(context.Background(), "ringer", queue.Paused, "", nil); err != nil {
 		t.Fatal(err)
 	}
