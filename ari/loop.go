@@ -493,6 +493,13 @@ func (a *Adapter) subscribeDevice(name string) {
 		if _, err := a.cli.Subscribe(ctx, a.app, "deviceState:"+name); err != nil {
 			a.log.Warn("ari: subscribe to device state failed; busy state outside omstil is not seen", "device", name, "err", err)
 			a.post(func() { delete(a.subbed, name) })
+			return
+		}
+		// the state as it is now: a change while the socket was down
+		// (a leg hung up during a cut) reached no one, and the agent
+		// would stay busy in omstil's view until the next change.
+		if ds, err := a.cli.GetDeviceState(ctx, name); err == nil {
+			a.post(func() { a.deviceState(name, ds.State) })
 		}
 	})
 }

@@ -233,6 +233,7 @@ func (a *Adapter) resync(st asteriskState) {
 	r := newResyncer(a, st)
 	r.resubscribe()
 	r.forgetEnded()
+	r.legsCatchUp()
 	// Agents as they were (ready ones paused until every call is back),
 	// then callback requests whose callers were released before the
 	// restart.
@@ -301,6 +302,33 @@ func (r *resyncer) forgetEnded() {
 		if _, ok := r.present[id]; !ok {
 			c.lost = c.lost || r.st.restarted
 			a.citizenGone(c)
+		}
+	}
+}
+
+// legsCatchUp is phase 1b, for the legs omstil dialled that are still
+// there. A leg omstil hung up (done) whose hang-up was lost with the
+// connection is hung up again: the agent's phone would stay off the hook
+// and the agent busy for good (issue 14, socket cuts). A leg that answered
+// while the socket was down is taken as answered: its StasisStart went to
+// no one, so the agent would ring on in omstil's view until the ring
+// timeout while the phone is already off the hook.
+func (r *resyncer) legsCatchUp() {
+	a := r.a
+	for id, l := range a.legs {
+		ch, ok := r.present[id]
+		if !ok || l.web {
+			continue
+		}
+		if l.done {
+			a.hangupChannel(string(id), id, ariclient.ReasonNormal)
+			continue
+		}
+		if l.up {
+			continue
+		}
+		if app, _, inApp := ch.Dialplan.StasisApp(); inApp && app == a.app {
+			a.legUp(l)
 		}
 	}
 }
