@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/ari/arisim"
+	"github.com/omstil/omstil/config"
 	"github.com/omstil/omstil/config/configtest"
 )
 
@@ -72,7 +74,8 @@ func startServeProcess(t *testing.T, env map[string]string) (*exec.Cmd, string) 
 
 // TestLeaderKilledWithWaitingCallers: the fault test of issue 14. A
 // leader (its own process) and a standby share PostgreSQL and Asterisk
-// (the simulator); 1,000 citizens wait. The
+// (the simulator, or a real one with OMSTIL_TEST_ARI_URL); 1,000 citizens
+// wait (OMSTIL_FAULT_CALLERS sets another number). The
 // leader is killed with SIGKILL: the standby leads (the time is logged:
 // the issue asks for 5 s), every caller still waits in the order they
 // came, and the next agent who is ready gets the first.
@@ -81,7 +84,14 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 	if dsn == "" {
 		t.Skip("OMSTIL_TEST_POSTGRES not set: a standby needs PostgreSQL")
 	}
-	const callers = 1000
+	callers := 1000
+	if v := os.Getenv("OMSTIL_FAULT_CALLERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("OMSTIL_FAULT_CALLERS=%q: want a positive number", v)
+		}
+		callers = n
+	}
 	ctx := context.Background()
 	st, err := openStore(ctx, mustSettings(t, map[string]string{"OMSTIL_DB": dsn}), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -90,15 +100,15 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 	if err := seedDemo(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
-	ariURL, ariPass, sim, stopSim, err := startSimulator(slog.New(slog.DiscardHandler), nil)
-	if err != nil {
+	// the agent who takes the first caller: a test agent that answers at
+	// once (deploy/asterisk's omstil-test-agents, or the simulator's).
+	if err := addTestAgent(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	defer stopSim()
-	sim.SetEndpoint("demo-anna", arisim.EndpointBehavior{Mode: arisim.Answer})
-	env := map[string]string{"OMSTIL_DB": dsn, "OMSTIL_LISTEN": "127.0.0.1:0", "OMSTIL_ARI_URL": ariURL, "OMSTIL_ARI_USER": "omstil",
-		"OMSTIL_ARI_PASSWORD": ariPass, "OMSTIL_LEADER_TAKEOVER": "1s", "OMSTIL_ADMIN_PASSWORD": "a good long admin password"}
+	st.Close()
+	pbx := newFaultPBX(t)
+	env := map[string]string{"OMSTIL_DB": dsn, "OMSTIL_LISTEN": "127.0.0.1:0", "OMSTIL_ARI_URL": pbx.url, "OMSTIL_ARI_USER": pbx.user,
+		"OMSTIL_ARI_PASSWORD": pbx.pass, "OMSTIL_LEADER_TAKEOVER": "1s", "OMSTIL_ADMIN_PASSWORD": "a good long admin password"}
 
 	leaderProc, baseA := startServeProcess(t, env)
 	anon := &http.Client{Timeout: 10 * time.Second}
@@ -127,11 +137,7 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 
 	placed := make([]string, 0, callers)
 	for i := range callers {
-		ch, err := sim.PlaceCall(arisim.Call{Number: "70101010", CallerID: fmt.Sprintf("+45%08d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		placed = append(placed, ch.ID)
+		placed = append(placed, pbx.place(t, "70101010", fmt.Sprintf("+45%08d", i)))
 	}
 	eventually(t, "every caller waits with the leader", 60*time.Second, func() bool { return len(waiting(t, cl, baseB)) == callers })
 	if got := waiting(t, cl, baseB); !slices.Equal(got, placed) {
@@ -168,19 +174,19 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 		ID   int64  `json:"id"`
 		Name string `json:"name"`
 	}) bool {
-		return a.Name == "Anna Holm"
+		return a.Name == testAgentName
 	})
 	if i < 0 {
-		t.Fatalf("no demo agent Anna Holm in %s", body)
+		t.Fatalf("no agent %s in %s", testAgentName, body)
 	}
 	req, _ := http.NewRequest(http.MethodPut, baseB+"/api/v1/agents/"+strconv.FormatInt(agents[i].ID, 10)+"/state", strings.NewReader(`{"state":"ready"}`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err = cl.Do(req)
 	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("anna ready: %v %v", err, resp)
+		t.Fatalf("agent ready: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	eventually(t, "anna gets the first caller", 30*time.Second, func() bool {
+	eventually(t, "the ready agent gets the first caller", 30*time.Second, func() bool {
 		code, body := httpGet(t, cl, baseB+"/api/v1/calls")
 		var calls []liveCall
 		if code != 200 || json.Unmarshal([]byte(body), &calls) != nil {
@@ -194,6 +200,99 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 		return false
 	})
 	if got := waiting(t, cl, baseB); !slices.Equal(got, placed[1:]) {
-		t.Fatalf("after anna took the first, %d wait, not the rest in order", len(got))
+		t.Fatalf("after the agent took the first, %d wait, not the rest in order", len(got))
 	}
+}
+
+const testAgentName = "Test Agent 101"
+
+// addTestAgent adds an agent of the demo's borgerservice queue whose phone
+// answers at once: Local/101@omstil-test-agents.
+func addTestAgent(ctx context.Context, st *config.Store) error {
+	org, err := st.DefaultOrg(ctx)
+	if err != nil {
+		return err
+	}
+	sys := config.SystemActor(org.ID)
+	qs, err := st.ListQueues(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	made, err := st.CreateAgent(ctx, sys, config.NewAgent{Name: testAgentName, DeviceKind: config.DeviceEndpoint, DialString: "Local/101@omstil-test-agents"})
+	if err != nil {
+		return err
+	}
+	for _, q := range qs {
+		if q.Name == "borgerservice" {
+			_, err := st.CreateMembership(ctx, sys, config.Membership{OrgID: org.ID, AgentID: made.ID, QueueID: q.ID, Weight: 1})
+			return err
+		}
+	}
+	return fmt.Errorf("no queue borgerservice")
+}
+
+// faultPBX is the Asterisk of the kill -9 test: the simulator, or the
+// real Asterisk at OMSTIL_TEST_ARI_URL, where citizens are originated
+// into Local/<number>@omstil-inbound by a far-end app of the test's own.
+type faultPBX struct {
+	url, user, pass string
+	sim             *arisim.Sim
+	far             *ariclient.Client
+	placed          []string // far-end (;1) channel ids
+}
+
+func newFaultPBX(t *testing.T) *faultPBX {
+	t.Helper()
+	if u := os.Getenv("OMSTIL_TEST_ARI_URL"); u != "" {
+		p := &faultPBX{url: u, user: os.Getenv("OMSTIL_TEST_ARI_USER"), pass: os.Getenv("OMSTIL_TEST_ARI_PASSWORD")}
+		cli, err := ariclient.New(ariclient.Config{URL: u, User: p.user, Password: p.pass, Apps: []string{"omstil-fault-far"}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go cli.Run(context.Background(), func(context.Context, ariclient.Event) {})
+		eventually(t, "the far end's app connects", 10*time.Second, func() bool { return cli.Connected() })
+		p.far = cli
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			for _, id := range p.placed {
+				cli.Hangup(ctx, ariclient.ChannelID(id), "")
+			}
+			if chans, err := cli.ListChannels(ctx); err == nil {
+				for _, ch := range chans {
+					if strings.HasPrefix(string(ch.ID), "omstil-") {
+						cli.Hangup(ctx, ch.ID, "")
+					}
+				}
+			}
+			cli.Close()
+		})
+		return p
+	}
+	u, pass, sim, stop, err := startSimulator(slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return &faultPBX{url: u, user: "omstil", pass: pass, sim: sim}
+}
+
+// place makes a citizen call number; it returns the id of the citizen's
+// channel in omstil's app.
+func (p *faultPBX) place(t *testing.T, number, caller string) string {
+	t.Helper()
+	if p.sim != nil {
+		ch, err := p.sim.PlaceCall(arisim.Call{Number: number, CallerID: caller})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch.ID
+	}
+	id := fmt.Sprintf("fault-%d-%d", time.Now().UnixNano(), len(p.placed))
+	p.placed = append(p.placed, id+"-1")
+	if _, err := p.far.Originate(context.Background(), ariclient.OriginateRequest{Endpoint: "Local/" + number + "@omstil-inbound",
+		App: "omstil-fault-far", CallerID: caller, ChannelID: ariclient.ChannelID(id + "-1"), OtherChannelID: ariclient.ChannelID(id + "-2")}); err != nil {
+		t.Fatalf("originate: %v", err)
+	}
+	return id + "-2"
 }
