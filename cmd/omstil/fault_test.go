@@ -140,9 +140,17 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 		placed = append(placed, pbx.place(t, "70101010", fmt.Sprintf("+45%08d", i)))
 	}
 	eventually(t, "every caller waits with the leader", 60*time.Second, func() bool { return len(waiting(t, cl, baseB)) == callers })
-	if got := waiting(t, cl, baseB); !slices.Equal(got, placed) {
-		t.Fatalf("waiting before the kill: %d calls, not in the order placed", len(got))
+	// On a real Asterisk the originated citizens reach omstil in no fixed
+	// order (each Local channel runs its own dialplan); their order is
+	// then the one they wait in before the kill.
+	before := waiting(t, cl, baseB)
+	if pbx.sim != nil && !slices.Equal(before, placed) {
+		t.Fatalf("waiting before the kill: %d calls, not in the order placed", len(before))
 	}
+	if !slices.Equal(slices.Sorted(slices.Values(before)), slices.Sorted(slices.Values(placed))) {
+		t.Fatalf("waiting before the kill: %d calls, not the %d placed", len(before), len(placed))
+	}
+	placed = before
 
 	kill := time.Now()
 	if err := leaderProc.Process.Signal(syscall.SIGKILL); err != nil {
