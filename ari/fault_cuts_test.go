@@ -179,11 +179,20 @@ func TestSocketCutsUnderLoad(t *testing.T) {
 		hangup(id)
 	}
 	e.eventually("omstil has no call left", func() bool { return len(e.ad.Calls()) == 0 })
+	// stuck: ringing, on a call or in wrap-up with no call left. An agent
+	// whose phone could not be reached (an originate lost in a cut) again
+	// and again is paused on purpose (issue 14's bounded retries): counted
+	// apart.
 	var stuck []string
+	paused := 0
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		stuck = stuck[:0]
+		stuck, paused = stuck[:0], 0
 		for _, a := range e.ad.Snapshot().Agents {
-			if a.State != queue.Ready {
+			switch a.State {
+			case queue.Ready:
+			case queue.Paused:
+				paused++
+			default:
 				stuck = append(stuck, fmt.Sprintf("%s %s", a.ID, a.State))
 			}
 		}
@@ -262,7 +271,7 @@ func TestSocketCutsUnderLoad(t *testing.T) {
 	// A call whose bridging failed because the socket was cut under it is
 	// hung up by omstil (congestion) after it was answered: reported, see
 	// docs/testing.md.
-	t.Logf("%d socket cuts with %d calls in the service: %d calls placed, %d answered (%d of them hung up by omstil after a failed bridging), %d abandoned by their citizens, %d lost, %d agents stuck; event log: %d rows (%d joined, %d answered, %d abandoned, %d completed, %d hung up)",
-		cuts, concurrent, len(placed), count["Answered"], endedByOmstil, count["Abandoned"], lost, len(stuck), stats.Written,
+	t.Logf("%d socket cuts with %d calls in the service: %d calls placed, %d answered (%d of them hung up by omstil after a failed bridging), %d abandoned by their citizens, %d lost, %d agents stuck (%d paused as unreachable); event log: %d rows (%d joined, %d answered, %d abandoned, %d completed, %d hung up)",
+		cuts, concurrent, len(placed), count["Answered"], endedByOmstil, count["Abandoned"], lost, len(stuck), paused, stats.Written,
 		rows["CallJoined"], rows["Answered"], rows["Abandoned"], rows["CallCompleted"], rows["call.hungup"])
 }
