@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -476,7 +477,13 @@ func (r *resyncer) sortOther(ch ariclient.Channel) {
 // again.
 func (r *resyncer) adoptWaiting() {
 	a := r.a
-	slices.SortFunc(r.waiting, func(x, y *call) int { return x.joined.Compare(y.joined) })
+	// by the time they joined (OMSTIL_CALL holds milliseconds), and
+	// callers who joined in the same millisecond in the order Asterisk
+	// made their channels: without it 1,000 adopted callers came back in
+	// another order now and then (issue 14, the kill -9 fault test).
+	slices.SortStableFunc(r.waiting, func(x, y *call) int {
+		return cmp.Or(x.joined.Compare(y.joined), compareChannelIDs(x.ch, y.ch))
+	})
 	for _, c := range r.waiting {
 		a.startWaitAudio(c)
 		a.callEvent(c, CallAdopted, "waiting")
@@ -487,6 +494,24 @@ func (r *resyncer) adoptWaiting() {
 		c := a.startCall(ch, args[0])
 		a.callEvent(c, CallAdopted, "flow restarted")
 	}
+}
+
+// compareChannelIDs orders channel ids as Asterisk made them: its
+// unique ids "<seconds>.<sequence>" by their numbers, other ids (set by
+// an originate) as text.
+func compareChannelIDs(x, y ariclient.ChannelID) int {
+	xs, xq, okx := strings.Cut(string(x), ".")
+	ys, yq, oky := strings.Cut(string(y), ".")
+	if okx && oky {
+		a1, e1 := strconv.ParseInt(xs, 10, 64)
+		a2, e2 := strconv.ParseInt(xq, 10, 64)
+		b1, e3 := strconv.ParseInt(ys, 10, 64)
+		b2, e4 := strconv.ParseInt(yq, 10, 64)
+		if e1 == nil && e2 == nil && e3 == nil && e4 == nil {
+			return cmp.Or(cmp.Compare(a1, b1), cmp.Compare(a2, b2))
+		}
+	}
+	return strings.Compare(string(x), string(y))
 }
 
 // endConsultAfterRestart ends a consultation that was going on when
