@@ -126,6 +126,7 @@ const (
 	CallBridged       CallEventKind = "bridged"        // caller and agent are in one bridge
 	CallTransferred   CallEventKind = "transferred"    // handed to a number or dial string
 	CallHungUp        CallEventKind = "hungup"         // the citizen's channel is gone
+	CallLost          CallEventKind = "lost"           // Asterisk lost the call (it shut down or restarted); the citizen did not hang up
 	CallAdopted       CallEventKind = "adopted"        // taken over after a (re)connect
 	CallConsult       CallEventKind = "consult"        // an attended transfer dials its target (Detail: agent, queue, number)
 	CallConsultUp     CallEventKind = "consult-up"     // the consulted party answered and talks with the agent

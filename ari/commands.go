@@ -260,6 +260,14 @@ func (a *Adapter) bridgeChannels(c *call, agent queue.AgentID, q queue.QueueID, 
 				if l := a.legs[other]; l != nil {
 					a.endLeg(l, ariclient.ReasonNormal)
 				}
+				// the engine has the call connected to the agent: end it
+				// there too, or the agent stays on the call for good
+				// (citizenGone does not tell the engine about a call
+				// omstil is hanging up). Seen when the socket was cut
+				// during the bridging (issue 14).
+				if c.state == stConnected && !c.gone {
+					a.handle(queue.CallEnded{Call: c.id})
+				}
 				a.hangupCall(c, ariclient.ReasonCongestion)
 				return
 			}

@@ -41,6 +41,10 @@ func (a *Adapter) event(ev ariclient.Event) {
 		a.channelGone(e.Channel.ID, 0, false)
 	case *ariclient.ChannelDestroyed:
 		a.channelGone(e.Channel.ID, e.Cause, true)
+	case *ariclient.ChannelHangupRequest:
+		if c := a.byChan[e.Channel.ID]; c != nil && e.Soft && e.Cause == softHangupShutdown {
+			c.lost = true
+		}
 	case *ariclient.Dial:
 		if l := a.legs[e.Peer.ID]; l != nil && e.Dialstatus != "" {
 			l.dialStat = e.Dialstatus
@@ -469,6 +473,17 @@ func (a *Adapter) channelGone(id ariclient.ChannelID, cause int, destroyed bool)
 	a.citizenGone(c)
 }
 
+// softHangupShutdown is the "cause" of the ChannelHangupRequest{soft}
+// Asterisk sends for every channel as it shuts down ("core restart now",
+// "core stop now", SIGTERM): not a Q.850 cause but its soft-hangup flag
+// AST_SOFTHANGUP_SHUTDOWN (ast_softhangup publishes the flag as "cause").
+// Seen on Asterisk 22.10.1: ChannelHangupRequest{cause 4, soft}, then
+// ChannelDestroyed{cause 0} and StasisEnd, then the socket closes. A
+// citizen's call ended so was lost by the system, not hung up.
+const softHangupShutdown = 4
+
+// citizenGone: the citizen's channel is gone; with c.lost Asterisk lost
+// it (see softHangupShutdown and asteriskRestarted).
 func (a *Adapter) citizenGone(c *call) {
 	delete(a.byChan, c.ch)
 	if c.state == stCallback {
@@ -484,10 +499,14 @@ func (a *Adapter) citizenGone(c *call) {
 			delete(a.playbacks, id)
 		}
 	}
-	a.callEvent(c, CallHungUp, stateNames[c.state])
+	kind := CallHungUp
+	if c.lost {
+		kind = CallLost
+	}
+	a.callEvent(c, kind, stateNames[c.state])
 	switch c.state {
 	case stQueued, stConnected:
-		a.handle(queue.CallHungUp{Call: c.id})
+		a.handle(queue.CallHungUp{Call: c.id, Lost: c.lost})
 	case stTransfer:
 		if c.xfer != nil && !c.xfer.done {
 			a.endLeg(c.xfer, ariclient.ReasonNormal)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omstil/omstil/ari/ariclient"
 	"github.com/omstil/omstil/queue"
 )
 
@@ -188,5 +189,25 @@ func TestAsteriskSounds(t *testing.T) {
 	want := []string{"auth-thankyou", "digits/1", "digits/2", "queue-callswaiting", "queue-holdtime", "queue-minutes", "queue-thereare", "queue-youarenext", "ss-noservice"}
 	if got := AsteriskSounds(); !slices.Equal(got, want) {
 		t.Errorf("AsteriskSounds() = %v, want %v", got, want)
+	}
+}
+
+// Adopted callers who joined in the same millisecond keep the order
+// Asterisk made their channels in: unique ids by their numbers.
+func TestCompareChannelIDs(t *testing.T) {
+	for _, tc := range []struct {
+		x, y ariclient.ChannelID
+		want int
+	}{
+		{"1796669389.9", "1796669389.10", -1},
+		{"1796669389.10", "1796669389.9", 1},
+		{"1796669388.99", "1796669389.1", -1},
+		{"1796669389.5", "1796669389.5", 0},
+		{"fault-1-2", "fault-1-3", -1},
+		{"1796669389.5", "fault-1-2", -1},
+	} {
+		if got := compareChannelIDs(tc.x, tc.y); got != tc.want {
+			t.Errorf("compareChannelIDs(%s, %s) = %d, want %d", tc.x, tc.y, got, tc.want)
+		}
 	}
 }

@@ -72,6 +72,9 @@ type call struct {
 	onHold  bool
 	bridge  ariclient.BridgeID
 	gone    bool
+	// lost: Asterisk is ending the call as it shuts down (or restarted
+	// meanwhile); the citizen did not hang up.
+	lost bool
 	// varStep is the flow step stored in OMSTIL_CALL (see setCallVar).
 	varStep callflow.StepID
 }
@@ -189,6 +192,7 @@ type Adapter struct {
 
 	// owned by the event goroutine (onEvent)
 	storesRead bool
+	startup    time.Time // Asterisk's startup_time at the last connect
 }
 
 func (a *Adapter) loop(ctx context.Context) error {
@@ -489,6 +493,13 @@ func (a *Adapter) subscribeDevice(name string) {
 		if _, err := a.cli.Subscribe(ctx, a.app, "deviceState:"+name); err != nil {
 			a.log.Warn("ari: subscribe to device state failed; busy state outside omstil is not seen", "device", name, "err", err)
 			a.post(func() { delete(a.subbed, name) })
+			return
+		}
+		// the state as it is now: a change while the socket was down
+		// (a leg hung up during a cut) reached no one, and the agent
+		// would stay busy in omstil's view until the next change.
+		if ds, err := a.cli.GetDeviceState(ctx, name); err == nil {
+			a.post(func() { a.deviceState(name, ds.State) })
 		}
 	})
 }

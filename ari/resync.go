@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -100,6 +101,10 @@ type asteriskState struct {
 	bridges  []ariclient.Bridge
 	vars     map[ariclient.ChannelID]string // OMSTIL_CALL of citizens omstil did not know
 	stored   storedState                    // the stores, on the first connection only
+	// restarted: Asterisk started anew since the last connection (its
+	// startup_time moved), so the calls it no longer has were lost with
+	// the restart, not hung up by the citizens.
+	restarted bool
 }
 
 // fetchState lists channels and bridges and reads OMSTIL_CALL of the
@@ -118,6 +123,7 @@ func (a *Adapter) fetchState(ctx context.Context) asteriskState {
 		return st
 	}
 	st.ok, st.channels, st.bridges = true, chans, bridges
+	st.restarted = a.asteriskRestarted(ctx)
 	st.stored = a.readStores(ctx)
 	known := map[ariclient.ChannelID]bool{}
 	if err := a.do(ctx, func() {
@@ -146,6 +152,24 @@ func (a *Adapter) fetchState(ctx context.Context) asteriskState {
 		st.vars[id] = v
 	}
 	return st
+}
+
+// asteriskRestarted reports whether Asterisk's startup_time differs from
+// the one seen at the previous connection. A failed read says no: the
+// calls missing then count as hung up, as before.
+func (a *Adapter) asteriskRestarted(ctx context.Context) bool {
+	info, err := a.cli.Info(ctx)
+	if err != nil || info.Status == nil {
+		a.log.Warn("ari: resync: reading Asterisk's startup time failed", "err", err)
+		return false
+	}
+	prev := a.startup
+	a.startup = info.Status.StartupTime.Time
+	restarted := !prev.IsZero() && !prev.Equal(a.startup)
+	if restarted {
+		a.log.Warn("ari: Asterisk restarted while omstil was disconnected; the calls it no longer has are counted as lost by the system")
+	}
+	return restarted
 }
 
 // getVarParallel bounds the GetVar requests of a resync in flight at once.
@@ -210,6 +234,7 @@ func (a *Adapter) resync(st asteriskState) {
 	r := newResyncer(a, st)
 	r.resubscribe()
 	r.forgetEnded()
+	r.legsCatchUp()
 	// Agents as they were (ready ones paused until every call is back),
 	// then callback requests whose callers were released before the
 	// restart.
@@ -276,7 +301,35 @@ func (r *resyncer) forgetEnded() {
 	}
 	for id, c := range a.byChan {
 		if _, ok := r.present[id]; !ok {
+			c.lost = c.lost || r.st.restarted
 			a.citizenGone(c)
+		}
+	}
+}
+
+// legsCatchUp is phase 1b, for the legs omstil dialled that are still
+// there. A leg omstil hung up (done) whose hang-up was lost with the
+// connection is hung up again: the agent's phone would stay off the hook
+// and the agent busy for good (issue 14, socket cuts). A leg that answered
+// while the socket was down is taken as answered: its StasisStart went to
+// no one, so the agent would ring on in omstil's view until the ring
+// timeout while the phone is already off the hook.
+func (r *resyncer) legsCatchUp() {
+	a := r.a
+	for id, l := range a.legs {
+		ch, ok := r.present[id]
+		if !ok || l.web {
+			continue
+		}
+		if l.done {
+			a.hangupChannel(string(id), id, ariclient.ReasonNormal)
+			continue
+		}
+		if l.up {
+			continue
+		}
+		if app, _, inApp := ch.Dialplan.StasisApp(); inApp && app == a.app {
+			a.legUp(l)
 		}
 	}
 }
@@ -424,7 +477,13 @@ func (r *resyncer) sortOther(ch ariclient.Channel) {
 // again.
 func (r *resyncer) adoptWaiting() {
 	a := r.a
-	slices.SortFunc(r.waiting, func(x, y *call) int { return x.joined.Compare(y.joined) })
+	// by the time they joined (OMSTIL_CALL holds milliseconds), and
+	// callers who joined in the same millisecond in the order Asterisk
+	// made their channels: without it 1,000 adopted callers came back in
+	// another order now and then (issue 14, the kill -9 fault test).
+	slices.SortStableFunc(r.waiting, func(x, y *call) int {
+		return cmp.Or(x.joined.Compare(y.joined), compareChannelIDs(x.ch, y.ch))
+	})
 	for _, c := range r.waiting {
 		a.startWaitAudio(c)
 		a.callEvent(c, CallAdopted, "waiting")
@@ -435,6 +494,24 @@ func (r *resyncer) adoptWaiting() {
 		c := a.startCall(ch, args[0])
 		a.callEvent(c, CallAdopted, "flow restarted")
 	}
+}
+
+// compareChannelIDs orders channel ids as Asterisk made them: its
+// unique ids "<seconds>.<sequence>" by their numbers, other ids (set by
+// an originate) as text.
+func compareChannelIDs(x, y ariclient.ChannelID) int {
+	xs, xq, okx := strings.Cut(string(x), ".")
+	ys, yq, oky := strings.Cut(string(y), ".")
+	if okx && oky {
+		a1, e1 := strconv.ParseInt(xs, 10, 64)
+		a2, e2 := strconv.ParseInt(xq, 10, 64)
+		b1, e3 := strconv.ParseInt(ys, 10, 64)
+		b2, e4 := strconv.ParseInt(yq, 10, 64)
+		if e1 == nil && e2 == nil && e3 == nil && e4 == nil {
+			return cmp.Or(cmp.Compare(a1, b1), cmp.Compare(a2, b2))
+		}
+	}
+	return strings.Compare(string(x), string(y))
 }
 
 // endConsultAfterRestart ends a consultation that was going on when

@@ -27,11 +27,11 @@
 // Outputs are commands (the Command interface: Offer, CancelOffer, Connect,
 // Announce, Overflow, DialCallback, Reject) and events for the call-event
 // log (CallJoined, Offered, OfferEnded, Answered, CallCompleted, Abandoned,
-// Overflowed, PriorityChanged, CallbackQueued, CallbackAttempted,
+// CallLost, Overflowed, PriorityChanged, CallbackQueued, CallbackAttempted,
 // CallbackConnected, CallbackFailed, AgentStateChanged, Ignored). Each has
 // the time it happened. Every call that joins ends in exactly one of
-// Answered, Abandoned, Overflowed, CallbackConnected or CallbackFailed with
-// Final set.
+// Answered, Abandoned, CallLost (Asterisk lost it: CallHungUp with Lost),
+// Overflowed, CallbackConnected or CallbackFailed with Final set.
 //
 // Inputs that do not apply (a stale OfferAnswered after the caller hung up,
 // an unknown agent) produce an Ignored event, never a panic or an error:

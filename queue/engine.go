@@ -174,7 +174,7 @@ type queue struct {
 }
 
 type dayStats struct {
-	answered, withinSL, abandoned, overflowed, callbacks int
+	answered, withinSL, abandoned, overflowed, callbacks, lost int
 }
 
 // New returns an empty engine.

@@ -1127,3 +1127,30 @@ func TestHandleTimeIsMeasured(t *testing.T) {
 		t.Fatalf("snapshot handle time %v", s.HandleTime)
 	}
 }
+
+// A call Asterisk lost (it restarted) while ringing two agents ends in
+// CallLost, not Abandoned: the agents are free, and the day's abandons
+// and service level do not count it.
+func TestCallLostByTheSystem(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.queue(QueueConfig{ID: "q", Strategy: StrategyRingAll})
+	h.login("q", "a", "b")
+	h.do(CallArrived{Call: "c1", Queue: "q"})
+	h.advance(4 * time.Second)
+	out := h.do(CallHungUp{Call: "c1", Lost: true})
+	if n := len(only[CancelOffer](out)); n != 2 {
+		t.Fatalf("%d cancels", n)
+	}
+	if n := len(only[Abandoned](out)); n != 0 {
+		t.Fatalf("%d abandons for a lost call", n)
+	}
+	if l := one[CallLost](t, out); l.Waited != 4*time.Second || l.Position != 1 || l.Queue != "q" {
+		t.Fatalf("lost %+v", l)
+	}
+	h.wantState("a", Ready)
+	h.wantState("b", Ready)
+	qs := h.e.Snapshot().Queues[0]
+	if qs.AbandonedToday != 0 || qs.LostToday != 1 || qs.ServiceLevelToday != 1 {
+		t.Fatalf("today: %d abandoned, %d lost, service level %v", qs.AbandonedToday, qs.LostToday, qs.ServiceLevelToday)
+	}
+}

@@ -151,6 +151,14 @@ func (e *Engine) callHungUp(in CallHungUp) {
 		pos := q.waiting.index(c) + 1
 		e.withdrawAll(c, EndCallerGone)
 		q.waiting.remove(c)
+		if in.Lost {
+			// Asterisk lost the call: no abandon, and nothing for the
+			// estimate of how long callers are willing to wait.
+			e.emit(CallLost{At: e.now, Call: c.id, Queue: q.id, Waited: e.now.Sub(c.joinedAt), Position: pos})
+			q.st.lost++
+			e.forget(c)
+			return
+		}
 		e.emit(Abandoned{At: e.now, Call: c.id, Queue: q.id, Waited: e.now.Sub(c.joinedAt), Position: pos})
 		q.st.abandoned++
 		q.left(e.now.Sub(c.joinedAt), true)

@@ -23,7 +23,13 @@ type CallArrived struct {
 
 // CallHungUp reports that the caller hung up: while waiting or ringing this
 // is an abandon; during a conversation it ends the call like CallEnded.
-type CallHungUp struct{ Call CallID }
+// With Lost set the citizen did not hang up: Asterisk lost the call (it
+// shut down or restarted), and a waiting call ends in CallLost instead of
+// Abandoned.
+type CallHungUp struct {
+	Call CallID
+	Lost bool
+}
 
 // CallPriorityChanged changes a waiting call's priority.
 type CallPriorityChanged struct {

@@ -171,6 +171,17 @@ type Abandoned struct {
 	Position int
 }
 
+// CallLost: the waiting call ended because Asterisk lost it (it shut down
+// or restarted), not because the caller hung up. A final outcome; it does
+// not count as an abandon.
+type CallLost struct {
+	At       time.Time
+	Call     CallID
+	Queue    QueueID
+	Waited   time.Duration
+	Position int
+}
+
 // Overflowed: the call left its queue for the overflow destination. A final
 // outcome.
 type Overflowed struct {
@@ -256,6 +267,7 @@ func (o OfferEnded) Time() time.Time        { return o.At }
 func (o Answered) Time() time.Time          { return o.At }
 func (o CallCompleted) Time() time.Time     { return o.At }
 func (o Abandoned) Time() time.Time         { return o.At }
+func (o CallLost) Time() time.Time          { return o.At }
 func (o Overflowed) Time() time.Time        { return o.At }
 func (o PriorityChanged) Time() time.Time   { return o.At }
 func (o CallbackQueued) Time() time.Time    { return o.At }
@@ -278,6 +290,7 @@ func (OfferEnded) isOutput()        {}
 func (Answered) isOutput()          {}
 func (CallCompleted) isOutput()     {}
 func (Abandoned) isOutput()         {}
+func (CallLost) isOutput()          {}
 func (Overflowed) isOutput()        {}
 func (PriorityChanged) isOutput()   {}
 func (CallbackQueued) isOutput()    {}

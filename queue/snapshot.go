@@ -31,6 +31,9 @@ type QueueSnapshot struct {
 	AbandonedToday  int
 	OverflowedToday int
 	CallbacksToday  int // callbacks connected
+	// LostToday: waiting calls Asterisk lost (it shut down or restarted);
+	// not abandons, and not in the service level.
+	LostToday int
 	// ServiceLevelToday is the share of today's callers (answered,
 	// abandoned, overflowed) answered within the queue's ServiceLevel; 1
 	// when there were none.
@@ -84,6 +87,7 @@ func (e *Engine) Snapshot() Snapshot {
 			AbandonedToday:  q.st.abandoned,
 			OverflowedToday: q.st.overflowed,
 			CallbacksToday:  q.st.callbacks,
+			LostToday:       q.st.lost,
 		}
 		for i, c := range q.waiting.all() {
 			w := WaitingCall{

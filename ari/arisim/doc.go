@@ -16,6 +16,9 @@
 // against a real Asterisk, or directly with PlaceCall / POST /sim/calls
 // (a PJSIP/trunk-… channel entering Stasis(omstil,<number>)). PJSIP/<name>
 // endpoints behave as SetEndpoint says; unknown ones do not exist.
+// Restart is Asterisk's "core restart now" (every channel hung up with the
+// shutdown flag, then the sockets closed, a new startup_time) and Crash a
+// kill -9 and a new start (the calls just gone), for the fault tests.
 //
 // # Event rules taken from the Asterisk source
 //

@@ -21,6 +21,7 @@ type wsConn struct {
 	signal chan struct{}
 	done   chan struct{}
 	closed bool
+	flush  bool // on close, write what is queued first (Asterisk shutting down)
 }
 
 func (c *wsConn) enqueue(b []byte) {
@@ -40,6 +41,16 @@ func (c *wsConn) close() {
 	defer c.mu.Unlock()
 	if !c.closed {
 		c.closed = true
+		close(c.done)
+	}
+}
+
+// closeFlushed closes c after the events queued so far are written.
+func (c *wsConn) closeFlushed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed, c.flush = true, true
 		close(c.done)
 	}
 }
@@ -126,6 +137,17 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-c.done:
+			c.mu.Lock()
+			flush := c.flush
+			c.mu.Unlock()
+			if flush {
+				deadline.Reset(10 * time.Second)
+				for _, b := range c.take() {
+					if ws.Write(context.Background(), websocket.MessageText, b) != nil {
+						break
+					}
+				}
+			}
 		case <-s.closeCh:
 			c.close()
 		case <-c.signal:

@@ -46,6 +46,7 @@ type liveCall struct {
 	Call     string `json:"call"`
 	Queue    string `json:"queue"`
 	Position int    `json:"position"`
+	Agent    string `json:"agent"`
 }
 
 // TestStandbyTakesOverWaitingCallers runs two `omstil serve` on one

@@ -66,7 +66,7 @@ func (o *OrgIndex) resolve(ev *config.CallEvent, number string) {
 	ev.OrgID = org
 	if ev.CallID != "" {
 		switch ev.Kind {
-		case "call.ended", "call.hungup":
+		case "call.ended", "call.hungup", "call.lost":
 			delete(o.calls, ev.CallID)
 		default:
 			o.calls[ev.CallID] = org
@@ -107,6 +107,8 @@ func engineEvent(out queue.Output) (config.CallEvent, bool) {
 	case queue.Answered:
 		call, q, agent, ev.WaitMS = o.Call, o.Queue, o.Agent, o.Waited.Milliseconds()
 	case queue.Abandoned:
+		call, q, ev.WaitMS = o.Call, o.Queue, o.Waited.Milliseconds()
+	case queue.CallLost:
 		call, q, ev.WaitMS = o.Call, o.Queue, o.Waited.Milliseconds()
 	case queue.Overflowed:
 		call, q, ev.WaitMS = o.Call, o.Queue, o.Waited.Milliseconds()
