@@ -98,7 +98,7 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := seedDemo(ctx, st); err != nil {
+	if _, err := seedDemo(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	// the agent who takes the first caller: a test agent that answers at
@@ -161,6 +161,9 @@ func TestLeaderKilledWithWaitingCallers(t *testing.T) {
 		t.Fatalf("waiting before the kill: %d calls, not the %d placed", len(before), len(placed))
 	}
 	placed = before
+	// kill the leader only once every caller's place is in Asterisk: what
+	// a leader had no time to write is not the standby's to adopt
+	eventually(t, "every caller's place is saved in Asterisk", 60*time.Second, func() bool { return pbx.placesSaved(t) >= callers })
 
 	kill := time.Now()
 	if err := leaderProc.Process.Signal(syscall.SIGKILL); err != nil {
@@ -293,6 +296,30 @@ func newFaultPBX(t *testing.T) *faultPBX {
 	}
 	t.Cleanup(stop)
 	return &faultPBX{url: u, user: "omstil", pass: pass, sim: sim}
+}
+
+// placesSaved counts the channels in a Stasis app whose OMSTIL_CALL holds
+// a join time: the callers whose place a new leader can adopt. (The
+// leader writes it a moment after the caller joins; one killed before
+// that re-runs the caller's flow, joining at the back.)
+func (p *faultPBX) placesSaved(t *testing.T) int {
+	t.Helper()
+	cli, err := ariclient.New(ariclient.Config{URL: p.url, User: p.user, Password: p.pass, Apps: []string{"omstil-fault-check"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	chans, err := cli.ListChannels(context.Background())
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, ch := range chans {
+		if ch.Dialplan.AppName == "Stasis" && strings.Contains(ch.ChannelVars["OMSTIL_CALL"], "j=") {
+			n++
+		}
+	}
+	return n
 }
 
 // place makes a citizen call number; it returns the id of the citizen's
