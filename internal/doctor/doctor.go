@@ -134,6 +134,13 @@ func Run(ctx context.Context, cfg Config) []Result {
 	add(checkModules(ctx, cli, cfg))
 	add(checkSounds(ctx, cli, cfg))
 	held, r := checkApp(ctx, cli, cfg.App)
+	if held {
+		// Asterisk keeps listing an application whose socket closed while
+		// it was still subscribed to channels, until another application
+		// unregisters; make one do so, and look again.
+		nudgeApps(ctx, cfg.ARI, cfg.App+"-doctor-nudge")
+		held, r = checkApp(ctx, cli, cfg.App)
+	}
 	add(r)
 	add(checkCall(ctx, cli, cfg, held)...)
 	return out
@@ -360,6 +367,33 @@ func checkSounds(ctx context.Context, cli *ariclient.Client, cfg Config) Result 
 			"install a sound pack for that language in Asterisk's sounds directory, or turn off position and wait announcements on the queues"}
 	}
 	return Result{Check: "sounds", Status: OK, Detail: fmt.Sprintf("the %d Asterisk sounds omstil plays exist in %q", len(cfg.Sounds), cfg.Language)}
+}
+
+// nudgeApps registers app for a moment and closes its socket cleanly,
+// which makes Asterisk drop the applications nobody holds any more.
+func nudgeApps(ctx context.Context, c ariclient.Config, app string) {
+	c.Apps = []string{app}
+	connected := make(chan struct{}, 1)
+	c.OnConnect = func(context.Context, bool) {
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
+	}
+	cli, err := ariclient.New(c)
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	done := make(chan struct{})
+	go func() { defer close(done); cli.Run(rctx, func(context.Context, ariclient.Event) {}) }()
+	select {
+	case <-connected:
+	case <-rctx.Done():
+	}
+	cancel()
+	<-done
 }
 
 // checkApp reports whether an omstil holds the Stasis application.

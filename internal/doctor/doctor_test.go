@@ -89,6 +89,7 @@ func waitAppFree(t *testing.T, a ariclient.Config, app string) {
 		if !held {
 			return
 		}
+		nudgeApps(context.Background(), a, "omstil-doctor-test-nudge")
 		if time.Now().After(deadline) {
 			t.Fatalf("the Stasis app %q is held by another process: stop it to run this test", app)
 		}
