@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"github.com/omstil/omstil/internal/g711"
+	"github.com/omstil/omstil/internal/tcpproxy"
 	"math"
 	"net"
 	"slices"
@@ -27,7 +28,7 @@ type browserConsult struct {
 	id     string       // the citizen's channel
 	call   queue.CallID // the same, as the call
 	relays map[queue.AgentID]*net.UDPConn
-	proxy  *flakyProxy // between the adapter and the simulator, if any
+	proxy  *tcpproxy.Proxy // between the adapter and the simulator, if any
 	via    asterisk
 	cfg    ari.RuntimeConfig
 	clock  *shiftedClock
@@ -498,9 +499,9 @@ func TestConsultBrowserChoice(t *testing.T) {
 func TestConsultBrowserColleagueSurvivesReconnect(t *testing.T) {
 	b := newBrowserConsultVia(t, true, nil)
 	b.consult()
-	b.proxy.setDown(true)
+	b.proxy.SetDown(true)
 	b.e.eventually("the adapter notices the lost socket", func() bool { return !b.e.cli.Connected() })
-	b.proxy.setDown(false)
+	b.proxy.SetDown(false)
 	b.e.eventually("the adapter is back", func() bool { return b.e.cli.Connected() })
 	// the resync is on the loop before the new connection's events: once
 	// a call placed now waits, it has run.

@@ -140,14 +140,14 @@ func TestSocketCutsUnderLoad(t *testing.T) {
 	e.eventually("the first calls are placed", func() bool { topUp(); return len(live) == concurrent })
 	for cut := 0; cut < cuts; cut++ {
 		progress()
-		pbx.proxy.setDown(true)
+		pbx.proxy.SetDown(true)
 		e.eventually("the adapter notices the cut", func() bool { return !e.cli.Connected() })
 		// meanwhile two talking citizens and one waiting citizen hang up.
 		endTalks(2)
 		if id := waitingOne(); id != "" {
 			hangup(id)
 		}
-		pbx.proxy.setDown(false)
+		pbx.proxy.SetDown(false)
 		e.eventually("the adapter reconnects", func() bool { return e.cli.Connected() })
 	}
 	progress()

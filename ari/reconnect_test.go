@@ -1,11 +1,9 @@
 package ari_test
 
 import (
-	"io"
-	"net"
+	"github.com/omstil/omstil/internal/tcpproxy"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/omstil/omstil/ari"
@@ -19,79 +17,27 @@ func mohOn(s *simAsterisk, ch string) bool {
 	return err == nil && a.ToneLevel(330) > 0.3
 }
 
-// flakyProxy is a TCP proxy in front of the simulator that can cut every
-// connection and refuse new ones, like an Asterisk restart or a network
-// outage seen from omstil.
-type flakyProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newFlakyProxy(t *testing.T, target string) *flakyProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// newFlakyProxy puts a tcpproxy in front of the simulator: it can cut
+// every connection and refuse new ones, like an Asterisk restart or a
+// network outage seen from omstil.
+func newFlakyProxy(t *testing.T, target string) *tcpproxy.Proxy {
+	t.Helper()
+	p, err := tcpproxy.Start(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &flakyProxy{ln: ln, target: target}
-	go p.accept()
-	t.Cleanup(func() { ln.Close(); p.cut() })
+	t.Cleanup(p.Close)
 	return p
-}
-
-func (p *flakyProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
-	}
-}
-
-func (p *flakyProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *flakyProxy) setDown(down bool) {
-	p.mu.Lock()
-	p.down = down
-	p.mu.Unlock()
-	if down {
-		p.cut()
-	}
 }
 
 // proxied is the simulator reached through a flakyProxy.
 type proxied struct {
 	*simAsterisk
-	proxy *flakyProxy
+	proxy *tcpproxy.Proxy
 }
 
 func (p proxied) url() (string, string, string) {
-	return "http://" + p.proxy.ln.Addr().String() + "/ari", "omstil", "omstil"
+	return "http://" + p.proxy.Addr() + "/ari", "omstil", "omstil"
 }
 
 // TestReconnectResync: the ARI connection is lost; meanwhile one waiting
@@ -115,11 +61,11 @@ func TestReconnectResync(t *testing.T) {
 		return c.State == "waiting" && c.Position == 2 && mohOn(sim, gone) && mohOn(sim, stays)
 	})
 
-	pbx.proxy.setDown(true)
+	pbx.proxy.SetDown(true)
 	e.eventually("the adapter notices the lost socket", func() bool { return !e.cli.Connected() })
 	sim.hangupCitizen(t, gone)
 	sim.hangupCitizen(t, talking)
-	pbx.proxy.setDown(false)
+	pbx.proxy.SetDown(false)
 
 	e.eventually("the abandon and the end of the conversation are recorded", func() bool {
 		return len(find(e.sink, func(x queue.Abandoned) bool { return string(x.Call) == gone })) == 1 &&

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/omstil/omstil/internal/g711"
+	"github.com/omstil/omstil/internal/tcpproxy"
 	"io"
 	"log/slog"
 	"math"
@@ -908,7 +909,11 @@ func contractErrors(t *testing.T, tg target) {
 // with app_data "omstil,<number>", no second StasisStart arrives, and later
 // events of the channel do.
 func contractReconnect(t *testing.T, tg target) {
-	proxy := newTCPProxy(t, hostOf(t, tg.url))
+	proxy, err := tcpproxy.Start(hostOf(t, tg.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
 	type resync struct {
 		reconnected bool
 		found       *ariclient.Channel
@@ -925,7 +930,7 @@ func contractReconnect(t *testing.T, tg target) {
 	}
 	t.Cleanup(func() { rest.Close() })
 	e := newEnv(t, tg, func(cfg *ariclient.Config) {
-		cfg.URL = strings.Replace(tg.url, hostOf(t, tg.url), proxy.addr(), 1)
+		cfg.URL = strings.Replace(tg.url, hostOf(t, tg.url), proxy.Addr(), 1)
 		cfg.OnConnect = func(ctx context.Context, reconnected bool) {
 			r := resync{reconnected: reconnected}
 			if reconnected {
@@ -953,7 +958,7 @@ func contractReconnect(t *testing.T, tg target) {
 	for len(resyncs) > 0 {
 		<-resyncs
 	}
-	proxy.dropAll()
+	proxy.Cut()
 	waitEv(t, e.log, "Disconnected", func(*ariclient.Disconnected) bool { return true })
 	waitEv(t, e.log, "Connected(reconnected)", func(ev *ariclient.Connected) bool { return ev.Reconnected })
 	var r resync
@@ -1381,62 +1386,6 @@ func TestToneLevel(t *testing.T) {
 	if l := toneLevel(x, 1500); l > 0.1 {
 		t.Errorf("Goertzel level at 1500 Hz of a 1000 Hz tone %.2f", l)
 	}
-}
-
-// --- a TCP proxy whose connections the test can cut ------------------------
-
-type tcpProxy struct {
-	t      *testing.T
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{t: t, ln: ln, target: target}
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.dropAll()
-	})
-	return p
-}
-
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *tcpProxy) accept() {
-	for {
-		in, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		out, err := net.Dial("tcp", p.target)
-		if err != nil {
-			in.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, in, out)
-		p.mu.Unlock()
-		go func() { io.Copy(out, in); out.Close() }()
-		go func() { io.Copy(in, out); in.Close() }()
-	}
-}
-
-// dropAll cuts every proxied connection, like a network failure.
-func (p *tcpProxy) dropAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
 }
 
 func hostOf(t *testing.T, rawURL string) string {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/omstil/omstil/internal/tcpproxy"
 	"log/slog"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,64 +15,6 @@ import (
 	"github.com/omstil/omstil/config/configtest"
 	"github.com/omstil/omstil/queue"
 )
-
-// pgProxy is a TCP proxy in front of PostgreSQL that the test can take
-// away and bring back, as a restart of the server looks from omstil: every
-// connection is cut and new ones are refused until it is back. The shared
-// test server itself is never restarted.
-type pgProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newPGProxy(t *testing.T, target string) *pgProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pgProxy{ln: ln, target: target}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.down {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.setDown(true) })
-	return p
-}
-
-func (p *pgProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
-}
 
 // TestPostgresRestartUnderLoad: the fault test of issue 14 for the
 // database. Call events keep coming (the engine's and the adapter's, as
@@ -91,8 +31,16 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newPGProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
+	// a proxy in front of PostgreSQL that the test takes away and brings
+	// back, as a restart of the server looks from omstil: every connection
+	// is cut and new ones refused until it is back. The shared test server
+	// itself is never restarted.
+	proxy, err := tcpproxy.Start(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	u.Host = proxy.Addr()
 	ctx := context.Background()
 	st, err := config.Open(ctx, u.String(), config.Options{})
 	if err != nil {
@@ -135,7 +83,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		}
 	}()
 	<-outage
-	proxy.setDown(true)
+	proxy.SetDown(true)
 	// the calls go on while the database is away (the generator is
 	// released at once).
 	close(back)
@@ -154,7 +102,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	downFor := time.NewTimer(2 * time.Second)
 	<-downFor.C
 	failures := w.Stats().Failures
-	proxy.setDown(false)
+	proxy.SetDown(false)
 
 	// A batch whose commit reached the server but whose answer was cut is
 	// written again (at least once, as the spill file's replay): such
