@@ -372,28 +372,9 @@ func checkSounds(ctx context.Context, cli *ariclient.Client, cfg Config) Result 
 // nudgeApps registers app for a moment and closes its socket cleanly,
 // which makes Asterisk drop the applications nobody holds any more.
 func nudgeApps(ctx context.Context, c ariclient.Config, app string) {
-	c.Apps = []string{app}
-	connected := make(chan struct{}, 1)
-	c.OnConnect = func(context.Context, bool) {
-		select {
-		case connected <- struct{}{}:
-		default:
-		}
+	if _, release, err := holdApp(ctx, c, app, 5*time.Second); err == nil {
+		release()
 	}
-	cli, err := ariclient.New(c)
-	if err != nil {
-		return
-	}
-	defer cli.Close()
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	done := make(chan struct{})
-	go func() { defer close(done); cli.Run(rctx, func(context.Context, ariclient.Event) {}) }()
-	select {
-	case <-connected:
-	case <-rctx.Done():
-	}
-	cancel()
-	<-done
 }
 
 // checkApp reports whether an omstil holds the Stasis application.

@@ -33,36 +33,13 @@ func checkCall(ctx context.Context, cli *ariclient.Client, cfg Config, held bool
 		return skip("omstil holds the Stasis application, so a test call would reach it as a citizen's call", "to run these checks, stop omstil (systemctl stop omstil), run omstil doctor, start it again")
 	}
 
-	events := make(chan ariclient.Event, 64)
-	connected := make(chan struct{}, 1)
-	pc := cfg.ARI
-	pc.Apps = []string{cfg.App}
-	pc.OnConnect = func(context.Context, bool) {
-		select {
-		case connected <- struct{}{}:
-		default:
-		}
-	}
-	app, err := ariclient.New(pc)
-	if err != nil {
-		return skip(err.Error(), "")
-	}
-	defer app.Close()
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go app.Run(rctx, func(_ context.Context, ev ariclient.Event) {
-		select {
-		case events <- ev:
-		case <-rctx.Done():
-		}
-	})
 	deadline := time.NewTimer(cfg.ProbeTimeout)
 	defer deadline.Stop()
-	select {
-	case <-connected:
-	case <-deadline.C:
-		return skip("could not take the Stasis application "+cfg.App+" for the test call", "")
+	events, release, err := holdApp(ctx, cfg.ARI, cfg.App, cfg.ProbeTimeout)
+	if err != nil {
+		return skip("could not take the Stasis application "+cfg.App+" for the test call: "+err.Error(), "")
 	}
+	defer release()
 
 	one, two := ariclient.ChannelID("doctor-"+randomID()), ariclient.ChannelID("doctor-"+randomID())
 	_, err = cli.Originate(ctx, ariclient.OriginateRequest{
@@ -175,6 +152,48 @@ func hangupAndWait(ctx context.Context, cli *ariclient.Client, events <-chan ari
 		case <-timeout:
 			return
 		}
+	}
+}
+
+// holdApp registers app on an event socket of its own, within wait, and
+// passes its events on; release closes the socket cleanly (Asterisk then
+// unregisters the app at once).
+func holdApp(ctx context.Context, c ariclient.Config, app string, wait time.Duration) (events <-chan ariclient.Event, release func(), err error) {
+	ch := make(chan ariclient.Event, 64)
+	connected := make(chan struct{}, 1)
+	c.Apps = []string{app}
+	c.OnConnect = func(context.Context, bool) {
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
+	}
+	cli, err := ariclient.New(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cli.Run(rctx, func(_ context.Context, ev ariclient.Event) {
+			select {
+			case ch <- ev:
+			case <-rctx.Done():
+			}
+		})
+	}()
+	release = func() {
+		cancel()
+		<-done
+		cli.Close()
+	}
+	select {
+	case <-connected:
+		return ch, release, nil
+	case <-time.After(wait):
+		release()
+		return nil, nil, fmt.Errorf("not registered within %v", wait)
 	}
 }
 
